@@ -1,0 +1,1 @@
+"""civic-bot: budget democracy for a rural municipality over Telegram and SMS."""

@@ -1,0 +1,59 @@
+"""What the subcommands share: settings, an open and migrated database, error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+from bot.cli.errors import CliError
+from bot.config import Settings, SettingsError, load_settings
+from bot.services.errors import ServiceError
+from storage.db import open_database
+from storage.migrate import migrate
+from storage.repos import Repos
+
+
+def settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
+
+
+@contextlib.asynccontextmanager
+async def open_repos(config: Settings | None = None) -> AsyncIterator[Repos]:
+    """The configured database, created and migrated to the latest schema if needed."""
+    config = config or settings()
+    try:
+        db = await open_database(config.database_url)
+    except OSError as exc:
+        raise CliError(f"cannot open the database {config.database_url}: {exc}") from None
+    try:
+        await migrate(db)
+        yield Repos(db)
+    finally:
+        await db.close()
+
+
+def async_handler(func: Callable[[Any], Awaitable[int | None]]) -> Callable[[Any], int]:
+    """Run an async subcommand; a :class:`ServiceError` becomes a one-line CLI error."""
+
+    @wraps(func)
+    def run(args: Any) -> int:
+        try:
+            return int(asyncio.run(func(args)) or 0)
+        except ServiceError as exc:
+            raise CliError(str(exc)) from None
+
+    return run
+
+
+def add_municipality_option(parser: Any) -> None:
+    parser.add_argument(
+        "--municipality",
+        metavar="SLUG",
+        help="which municipality (may be left out when the database holds only one)",
+    )

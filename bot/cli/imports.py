@@ -1,0 +1,73 @@
+"""``civic-bot import households|residents FILE.csv``: the register, all or nothing."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bot.cli.common import add_municipality_option, async_handler, open_repos
+from bot.cli.errors import CliError
+from bot.clock import SystemClock
+from bot.services.csv_input import ImportRejected
+from bot.services.municipalities import choose_municipality
+from bot.services.register_import import import_households, import_residents
+
+HOUSEHOLDS_HELP = """\
+Columns (header line required; comma, semicolon or tab separated; UTF-8):
+  code     the household's register number, unique in the municipality (e.g. AC-001)
+  village  one of the municipality's villages
+  address  optional
+Rows are matched by code: re-importing changes nothing, an edited row is updated.
+A file with any bad line imports nothing and every bad line is listed."""
+
+RESIDENTS_HELP = """\
+Columns (header line required; comma, semicolon or tab separated; UTF-8):
+  phone       any usual form: 0555 123 456, 996555123456, +996 (555) 12-34-56
+  name        full name
+  gender      f or m
+  birth_year  e.g. 1978 (may be empty)
+  household   the household's code (import households first)
+  language    optional: ky, ru or en; the first language of a new resident
+              (residents change it themselves afterwards with LANG)
+Rows are matched by phone: re-importing changes nothing, an edited row is updated.
+A file with any bad line imports nothing and every bad line is listed."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("import", help="import the register from CSV files")
+    kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
+    for kind, text in (("households", HOUSEHOLDS_HELP), ("residents", RESIDENTS_HELP)):
+        sub = kinds.add_parser(
+            kind,
+            help=f"import {kind} from a CSV file",
+            description=text,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sub.add_argument("file", type=Path, metavar="FILE.csv")
+        add_municipality_option(sub)
+        sub.set_defaults(handler=_import)
+
+
+@async_handler
+async def _import(args: argparse.Namespace) -> int:
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
+    async with open_repos() as repos:
+        municipality = await choose_municipality(repos, args.municipality)
+        try:
+            if args.kind == "households":
+                report = await import_households(repos, municipality, data)
+            else:
+                report = await import_residents(repos, municipality, data, now=SystemClock().now())
+        except ImportRejected as rejected:
+            for error in rejected.errors:
+                print(f"{args.file}: {error}", file=sys.stderr)
+            raise CliError(str(rejected)) from None
+    print(
+        f"{args.kind}: {report.created} added, {report.updated} updated,"
+        f" {report.unchanged} unchanged"
+    )
+    return 0

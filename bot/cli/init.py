@@ -1,0 +1,42 @@
+"""``civic-bot init``: create or upgrade the database (and optionally load the demo)."""
+
+from __future__ import annotations
+
+import argparse
+
+from bot.cli.common import async_handler, settings
+from bot.clock import SystemClock
+from bot.services import demo_data
+from storage.db import open_database
+from storage.migrate import latest_version, migrate
+from storage.repos import Repos
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "init",
+        help="create or upgrade the database",
+        description="Create the database named by DATABASE_URL, or upgrade it to the latest"
+        " schema. Running it again changes nothing.",
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="also load the demo municipality (created once)"
+    )
+    parser.set_defaults(handler=_init)
+
+
+@async_handler
+async def _init(args: argparse.Namespace) -> int:
+    config = settings()
+    db = await open_database(config.database_url)
+    try:
+        applied = await migrate(db)
+        names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "none, up to date"
+        print(f"{config.database_url}: schema version {latest_version()} (applied: {names})")
+        if args.demo:
+            municipality, created = await demo_data.ensure_demo(Repos(db), now=SystemClock().now())
+            state = "created" if created else "already present"
+            print(f"demo municipality {municipality.slug!r}: {state}")
+    finally:
+        await db.close()
+    return 0

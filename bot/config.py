@@ -1,0 +1,117 @@
+"""One typed settings object, read once from the environment and ``.env``.
+
+Every variable of the deployment contract is a field here and is documented in
+``.env.example``. A wrong value fails at start-up with a one-line reason
+(:func:`load_settings` raises :class:`SettingsError`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Language = Literal["ky", "ru", "en"]
+LANGUAGES: tuple[Language, ...] = ("ky", "ru", "en")
+
+DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org"
+_SECRET_FIELDS = {"telegram_bot_token", "telegram_webhook_secret", "twilio_auth_token"}
+
+
+class SettingsError(Exception):
+    """A configuration value is missing or wrong; the message is one line."""
+
+
+class Settings(BaseSettings):
+    """Deployment configuration (see ``.env.example`` for each variable)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    database_url: str = "sqlite:///civic-bot.db"
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = DEFAULT_TELEGRAM_API_URL
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_url: str | None = None
+
+    public_base_url: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+
+    timezone: str = "Asia/Bishkek"
+    default_language: Language = "ky"
+
+    @field_validator("http_port")
+    @classmethod
+    def _port_in_range(cls, value: int) -> int:
+        if not 0 <= value <= 65535:
+            raise ValueError("must be a TCP port number between 0 and 65535")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith("sqlite:///"):
+            raise ValueError("only sqlite:///PATH is supported by this version")
+        return value
+
+    @field_validator(
+        "telegram_bot_token",
+        "telegram_webhook_url",
+        "telegram_webhook_secret",
+        "twilio_account_sid",
+        "twilio_auth_token",
+        "twilio_from_number",
+        "twilio_messaging_service_sid",
+        "twilio_api_url",
+        "public_base_url",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """``FOO=`` in a .env file means "not set", not "set to the empty string"."""
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.telegram_webhook_url and not self.telegram_webhook_secret:
+            raise ValueError("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET as well")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; turn pydantic's report into one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]).upper()
+        message = first["msg"].removeprefix("Value error, ")
+        given = first.get("input")
+        prefix = f"{where}: " if where else ""
+        shown = where and isinstance(given, str | int) and where.lower() not in _SECRET_FIELDS
+        suffix = f" (got {given!r})" if shown else ""
+        raise SettingsError(f"configuration error: {prefix}{message}{suffix}") from None

@@ -1,0 +1,99 @@
+"""Every text a user sees comes from ``templates/<lang>/<feature>.<channel>.j2``.
+
+Two jinja2 environments share the template files: Telegram output is HTML with
+autoescape on; SMS (and the console, which shows what an SMS user would get) is
+plain text. Babel formats numbers, money and dates in the reader's language and the
+municipality's time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_decimal
+
+import templates as _templates_package
+from bot.config import LANGUAGES
+
+TEMPLATES_DIR = Path(_templates_package.__file__).parent
+CHANNELS = ("sms", "telegram")
+#: the console demo shows exactly what an SMS user would receive
+CHANNEL_TEMPLATES = {"sms": "sms", "console": "sms", "telegram": "telegram"}
+
+_SOM = {"ky": "сом", "ru": "сом", "en": "som"}
+_BABEL_LOCALE = {"ky": "ky", "ru": "ru", "en": "en_GB"}
+
+
+class Renderer:
+    def __init__(self, tz: ZoneInfo | str = "Asia/Bishkek") -> None:
+        self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
+        loader = jinja2.FileSystemLoader(TEMPLATES_DIR)
+        common: dict[str, Any] = {
+            "loader": loader,
+            "trim_blocks": True,
+            "lstrip_blocks": True,
+            "keep_trailing_newline": False,
+            "undefined": jinja2.StrictUndefined,
+        }
+        self._envs = {
+            "sms": jinja2.Environment(autoescape=False, **common),
+            "telegram": jinja2.Environment(autoescape=True, **common),
+        }
+        for env in self._envs.values():
+            env.filters.update(
+                number=self._number,
+                som=self._som,
+                date=self._date,
+                datetime=self._datetime,
+                time=self._time,
+            )
+
+    def render(self, feature: str, language: str, channel: str, **data: Any) -> str:
+        """Render ``<language>/<feature>.<channel>.j2``; the text is stripped."""
+        if language not in LANGUAGES:
+            raise ValueError(f"unknown language {language!r}")
+        kind = CHANNEL_TEMPLATES[channel]
+        template = self._envs[kind].get_template(f"{language}/{feature}.{kind}.j2")
+        return template.render(lang=language, **data).strip()
+
+    @staticmethod
+    @jinja2.pass_context
+    def _number(context: jinja2.runtime.Context, value: int | float | Decimal) -> str:
+        return format_decimal(value, locale=_BABEL_LOCALE[context["lang"]])
+
+    @staticmethod
+    @jinja2.pass_context
+    def _som(context: jinja2.runtime.Context, value: int | float | Decimal) -> str:
+        lang = context["lang"]
+        return f"{format_decimal(value, format='#,##0', locale=_BABEL_LOCALE[lang])} {_SOM[lang]}"
+
+    @jinja2.pass_context
+    def _date(self, context: jinja2.runtime.Context, value: date, fmt: str = "medium") -> str:
+        if isinstance(value, datetime):
+            value = value.astimezone(self.tz).date()
+        return format_date(value, fmt, locale=_BABEL_LOCALE[context["lang"]])
+
+    @jinja2.pass_context
+    def _datetime(
+        self, context: jinja2.runtime.Context, value: datetime, fmt: str = "medium"
+    ) -> str:
+        return format_datetime(value, fmt, tzinfo=self.tz, locale=_BABEL_LOCALE[context["lang"]])
+
+    @jinja2.pass_context
+    def _time(self, context: jinja2.runtime.Context, value: datetime) -> str:
+        return format_time(value, "HH:mm", tzinfo=self.tz, locale=_BABEL_LOCALE[context["lang"]])
+
+
+def template_names() -> set[tuple[str, str, str]]:
+    """Every ``(language, feature, channel)`` that has a template file."""
+    found = set()
+    for path in TEMPLATES_DIR.glob("*/*.j2"):
+        feature, _, channel = path.stem.rpartition(".")
+        found.add((path.parent.name, feature, channel))
+    return found

@@ -1,0 +1,51 @@
+"""Granting, revoking and listing roles (staff, admin, deputy, monitor)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.clock import iso
+from bot.phones import InvalidPhone, normalize_phone
+from bot.services.errors import ServiceError
+from storage.models import ROLES, Municipality, Resident, RoleHolder
+from storage.repos import Repos
+
+
+async def _resident(repos: Repos, municipality: Municipality, phone: str) -> Resident:
+    try:
+        e164 = normalize_phone(phone)
+    except InvalidPhone as exc:
+        raise ServiceError(str(exc)) from None
+    resident = await repos.residents.by_phone(municipality.id, e164)
+    if resident is None:
+        raise ServiceError(f"{e164} is not in the register of {municipality.slug}")
+    return resident
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise ServiceError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+
+
+async def grant(
+    repos: Repos, municipality: Municipality, phone: str, role: str, *, now: datetime
+) -> bool:
+    _check_role(role)
+    resident = await _resident(repos, municipality, phone)
+    return await repos.roles.grant(
+        municipality_id=municipality.id, resident_id=resident.id, role=role, now=iso(now)
+    )
+
+
+async def revoke(repos: Repos, municipality: Municipality, phone: str, role: str) -> bool:
+    _check_role(role)
+    resident = await _resident(repos, municipality, phone)
+    return await repos.roles.revoke(resident_id=resident.id, role=role)
+
+
+async def holders(
+    repos: Repos, municipality: Municipality, role: str | None = None
+) -> list[RoleHolder]:
+    if role is not None:
+        _check_role(role)
+    return await repos.roles.holders(municipality.id, role)

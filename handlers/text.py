@@ -1,0 +1,116 @@
+"""Text commands (SMS and the console demo): parse, call a service, render the reply.
+
+Handlers stay thin: the rules live in ``bot.services``; the words live in templates.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.rendering.templates import Renderer
+from bot.services import residents
+from handlers.commands import KEYWORDS, parse, parse_language
+from storage.models import Municipality, Resident
+from storage.repos import Repos
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Reply:
+    template: str
+    data: dict[str, Any] = field(default_factory=dict)
+    #: render in this language instead of the sender's (e.g. right after LANG)
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    repos: Repos
+    municipality: Municipality
+    resident: Resident
+    args: str
+    now: datetime
+
+
+Handler = Callable[[Context], Awaitable[Reply]]
+
+
+async def _help(ctx: Context) -> Reply:
+    return Reply("help", {"commands": help_commands(ctx.resident.language)})
+
+
+async def _lang(ctx: Context) -> Reply:
+    language = parse_language(ctx.args) if ctx.args else None
+    if language is None:
+        return Reply("lang_invalid")
+    await residents.set_language(ctx.repos, ctx.resident, language, now=ctx.now)
+    return Reply("lang_set", language=language)
+
+
+async def _me(ctx: Context) -> Reply:
+    return Reply("me", {"card": await residents.profile(ctx.repos, ctx.resident)})
+
+
+async def _stop(ctx: Context) -> Reply:
+    await residents.set_opted_out(ctx.repos, ctx.resident, True, now=ctx.now)
+    return Reply("stopped")
+
+
+async def _start(ctx: Context) -> Reply:
+    await residents.set_opted_out(ctx.repos, ctx.resident, False, now=ctx.now)
+    return Reply("started")
+
+
+HANDLERS: dict[str, Handler] = {
+    "me": _me,
+    "lang": _lang,
+    "stop": _stop,
+    "start": _start,
+    "help": _help,
+}
+
+
+def help_commands(language: str) -> list[dict[str, str]]:
+    """The commands HELP lists: exactly those with a handler, keyword in ``language``."""
+    return [
+        {"name": name, "keyword": KEYWORDS[name][language][0]}
+        for name in HANDLERS
+        if name != "help"
+    ]
+
+
+async def handle_text(
+    repos: Repos,
+    renderer: Renderer,
+    *,
+    municipality: Municipality,
+    phone: str,
+    text: str,
+    channel: str,
+    now: datetime,
+) -> str:
+    """The reply to one inbound text from ``phone`` (E.164)."""
+    parsed = parse(text)
+    resident = await residents.identify(repos, municipality, phone)
+    language = resident.language if resident else parsed.language or municipality.default_language
+    if parsed.name is None:
+        reply = Reply(parsed.problem or "unknown")
+    elif resident is None:
+        reply = Reply("unregistered")
+    else:
+        ctx = Context(repos, municipality, resident, parsed.args, now)
+        reply = await HANDLERS[parsed.name](ctx)
+    # Who and what, never the text or the phone: residents are logged by id.
+    log.info(
+        "%s message: command=%s resident=%s reply=%s",
+        channel,
+        parsed.name or parsed.problem,
+        resident.id if resident else "unregistered",
+        reply.template,
+    )
+    return renderer.render(reply.template, reply.language or language, channel, **reply.data)

@@ -1,0 +1,73 @@
+"""Numbered SQL migrations, applied in order and recorded in ``schema_version``.
+
+A migration is ``storage/migrations/NNNN_name.sql``: portable SQL statements ending
+in ``;``. Each is applied in its own transaction, so a failure leaves the database
+at the previous version. Applying when up to date changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from storage.db import Database
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    path: Path
+
+    def statements(self, db: Database) -> list[str]:
+        text = self.path.read_text(encoding="utf-8")
+        text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+        text = text.replace("IDENTITY_PK", db.dialect.identity_pk)
+        return [stmt.strip() for stmt in text.split(";") if stmt.strip()]
+
+
+def available() -> list[Migration]:
+    found = []
+    for path in sorted(MIGRATIONS_DIR.iterdir()):
+        match = _NAME.match(path.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], path))
+    versions = [m.version for m in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    return found
+
+
+def latest_version() -> int:
+    return len(available())
+
+
+async def current_version(db: Database) -> int:
+    await db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    return int(await db.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
+
+
+async def migrate(db: Database, target: int | None = None) -> list[Migration]:
+    """Bring the schema up to ``target`` (default: latest); return what was applied."""
+    have = await current_version(db)
+    applied = []
+    for migration in available():
+        if migration.version <= have or (target is not None and migration.version > target):
+            continue
+        async with db.transaction():
+            for statement in migration.statements(db):
+                await db.execute(statement)
+            await db.execute(
+                "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, datetime.now(UTC).isoformat()),
+            )
+        applied.append(migration)
+    return applied

@@ -1,0 +1,18 @@
+"""All repositories over one connection, so a service can use several in one transaction."""
+
+from __future__ import annotations
+
+from storage.db import Database
+from storage.households import HouseholdRepo
+from storage.municipalities import MunicipalityRepo
+from storage.residents import ResidentRepo
+from storage.roles import RoleRepo
+
+
+class Repos:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.municipalities = MunicipalityRepo(db)
+        self.households = HouseholdRepo(db)
+        self.residents = ResidentRepo(db)
+        self.roles = RoleRepo(db)

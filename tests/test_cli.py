@@ -1,0 +1,189 @@
+"""The civic-bot command line, run as a subprocess on real SQLite files."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+SUBCOMMANDS = [
+    ["init"],
+    ["demo"],
+    ["municipality", "create"],
+    ["municipality", "list"],
+    ["import", "households"],
+    ["import", "residents"],
+    ["staff", "grant"],
+    ["staff", "revoke"],
+    ["staff", "list"],
+]
+
+
+def dump(db: Path) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        return list(conn.iterdump())
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS, ids=" ".join)
+def test_every_subcommand_has_help(tmp_path: Path, command: list[str]) -> None:
+    result = run_cli(*command, "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "usage: civic-bot" in result.stdout
+
+
+def test_init_twice_changes_nothing(tmp_path: Path) -> None:
+    first = run_cli("init", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "applied: 0001_register, 0002_roles" in first.stdout
+    before = dump(tmp_path / "civic-bot.db")
+    second = run_cli("init", cwd=tmp_path)
+    assert second.returncode == 0
+    assert "none, up to date" in second.stdout
+    assert dump(tmp_path / "civic-bot.db") == before
+
+
+def test_init_demo_creates_the_seed_municipality_once(tmp_path: Path) -> None:
+    assert run_cli("init", "--demo", cwd=tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "civic-bot.db") as conn:
+        counts = conn.execute(
+            "SELECT (SELECT COUNT(*) FROM villages), (SELECT COUNT(*) FROM households),"
+            " (SELECT COUNT(*) FROM residents)"
+        ).fetchone()
+        roles = dict(
+            conn.execute(
+                "SELECT role || ':' || gender, COUNT(*) FROM roles JOIN residents r"
+                " ON r.id = roles.resident_id GROUP BY role, gender"
+            ).fetchall()
+        )
+    assert counts == (3, 648, 3728)
+    assert roles == {
+        "admin:m": 1,
+        "staff:m": 8,
+        "staff:f": 4,
+        "deputy:m": 9,
+        "deputy:f": 2,
+        "monitor:m": 4,
+        "monitor:f": 3,
+    }
+    before = dump(tmp_path / "civic-bot.db")
+    again = run_cli("init", "--demo", cwd=tmp_path)
+    assert "already present" in again.stdout
+    assert dump(tmp_path / "civic-bot.db") == before
+
+
+def test_demo_from_a_pipe_prints_the_replies(tmp_path: Path) -> None:
+    result = run_cli("demo", "--as", "+996700000001", cwd=tmp_path, stdin="HELP\nLANG RU\nME\n")
+    assert result.returncode == 0, result.stderr
+    replies = result.stdout.strip().splitlines()
+    assert len(replies) == 3
+    assert replies[0].startswith("Буйруктар: МЕН")
+    assert replies[1] == "Язык: русский. Команды: ПОМОЩЬ."
+    assert ", село Ak-Chiy, двор №AC-001 (" in replies[2]
+    assert "+996700000002" in result.stderr  # the banner says which phones to try
+
+
+def test_demo_can_switch_identity(tmp_path: Path) -> None:
+    result = run_cli("demo", cwd=tmp_path, stdin="ME\n:as +996700999999\nМЕН\n:quit\nME\n")
+    replies = result.stdout.strip().splitlines()
+    assert len(replies) == 2
+    assert replies[1].startswith("Бул номер реестрде жок.")
+
+
+def test_demo_refuses_a_bad_phone(tmp_path: Path) -> None:
+    result = run_cli("demo", "--as", "12", cwd=tmp_path, stdin="")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "civic-bot: '12' is not a valid phone number"
+
+
+def test_register_import_from_scratch(tmp_path: Path) -> None:
+    households = tmp_path / "households.csv"
+    households.write_text("code,village\nH-1,Ak-Chiy\nH-2,Kachybek\n", encoding="utf-8")
+    residents = tmp_path / "residents.csv"
+    residents.write_text(
+        "phone,name,gender,birth_year,household\n0555 123 456,Asel,f,1990,H-1\n",
+        encoding="utf-8",
+    )
+    created = run_cli(
+        "municipality",
+        "create",
+        "test-aa",
+        "--name",
+        "Test AA",
+        "--village",
+        "Ak-Chiy",
+        "--village",
+        "Kachybek",
+        cwd=tmp_path,
+    )
+    assert created.returncode == 0, created.stderr
+    out = run_cli("import", "households", str(households), cwd=tmp_path)
+    assert out.stdout.strip() == "households: 2 added, 0 updated, 0 unchanged"
+    out = run_cli("import", "residents", str(residents), cwd=tmp_path)
+    assert out.stdout.strip() == "residents: 1 added, 0 updated, 0 unchanged"
+    out = run_cli("import", "residents", str(residents), cwd=tmp_path)
+    assert out.stdout.strip() == "residents: 0 added, 0 updated, 1 unchanged"
+    grant = run_cli("staff", "grant", "996555123456", "staff", cwd=tmp_path)
+    assert grant.stdout.strip() == "staff: granted"
+    listing = run_cli("staff", "list", cwd=tmp_path)
+    assert listing.stdout.strip() == "staff\t+996***3456\tAsel"
+    revoke = run_cli("staff", "revoke", "0555123456", "staff", cwd=tmp_path)
+    assert revoke.stdout.strip() == "staff: revoked"
+    assert run_cli("staff", "list", cwd=tmp_path).stdout == ""
+
+
+def test_bad_import_lists_every_bad_line_and_imports_nothing(tmp_path: Path) -> None:
+    assert run_cli("init", "--demo", cwd=tmp_path).returncode == 0
+    before = dump(tmp_path / "civic-bot.db")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "phone,name,gender,birth_year,household\n"
+        "0555 100 200,Good Row,f,1990,AC-001\n"
+        "0555 100 201,Bad Household,m,1990,ZZ-1\n"
+        "+996700000001,Moves Nobody,f,1990,KB-001\n"
+        "0555 100 200,Duplicate,m,1990,AC-002\n",
+        encoding="utf-8",
+    )
+    result = run_cli("import", "residents", str(bad), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"{bad}: line 3: unknown household 'ZZ-1': import households first",
+        f"{bad}: line 5: phone +996555100200 already on line 2",
+        "civic-bot: 2 bad line(s); nothing was imported",
+    ]
+    assert dump(tmp_path / "civic-bot.db") == before
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (
+            ["import", "residents", "missing.csv"],
+            "civic-bot: cannot read missing.csv: No such file or directory",
+        ),
+        (
+            ["staff", "grant", "+996700999999", "staff"],
+            "civic-bot: +996700999999 is not in the register of ak-chiy",
+        ),
+        (["staff", "list", "--municipality", "nowhere"], "civic-bot: no municipality 'nowhere'"),
+        (
+            ["municipality", "create", "Bad Slug", "--name", "x", "--village", "a"],
+            "civic-bot: slug must be 2-63 lower-case letters, digits or '-', not 'Bad Slug'",
+        ),
+    ],
+)
+def test_bad_input_exits_non_zero_with_one_line(
+    tmp_path: Path, args: list[str], reason: str
+) -> None:
+    assert run_cli("init", "--demo", cwd=tmp_path).returncode == 0
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == reason
+
+
+def test_commands_need_a_municipality_first(tmp_path: Path) -> None:
+    result = run_cli("staff", "list", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no municipality yet" in result.stderr

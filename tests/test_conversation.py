@@ -1,0 +1,154 @@
+"""The conversation core over the demo register: replies, and what changes (or not)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.rendering.sms import sms_size
+from bot.rendering.templates import Renderer
+from bot.services import demo_data
+from handlers.commands import KEYWORDS, parse
+from handlers.text import HANDLERS, handle_text
+from storage.models import Municipality
+from storage.repos import Repos
+from tests.conftest import FakeClock, table_snapshot
+
+RESIDENT = demo_data.RESIDENT_PHONE
+
+
+@pytest.fixture
+def say(repos: Repos, renderer: Renderer, demo: Municipality, clock: FakeClock):
+    async def say(text: str, phone: str = RESIDENT, channel: str = "sms") -> str:
+        return await handle_text(
+            repos,
+            renderer,
+            municipality=demo,
+            phone=phone,
+            text=text,
+            channel=channel,
+            now=clock.now(),
+        )
+
+    return say
+
+
+async def test_help_lists_exactly_the_commands_that_exist(say) -> None:
+    for language, command in (("ky", "ЖАРДАМ"), ("ru", "ПОМОЩЬ"), ("en", "HELP")):
+        await say(f"LANG {language}")
+        reply = await say(command)
+        listed = {
+            parse(keyword).name
+            for name in KEYWORDS
+            for keyword in KEYWORDS[name][language]
+            if keyword in reply and keyword != "?"
+        }
+        assert listed == set(HANDLERS) - {"help"}, reply
+        assert sms_size(reply).segments <= 2
+
+
+async def test_default_language_is_kyrgyz(say) -> None:
+    assert (await say("HELP")).startswith("Буйруктар:")
+
+
+async def test_lang_changes_the_language_of_every_later_reply(
+    say, repos: Repos, demo: Municipality
+) -> None:
+    assert await say("LANG RU") == "Язык: русский. Команды: ПОМОЩЬ."
+    resident = await repos.residents.by_phone(demo.id, RESIDENT)
+    assert resident is not None and resident.language == "ru"
+    assert (await say("nonsense")).startswith("Не понял сообщение.")
+    assert await say("тил en") == "Language: English. Commands: HELP."
+
+
+async def test_lang_without_a_known_language_explains_and_changes_nothing(
+    say, repos: Repos
+) -> None:
+    before = await table_snapshot(repos)
+    assert await say("LANG fr") == "Тилди тандаңыз: ТИЛ KY, ТИЛ RU же ТИЛ EN."
+    assert await say("LANG") == "Тилди тандаңыз: ТИЛ KY, ТИЛ RU же ТИЛ EN."
+    assert await table_snapshot(repos) == before
+
+
+async def test_me_shows_name_village_and_household(say, repos: Repos, demo: Municipality) -> None:
+    resident = await repos.residents.by_phone(demo.id, RESIDENT)
+    assert resident is not None
+    size = len([p for p in demo_data.generate()[1] if p.household == "AC-001"])
+    await say("LANG EN")
+    assert await say("ME") == (
+        f"{resident.name}, Ak-Chiy village, household AC-001 ({size} people)."
+    )
+    telegram = await say("ME", channel="telegram")
+    assert f"<b>{resident.name}</b>" in telegram
+    assert "Phone: +996700000001" in telegram
+
+
+async def test_stop_and_start_opt_out_and_back_in(say, repos: Repos, demo: Municipality) -> None:
+    assert await say("СТОП") == "Кабарлар токтотулду. Кайра алуу үчүн: БАШТА."
+    resident = await repos.residents.by_phone(demo.id, RESIDENT)
+    assert resident is not None and resident.opted_out
+    assert (await say("ME")).endswith("Кабарлар токтотулган.")
+    assert await say("STOP") == "Кабарлар токтотулду. Кайра алуу үчүн: БАШТА."
+    assert await say("start") == "Кабарлар кайра жөнөтүлөт. Токтотуу үчүн: ТОКТОТ."
+    resident = await repos.residents.by_phone(demo.id, RESIDENT)
+    assert resident is not None and not resident.opted_out
+
+
+@pytest.mark.parametrize(
+    ("text", "expected_ky"),
+    [
+        ("", "Билдирүү бош. Буйруктардын тизмеси: ЖАРДАМ."),
+        ("x" * 5000, "Билдирүү өтө узун. Кыска буйрук жазыңыз, мисалы: ЖАРДАМ."),
+        ("DROP TABLE residents;", "Түшүнгөн жокмун. Буйруктардын тизмеси: ЖАРДАМ."),
+        ("😀😀😀", "Түшүнгөн жокмун. Буйруктардын тизмеси: ЖАРДАМ."),
+    ],
+)
+async def test_bad_input_gets_a_polite_answer_and_changes_nothing(
+    say, repos: Repos, text: str, expected_ky: str
+) -> None:
+    before = await table_snapshot(repos)
+    assert await say(text) == expected_ky
+    assert await table_snapshot(repos) == before
+
+
+async def test_bad_input_is_answered_in_the_residents_language(say) -> None:
+    await say("LANG RU")
+    assert await say("") == "Пустое сообщение. Список команд: ПОМОЩЬ."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # answered in the language of the keyword they used
+        ("МЕН", "Бул номер реестрде жок."),
+        ("ТОКТОТ", "Бул номер реестрде жок."),
+        ("СТОП", "Этого номера нет в реестре."),
+        ("ПОМОЩЬ", "Этого номера нет в реестре."),
+        ("LANG RU", "This number is not in the register."),
+        ("HELP", "This number is not in the register."),
+        ("?", "Бул номер реестрде жок."),  # no language: the municipality's default
+    ],
+)
+async def test_unknown_numbers_learn_how_to_register_and_change_nothing(
+    say, repos: Repos, text: str, expected: str
+) -> None:
+    before = await table_snapshot(repos)
+    reply = await say(text, phone=demo_data.UNKNOWN_PHONE)
+    assert reply.startswith(expected)
+    assert "паспорт" in reply or "passport" in reply
+    assert await table_snapshot(repos) == before
+
+
+async def test_logs_carry_no_phone_name_or_text(
+    say, repos: Repos, demo: Municipality, caplog
+) -> None:
+    caplog.set_level(logging.INFO)
+    await say("ME")
+    await say("secret words", phone=demo_data.UNKNOWN_PHONE)
+    resident = await repos.residents.by_phone(demo.id, RESIDENT)
+    assert resident is not None
+    logged = caplog.text
+    assert "command=me" in logged
+    for private in (RESIDENT, demo_data.UNKNOWN_PHONE, resident.name, "secret words"):
+        assert private not in logged

@@ -1,0 +1,112 @@
+"""Every text exists in ky, ru and en for SMS and Telegram, renders, and fits its channel.
+
+Exact output is compared with ``tests/golden/<lang>/<feature>.<channel>.txt``; after
+an intended wording change, regenerate them with ``UPDATE_GOLDEN=1 pytest tests/test_templates.py``
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from bot.config import LANGUAGES
+from bot.rendering.sms import sms_size
+from bot.rendering.templates import CHANNELS, Renderer, template_names
+from storage.models import ResidentCard
+from tests.samples import sample
+
+GOLDEN = Path(__file__).with_name("golden")
+FEATURES = sorted({feature for _, feature, _ in template_names()})
+ALL = [
+    (lang, feature, channel) for lang in LANGUAGES for feature in FEATURES for channel in CHANNELS
+]
+
+
+def test_every_feature_has_every_language_and_channel() -> None:
+    assert set(ALL) == template_names()
+    assert len(FEATURES) >= 10
+
+
+@pytest.mark.parametrize(("lang", "feature", "channel"), ALL)
+def test_renders_exactly_as_reviewed(
+    renderer: Renderer, lang: str, feature: str, channel: str
+) -> None:
+    text = renderer.render(feature, lang, channel, **sample(feature, lang))
+    assert text
+    golden = GOLDEN / lang / f"{feature}.{channel}.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text + "\n", encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8").removesuffix("\n")
+
+
+@pytest.mark.parametrize(("lang", "feature"), [(la, f) for la in LANGUAGES for f in FEATURES])
+def test_sms_fits_two_ucs2_segments(renderer: Renderer, lang: str, feature: str) -> None:
+    text = renderer.render(feature, lang, "sms", **sample(feature, lang))
+    assert sms_size(text).units <= 134, (len(text), text)
+    assert "<" not in text  # no HTML in SMS
+
+
+class _TagChecker(HTMLParser):
+    ALLOWED: ClassVar[set[str]] = {
+        "b",
+        "i",
+        "u",
+        "s",
+        "code",
+        "pre",
+        "a",
+        "tg-spoiler",
+        "blockquote",
+    }
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        assert tag in self.ALLOWED, f"Telegram does not support <{tag}>"
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack.pop() == tag, f"unbalanced </{tag}>"
+
+
+@pytest.mark.parametrize(("lang", "feature"), [(la, f) for la in LANGUAGES for f in FEATURES])
+def test_telegram_html_uses_only_supported_balanced_tags(
+    renderer: Renderer, lang: str, feature: str
+) -> None:
+    checker = _TagChecker()
+    checker.feed(renderer.render(feature, lang, "telegram", **sample(feature, lang)))
+    assert checker.stack == []
+
+
+def test_telegram_escapes_user_data_and_sms_does_not(renderer: Renderer) -> None:
+    card = ResidentCard(
+        "<b>Asel & Co</b>", "+996700000001", "Ak-Chiy", "AC-1", "", 3, "en", False, ()
+    )
+    assert "&lt;b&gt;Asel &amp; Co&lt;/b&gt;" in renderer.render("me", "en", "telegram", card=card)
+    assert renderer.render("me", "en", "sms", card=card).startswith("<b>Asel & Co</b>,")
+
+
+def test_babel_formats_money_and_dates_per_language(renderer: Renderer) -> None:
+    from datetime import UTC, datetime
+
+    from jinja2 import Environment
+
+    env: Environment = renderer._envs["sms"]
+    moment = datetime(2013, 1, 26, 4, 0, tzinfo=UTC)  # 10:00 in Bishkek
+    out = {
+        lang: env.from_string("{{ 1802000|som }} | {{ t|date('long') }} | {{ t|time }}").render(
+            lang=lang, t=moment
+        )
+        for lang in LANGUAGES
+    }
+    assert out["ky"] == "1\xa0802\xa0000 сом | 2013-ж., 26-январь | 10:00"
+    assert out["ru"] == "1\xa0802\xa0000 сом | 26 января 2013\u202fг. | 10:00"
+    assert out["en"] == "1,802,000 som | 26 January 2013 | 10:00"
