@@ -19,4 +19,4 @@ class SystemClock:
 
 def iso(moment: datetime) -> str:
     """How timestamps are stored: ISO 8601 in UTC."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")

@@ -51,11 +51,26 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Bishkek"
     default_language: Language = "ky"
 
+    #: the municipality this deployment's bot and SMS number serve (slug); may be left
+    #: unset while the database holds only one
+    municipality: str | None = None
+    #: outbox rate limits, messages per second
+    telegram_rate: float = 30.0
+    telegram_chat_rate: float = 1.0
+    twilio_rate: float = 10.0
+
     @field_validator("http_port")
     @classmethod
     def _port_in_range(cls, value: int) -> int:
         if not 0 <= value <= 65535:
             raise ValueError("must be a TCP port number between 0 and 65535")
+        return value
+
+    @field_validator("telegram_rate", "telegram_chat_rate", "twilio_rate")
+    @classmethod
+    def _positive_rate(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be a positive number of messages per second")
         return value
 
     @field_validator("timezone")
@@ -84,6 +99,7 @@ class Settings(BaseSettings):
         "twilio_messaging_service_sid",
         "twilio_api_url",
         "public_base_url",
+        "municipality",
         mode="before",
     )
     @classmethod

@@ -22,6 +22,7 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "me": {"ky": ("МЕН",), "ru": ("Я",), "en": ("ME",)},
     "stop": {"ky": ("ТОКТОТ",), "ru": ("СТОП",), "en": ("STOP",)},
     "start": {"ky": ("БАШТА",), "ru": ("СТАРТ",), "en": ("START",)},
+    "broadcast": {"ky": ("ЖАРЫЯ",), "ru": ("РАССЫЛКА",), "en": ("BROADCAST",)},
 }
 
 #: words that name a language, for ``LANG <x>``

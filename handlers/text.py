@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.rendering.templates import Renderer
-from bot.services import residents
+from bot.services import broadcast, residents
+from bot.services.errors import ServiceError
 from handlers.commands import KEYWORDS, parse, parse_language
 from storage.models import Municipality, Resident
 from storage.repos import Repos
@@ -40,8 +41,18 @@ class Context:
 Handler = Callable[[Context], Awaitable[Reply]]
 
 
+@dataclass(frozen=True)
+class Handled:
+    """The reply to an inbound text, and what to record about it (never the text)."""
+
+    text: str
+    command: str
+    resident_id: int | None
+
+
 async def _help(ctx: Context) -> Reply:
-    return Reply("help", {"commands": help_commands(ctx.resident.language)})
+    staff = bool(await ctx.repos.roles.of(ctx.resident.id) & broadcast.STAFF_ROLES)
+    return Reply("help", {"commands": help_commands(ctx.resident.language, staff=staff)})
 
 
 async def _lang(ctx: Context) -> Reply:
@@ -66,21 +77,42 @@ async def _start(ctx: Context) -> Reply:
     return Reply("started")
 
 
+async def _broadcast(ctx: Context) -> Reply:
+    try:
+        await broadcast.require_staff(ctx.repos, ctx.resident)
+    except broadcast.NotStaff:
+        return Reply("staff_only")
+    if not ctx.args:
+        return Reply("broadcast_usage")
+    try:
+        progress = await broadcast.create_broadcast(
+            ctx.repos, ctx.municipality, body=ctx.args, now=ctx.now, author=ctx.resident
+        )
+    except ServiceError:
+        return Reply("broadcast_usage")
+    queued = progress.broadcast
+    return Reply("broadcast_queued", {"id": queued.id, "recipients": queued.recipients})
+
+
 HANDLERS: dict[str, Handler] = {
     "me": _me,
     "lang": _lang,
     "stop": _stop,
     "start": _start,
+    "broadcast": _broadcast,
     "help": _help,
 }
 
+#: commands only staff see in HELP (the role is still checked on every call)
+STAFF_COMMANDS = {"broadcast"}
 
-def help_commands(language: str) -> list[dict[str, str]]:
+
+def help_commands(language: str, *, staff: bool = False) -> list[dict[str, str]]:
     """The commands HELP lists: exactly those with a handler, keyword in ``language``."""
     return [
         {"name": name, "keyword": KEYWORDS[name][language][0]}
         for name in HANDLERS
-        if name != "help"
+        if name != "help" and (staff or name not in STAFF_COMMANDS)
     ]
 
 
@@ -93,7 +125,7 @@ async def handle_text(
     text: str,
     channel: str,
     now: datetime,
-) -> str:
+) -> Handled:
     """The reply to one inbound text from ``phone`` (E.164)."""
     parsed = parse(text)
     resident = await residents.identify(repos, municipality, phone)
@@ -113,4 +145,5 @@ async def handle_text(
         resident.id if resident else "unregistered",
         reply.template,
     )
-    return renderer.render(reply.template, reply.language or language, channel, **reply.data)
+    text = renderer.render(reply.template, reply.language or language, channel, **reply.data)
+    return Handled(text, parsed.name or parsed.problem or "unknown", resident and resident.id)

@@ -68,8 +68,10 @@ class Database:
                 return int(cursor.lastrowid or 0)
             return cursor.rowcount
 
-    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._conn.executemany(sql, rows)
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
+        """Run one statement per row; return the rows changed in all."""
+        async with self._conn.executemany(sql, rows) as cursor:
+            return max(cursor.rowcount, 0)
 
     async def executescript(self, script: str) -> None:
         await self._conn.executescript(script)

@@ -44,6 +44,7 @@ class Resident:
     language: str
     opted_out: bool
     telegram_user_id: int | None
+    telegram_blocked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +68,44 @@ class RoleHolder:
     name: str
     role: str
     granted_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxDraft:
+    """A message to enqueue; ``dedupe_key`` makes enqueueing it twice harmless."""
+
+    municipality_id: int
+    dedupe_key: str
+    channel: str
+    address: str
+    body: str
+    resident_id: int | None = None
+    broadcast_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    id: int
+    municipality_id: int
+    dedupe_key: str
+    resident_id: int | None
+    broadcast_id: int | None
+    channel: str
+    address: str
+    body: str
+    status: str
+    attempts: int
+    provider_id: str | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    id: int
+    municipality_id: int
+    author_id: int | None
+    village_id: int | None
+    body: str
+    recipients: int
+    progress_chat_id: int | None
+    progress_message_id: int | None

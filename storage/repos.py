@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from storage.broadcasts import BroadcastRepo
 from storage.db import Database
 from storage.households import HouseholdRepo
+from storage.inbound import InboundRepo
 from storage.municipalities import MunicipalityRepo
+from storage.outbox import OutboxRepo
 from storage.residents import ResidentRepo
 from storage.roles import RoleRepo
 
@@ -16,3 +19,6 @@ class Repos:
         self.households = HouseholdRepo(db)
         self.residents = ResidentRepo(db)
         self.roles = RoleRepo(db)
+        self.outbox = OutboxRepo(db)
+        self.broadcasts = BroadcastRepo(db)
+        self.inbound = InboundRepo(db)

@@ -10,7 +10,7 @@ from storage.models import Resident, ResidentCard
 
 _COLUMNS = (
     "id, municipality_id, phone, name, gender, birth_year, village_id, household_id,"
-    " language, opted_out, telegram_user_id"
+    " language, opted_out, telegram_user_id, telegram_blocked"
 )
 
 #: the columns an import may set, in the order of :meth:`ResidentRepo.insert_many` rows
@@ -20,6 +20,7 @@ IMPORT_FIELDS = ("phone", "name", "gender", "birth_year", "village_id", "househo
 def _resident(row: Row) -> Resident:
     values = dict(row)
     values["opted_out"] = bool(values["opted_out"])
+    values["telegram_blocked"] = bool(values["telegram_blocked"])
     return Resident(**values)
 
 
@@ -79,6 +80,32 @@ class ResidentRepo:
             "UPDATE residents SET opted_out = ?, updated_at = ? WHERE id = ?",
             (opted_out, now, resident_id),
         )
+
+    async def set_telegram_blocked(self, resident_id: int, blocked: bool, *, now: str) -> None:
+        await self.db.execute(
+            "UPDATE residents SET telegram_blocked = ?, updated_at = ? WHERE id = ?",
+            (blocked, now, resident_id),
+        )
+
+    async def link_telegram(self, resident_id: int, telegram_user_id: int, *, now: str) -> None:
+        """Link a Telegram account (unlinking it from anyone who had it before)."""
+        await self.db.execute(
+            "UPDATE residents SET telegram_user_id = NULL WHERE municipality_id ="
+            " (SELECT municipality_id FROM residents WHERE id = ?) AND telegram_user_id = ?",
+            (resident_id, telegram_user_id),
+        )
+        await self.db.execute(
+            "UPDATE residents SET telegram_user_id = ?, telegram_blocked = FALSE, updated_at = ?"
+            " WHERE id = ?",
+            (telegram_user_id, now, resident_id),
+        )
+
+    async def by_telegram(self, municipality_id: int, telegram_user_id: int) -> Resident | None:
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM residents WHERE municipality_id = ? AND telegram_user_id = ?",
+            (municipality_id, telegram_user_id),
+        )
+        return None if row is None else _resident(row)
 
     async def card(self, resident_id: int) -> ResidentCard | None:
         row = await self.db.fetchone(

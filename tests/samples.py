@@ -23,7 +23,11 @@ _CARD = ResidentCard(
 def sample(feature: str, language: str) -> dict[str, Any]:
     """Realistic and long-ish data (long names, opted out), so length checks are honest."""
     data: dict[str, dict[str, Any]] = {
-        "help": {"commands": help_commands(language)},
+        "help": {"commands": help_commands(language, staff=True)},
+        "broadcast_queued": {"id": 1234, "recipients": 3728},
         "me": {"card": _CARD},
+        "tg_welcome": {"municipality": "Кызыл-Суу айыл аймагы"},
+        "tg_menu": {"name": _CARD.name},
+        "tg_linked": {"name": _CARD.name},
     }
     return data.get(feature, {})

@@ -19,6 +19,8 @@ SUBCOMMANDS = [
     ["staff", "grant"],
     ["staff", "revoke"],
     ["staff", "list"],
+    ["run"],
+    ["broadcast"],
 ]
 
 
@@ -37,7 +39,7 @@ def test_every_subcommand_has_help(tmp_path: Path, command: list[str]) -> None:
 def test_init_twice_changes_nothing(tmp_path: Path) -> None:
     first = run_cli("init", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "applied: 0001_register, 0002_roles" in first.stdout
+    assert "applied: 0001_register, 0002_roles, 0003_channels" in first.stdout
     before = dump(tmp_path / "civic-bot.db")
     second = run_cli("init", cwd=tmp_path)
     assert second.returncode == 0

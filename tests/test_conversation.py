@@ -10,7 +10,7 @@ from bot.rendering.sms import sms_size
 from bot.rendering.templates import Renderer
 from bot.services import demo_data
 from handlers.commands import KEYWORDS, parse
-from handlers.text import HANDLERS, handle_text
+from handlers.text import HANDLERS, STAFF_COMMANDS, handle_text
 from storage.models import Municipality
 from storage.repos import Repos
 from tests.conftest import FakeClock, table_snapshot
@@ -21,7 +21,7 @@ RESIDENT = demo_data.RESIDENT_PHONE
 @pytest.fixture
 def say(repos: Repos, renderer: Renderer, demo: Municipality, clock: FakeClock):
     async def say(text: str, phone: str = RESIDENT, channel: str = "sms") -> str:
-        return await handle_text(
+        handled = await handle_text(
             repos,
             renderer,
             municipality=demo,
@@ -30,6 +30,7 @@ def say(repos: Repos, renderer: Renderer, demo: Municipality, clock: FakeClock):
             channel=channel,
             now=clock.now(),
         )
+        return handled.text
 
     return say
 
@@ -44,8 +45,39 @@ async def test_help_lists_exactly_the_commands_that_exist(say) -> None:
             for keyword in KEYWORDS[name][language]
             if keyword in reply and keyword != "?"
         }
-        assert listed == set(HANDLERS) - {"help"}, reply
+        assert listed == set(HANDLERS) - {"help"} - STAFF_COMMANDS, reply
         assert sms_size(reply).segments <= 2
+
+
+async def test_staff_see_staff_commands_in_help(say) -> None:
+    reply = await say("HELP", phone=demo_data.ADMIN_PHONE)
+    assert "ЖАРЫЯ [текст]" in reply
+    assert sms_size(reply).segments <= 2
+
+
+async def test_broadcast_is_refused_to_residents_and_changes_nothing(say, repos: Repos) -> None:
+    before = await table_snapshot(repos, "broadcasts", "outbox")
+    reply = await say("BROADCAST Hearing tomorrow")
+    assert reply == "Бул буйрук айыл өкмөтүнүн кызматкерлери үчүн гана."
+    assert await table_snapshot(repos, "broadcasts", "outbox") == before
+
+
+async def test_staff_broadcast_by_text_queues_one_message_per_opted_in_resident(
+    say, repos: Repos, demo: Municipality
+) -> None:
+    await say("STOP")  # resident 1 opts out
+    reply = await say("РАССЫЛКА Слушания по бюджету в пятницу", phone=demo_data.ADMIN_PHONE)
+    assert reply == "Жарыя №1 3\xa0727 кишиге жөнөтүлүүдө."
+    assert await repos.db.fetchval("SELECT COUNT(*) FROM outbox WHERE broadcast_id = 1") == 3727
+    resident = await repos.residents.by_phone(demo.id, RESIDENT)
+    assert resident is not None
+    assert (
+        await repos.db.fetchval("SELECT COUNT(*) FROM outbox WHERE resident_id = ?", (resident.id,))
+        == 0
+    )
+    assert await say("BROADCAST", phone=demo_data.ADMIN_PHONE) == (
+        "Жарыя: ЖАРЫЯ [текст] (1600 белгиге чейин)."
+    )
 
 
 async def test_default_language_is_kyrgyz(say) -> None:

@@ -94,5 +94,5 @@ async def _demo(args: argparse.Namespace) -> int:
                 channel="console",
                 now=clock.now(),
             )
-            print(reply, flush=True)
+            print(reply.text, flush=True)
     return 0

@@ -1,0 +1,129 @@
+"""``civic-bot run``: web server, Telegram bot, outbox worker and scheduler in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import AsyncExitStack
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from twilio.request_validator import RequestValidator
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.delivery.senders import Sender
+from bot.delivery.telegram_sender import TelegramSender
+from bot.delivery.twilio_sender import TwilioSender, twilio_client
+from bot.delivery.worker import ChannelLimit, OutboxWorker
+from bot.rendering.templates import Renderer
+from bot.services.municipalities import choose_municipality
+from bot.web import WebContext, build_app
+from storage.db import open_database
+from storage.migrate import migrate
+from storage.repos import Repos
+
+log = logging.getLogger(__name__)
+
+
+def telegram_bot(settings: Settings) -> Bot | None:
+    if settings.telegram_bot_token is None:
+        return None
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(settings.telegram_bot_token.get_secret_value(), session=session)
+
+
+def twilio_sender(settings: Settings) -> TwilioSender | None:
+    if not (settings.twilio_account_sid and settings.twilio_auth_token):
+        return None
+    callback = (
+        f"{settings.public_base_url.rstrip('/')}/sms/twilio/status"
+        if settings.public_base_url
+        else None
+    )
+    return TwilioSender(
+        twilio_client(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token.get_secret_value(),
+            settings.twilio_api_url,
+        ),
+        from_number=settings.twilio_from_number,
+        messaging_service_sid=settings.twilio_messaging_service_sid,
+        status_callback=callback,
+    )
+
+
+async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None = None) -> None:
+    """Run until ``stop`` is set; then finish the message in hand and shut down cleanly."""
+    clock = clock or SystemClock()
+    async with AsyncExitStack() as stack:
+        db = await open_database(settings.database_url)
+        stack.push_async_callback(db.close)
+        await migrate(db)
+        repos = Repos(db)
+        municipality = await choose_municipality(repos, settings.municipality)
+        renderer = Renderer(settings.tz)
+
+        senders: dict[str, Sender] = {}
+        limits: dict[str, ChannelLimit] = {}
+        bot = telegram_bot(settings)
+        if bot is not None:
+            stack.push_async_callback(bot.session.close)
+            senders["telegram"] = TelegramSender(bot)
+            limits["telegram"] = ChannelLimit(settings.telegram_rate, settings.telegram_chat_rate)
+        sms = twilio_sender(settings)
+        if sms is not None:
+            stack.push_async_callback(sms.close)
+            senders["sms"] = sms
+            limits["sms"] = ChannelLimit(settings.twilio_rate)
+        if not senders:
+            log.warning("no Telegram token and no Twilio credentials: serving /healthz only")
+        else:
+            log.info("channels: %s", ", ".join(sorted(senders)))
+
+        ctx = WebContext(
+            repos=repos,
+            renderer=renderer,
+            clock=clock,
+            municipality=municipality,
+            twilio_validator=RequestValidator(settings.twilio_auth_token.get_secret_value())
+            if sms is not None and settings.twilio_auth_token
+            else None,
+            public_base_url=settings.public_base_url,
+        )
+        runner = web.AppRunner(build_app(ctx), handle_signals=False)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, settings.http_host, settings.http_port)
+        await site.start()
+        log.info("listening on http://%s:%s", settings.http_host, settings.http_port)
+
+        scheduler = AsyncIOScheduler(timezone=settings.tz)
+        scheduler.start()
+        stack.callback(scheduler.shutdown, wait=False)
+
+        # The worker has its own connection: its transactions never interleave with
+        # a request's.
+        worker_db = await open_database(settings.database_url)
+        stack.push_async_callback(worker_db.close)
+        worker = OutboxWorker(Repos(worker_db), senders, limits, clock=clock)
+        tasks: list[asyncio.Task[Any]] = [asyncio.create_task(worker.run(stop))]
+        await stop.wait()
+        log.info("stopping: finishing the message in hand")
+        await asyncio.gather(*tasks)
+
+
+def run_forever(settings: Settings) -> None:
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(settings, stop)
+
+    asyncio.run(main())

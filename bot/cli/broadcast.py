@@ -1,0 +1,50 @@
+"""``civic-bot broadcast``: a message to every opted-in resident (or one village)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bot.cli.common import add_municipality_option, async_handler, open_repos
+from bot.cli.errors import CliError
+from bot.clock import SystemClock
+from bot.services import broadcast
+from bot.services.municipalities import choose_municipality
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "broadcast",
+        help="queue a message to every opted-in resident; 'broadcast status ID' shows progress",
+        description="Queue one message per opted-in resident on their channel (Telegram when"
+        " linked, else SMS; long texts are split). `civic-bot run` sends them."
+        " Progress: civic-bot broadcast status ID.",
+    )
+    parser.add_argument("action", nargs="?", choices=["status"], help="show progress of ID")
+    parser.add_argument("id", nargs="?", type=int, help="broadcast id (with status)")
+    parser.add_argument("--text-file", type=Path, help="UTF-8 file with the message text")
+    parser.add_argument("--village", help="only residents of this village")
+    add_municipality_option(parser)
+    parser.set_defaults(handler=_broadcast)
+
+
+@async_handler
+async def _broadcast(args: argparse.Namespace) -> int:
+    async with open_repos() as repos:
+        if args.action == "status":
+            if args.id is None:
+                raise CliError("broadcast status needs the broadcast id")
+            print(await broadcast.progress(repos, args.id))
+            return 0
+        if args.text_file is None:
+            raise CliError("--text-file is required")
+        try:
+            body = args.text_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"cannot read {args.text_file}: {exc}") from None
+        municipality = await choose_municipality(repos, args.municipality)
+        result = await broadcast.create_broadcast(
+            repos, municipality, body=body, village=args.village, now=SystemClock().now()
+        )
+    print(result)
+    return 0

@@ -1,0 +1,1 @@
+"""Outbound delivery: channel senders, rate limits and the outbox worker."""

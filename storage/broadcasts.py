@@ -1,0 +1,65 @@
+"""Broadcasts and their audience, read page by page (never the whole register at once)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.db import Database
+from storage.models import Broadcast
+
+_COLUMNS = (
+    "id, municipality_id, author_id, village_id, body, recipients, progress_chat_id,"
+    " progress_message_id"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    resident_id: int
+    phone: str
+    telegram_user_id: int | None
+    telegram_blocked: bool
+    language: str
+
+
+class BroadcastRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self,
+        *,
+        municipality_id: int,
+        author_id: int | None,
+        village_id: int | None,
+        body: str,
+        now: str,
+    ) -> int:
+        return await self.db.execute(
+            "INSERT INTO broadcasts (municipality_id, author_id, village_id, body, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (municipality_id, author_id, village_id, body, now),
+        )
+
+    async def set_recipients(self, broadcast_id: int, recipients: int) -> None:
+        await self.db.execute(
+            "UPDATE broadcasts SET recipients = ? WHERE id = ?", (recipients, broadcast_id)
+        )
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM broadcasts WHERE id = ?", (broadcast_id,)
+        )
+        return None if row is None else Broadcast(*row)
+
+    async def audience_page(
+        self, *, municipality_id: int, village_id: int | None, after_id: int, limit: int
+    ) -> list[Recipient]:
+        """Opted-in residents (of one village, or all) with ids above ``after_id``."""
+        rows = await self.db.fetchall(
+            "SELECT id, phone, telegram_user_id, telegram_blocked, language FROM residents"
+            " WHERE municipality_id = ? AND opted_out = FALSE AND id > ?"
+            " AND (? IS NULL OR village_id = ?) ORDER BY id LIMIT ?",
+            (municipality_id, after_id, village_id, village_id, limit),
+        )
+        return [Recipient(row[0], row[1], row[2], bool(row[3]), row[4]) for row in rows]

@@ -1,0 +1,42 @@
+"""Inbound messages, recorded once each: the key to handling duplicates exactly once."""
+
+from __future__ import annotations
+
+from storage.db import Database
+
+
+class InboundRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def record(
+        self, *, municipality_id: int, channel: str, provider_id: str, now: str
+    ) -> bool:
+        """Record an arrival; False when this (channel, provider id) was seen before."""
+        inserted = await self.db.executemany(
+            "INSERT INTO inbound (municipality_id, channel, provider_id, received_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (channel, provider_id) DO NOTHING",
+            [(municipality_id, channel, provider_id, now)],
+        )
+        return inserted == 1
+
+    async def set_outcome(
+        self,
+        *,
+        channel: str,
+        provider_id: str,
+        resident_id: int | None,
+        command: str | None,
+        reply: str | None,
+    ) -> None:
+        await self.db.execute(
+            "UPDATE inbound SET resident_id = ?, command = ?, reply = ?"
+            " WHERE channel = ? AND provider_id = ?",
+            (resident_id, command, reply, channel, provider_id),
+        )
+
+    async def reply_to(self, *, channel: str, provider_id: str) -> str | None:
+        return await self.db.fetchval(
+            "SELECT reply FROM inbound WHERE channel = ? AND provider_id = ?",
+            (channel, provider_id),
+        )

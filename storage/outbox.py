@@ -1,0 +1,141 @@
+"""The durable outbox: enqueue with dedupe keys, claim due rows, record outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from storage.db import Database, Row
+from storage.models import OutboxDraft, OutboxMessage
+
+_COLUMNS = (
+    "id, municipality_id, dedupe_key, resident_id, broadcast_id, channel, address, body,"
+    " status, attempts, provider_id, error"
+)
+
+#: provider statuses only move forward along this order (failures are final)
+STATUS_RANK = {
+    "queued": 0,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+}
+
+
+def _message(row: Row) -> OutboxMessage:
+    return OutboxMessage(*row)
+
+
+class OutboxRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def enqueue(self, drafts: Sequence[OutboxDraft], *, now: str) -> int:
+        """Insert drafts whose dedupe key is new; return how many were new."""
+        return await self.db.executemany(
+            "INSERT INTO outbox (municipality_id, dedupe_key, resident_id, broadcast_id,"
+            " channel, address, body, next_attempt_at, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+            [
+                (
+                    d.municipality_id,
+                    d.dedupe_key,
+                    d.resident_id,
+                    d.broadcast_id,
+                    d.channel,
+                    d.address,
+                    d.body,
+                    now,
+                    now,
+                    now,
+                )
+                for d in drafts
+            ],
+        )
+
+    async def claim_due(
+        self, *, channels: Sequence[str], now: str, limit: int
+    ) -> list[OutboxMessage]:
+        """Mark up to ``limit`` due rows of ``channels`` as sending and return them."""
+        if not channels:
+            return []
+        marks = ", ".join("?" for _ in channels)
+        async with self.db.transaction():
+            rows = await self.db.fetchall(
+                f"SELECT {_COLUMNS} FROM outbox WHERE status = 'queued'"
+                f" AND next_attempt_at <= ? AND channel IN ({marks}) ORDER BY id LIMIT ?",
+                (now, *channels, limit),
+            )
+            await self.db.executemany(
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?"
+                " WHERE id = ?",
+                [(now, row["id"]) for row in rows],
+            )
+        # as they now are in the table: sending, one more attempt
+        return [
+            replace(_message(row), status="sending", attempts=row["attempts"] + 1) for row in rows
+        ]
+
+    async def mark_sent(self, message_id: int, provider_id: str | None, *, now: str) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET status = 'sent', provider_id = ?, error = NULL, updated_at = ?"
+            " WHERE id = ? AND status = 'sending'",
+            (provider_id, now, message_id),
+        )
+
+    async def mark_retry(self, message_id: int, *, at: str, error: str, now: str) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET status = 'queued', next_attempt_at = ?, error = ?, updated_at = ?"
+            " WHERE id = ?",
+            (at, error, now, message_id),
+        )
+
+    async def mark_failed(self, message_id: int, *, error: str, now: str) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET status = 'failed', error = ?, updated_at = ? WHERE id = ?",
+            (error, now, message_id),
+        )
+
+    async def requeue_in_flight(self, *, now: str) -> int:
+        """After a crash: rows caught mid-send go back to the queue (at most one duplicate)."""
+        return await self.db.execute(
+            "UPDATE outbox SET status = 'queued', updated_at = ? WHERE status = 'sending'",
+            (now,),
+        )
+
+    async def by_provider_id(self, channel: str, provider_id: str) -> OutboxMessage | None:
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM outbox WHERE channel = ? AND provider_id = ?",
+            (channel, provider_id),
+        )
+        return None if row is None else _message(row)
+
+    async def set_status(
+        self, message_id: int, status: str, error: str | None, *, now: str
+    ) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET status = ?, error = COALESCE(?, error), updated_at = ? WHERE id = ?",
+            (status, error, now, message_id),
+        )
+
+    async def by_key(self, dedupe_key: str) -> OutboxMessage | None:
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM outbox WHERE dedupe_key = ?", (dedupe_key,)
+        )
+        return None if row is None else _message(row)
+
+    async def counts(self, broadcast_id: int) -> dict[str, int]:
+        rows = await self.db.fetchall(
+            "SELECT status, COUNT(*) FROM outbox WHERE broadcast_id = ? GROUP BY status",
+            (broadcast_id,),
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def pending(self) -> int:
+        return int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'sending')"
+            )
+        )
