@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 from contextlib import AsyncExitStack
@@ -23,6 +24,7 @@ from bot.delivery.twilio_sender import TwilioSender, twilio_client
 from bot.delivery.worker import ChannelLimit, OutboxWorker
 from bot.rendering.templates import Renderer
 from bot.services.municipalities import choose_municipality
+from bot.telegram_app import build_dispatcher, set_commands
 from bot.web import WebContext, build_app
 from storage.db import open_database
 from storage.migrate import migrate
@@ -96,6 +98,32 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
             else None,
             public_base_url=settings.public_base_url,
         )
+        tasks: list[asyncio.Task[Any]] = []
+        dp = None
+        if bot is not None:
+            dp = build_dispatcher(
+                repos=repos,
+                renderer=renderer,
+                clock=clock,
+                municipality=municipality,
+                lock=ctx.lock,
+            )
+            await set_commands(bot, renderer, default_language=settings.default_language)
+            if settings.telegram_webhook_url and settings.telegram_webhook_secret:
+                ctx.telegram_secret = settings.telegram_webhook_secret.get_secret_value()
+                ctx.telegram_feed = functools.partial(dp.feed_raw_update, bot)
+                await bot.set_webhook(
+                    settings.telegram_webhook_url,
+                    secret_token=ctx.telegram_secret,
+                    allowed_updates=dp.resolve_used_update_types(),
+                )
+            else:
+                await bot.delete_webhook()
+                tasks.append(
+                    asyncio.create_task(
+                        dp.start_polling(bot, handle_signals=False, close_bot_session=False)
+                    )
+                )
         runner = web.AppRunner(build_app(ctx), handle_signals=False)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
@@ -112,9 +140,11 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
         worker_db = await open_database(settings.database_url)
         stack.push_async_callback(worker_db.close)
         worker = OutboxWorker(Repos(worker_db), senders, limits, clock=clock)
-        tasks: list[asyncio.Task[Any]] = [asyncio.create_task(worker.run(stop))]
+        tasks.append(asyncio.create_task(worker.run(stop)))
         await stop.wait()
         log.info("stopping: finishing the message in hand")
+        if dp is not None and not ctx.telegram_feed:
+            await dp.stop_polling()
         await asyncio.gather(*tasks)
 
 

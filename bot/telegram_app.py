@@ -1,0 +1,144 @@
+"""The Telegram side of ``civic-bot run``: the aiogram Dispatcher and the bot's command list.
+
+Two outer middlewares run for every update, before any filter (so filters can test
+``resident``):
+
+- :class:`DatabaseMiddleware` puts ``repos`` and ``municipality`` (the one this bot
+  serves) into the handler data;
+- :class:`LocaleMiddleware` puts ``resident`` (the linked resident or None) and
+  ``language`` (chosen once per update; handlers never work it out themselves).
+
+``renderer`` and ``clock`` are dispatcher workflow data, so every handler can ask for
+them by name too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot, Dispatcher
+from aiogram.types import BotCommand, TelegramObject, User
+
+from bot.clock import Clock
+from bot.config import LANGUAGES
+from bot.rendering.templates import Renderer
+from bot.services.municipalities import choose_municipality
+from handlers.telegram import get_routers
+from handlers.telegram.screens import command_descriptions
+from storage.models import Municipality, Resident
+from storage.repos import Repos
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class MunicipalityOnce:
+    """The municipality the bot serves, looked up on first use and then kept.
+
+    Kept for the life of the process: a changed default language shows after a restart.
+    """
+
+    def __init__(
+        self, repos: Repos, slug: str | None, municipality: Municipality | None = None
+    ) -> None:
+        self._repos = repos
+        self._slug = slug
+        self._municipality = municipality
+
+    async def get(self) -> Municipality:
+        # Two first updates at once may both look it up; they find the same row.
+        if self._municipality is None:
+            self._municipality = await choose_municipality(self._repos, self._slug)
+        return self._municipality
+
+
+class DatabaseMiddleware(BaseMiddleware):
+    """Gives each update the repositories and the municipality.
+
+    ``lock``: the run process shares one SQLite connection between the web server, the
+    Telegram bot and others; holding the writers' lock for the whole update keeps a
+    handler's statements out of another request's transaction.
+    """
+
+    def __init__(
+        self, repos: Repos, municipality: MunicipalityOnce, lock: asyncio.Lock | None = None
+    ) -> None:
+        self.repos = repos
+        self.municipality = municipality
+        self.lock = lock
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        data["repos"] = self.repos
+        data["municipality"] = await self.municipality.get()
+        async with self.lock or contextlib.nullcontext():
+            return await handler(event, data)
+
+
+class LocaleMiddleware(BaseMiddleware):
+    """Finds the resident behind the Telegram user and the language to answer in."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        repos: Repos = data["repos"]
+        municipality: Municipality = data["municipality"]
+        resident = None
+        if user is not None and not user.is_bot:
+            resident = await repos.residents.by_telegram(municipality.id, user.id)
+        data["resident"] = resident
+        data["language"] = choose_language(resident, user, municipality)
+        return await handler(event, data)
+
+
+def choose_language(
+    resident: Resident | None, user: User | None, municipality: Municipality
+) -> str:
+    """The resident's choice; else the Telegram app's language if we have it; else the
+    municipality's default."""
+    if resident is not None:
+        return resident.language
+    code = ((user.language_code if user else None) or "").split("-")[0].lower()
+    return code if code in LANGUAGES else municipality.default_language
+
+
+def build_dispatcher(
+    *,
+    repos: Repos,
+    renderer: Renderer,
+    clock: Clock,
+    municipality_slug: str | None = None,
+    municipality: Municipality | None = None,
+    lock: asyncio.Lock | None = None,
+) -> Dispatcher:
+    """The Dispatcher with every Telegram router and the middlewares.
+
+    The municipality is ``municipality`` if given, else found by slug (or as the only
+    one) on start-up or at the first update. ``lock``: see :class:`DatabaseMiddleware`.
+    """
+    source = MunicipalityOnce(repos, municipality_slug, municipality)
+    dp = Dispatcher(renderer=renderer, clock=clock)
+    dp.update.outer_middleware(DatabaseMiddleware(repos, source, lock))
+    dp.update.outer_middleware(LocaleMiddleware())
+    dp.include_routers(*get_routers())
+    # With polling or aiogram's webhook runner a missing municipality stops the start-up.
+    dp.startup.register(source.get)
+    return dp
+
+
+def bot_commands(renderer: Renderer, language: str) -> list[BotCommand]:
+    return [
+        BotCommand(command=command, description=description)
+        for command, description in command_descriptions(renderer, language).items()
+    ]
+
+
+async def set_commands(bot: Bot, renderer: Renderer, *, default_language: str = "ky") -> None:
+    """The command menu of the Telegram app: one list per language, and a default list
+    (Kyrgyz) for apps in any other language."""
+    for language in LANGUAGES:
+        await bot.set_my_commands(bot_commands(renderer, language), language_code=language)
+    await bot.set_my_commands(bot_commands(renderer, default_language))

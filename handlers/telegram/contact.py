@@ -1,0 +1,93 @@
+"""A shared contact links the Telegram account to the resident with that phone number.
+
+Only the user's OWN contact counts: the Telegram client's ``request_contact`` button
+sends ``contact.user_id == from.id``, which proves the number; a forwarded contact
+card proves nothing and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.types import Message, ReplyKeyboardRemove
+
+from bot.clock import Clock, iso
+from bot.phones import InvalidPhone, normalize_phone
+from bot.rendering.templates import Renderer
+from bot.services import residents
+from handlers.telegram import screens
+from storage.models import Municipality, Resident
+from storage.repos import Repos
+
+log = logging.getLogger(__name__)
+
+
+def get_router() -> Router:
+    router = Router(name="contact")
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.register(
+        own_contact, F.contact, F.from_user, F.contact.user_id == F.from_user.id
+    )
+    router.message.register(someone_elses_contact, F.contact)
+    return router
+
+
+async def own_contact(
+    message: Message,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    municipality: Municipality,
+    clock: Clock,
+    language: str,
+) -> None:
+    assert message.contact is not None and message.from_user is not None  # the filters
+    resident = await link(
+        repos, municipality, message.from_user.id, message.contact.phone_number, now=clock.now()
+    )
+    if resident is None:
+        text = renderer.render("unregistered", language, "telegram")
+        await screens.Screen(text).send(bot, message.chat.id)
+        return
+    greeting = renderer.render("tg_linked", resident.language, "telegram", name=resident.name)
+    await screens.Screen(greeting, ReplyKeyboardRemove()).send(bot, message.chat.id)
+    await screens.main_menu(renderer, resident, resident.language).send(bot, message.chat.id)
+
+
+async def someone_elses_contact(
+    message: Message, bot: Bot, renderer: Renderer, language: str
+) -> None:
+    log.info("telegram contact refused: not the sender's own")
+    text = renderer.render("tg_not_own_contact", language, "telegram")
+    await screens.Screen(text).send(bot, message.chat.id)
+
+
+async def link(
+    repos: Repos,
+    municipality: Municipality,
+    telegram_user_id: int,
+    raw_phone: str,
+    *,
+    now: datetime,
+) -> Resident | None:
+    """Link ``telegram_user_id`` to the registered owner of ``raw_phone``; None if unknown.
+
+    Telegram sends the number as the client has it, often without '+'
+    (``996700000001``). Candidate for ``bot.services.residents`` once another channel
+    links accounts too.
+    """
+    try:
+        phone = normalize_phone(raw_phone)
+    except InvalidPhone:
+        phone = None
+    resident = await residents.identify(repos, municipality, phone) if phone else None
+    if resident is None:
+        log.info("telegram contact: number not in the register")
+        return None
+    async with repos.db.transaction():
+        await repos.residents.link_telegram(resident.id, telegram_user_id, now=iso(now))
+    log.info("telegram contact: linked resident=%s", resident.id)
+    return resident

@@ -1,0 +1,134 @@
+"""What the Telegram routers send: texts from templates, keyboards, callback data.
+
+Button labels are templates too (``tg_buttons``: one ``key: label`` per line), so a
+translator edits every word the bot shows in ``templates/`` and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiogram import Bot
+from aiogram.enums import ParseMode
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+
+from bot.config import LANGUAGES
+from bot.rendering.templates import Renderer
+from storage.models import Resident
+
+ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+#: Each language is offered under its own name, whatever the reader's language is.
+LANGUAGE_NAMES = {"ky": "Кыргызча", "ru": "Русский", "en": "English"}
+
+
+class LanguageChoice(CallbackData, prefix="lang"):
+    """``lang:ru``: the reader picked a language."""
+
+    code: str
+
+
+class MenuAction(CallbackData, prefix="menu"):
+    """``menu:me``, ``menu:lang``, ``menu:stop``, ``menu:start``, ``menu:help``."""
+
+    action: str
+
+
+@dataclass(frozen=True)
+class Screen:
+    """One message to send: HTML text and an optional keyboard."""
+
+    text: str
+    markup: ReplyMarkup | None = None
+
+    async def send(self, bot: Bot, chat_id: int) -> None:
+        await bot.send_message(
+            chat_id, self.text, parse_mode=ParseMode.HTML, reply_markup=self.markup
+        )
+
+
+def labels(renderer: Renderer, language: str) -> dict[str, str]:
+    """Button labels in ``language``, by key (see ``tg_buttons.telegram.j2``)."""
+    return _key_values(renderer.render("tg_buttons", language, "telegram"))
+
+
+def command_descriptions(renderer: Renderer, language: str) -> dict[str, str]:
+    """Bot command -> its description in ``language`` (see ``tg_commands.telegram.j2``)."""
+    return _key_values(renderer.render("tg_commands", language, "telegram"))
+
+
+def _key_values(text: str) -> dict[str, str]:
+    pairs = (line.split(":", 1) for line in text.splitlines() if line.strip())
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def contact_keyboard(renderer: Renderer, language: str) -> ReplyKeyboardMarkup:
+    """The one button that makes the Telegram client share the user's own phone number."""
+    button = KeyboardButton(text=labels(renderer, language)["contact"], request_contact=True)
+    return ReplyKeyboardMarkup(keyboard=[[button]], resize_keyboard=True)
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(
+            text=LANGUAGE_NAMES[code], callback_data=LanguageChoice(code=code).pack()
+        )
+        for code in LANGUAGES
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=[buttons])
+
+
+def menu_keyboard(renderer: Renderer, resident: Resident, language: str) -> InlineKeyboardMarkup:
+    """The main menu; the broadcasts button offers the opposite of the current state."""
+    label = labels(renderer, language)
+    broadcasts = "start" if resident.opted_out else "stop"
+    rows = [["me", "lang"], [broadcasts, "help"]]
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=label[key], callback_data=MenuAction(action=key).pack())
+                for key in row
+            ]
+            for row in rows
+        ]
+    )
+
+
+def welcome(renderer: Renderer, language: str, municipality: str) -> Screen:
+    text = renderer.render("tg_welcome", language, "telegram", municipality=municipality)
+    return Screen(text, contact_keyboard(renderer, language))
+
+
+def ask_for_contact(renderer: Renderer, language: str) -> Screen:
+    text = renderer.render("tg_share_phone", language, "telegram")
+    return Screen(text, contact_keyboard(renderer, language))
+
+
+def choose_language(renderer: Renderer, language: str) -> Screen:
+    return Screen(renderer.render("tg_choose_language", language, "telegram"), language_keyboard())
+
+
+def main_menu(renderer: Renderer, resident: Resident, language: str) -> Screen:
+    text = renderer.render("tg_menu", language, "telegram", name=resident.name)
+    return Screen(text, menu_keyboard(renderer, resident, language))
+
+
+def with_menu(
+    renderer: Renderer, resident: Resident, language: str, feature: str, **data: object
+) -> Screen:
+    """An existing template's text with the main menu under it, ready for the next tap."""
+    text = renderer.render(feature, language, "telegram", **data)
+    return Screen(text, menu_keyboard(renderer, resident, language))
+
+
+def callback_chat(callback: CallbackQuery) -> int:
+    """The chat a button was pressed in (the user's private chat if the message is gone)."""
+    return callback.message.chat.id if callback.message else callback.from_user.id

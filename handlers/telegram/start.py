@@ -1,0 +1,43 @@
+"""``/start`` (with or without a deep-link payload): welcome, or the main menu when linked."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import CommandObject, CommandStart
+from aiogram.types import Message
+
+from bot.rendering.templates import Renderer
+from handlers.telegram import screens
+from storage.models import Municipality, Resident
+
+log = logging.getLogger(__name__)
+
+
+def get_router() -> Router:
+    router = Router(name="start")
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.register(start, CommandStart())
+    return router
+
+
+async def start(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    renderer: Renderer,
+    municipality: Municipality,
+    resident: Resident | None,
+    language: str,
+) -> None:
+    # The payload (t.me/<bot>?start=<payload>) is kept in ``command.args`` for features
+    # that want it (e.g. a link to one hearing); nothing is stored.
+    log.debug("telegram /start: payload=%r linked=%s", command.args, resident is not None)
+    chat = message.chat.id
+    if resident is not None:
+        await screens.main_menu(renderer, resident, language).send(bot, chat)
+        return
+    await screens.welcome(renderer, language, municipality.name).send(bot, chat)
+    await screens.choose_language(renderer, language).send(bot, chat)

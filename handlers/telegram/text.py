@@ -1,0 +1,65 @@
+"""The last router: whatever the feature routers before it did not take.
+
+Text from a linked resident goes to the conversation core (``handlers.text``), the
+same commands as SMS, rendered as Telegram HTML. Everyone else is asked to share
+their phone number first. Feature routers must be included BEFORE this one.
+"""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import MagicData
+from aiogram.types import CallbackQuery, Message
+
+from bot.clock import Clock
+from bot.rendering.templates import Renderer
+from handlers.telegram import screens
+from handlers.telegram.screens import callback_chat
+from handlers.text import handle_text
+from storage.models import Municipality, Resident
+from storage.repos import Repos
+
+
+def get_router() -> Router:
+    router = Router(name="text")
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.register(command, F.text, MagicData(F.resident))
+    router.message.register(unlinked, F.text)
+    router.callback_query.register(stale_button)
+    return router
+
+
+async def command(
+    message: Message,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    clock: Clock,
+    municipality: Municipality,
+    resident: Resident,
+) -> None:
+    assert message.text is not None  # the filter
+    handled = await handle_text(
+        repos,
+        renderer,
+        municipality=municipality,
+        phone=resident.phone,
+        text=message.text,
+        channel="telegram",
+        now=clock.now(),
+    )
+    await screens.Screen(handled.text).send(bot, message.chat.id)
+
+
+async def unlinked(message: Message, bot: Bot, renderer: Renderer, language: str) -> None:
+    await screens.ask_for_contact(renderer, language).send(bot, message.chat.id)
+
+
+async def stale_button(
+    callback: CallbackQuery, bot: Bot, renderer: Renderer, resident: Resident | None, language: str
+) -> None:
+    """A button nobody handles (an old menu, or a menu of an account since unlinked)."""
+    await callback.answer()
+    if resident is None:
+        await screens.ask_for_contact(renderer, language).send(bot, callback_chat(callback))
