@@ -21,6 +21,7 @@ SUBCOMMANDS = [
     ["staff", "list"],
     ["run"],
     ["broadcast"],
+    ["pb", "tally"],
 ]
 
 

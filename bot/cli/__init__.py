@@ -11,10 +11,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.cli import broadcast, demo, imports, init, municipality, run, staff
+from bot.cli import broadcast, demo, imports, init, municipality, pb, run, staff
 from bot.cli.errors import CliError
 
-SUBCOMMANDS = (init, demo, run, municipality, imports, staff, broadcast)
+SUBCOMMANDS = (init, demo, run, municipality, imports, staff, broadcast, pb)
 
 
 def build_parser() -> argparse.ArgumentParser:

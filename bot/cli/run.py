@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from bot.app import run_forever
 from bot.cli.common import settings
 from bot.cli.errors import CliError
 from bot.logs import setup_logging
@@ -23,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Imported here: aiogram and twilio take seconds to import, and no other command needs them.
+    from bot.app import run_forever
+
     config = settings()
     setup_logging(args.log_level.upper())
     try:

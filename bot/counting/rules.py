@@ -1,0 +1,73 @@
+"""``count``: run a budgeting rule on an election."""
+
+from __future__ import annotations
+
+from bot.counting.election import Election, Outcome, id_key
+from bot.counting.greedy import greedy
+from bot.counting.mes import equal_shares
+from bot.counting.tallies import election_scores, election_votes
+
+RULES: tuple[str, ...] = ("greedy", "greedy-no-skip", "mes")
+
+# pabulib META ``rule`` values this module reproduces, and the rule that does it.
+PABULIB_RULES: dict[str, str] = {
+    "greedy": "greedy",
+    "greedy-no-skip": "greedy-no-skip",
+    "equalshares/add1": "mes",
+}
+
+
+def rule_for_meta(meta_rule: str) -> str:
+    """The rule name for a pabulib META ``rule`` value (``ValueError`` if unsupported)."""
+    try:
+        return PABULIB_RULES[meta_rule.strip()]
+    except KeyError:
+        known = ", ".join(PABULIB_RULES)
+        raise ValueError(f"unsupported rule {meta_rule!r} (supported: {known})") from None
+
+
+def _check_ballots(election: Election) -> None:
+    known = {p.id for p in election.projects}
+    for ballot in election.ballots:
+        for project in ballot.projects:
+            if project not in known:
+                raise ValueError(f"voter {ballot.voter_id} names unknown project {project!r}")
+
+
+def count(election: Election, rule: str) -> Outcome:
+    """Count ``election`` with ``rule`` (one of :data:`RULES`).
+
+    ``greedy`` and ``greedy-no-skip`` rank projects by score (votes, points or Borda score,
+    by ballot type); ``mes`` is the Method of Equal Shares with cost utilities and Add1
+    completion, where any ballot approves the projects it names (with points > 0 for
+    cumulative ballots). Ties go to the cheaper project, then the lower id. The outcome lists
+    the funded projects in the order the rule chose them.
+    """
+    _check_ballots(election)
+    votes = election_votes(election)
+    score = votes if election.vote_type in ("approval", "choose-1") else election_scores(election)
+    costs = {p.id: p.cost for p in election.projects}
+    if rule in ("greedy", "greedy-no-skip"):
+        selected = greedy(costs, score, election.budget, skip=rule == "greedy")
+    elif rule == "mes":
+        selected = _mes(election)
+    else:
+        raise ValueError(f"unknown rule {rule!r} (expected one of: {', '.join(RULES)})")
+    spent = sum(costs[p] for p in selected)
+    return Outcome(rule, tuple(selected), election.budget, spent, votes, score)
+
+
+def _mes(election: Election) -> list[str]:
+    ids = [p.id for p in election.projects]
+    index = {pid: i for i, pid in enumerate(ids)}
+    costs = [p.cost for p in election.projects]
+    rank = [0] * len(ids)
+    for r, i in enumerate(sorted(range(len(ids)), key=lambda i: (costs[i], id_key(ids[i])))):
+        rank[i] = r
+    ballots = []
+    for b in election.ballots:
+        named = b.projects
+        if election.vote_type == "cumulative" and b.points is not None:
+            named = tuple(p for p, pts in zip(b.projects, b.points, strict=True) if pts > 0)
+        ballots.append([index[p] for p in named])
+    return [ids[i] for i in equal_shares(costs, ballots, election.budget, rank)]

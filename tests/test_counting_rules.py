@@ -1,0 +1,338 @@
+"""Counting rules on small hand-made elections with known answers.
+
+MES is also checked against a deliberately naive exact implementation (fractions, voter by
+voter, every Add1 step run in full) on seeded random elections, and against pabutools when
+it is installed.
+"""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+
+import pytest
+
+from bot.counting import (
+    Ballot,
+    Election,
+    Project,
+    approval,
+    borda,
+    count,
+    cumulative,
+    equal_shares,
+    greedy,
+    plurality,
+    ranking,
+)
+
+
+def election(
+    costs: dict[str, int],
+    ballots: list[tuple[str, ...]],
+    budget: int,
+    vote_type: str = "approval",
+    points: list[tuple[int, ...]] | None = None,
+) -> Election:
+    return Election(
+        projects=tuple(Project(pid, cost) for pid, cost in costs.items()),
+        ballots=tuple(
+            Ballot(f"v{i}", b, points[i] if points else None) for i, b in enumerate(ballots)
+        ),
+        budget=budget,
+        vote_type=vote_type,  # type: ignore[arg-type]
+    )
+
+
+# --- poll totals -------------------------------------------------------------------------
+
+
+def test_plurality_counts_choices_and_keeps_listed_options_at_zero() -> None:
+    assert plurality(["a", "b", "a", None], options=["a", "b", "c"]) == {"a": 2, "b": 1, "c": 0}
+
+
+def test_approval_counts_each_option_once_per_ballot() -> None:
+    assert approval([["a", "b"], ["a", "a"], []]) == {"a": 2, "b": 1}
+
+
+def test_cumulative_sums_points_and_rejects_negative_points() -> None:
+    assert cumulative([{"a": 7, "b": 3}, {"b": 10}]) == {"a": 7, "b": 13}
+    with pytest.raises(ValueError, match="negative"):
+        cumulative([{"a": -1}])
+
+
+def test_borda_gives_k_points_to_the_first_rank_whatever_the_ballot_length() -> None:
+    scores = borda([["a", "b", "c"], ["b"], ["c", "a"]], max_length=3, options=["d"])
+    assert scores == {"a": 3 + 2, "b": 2 + 3, "c": 1 + 3, "d": 0}
+
+
+def test_borda_without_max_length_uses_the_longest_ranking() -> None:
+    assert borda([["a", "b"], ["b"]]) == {"a": 2, "b": 1 + 2}
+
+
+def test_borda_rejects_rankings_longer_than_max_length_or_with_repeats() -> None:
+    with pytest.raises(ValueError, match="max_length"):
+        borda([["a", "b", "c"]], max_length=2)
+    with pytest.raises(ValueError, match="twice"):
+        borda([["a", "a"]])
+
+
+def test_ranking_breaks_ties_by_lower_cost_then_natural_id_order() -> None:
+    score = {"p10": 5, "p9": 5, "p2": 5, "x": 9}
+    assert ranking(score) == ["x", "p2", "p9", "p10"]
+    assert ranking(score, {"p10": 1, "p9": 2, "p2": 2, "x": 100}) == ["x", "p10", "p2", "p9"]
+
+
+# --- greedy ------------------------------------------------------------------------------
+
+
+def test_greedy_skips_what_no_longer_fits_and_no_skip_stops_there() -> None:
+    costs = {"a": 60, "b": 50, "c": 30, "d": 10}
+    support = {"a": 9, "b": 8, "c": 7, "d": 6}
+    assert greedy(costs, support, 100) == ["a", "c", "d"]
+    assert greedy(costs, support, 100, skip=False) == ["a"]
+
+
+def test_greedy_takes_a_project_that_uses_the_budget_exactly() -> None:
+    assert greedy({"a": 40, "b": 60}, {"a": 2, "b": 1}, 100) == ["a", "b"]
+    assert greedy({"a": 100}, {"a": 1}, 100) == ["a"]
+    assert greedy({"a": 101}, {"a": 1}, 100) == []
+
+
+def test_greedy_ties_go_to_the_cheaper_project_then_the_lower_id() -> None:
+    costs = {"p10": 50, "p9": 50, "p3": 60}
+    support = dict.fromkeys(costs, 4)
+    assert greedy(costs, support, 100) == ["p9", "p10"]
+    assert greedy(costs, support, 110) == ["p9", "p10"]
+    assert greedy({**costs, "p3": 40}, support, 100) == ["p3", "p9"]
+
+
+def test_greedy_never_funds_unsupported_projects_but_funds_free_supported_ones() -> None:
+    assert greedy({"a": 10, "b": 0, "c": 5}, {"a": 1, "b": 1, "c": 0}, 100) == ["b", "a"]
+
+
+def test_greedy_with_zero_budget_funds_only_free_projects() -> None:
+    assert greedy({"a": 1, "b": 0}, {"a": 5, "b": 1}, 0) == ["b"]
+
+
+def test_count_greedy_ranks_cumulative_ballots_by_points_not_voters() -> None:
+    e = election(
+        {"a": 50, "b": 50},
+        [("a",), ("a",), ("b",)],
+        budget=50,
+        vote_type="cumulative",
+        points=[(1,), (1,), (10,)],
+    )
+    out = count(e, "greedy")
+    assert out.selected == ("b",)
+    assert out.votes == {"a": 2, "b": 1}
+    assert out.score == {"a": 2, "b": 10}
+    assert out.spent == 50
+
+
+def test_count_greedy_on_ordinal_ballots_ranks_by_borda_score() -> None:
+    e = Election(
+        projects=(Project("a", 50), Project("b", 50), Project("c", 50)),
+        ballots=(
+            Ballot("1", ("a", "b", "c")),
+            Ballot("2", ("b", "c", "a")),
+            Ballot("3", ("b", "a", "c")),
+        ),
+        budget=100,
+        vote_type="ordinal",
+        meta={"max_length": "3"},
+    )
+    out = count(e, "greedy")
+    assert out.score == {"a": 3 + 1 + 2, "b": 2 + 3 + 3, "c": 1 + 2 + 1}
+    assert out.selected == ("b", "a")
+
+
+def test_count_handles_empty_ballots_and_elections_without_voters() -> None:
+    e = election({"a": 10}, [(), ()], budget=100)
+    for rule in ("greedy", "greedy-no-skip", "mes"):
+        out = count(e, rule)
+        assert out.selected == ()
+        assert out.spent == 0
+        assert out.votes == {"a": 0}
+    assert count(election({"a": 10}, [], budget=100), "mes").selected == ()
+
+
+def test_count_rejects_unknown_rules_and_unknown_projects() -> None:
+    with pytest.raises(ValueError, match="unknown rule"):
+        count(election({"a": 1}, [("a",)], 1), "random-dictator")
+    with pytest.raises(ValueError, match="unknown project 'z'"):
+        count(election({"a": 1}, [("z",)], 1), "greedy")
+
+
+# --- Method of Equal Shares --------------------------------------------------------------
+
+
+def test_mes_funds_the_minority_where_greedy_gives_the_majority_everything() -> None:
+    # 60 voters want A and B, 40 want C; each costs 40 of 100. Greedy funds A and B for
+    # the majority; with equal shares the majority's 60 buy A, and the minority's 40 buy C.
+    e = election({"A": 40, "B": 40, "C": 40}, [("A", "B")] * 60 + [("C",)] * 40, budget=100)
+    assert count(e, "greedy").selected == ("A", "B")
+    mes = count(e, "mes")
+    assert mes.selected == ("A", "C")
+    assert mes.spent == 80
+
+
+def test_mes_ties_go_to_the_cheaper_project_then_the_lower_id() -> None:
+    # Two groups of ten: both projects cost 1/10 of a voter's money per unit of utility.
+    ballots = [("X",)] * 10 + [("Y",)] * 10
+    assert count(election({"X": 10, "Y": 6}, ballots, 20), "mes").selected == ("Y", "X")
+    tied = [("p10",)] * 10 + [("p9",)] * 10
+    assert count(election({"p10": 10, "p9": 10}, tied, 20), "mes").selected == ("p9", "p10")
+
+
+def test_mes_add1_raises_the_budget_of_empty_ballots_too() -> None:
+    # 20 voters, half with empty ballots: A's supporters hold 10 of the 15 it costs; one
+    # Add1 step gives them 20, and A (15 <= 20) is funded.
+    e = election({"A": 15}, [("A",)] * 10 + [()] * 10, budget=20)
+    assert count(e, "mes").selected == ("A",)
+    assert equal_shares([15], [[0]] * 10 + [[]] * 10, 20, add1=False) == []
+
+
+def test_mes_add1_keeps_the_last_outcome_within_budget_even_if_it_is_empty() -> None:
+    # Each group holds 5 but a project costs 6; one step later both are bought (12 > 10).
+    e = election({"X": 6, "Y": 6}, [("X",)] * 10 + [("Y",)] * 10, budget=10)
+    assert count(e, "mes").selected == ()
+
+
+def test_mes_funds_supported_free_projects_first_and_never_unsupported_ones() -> None:
+    e = election({"a": 0, "b": 0, "c": 5}, [("c", "a")] * 4, budget=5)
+    assert count(e, "mes").selected == ("a", "c")
+
+
+def test_mes_with_zero_budget() -> None:
+    assert count(election({"a": 5}, [("a",)] * 3, budget=0), "mes").selected == ()
+
+
+def test_mes_counts_cumulative_ballots_as_approval_of_projects_with_points() -> None:
+    e = election(
+        {"a": 6, "b": 6},
+        [("a", "b"), ("a", "b")],
+        budget=6,
+        vote_type="cumulative",
+        points=[(10, 0), (9, 0)],
+    )
+    assert count(e, "mes").selected == ("a",)
+
+
+def naive_mes(
+    costs: list[int], ballots: list[list[int]], budget: int, rank: list[int], add1: bool
+) -> list[int]:
+    """MES straight from the definition: fractions, voter by voter, every Add1 step."""
+    n = len(ballots)
+    if n == 0:
+        return []
+    sets = [set(b) for b in ballots]
+    supported = [p for p in range(len(costs)) if any(p in b for b in sets)]
+    free = sorted((p for p in supported if costs[p] == 0), key=lambda p: rank[p])
+    candidates = [p for p in supported if costs[p] > 0]
+
+    def one_pass(per_voter: Fraction) -> list[int]:
+        money = [per_voter] * n
+        left, funded = set(candidates), []
+        while True:
+            best = None
+            for p in sorted(left):
+                payers = sorted((i for i in range(n) if p in sets[i]), key=lambda i: money[i])
+                if sum(money[i] for i in payers) < costs[p]:
+                    left.discard(p)
+                    continue
+                paid, k = Fraction(0), len(payers)
+                for i in payers:
+                    price = (costs[p] - paid) / k
+                    if price <= money[i]:
+                        break
+                    paid += money[i]
+                    k -= 1
+                key = (price / costs[p], rank[p])
+                if best is None or key < best[0]:
+                    best = (key, p, price)
+            if best is None:
+                return funded
+            _, p, price = best
+            funded.append(p)
+            left.discard(p)
+            for i in range(n):
+                if p in sets[i]:
+                    money[i] -= min(money[i], price)
+
+    if not add1:
+        return free + one_pass(Fraction(budget, n))
+    previous, step = list(free), 0
+    while True:
+        outcome = free + one_pass(Fraction(budget, n) + step)
+        spent = sum(costs[p] for p in outcome)
+        if spent > budget:
+            return previous
+        if all(spent + costs[p] > budget for p in candidates if p not in outcome):
+            return outcome
+        previous, step = outcome, step + 1
+
+
+def random_instance(rng: random.Random, many_steps: bool) -> tuple:
+    n_projects = rng.randint(1, 8)
+    if many_steps:  # costs large against the number of voters: many Add1 steps
+        costs = [rng.randint(1, 60) * 10 for _ in range(n_projects)]
+        n_voters = rng.randint(5, 30)
+    else:  # small numbers: many exact ties
+        pool = [rng.choice([0, 1, 2, 5, 10, 20, 30]) for _ in range(3)]
+        costs = [rng.choice([*pool, rng.randint(1, 40)]) for _ in range(n_projects)]
+        n_voters = rng.randint(0, 15)
+    popularity = [rng.random() for _ in range(n_projects)]
+    ballots = [
+        [p for p in range(n_projects) if rng.random() < popularity[p]] for _ in range(n_voters)
+    ]
+    if ballots and rng.random() < 0.5:  # repeated ballots form weighted groups
+        ballots += [list(rng.choice(ballots)) for _ in range(rng.randint(1, 8))]
+    budget = rng.randint(0, sum(costs) + 5)
+    rank = list(range(n_projects))
+    rng.shuffle(rank)
+    return costs, ballots, budget, rank
+
+
+@pytest.mark.parametrize("many_steps", [False, True])
+def test_mes_matches_the_naive_definition_on_random_elections(many_steps: bool) -> None:
+    rng = random.Random(20260411 + many_steps)
+    for _ in range(60 if many_steps else 250):
+        costs, ballots, budget, rank = random_instance(rng, many_steps)
+        for add1 in (False, True):
+            expected = naive_mes(costs, ballots, budget, rank, add1)
+            assert equal_shares(costs, ballots, budget, rank, add1=add1) == expected, (
+                costs,
+                ballots,
+                budget,
+                rank,
+                add1,
+            )
+
+
+def test_mes_matches_pabutools_on_random_elections() -> None:
+    """Oracle check, only where pabutools (the ``bench`` extra) is installed."""
+    pabutools = pytest.importorskip("pabutools.election")
+    from pabutools.rules import method_of_equal_shares
+    from pabutools.tiebreaking import TieBreakingRule
+
+    rng = random.Random(7)
+    for _ in range(40):
+        costs, ballots, budget, rank = random_instance(rng, many_steps=rng.random() < 0.5)
+        projects = [pabutools.Project(str(p), c) for p, c in enumerate(costs)]
+        instance = pabutools.Instance(projects, budget_limit=budget)
+        profile = pabutools.ApprovalProfile(
+            [pabutools.ApprovalBallot(projects[p] for p in b) for b in ballots]
+        )
+        by_rank = TieBreakingRule(lambda _i, _p, proj, rank=rank: rank[int(proj.name)])
+        theirs = method_of_equal_shares(
+            instance,
+            profile,
+            sat_class=pabutools.Cost_Sat,
+            tie_breaking=by_rank,
+            voter_budget_increment=1,
+        )
+        # pabutools never funds zero-cost projects under cost utilities (they bring zero
+        # utility); we fund supported ones up front, which changes nothing else.
+        ours = [p for p in equal_shares(costs, ballots, budget, rank) if costs[p] > 0]
+        assert sorted(ours) == sorted(int(p.name) for p in theirs), (costs, ballots, budget)
