@@ -14,6 +14,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from twilio.request_validator import RequestValidator
 
 from bot.clock import Clock, SystemClock
@@ -23,7 +24,11 @@ from bot.delivery.telegram_sender import TelegramSender
 from bot.delivery.twilio_sender import TwilioSender, twilio_client
 from bot.delivery.worker import ChannelLimit, OutboxWorker
 from bot.rendering.templates import Renderer
+from bot.scheduling import Scheduler
+from bot.services.broadcast_progress import ProgressEditor
+from bot.services.hearing_jobs import HearingJobs
 from bot.services.municipalities import choose_municipality
+from bot.services.poll_jobs import PollJobs
 from bot.telegram_app import build_dispatcher, set_commands
 from bot.web import WebContext, build_app
 from storage.db import open_database
@@ -31,6 +36,9 @@ from storage.migrate import migrate
 from storage.repos import Repos
 
 log = logging.getLogger(__name__)
+
+#: how often the scheduler re-reads polls and hearings changed by other processes
+RESYNC_SECONDS = 60
 
 
 def telegram_bot(settings: Settings) -> Bot | None:
@@ -131,9 +139,22 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
         await site.start()
         log.info("listening on http://%s:%s", settings.http_host, settings.http_port)
 
+        # Reminders, poll deadlines and results: derived from the database (its own
+        # connection) at start-up, then re-derived every minute so that changes made
+        # by another process (the CLI) are picked up; exact timers fire in between.
         scheduler = AsyncIOScheduler(timezone=settings.tz)
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=False)
+        jobs_db = await open_database(settings.database_url)
+        stack.push_async_callback(jobs_db.close)
+        jobs_repos = Repos(jobs_db)
+        jobs = Scheduler(
+            [PollJobs(jobs_repos, renderer), HearingJobs(jobs_repos, renderer, settings.tz)],
+            clock,
+            scheduler,
+        )
+        await jobs.sync()
+        scheduler.add_job(jobs.sync, IntervalTrigger(seconds=RESYNC_SECONDS), id="resync")
 
         # The worker has its own connection: its transactions never interleave with
         # a request's.
@@ -141,6 +162,14 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
         stack.push_async_callback(worker_db.close)
         worker = OutboxWorker(Repos(worker_db), senders, limits, clock=clock)
         tasks.append(asyncio.create_task(worker.run(stop)))
+        if bot is not None:
+            # Live broadcast progress for staff in Telegram: its own connection as well.
+            progress_db = await open_database(settings.database_url)
+            stack.push_async_callback(progress_db.close)
+            editor = ProgressEditor(
+                bot, Repos(progress_db), renderer, municipality_id=municipality.id, clock=clock
+            )
+            tasks.append(asyncio.create_task(editor.run(stop)))
         await stop.wait()
         log.info("stopping: finishing the message in hand")
         if dp is not None and not ctx.telegram_feed:

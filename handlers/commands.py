@@ -23,7 +23,24 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "stop": {"ky": ("ТОКТОТ",), "ru": ("СТОП",), "en": ("STOP",)},
     "start": {"ky": ("БАШТА",), "ru": ("СТАРТ",), "en": ("START",)},
     "broadcast": {"ky": ("ЖАРЫЯ",), "ru": ("РАССЫЛКА",), "en": ("BROADCAST",)},
+    "propose": {"ky": ("СУНУШ",), "ru": ("ПРЕДЛОЖИТЬ", "ПРЕДЛОЖЕНИЕ"), "en": ("PROPOSE",)},
+    "problems": {"ky": ("КӨЙГӨЙЛӨР",), "ru": ("ПРОБЛЕМЫ",), "en": ("PROBLEMS",)},
+    "polls": {"ky": ("ДОБУШТАР",), "ru": ("ОПРОСЫ",), "en": ("POLLS", "POLL")},
+    "vote": {"ky": ("ДОБУШ", "Д"), "ru": ("ГОЛОС", "Г"), "en": ("V", "VOTE")},
+    "hearings": {"ky": ("УГУУЛАР",), "ru": ("СЛУШАНИЯ",), "en": ("HEARINGS",)},
+    "yes": {"ky": ("ИЙЕ", "ООБА"), "ru": ("ДА",), "en": ("YES",)},
+    "no": {"ky": ("ЖОК",), "ru": ("НЕТ",), "en": ("NO",)},
+    "maybe": {"ky": ("БАЛКИМ",), "ru": ("ВОЗМОЖНО", "МОЖЕТ"), "en": ("MAYBE",)},
+    # only with a number: "H12 YES" answers hearing 12
+    "hearing": {"ky": ("У",), "ru": ("С",), "en": ("H",)},
 }
+
+#: the answers to a hearing invitation
+RSVP_ANSWERS = ("yes", "no", "maybe")
+
+#: commands whose keyword may carry a number: ``V12 1 4`` is ``V #12 1 4``
+NUMBERED = {"vote", "hearing"}
+_NUMBERED_HEAD = re.compile(r"^(\D+?)(\d+)$")
 
 #: words that name a language, for ``LANG <x>``
 LANGUAGE_WORDS: dict[str, tuple[str, ...]] = {
@@ -102,6 +119,12 @@ def parse(text: str) -> Parsed:
     head, _, rest = _split_head(cleaned)
     word = head.lstrip("/").split("@", 1)[0].rstrip(_TRAILING_PUNCTUATION) or head
     found = _COMMANDS.get(skeleton(word))
+    if found is None and (numbered := _NUMBERED_HEAD.match(word)):
+        found = _COMMANDS.get(skeleton(numbered[1]))
+        if found is not None and found[0] in NUMBERED:
+            rest = f"#{numbered[2]} {rest}"
+        else:
+            found = None
     if found is None:
         return Parsed(None, problem="unknown")
     name, language = found
@@ -111,6 +134,12 @@ def parse(text: str) -> Parsed:
 def _split_head(text: str) -> tuple[str, str, str]:
     parts = text.split(None, 1)
     return parts[0], " ", parts[1] if len(parts) > 1 else ""
+
+
+def parse_answer(word: str) -> str | None:
+    """``ДА``, ``ийе``, ``yes`` → ``yes`` (likewise no and maybe); else None."""
+    found = _COMMANDS.get(skeleton(word.strip().rstrip(_TRAILING_PUNCTUATION)))
+    return found[0] if found and found[0] in RSVP_ANSWERS else None
 
 
 def parse_language(word: str) -> str | None:

@@ -6,39 +6,19 @@ Handlers stay thin: the rules live in ``bot.services``; the words live in templa
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from bot.rendering.templates import Renderer
 from bot.services import broadcast, residents
 from bot.services.errors import ServiceError
+from handlers import hearing_commands, voting_commands
 from handlers.commands import KEYWORDS, parse, parse_language
-from storage.models import Municipality, Resident
+from handlers.context import Context, Handler, Reply
+from storage.models import Municipality
 from storage.repos import Repos
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Reply:
-    template: str
-    data: dict[str, Any] = field(default_factory=dict)
-    #: render in this language instead of the sender's (e.g. right after LANG)
-    language: str | None = None
-
-
-@dataclass(frozen=True)
-class Context:
-    repos: Repos
-    municipality: Municipality
-    resident: Resident
-    args: str
-    now: datetime
-
-
-Handler = Callable[[Context], Awaitable[Reply]]
 
 
 @dataclass(frozen=True)
@@ -48,6 +28,7 @@ class Handled:
     text: str
     command: str
     resident_id: int | None
+    broadcast_id: int | None = None
 
 
 async def _help(ctx: Context) -> Reply:
@@ -91,7 +72,8 @@ async def _broadcast(ctx: Context) -> Reply:
     except ServiceError:
         return Reply("broadcast_usage")
     queued = progress.broadcast
-    return Reply("broadcast_queued", {"id": queued.id, "recipients": queued.recipients})
+    data = {"id": queued.id, "recipients": queued.recipients}
+    return Reply("broadcast_queued", data, broadcast_id=queued.id)
 
 
 HANDLERS: dict[str, Handler] = {
@@ -99,6 +81,8 @@ HANDLERS: dict[str, Handler] = {
     "lang": _lang,
     "stop": _stop,
     "start": _start,
+    **voting_commands.HANDLERS,
+    **hearing_commands.HANDLERS,
     "broadcast": _broadcast,
     "help": _help,
 }
@@ -112,7 +96,9 @@ def help_commands(language: str, *, staff: bool = False) -> list[dict[str, str]]
     return [
         {"name": name, "keyword": KEYWORDS[name][language][0]}
         for name in HANDLERS
-        if name != "help" and (staff or name not in STAFF_COMMANDS)
+        if name != "help"
+        and name not in hearing_commands.NOT_IN_HELP
+        and (staff or name not in STAFF_COMMANDS)
     ]
 
 
@@ -135,7 +121,7 @@ async def handle_text(
     elif resident is None:
         reply = Reply("unregistered")
     else:
-        ctx = Context(repos, municipality, resident, parsed.args, now)
+        ctx = Context(repos, municipality, resident, parsed.args, now, channel)
         reply = await HANDLERS[parsed.name](ctx)
     # Who and what, never the text or the phone: residents are logged by id.
     log.info(
@@ -146,4 +132,5 @@ async def handle_text(
         reply.template,
     )
     text = renderer.render(reply.template, reply.language or language, channel, **reply.data)
-    return Handled(text, parsed.name or parsed.problem or "unknown", resident and resident.id)
+    command = parsed.name or parsed.problem or "unknown"
+    return Handled(text, command, resident and resident.id, reply.broadcast_id)

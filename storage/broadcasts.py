@@ -22,6 +22,19 @@ class Recipient:
     language: str
 
 
+@dataclass(frozen=True, slots=True)
+class ProgressMessage:
+    """A broadcast's progress message in its author's Telegram chat."""
+
+    broadcast_id: int
+    chat_id: int
+    message_id: int
+    #: the text last shown (None until the first one is recorded)
+    text: str | None
+    #: the author's language (the municipality's default if the author is gone)
+    language: str
+
+
 class BroadcastRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -63,3 +76,35 @@ class BroadcastRepo:
             (municipality_id, after_id, village_id, village_id, limit),
         )
         return [Recipient(row[0], row[1], row[2], bool(row[3]), row[4]) for row in rows]
+
+    async def set_progress_message(
+        self, broadcast_id: int, *, chat_id: int, message_id: int, text: str, checked_at: str
+    ) -> None:
+        """Where the author watches progress, and the text it shows."""
+        await self.db.execute(
+            "UPDATE broadcasts SET progress_chat_id = ?, progress_message_id = ?,"
+            " progress_text = ?, progress_checked_at = ? WHERE id = ?",
+            (chat_id, message_id, text, checked_at, broadcast_id),
+        )
+
+    async def set_progress_shown(self, broadcast_id: int, *, text: str, checked_at: str) -> None:
+        """The progress message now shows ``text``, read from rows as of ``checked_at``."""
+        await self.db.execute(
+            "UPDATE broadcasts SET progress_text = ?, progress_checked_at = ? WHERE id = ?",
+            (text, checked_at, broadcast_id),
+        )
+
+    async def progress_due(self, municipality_id: int) -> list[ProgressMessage]:
+        """Progress messages whose outbox rows changed at or after their last check."""
+        rows = await self.db.fetchall(
+            "SELECT b.id, b.progress_chat_id, b.progress_message_id, b.progress_text,"
+            " COALESCE(r.language, m.default_language)"
+            " FROM broadcasts b JOIN municipalities m ON m.id = b.municipality_id"
+            " LEFT JOIN residents r ON r.id = b.author_id"
+            " WHERE b.municipality_id = ? AND b.progress_message_id IS NOT NULL"
+            " AND (b.progress_checked_at IS NULL OR EXISTS (SELECT 1 FROM outbox o"
+            " WHERE o.broadcast_id = b.id AND o.updated_at >= b.progress_checked_at))"
+            " ORDER BY b.id",
+            (municipality_id,),
+        )
+        return [ProgressMessage(row[0], row[1], row[2], row[3], row[4]) for row in rows]

@@ -81,6 +81,8 @@ class OutboxDraft:
     body: str
     resident_id: int | None = None
     broadcast_id: int | None = None
+    #: Telegram only: an InlineKeyboardMarkup as JSON (e.g. yes / no / maybe buttons)
+    reply_markup: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,7 @@ class OutboxMessage:
     attempts: int
     provider_id: str | None
     error: str | None
+    reply_markup: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,3 +112,74 @@ class Broadcast:
     recipients: int
     progress_chat_id: int | None
     progress_message_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    id: int
+    municipality_id: int
+    village_id: int | None
+    body: str
+    status: str
+    reason: str | None
+    merged_into: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    id: int
+    municipality_id: int
+    title: str
+    ballot_type: str
+    max_choices: int
+    village_id: int | None
+    min_age: int
+    opens_at: str
+    closes_at: str
+    budget: int | None
+    rule: str
+    changeable: bool
+    results_published: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PollOption:
+    id: int
+    poll_id: int
+    position: int
+    label: str
+    problem_id: int | None
+    cost: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBallot:
+    """One anonymous ballot: option id → weight, with the voter's coarse demographics."""
+
+    village_id: int | None
+    gender: str | None
+    age_group: str | None
+    choices: dict[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Hearing:
+    id: int
+    municipality_id: int
+    kind: str
+    starts_at: str
+    place: str
+    village_id: int | None
+    agenda: str
+    status: str
+    revision: int
+    outcome: str | None
+    deputies_counted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Rsvp:
+    hearing_id: int
+    resident_id: int
+    answer: str
+    code: str

@@ -10,7 +10,7 @@ from storage.models import OutboxDraft, OutboxMessage
 
 _COLUMNS = (
     "id, municipality_id, dedupe_key, resident_id, broadcast_id, channel, address, body,"
-    " status, attempts, provider_id, error"
+    " status, attempts, provider_id, error, reply_markup"
 )
 
 #: provider statuses only move forward along this order (failures are final)
@@ -36,8 +36,8 @@ class OutboxRepo:
         """Insert drafts whose dedupe key is new; return how many were new."""
         return await self.db.executemany(
             "INSERT INTO outbox (municipality_id, dedupe_key, resident_id, broadcast_id,"
-            " channel, address, body, next_attempt_at, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+            " channel, address, body, reply_markup, next_attempt_at, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
             [
                 (
                     d.municipality_id,
@@ -47,6 +47,7 @@ class OutboxRepo:
                     d.channel,
                     d.address,
                     d.body,
+                    d.reply_markup,
                     now,
                     now,
                     now,

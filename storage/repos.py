@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from storage.broadcasts import BroadcastRepo
 from storage.db import Database
+from storage.hearings import HearingRepo
 from storage.households import HouseholdRepo
 from storage.inbound import InboundRepo
 from storage.municipalities import MunicipalityRepo
 from storage.outbox import OutboxRepo
+from storage.polls import PollRepo
+from storage.problems import ProblemRepo
 from storage.residents import ResidentRepo
 from storage.roles import RoleRepo
 
@@ -22,3 +25,6 @@ class Repos:
         self.outbox = OutboxRepo(db)
         self.broadcasts = BroadcastRepo(db)
         self.inbound = InboundRepo(db)
+        self.problems = ProblemRepo(db)
+        self.polls = PollRepo(db)
+        self.hearings = HearingRepo(db)

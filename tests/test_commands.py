@@ -32,6 +32,12 @@ from handlers.commands import KEYWORDS, MAX_MESSAGE_LENGTH, parse, parse_languag
         ("/start@civic_bot ref-7", "start", "en", "ref-7"),
         ("башта", "start", "ky", ""),
         ("\u200bHELP", "help", "en", ""),
+        ("V 1 4 5", "vote", "en", "1 4 5"),
+        ("V12 1 4", "vote", "en", "#12 1 4"),
+        ("д3 2", "vote", "ky", "#3 2"),
+        ("ГОЛОС 4:5 2:3", "vote", "ru", "4:5 2:3"),
+        ("СУНУШ Жол начар", "propose", "ky", "Жол начар"),
+        ("КОЙГОЙЛОР", "problems", "ky", ""),  # ө typed as о
     ],
 )
 def test_keywords(text: str, name: str, language: str | None, args: str) -> None:
@@ -46,7 +52,8 @@ def test_keywords(text: str, name: str, language: str | None, args: str) -> None
         ("   \n\t", "empty"),
         ("x" * (MAX_MESSAGE_LENGTH + 1), "too_long"),
         ("hello there", "unknown"),
-        ("VOTE 1", "unknown"),
+        ("ME12", "unknown"),
+        ("FOO 1", "unknown"),
         ("/", "unknown"),
     ],
 )

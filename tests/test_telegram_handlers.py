@@ -134,6 +134,7 @@ async def test_start_for_a_linked_resident_shows_the_menu(
     [menu] = sent(api)
     assert linked.name in menu["text"]
     assert {b["callback_data"] for b in buttons(menu)} == {
+        "menu:vote",
         "menu:me",
         "menu:lang",
         "menu:help",

@@ -11,10 +11,34 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.cli import broadcast, demo, imports, init, municipality, pb, run, staff
+from bot.cli import (
+    broadcast,
+    demo,
+    hearings,
+    imports,
+    init,
+    municipality,
+    pb,
+    polls,
+    problems,
+    run,
+    staff,
+)
 from bot.cli.errors import CliError
 
-SUBCOMMANDS = (init, demo, run, municipality, imports, staff, broadcast, pb)
+SUBCOMMANDS = (
+    init,
+    demo,
+    run,
+    municipality,
+    imports,
+    staff,
+    broadcast,
+    hearings,
+    problems,
+    polls,
+    pb,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

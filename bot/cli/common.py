@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -57,3 +58,12 @@ def add_municipality_option(parser: Any) -> None:
         metavar="SLUG",
         help="which municipality (may be left out when the database holds only one)",
     )
+
+
+def local_time(text: str, config: Settings) -> datetime:
+    """``2026-12-01 09:00`` in the municipality's time zone (or ISO 8601 with an offset)."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CliError(f"not a date and time: {text!r} (expected e.g. 2026-12-01 09:00)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=config.tz)

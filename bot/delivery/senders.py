@@ -28,8 +28,11 @@ class PermanentFailure(Exception):
 class Sender(Protocol):
     channel: str
 
-    async def send(self, address: str, body: str) -> str | None:
-        """Send one message; return the provider's message id."""
+    async def send(self, address: str, body: str, reply_markup: str | None = None) -> str | None:
+        """Send one message; return the provider's message id.
+
+        ``reply_markup`` (Telegram buttons as JSON) is ignored by channels without buttons.
+        """
         ...
 
 
@@ -41,6 +44,6 @@ class ConsoleSender:
     def __init__(self, write: Callable[[str], object] = print) -> None:
         self._write = write
 
-    async def send(self, address: str, body: str) -> str | None:
+    async def send(self, address: str, body: str, reply_markup: str | None = None) -> str | None:
         self._write(f"[to {address}] {body}")
         return None

@@ -12,6 +12,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.types import InlineKeyboardMarkup
 
 from bot.delivery.senders import PermanentFailure, TemporaryFailure
 
@@ -22,10 +23,11 @@ class TelegramSender:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
-    async def send(self, address: str, body: str) -> str | None:
+    async def send(self, address: str, body: str, reply_markup: str | None = None) -> str | None:
+        markup = InlineKeyboardMarkup.model_validate_json(reply_markup) if reply_markup else None
         try:
             message = await self.bot.send_message(
-                chat_id=int(address), text=body, parse_mode=ParseMode.HTML
+                chat_id=int(address), text=body, parse_mode=ParseMode.HTML, reply_markup=markup
             )
         except TelegramRetryAfter as exc:
             raise TemporaryFailure("telegram: too many requests", exc.retry_after) from exc

@@ -43,7 +43,7 @@ class TwilioSender:
         )
         self._callback = {"status_callback": status_callback} if status_callback else {}
 
-    async def send(self, address: str, body: str) -> str | None:
+    async def send(self, address: str, body: str, reply_markup: str | None = None) -> str | None:
         try:
             message = await self.client.messages.create_async(
                 to=address, body=body, **self._origin, **self._callback

@@ -128,10 +128,12 @@ class OutboxWorker:
             await self.sleep(delay)
         sender = self.senders[message.channel]
         try:
-            provider_id = await sender.send(message.address, message.body)
+            provider_id = await sender.send(message.address, message.body, message.reply_markup)
         except TemporaryFailure as exc:
+            limiter.completed(message.address)
             await self._retry(message, exc)
         except PermanentFailure as exc:
+            limiter.completed(message.address)
             log.warning("outbox %s failed for good: %s", message.id, exc.reason)
             async with self.repos.db.transaction():
                 await self.repos.outbox.mark_failed(message.id, error=exc.reason, now=iso(now))
@@ -139,6 +141,7 @@ class OutboxWorker:
                     self.repos, message, exc, now=self.clock.now()
                 )
         else:
+            limiter.completed(message.address)
             await self.repos.outbox.mark_sent(message.id, provider_id, now=iso(self.clock.now()))
 
     async def _retry(self, message: OutboxMessage, exc: TemporaryFailure) -> None:

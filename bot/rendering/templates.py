@@ -20,11 +20,16 @@ from babel.numbers import format_decimal
 
 import templates as _templates_package
 from bot.config import LANGUAGES
+from bot.rendering.sms import sms_size
 
 TEMPLATES_DIR = Path(_templates_package.__file__).parent
 CHANNELS = ("sms", "telegram")
 #: the console demo shows exactly what an SMS user would receive
 CHANNEL_TEMPLATES = {"sms": "sms", "console": "sms", "telegram": "telegram"}
+
+#: an SMS reply may take at most this many segments (two UCS-2 parts: 134 characters)
+SMS_MAX_SEGMENTS = 2
+SMS_FIT_WIDTHS = (None, 40, 30, 24, 18, 14, 10, 6)
 
 _SOM = {"ky": "сом", "ru": "сом", "en": "som"}
 _BABEL_LOCALE = {"ky": "ky", "ru": "ru", "en": "en_GB"}
@@ -52,15 +57,33 @@ class Renderer:
                 date=self._date,
                 datetime=self._datetime,
                 time=self._time,
+                fit=_fit,
             )
 
     def render(self, feature: str, language: str, channel: str, **data: Any) -> str:
-        """Render ``<language>/<feature>.<channel>.j2``; the text is stripped."""
+        """Render ``<language>/<feature>.<channel>.j2``; the text is stripped.
+
+        An SMS must fit two segments: values marked ``|fit`` in a template (names,
+        titles) are shortened step by step until it does; Telegram shows them whole.
+        """
         if language not in LANGUAGES:
             raise ValueError(f"unknown language {language!r}")
         kind = CHANNEL_TEMPLATES[channel]
         template = self._envs[kind].get_template(f"{language}/{feature}.{kind}.j2")
-        return template.render(lang=language, **data).strip()
+        widths = SMS_FIT_WIDTHS if kind == "sms" else (None,)
+        for width in widths:
+            text = template.render(lang=language, fit_width=width, **data).strip()
+            if sms_size(text).segments <= SMS_MAX_SEGMENTS:
+                break
+        return text
+
+    def render_table(
+        self, feature: str, language: str, channel: str = "telegram"
+    ) -> dict[str, str]:
+        """A template of ``key: text`` lines (e.g. button labels) as a dict."""
+        text = self.render(feature, language, channel)
+        pairs = (line.split(":", 1) for line in text.splitlines() if ":" in line)
+        return {key.strip(): value.strip() for key, value in pairs}
 
     @staticmethod
     @jinja2.pass_context
@@ -88,6 +111,15 @@ class Renderer:
     @jinja2.pass_context
     def _time(self, context: jinja2.runtime.Context, value: datetime) -> str:
         return format_time(value, "HH:mm", tzinfo=self.tz, locale=_BABEL_LOCALE[context["lang"]])
+
+
+@jinja2.pass_context
+def _fit(context: jinja2.runtime.Context, value: object) -> str:
+    """Shorten to the width the renderer is trying (``…`` marks a cut)."""
+    text, width = str(value), context.get("fit_width")
+    if width is None or len(text) <= width:
+        return text
+    return text[: width - 1].rstrip() + "…"
 
 
 def template_names() -> set[tuple[str, str, str]]:

@@ -1,7 +1,6 @@
 """Staff broadcasts: one outbox message per opted-in resident, on their channel.
 
-Telegram when the resident has linked it (and not blocked the bot), else SMS; a long
-text is split into SMS parts of at most two segments each. The broadcast row and all
+(see :mod:`bot.services.outbound` for how the channel is chosen). The broadcast row and all
 its outbox rows commit together, so a broadcast is either fully queued or not at all.
 """
 
@@ -12,10 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import iso
-from bot.rendering.sms import split_for_sms
 from bot.services.errors import ServiceError
-from storage.broadcasts import Recipient
-from storage.models import Broadcast, Municipality, OutboxDraft, Resident
+from bot.services.outbound import drafts_for
+from storage.models import Broadcast, Municipality, Resident
 from storage.repos import Repos
 
 MAX_BODY = 1600
@@ -50,42 +48,6 @@ async def require_staff(repos: Repos, resident: Resident) -> None:
     """Checked on every staff call, not only when a menu is shown."""
     if not await repos.roles.of(resident.id) & STAFF_ROLES:
         raise NotStaff("only municipal staff may do this")
-
-
-def drafts_for(
-    recipient: Recipient,
-    *,
-    municipality_id: int,
-    key: str,
-    body: str,
-    broadcast_id: int | None = None,
-) -> list[OutboxDraft]:
-    """The outbox rows that bring ``body`` (plain text) to one resident."""
-    base = f"{key}:resident:{recipient.resident_id}"
-    if recipient.telegram_user_id and not recipient.telegram_blocked:
-        return [
-            OutboxDraft(
-                municipality_id,
-                f"{base}:telegram",
-                "telegram",
-                str(recipient.telegram_user_id),
-                html.escape(body),
-                recipient.resident_id,
-                broadcast_id,
-            )
-        ]
-    return [
-        OutboxDraft(
-            municipality_id,
-            f"{base}:sms" + (f":{n + 1}" if n else ""),
-            "sms",
-            recipient.phone,
-            part,
-            recipient.resident_id,
-            broadcast_id,
-        )
-        for n, part in enumerate(split_for_sms(body))
-    ]
 
 
 async def create_broadcast(
@@ -133,7 +95,7 @@ async def create_broadcast(
                     recipient,
                     municipality_id=municipality.id,
                     key=f"broadcast:{broadcast_id}",
-                    body=body,
+                    render=lambda channel, _: html.escape(body) if channel == "telegram" else body,
                     broadcast_id=broadcast_id,
                 )
             ]

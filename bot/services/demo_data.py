@@ -1,9 +1,10 @@
 """The demo municipality, modelled on the seed report (``shared/DOMAIN.md``).
 
 Three villages, 648 households, 3,728 residents with synthetic Kyrgyz names,
-12 staff (4 women), 11 deputies (2 women) and a 7-person monitoring group
-(3 women, 3 deputies, 4 community leaders). Generated from a fixed seed, so every
-demo database is the same; created once per database.
+12 staff (4 women), 11 deputies (2 women), a 7-person monitoring group
+(3 women, 3 deputies, 4 community leaders) and the report's five budget hearings.
+Generated from a fixed seed, so every demo database is the same; created once per
+database.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import iso
+from bot.services.demo_hearings import ensure_seed_hearings
 from bot.services.municipalities import create_municipality
 from storage.models import Municipality
 from storage.repos import Repos
@@ -157,7 +159,8 @@ def generate() -> tuple[list[tuple[str, str, str]], list[DemoPerson]]:
             if phone in ROLE_HOLDERS:
                 gender = "f" if phone in WOMEN else "m"
             first = rng.choice(_FEMALE if gender == "f" else _MALE)
-            born = rng.randint(1950, 1990) if member == 0 else rng.randint(1945, 2008)
+            head_or_official = member == 0 or phone in ROLE_HOLDERS
+            born = rng.randint(1950, 1990) if head_or_official else rng.randint(1945, 2008)
             language = "ru" if village == "Sovetskoye" and rng.random() < 0.3 else "ky"
             if phone == RESIDENT_PHONE:
                 language = "ky"
@@ -173,6 +176,7 @@ async def ensure_demo(repos: Repos, *, now: datetime) -> tuple[Municipality, boo
     """Create the demo municipality unless it exists; True when it was created now."""
     existing = await repos.municipalities.by_slug(SLUG)
     if existing is not None:
+        await ensure_seed_hearings(repos, existing, DEPUTY_PHONES, now=now)
         return existing, False
     households, people = generate()
     async with repos.db.transaction():
@@ -212,4 +216,5 @@ async def ensure_demo(repos: Repos, *, now: datetime) -> tuple[Municipality, boo
             await repos.roles.grant(
                 municipality_id=municipality.id, resident_id=ids[phone].id, role=role, now=iso(now)
             )
+        await ensure_seed_hearings(repos, municipality, DEPUTY_PHONES, now=now)
     return municipality, True

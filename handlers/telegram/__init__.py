@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers.telegram import contact, menu, start, text
+from handlers.telegram import contact, menu, start, text, voting
 
 
 def get_routers() -> list[Router]:
     """The routers in the order they are tried; ``text`` takes what the others leave."""
-    return [start.get_router(), contact.get_router(), menu.get_router(), text.get_router()]
+    return [
+        start.get_router(),
+        contact.get_router(),
+        menu.get_router(),
+        voting.get_router(),
+        text.get_router(),
+    ]

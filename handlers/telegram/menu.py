@@ -89,7 +89,7 @@ async def command_button(
     language: str,
 ) -> None:
     await callback.answer()
-    ctx = Context(repos, municipality, resident, "", clock.now())
+    ctx = Context(repos, municipality, resident, "", clock.now(), "telegram")
     reply = await HANDLERS[callback_data.action](ctx)
     # STOP/START change the resident: the menu under the answer shows the new state.
     current = await repos.residents.by_id(resident.id) or resident

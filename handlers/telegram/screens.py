@@ -37,7 +37,7 @@ class LanguageChoice(CallbackData, prefix="lang"):
 
 
 class MenuAction(CallbackData, prefix="menu"):
-    """``menu:me``, ``menu:lang``, ``menu:stop``, ``menu:start``, ``menu:help``."""
+    """``menu:vote``, ``menu:me``, ``menu:lang``, ``menu:stop``, ``menu:start``, ``menu:help``."""
 
     action: str
 
@@ -57,17 +57,12 @@ class Screen:
 
 def labels(renderer: Renderer, language: str) -> dict[str, str]:
     """Button labels in ``language``, by key (see ``tg_buttons.telegram.j2``)."""
-    return _key_values(renderer.render("tg_buttons", language, "telegram"))
+    return renderer.render_table("tg_buttons", language)
 
 
 def command_descriptions(renderer: Renderer, language: str) -> dict[str, str]:
     """Bot command -> its description in ``language`` (see ``tg_commands.telegram.j2``)."""
-    return _key_values(renderer.render("tg_commands", language, "telegram"))
-
-
-def _key_values(text: str) -> dict[str, str]:
-    pairs = (line.split(":", 1) for line in text.splitlines() if line.strip())
-    return {key.strip(): value.strip() for key, value in pairs}
+    return renderer.render_table("tg_commands", language)
 
 
 def contact_keyboard(renderer: Renderer, language: str) -> ReplyKeyboardMarkup:
@@ -90,7 +85,7 @@ def menu_keyboard(renderer: Renderer, resident: Resident, language: str) -> Inli
     """The main menu; the broadcasts button offers the opposite of the current state."""
     label = labels(renderer, language)
     broadcasts = "start" if resident.opted_out else "stop"
-    rows = [["me", "lang"], [broadcasts, "help"]]
+    rows = [["vote"], ["me", "lang"], [broadcasts, "help"]]
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [

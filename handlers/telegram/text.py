@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.clock import Clock
 from bot.rendering.templates import Renderer
+from bot.services import broadcast_progress
 from handlers.telegram import screens
 from handlers.telegram.screens import callback_chat
 from handlers.text import handle_text
@@ -49,6 +50,17 @@ async def command(
         channel="telegram",
         now=clock.now(),
     )
+    if handled.broadcast_id is not None:  # staff: the reply is the live progress message
+        await broadcast_progress.show(
+            bot,
+            repos,
+            renderer,
+            broadcast_id=handled.broadcast_id,
+            chat_id=message.chat.id,
+            language=resident.language,
+            now=clock.now(),
+        )
+        return
     await screens.Screen(handled.text).send(bot, message.chat.id)
 
 

@@ -1,0 +1,235 @@
+"""``civic-bot hearing ...``: public budget hearings from creation to the report."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bot.cli.common import add_municipality_option, async_handler, local_time, open_repos, settings
+from bot.cli.errors import CliError
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.phones import mask_phone
+from bot.rendering.templates import Renderer
+from bot.services import hearings
+from bot.services.attendance_import import ROLES, import_attendance
+from bot.services.csv_input import ImportRejected
+from bot.services.municipalities import choose_municipality
+from storage.models import Hearing, Municipality
+from storage.repos import Repos
+
+EXPORT_COLUMNS = ["date", "kind", "participants", "women", "deputies"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("hearing", help="public budget hearings")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="a new hearing (a draft until published)")
+    create.add_argument("--kind", required=True, choices=hearings.KINDS)
+    create.add_argument("--at", required=True, help="local date and time, e.g. 2026-12-04 10:00")
+    create.add_argument("--place", required=True)
+    create.add_argument("--village", help="only this village is invited (default: everyone)")
+    create.add_argument("--agenda", default="")
+    actions.add_parser("list", help="all hearings")
+    for name, text in (
+        ("show", "details, who was reached and answered (by village), attendance"),
+        ("publish", "send the invitations (publishing twice sends nothing twice)"),
+        ("cancel", "cancel; everyone invited is told"),
+    ):
+        actions.add_parser(name, help=text).add_argument("id", type=int)
+    actions.choices["show"].add_argument(
+        "--names", action="store_true", help="also list who answered what (staff only)"
+    )
+    update = actions.add_parser("update", help="change time, place or agenda")
+    update.add_argument("id", type=int)
+    update.add_argument("--at")
+    update.add_argument("--place")
+    update.add_argument("--agenda")
+    checkin = actions.add_parser(
+        "checkin", help="count a person at the door: --phone, --code, or a walk-in"
+    )
+    checkin.add_argument("id", type=int)
+    who = checkin.add_mutually_exclusive_group(required=True)
+    who.add_argument("--phone")
+    who.add_argument("--code", help="the code the RSVP confirmation showed")
+    who.add_argument("--walk-in", choices=["f", "m"], help="not in the register: gender")
+    checkin.add_argument("--role", choices=ROLES, default="resident", help="for a walk-in")
+    attendance = actions.add_parser(
+        "import-attendance", help="attendance CSV: phone,gender,role (phone empty: walk-in)"
+    )
+    attendance.add_argument("id", type=int)
+    attendance.add_argument("file", type=Path)
+    outcome = actions.add_parser("outcome", help="tell everyone invited and who came the outcome")
+    outcome.add_argument("id", type=int)
+    outcome.add_argument("--text", required=True)
+    export = actions.add_parser(
+        "export", help="CSV per hearing: date, kind, participants, women, deputies"
+    )
+    export.add_argument("--output", type=Path, help="file (default: standard output)")
+    for sub in actions.choices.values():
+        add_municipality_option(sub)
+        sub.set_defaults(handler=_hearing)
+
+
+@dataclass(frozen=True)
+class Call:
+    repos: Repos
+    municipality: Municipality
+    args: argparse.Namespace
+    config: Settings
+    now: datetime
+
+    async def hearing(self) -> Hearing:
+        return await hearings.get_hearing(self.repos, self.municipality, self.args.id)
+
+    def local(self, hearing: Hearing) -> str:
+        return (
+            datetime.fromisoformat(hearing.starts_at)
+            .astimezone(self.config.tz)
+            .strftime("%Y-%m-%d %H:%M")
+        )
+
+
+@async_handler
+async def _hearing(args: argparse.Namespace) -> int:
+    config = settings()
+    async with open_repos(config) as repos:
+        municipality = await choose_municipality(repos, args.municipality)
+        action = ACTIONS[args.action.replace("-", "_")]
+        await action(Call(repos, municipality, args, config, SystemClock().now()))
+    return 0
+
+
+async def _create(c: Call) -> None:
+    hearing = await hearings.create_hearing(
+        c.repos,
+        c.municipality,
+        kind=c.args.kind,
+        starts_at=local_time(c.args.at, c.config),
+        place=c.args.place,
+        now=c.now,
+        village=c.args.village,
+        agenda=c.args.agenda,
+    )
+    print(f"hearing {hearing.id} created (draft): {c.local(hearing)}, {hearing.place}")
+
+
+async def _list(c: Call) -> None:
+    for hearing in await c.repos.hearings.all(c.municipality.id):
+        print(
+            f"{hearing.id}\t{c.local(hearing)}\t{hearing.kind}\t{hearing.status}\t{hearing.place}"
+        )
+
+
+async def _show(c: Call) -> None:
+    hearing = await c.hearing()
+    where = f"{c.local(hearing)}, {hearing.place}"
+    print(f"hearing {hearing.id}: {hearing.kind}, {where} ({hearing.status})")
+    print("village\tinvited\treached\tyes\tno\tmaybe\tnot answered")
+    for village, invited, reached, yes, no, maybe in await c.repos.hearings.live_view(hearing.id):
+        print(
+            f"{village}\t{invited}\t{reached}\t{yes}\t{no}\t{maybe}\t{invited - yes - no - maybe}"
+        )
+    report = await hearings.report(c.repos, hearing)
+    deputies = "-" if report.deputies is None else report.deputies
+    print(
+        f"attendance: {report.participants} participants, {report.women} women, {deputies} deputies"
+    )
+    for label, groups in (("by village", report.by_village), ("by age", report.by_age_group)):
+        print(f"  {label}: " + ", ".join(f"{k} {v}" for k, v in groups.items()))
+    if c.args.names:
+        for name, phone, village, answer in await c.repos.hearings.answered(hearing.id):
+            print(f"{answer}\t{village}\t{mask_phone(phone)}\t{name}")
+
+
+async def _publish(c: Call) -> None:
+    queued = await hearings.publish(c.repos, Renderer(c.config.tz), await c.hearing(), now=c.now)
+    print(f"hearing {c.args.id}: published; {queued} invitation(s) queued")
+
+
+async def _update(c: Call) -> None:
+    hearing, told = await hearings.update(
+        c.repos,
+        Renderer(c.config.tz),
+        await c.hearing(),
+        now=c.now,
+        starts_at=local_time(c.args.at, c.config) if c.args.at else None,
+        place=c.args.place,
+        agenda=c.args.agenda,
+    )
+    print(f"hearing {hearing.id}: {c.local(hearing)}, {hearing.place}; {told} resident(s) told")
+
+
+async def _cancel(c: Call) -> None:
+    told = await hearings.cancel(c.repos, Renderer(c.config.tz), await c.hearing(), now=c.now)
+    print(f"hearing {c.args.id}: cancelled; {told} resident(s) told")
+
+
+async def _checkin(c: Call) -> None:
+    result = await hearings.check_in(
+        c.repos,
+        c.municipality,
+        await c.hearing(),
+        now=c.now,
+        phone=c.args.phone,
+        code=c.args.code,
+        walk_in_gender=c.args.walk_in,
+        walk_in_role=c.args.role,
+    )
+    who = result.name or "walk-in"
+    print(
+        f"{who}: checked in" if result.first_time else f"{who}: already checked in (counted once)"
+    )
+
+
+async def _import_attendance(c: Call) -> None:
+    try:
+        data = c.args.file.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {c.args.file}: {exc.strerror}") from None
+    try:
+        new, repeated = await import_attendance(
+            c.repos, c.municipality, await c.hearing(), data, now=c.now
+        )
+    except ImportRejected as rejected:
+        for error in rejected.errors:
+            print(f"{c.args.file}: {error}", file=sys.stderr)
+        raise CliError(str(rejected)) from None
+    print(f"hearing {c.args.id}: {new} counted, {repeated} already checked in")
+
+
+async def _outcome(c: Call) -> None:
+    told = await hearings.publish_outcome(
+        c.repos, Renderer(c.config.tz), await c.hearing(), c.args.text, now=c.now
+    )
+    print(f"hearing {c.args.id}: outcome queued to {told} resident(s)")
+
+
+async def _export(c: Call) -> None:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for hearing in await c.repos.hearings.all(c.municipality.id):
+        if hearing.status == "cancelled":
+            continue
+        report = await hearings.report(c.repos, hearing)
+        deputies = "–" if report.deputies is None else report.deputies
+        writer.writerow(
+            [c.local(hearing)[:10], hearing.kind, report.participants, report.women, deputies]
+        )
+    if c.args.output:
+        c.args.output.write_text(out.getvalue(), encoding="utf-8")
+    else:
+        print(out.getvalue(), end="")
+
+
+ACTIONS = {
+    "create": _create, "list": _list, "show": _show, "publish": _publish, "update": _update,
+    "cancel": _cancel, "checkin": _checkin, "import_attendance": _import_attendance,
+    "outcome": _outcome, "export": _export,
+}  # fmt: skip

@@ -1,0 +1,245 @@
+"""``civic-bot poll ...``: create polls, enter paper ballots, results, pabulib in and out."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bot.cli.common import add_municipality_option, async_handler, local_time, open_repos, settings
+from bot.cli.errors import CliError
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.counting import PabulibError, parse_pb
+from bot.phones import InvalidPhone, normalize_phone
+from bot.rendering.templates import Renderer
+from bot.services import poll_io, poll_results, voting
+from bot.services.ballot_text import BallotSyntaxError, parse_ballot_text
+from bot.services.csv_input import ImportRejected
+from bot.services.municipalities import choose_municipality
+from bot.services.poll_jobs import publish_results
+from bot.services.polls import BALLOT_TYPES, RULES, OptionSpec, create_poll, get_poll
+from storage.models import Municipality
+from storage.repos import Repos
+
+CREATE_HELP = """\
+Options: --option LABEL or --option LABEL=COST (som), repeated, and/or --problem ID
+or --problem ID=COST (an approved problem). Ballots: choose1; approval (--max K);
+ranked (--max K: top-K, Borda points); cumulative (--points N).
+Times are local (TIMEZONE), e.g. '2026-12-01 09:00'.
+Rules: totals (most votes/points), borda, greedy and mes (need --budget and costs)."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("poll", help="polls: create, ballots, results, pabulib")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser(
+        "create",
+        help="create a poll",
+        description=CREATE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    create.add_argument("--title", required=True)
+    create.add_argument("--type", required=True, choices=BALLOT_TYPES, dest="ballot_type")
+    create.add_argument("--option", action="append", default=[], metavar="LABEL[=COST]")
+    create.add_argument("--problem", action="append", default=[], metavar="ID[=COST]")
+    create.add_argument("--max", type=int, help="approval: at most K; ranked: top K")
+    create.add_argument("--points", type=int, help="cumulative: N points to spend")
+    create.add_argument("--opens", help="local date and time (default: now)")
+    create.add_argument("--closes", required=True, help="local date and time")
+    create.add_argument("--village", help="only residents of this village vote")
+    create.add_argument("--min-age", type=int, default=18)
+    create.add_argument("--budget", type=int, help="som, for greedy and mes")
+    create.add_argument("--rule", choices=RULES)
+    create.add_argument("--fixed", action="store_true", help="a ballot cannot be changed")
+    actions.add_parser("list", help="list polls")
+    for name, text in (
+        ("show", "turnout and totals (never who chose what)"),
+        ("publish", "publish the results to the electorate (after closing)"),
+    ):
+        sub = actions.add_parser(name, help=text)
+        sub.add_argument("id", type=int)
+    ballot = actions.add_parser("ballot", help="enter one paper ballot")
+    ballot.add_argument("id", type=int)
+    ballot.add_argument("--phone", required=True)
+    ballot.add_argument("--choices", required=True, help="as by SMS, e.g. '1 4 5' or '1:6 2:4'")
+    paper = actions.add_parser("import-ballots", help="paper ballots from CSV: phone,choices")
+    paper.add_argument("id", type=int)
+    paper.add_argument("file", type=Path)
+    export = actions.add_parser("export", help="results CSV, or the ballots as pabulib .pb")
+    export.add_argument("id", type=int)
+    export.add_argument("--format", choices=["csv", "pb"], default="csv")
+    export.add_argument("--output", type=Path, help="file (default: standard output)")
+    imported = actions.add_parser("import-pb", help="a pabulib .pb file as a poll with ballots")
+    imported.add_argument("file", type=Path)
+    imported.add_argument("--opens", required=True)
+    imported.add_argument("--closes", required=True)
+    for sub in actions.choices.values():
+        add_municipality_option(sub)
+        sub.set_defaults(handler=_poll)
+
+
+def _with_cost(raw: str) -> tuple[str, int | None]:
+    """``LABEL=COST`` or ``LABEL`` → (label, cost in som or None)."""
+    label, _, cost = raw.rpartition("=") if "=" in raw else (raw, "", "")
+    if cost and not cost.strip().isdigit():
+        raise CliError(f"cost must be a whole number of som: {raw!r}")
+    return label.strip(), int(cost) if cost else None
+
+
+def _options(args: argparse.Namespace) -> list[OptionSpec]:
+    options = [OptionSpec(*_with_cost(raw)) for raw in args.option]
+    for raw in args.problem:
+        problem, cost = _with_cost(raw)
+        if not problem.isdigit():
+            raise CliError(f"--problem takes a problem number, not {problem!r}")
+        options.append(OptionSpec("", cost, int(problem)))
+    return options
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+
+
+@async_handler
+async def _poll(args: argparse.Namespace) -> int:
+    config = settings()
+    async with open_repos(config) as repos:
+        municipality = await choose_municipality(repos, args.municipality)
+        action = ACTIONS[args.action.replace("-", "_")]
+        await action(Call(repos, municipality, args, config, SystemClock().now()))
+    return 0
+
+
+@dataclass(frozen=True)
+class Call:
+    repos: Repos
+    municipality: Municipality
+    args: argparse.Namespace
+    config: Settings
+    now: datetime
+
+
+async def _create(c: Call) -> None:
+    args = c.args
+    limit = args.points if args.ballot_type == "cumulative" else args.max
+    poll = await create_poll(
+        c.repos,
+        c.municipality,
+        title=args.title,
+        ballot_type=args.ballot_type,
+        options=_options(args),
+        max_choices=limit,
+        opens_at=local_time(args.opens, c.config) if args.opens else c.now,
+        closes_at=local_time(args.closes, c.config),
+        now=c.now,
+        village=args.village,
+        min_age=args.min_age,
+        budget=args.budget,
+        rule=args.rule,
+        changeable=not args.fixed,
+    )
+    print(f"poll {poll.id} created: {poll_io.describe_state(poll, c.now)}")
+
+
+async def _list(c: Call) -> None:
+    for poll in await c.repos.polls.all(c.municipality.id):
+        turnout = await c.repos.polls.turnout_count(poll.id)
+        print(f"{poll.id}\t{voting.poll_state(poll, c.now)}\t{turnout}\t{poll.title}")
+
+
+async def _show(c: Call) -> None:
+    poll = await get_poll(c.repos, c.municipality, c.args.id)
+    results = await poll_results.compute(c.repos, poll, now=c.now)
+    print(f"poll {poll.id}: {poll.title} — {poll_io.describe_state(poll, c.now)}")
+    print(
+        f"ballots {results.ballots} of {results.eligible} eligible ({results.turnout_percent:.1f}%)"
+    )
+    for r in results.options:
+        mark = "*" if r.selected else " "
+        print(f"{mark} {r.option.position}. {r.option.label}: {r.score} ({r.votes} ballots)")
+
+
+async def _publish(c: Call) -> None:
+    poll = await get_poll(c.repos, c.municipality, c.args.id)
+    if voting.poll_state(poll, c.now) != "closed":
+        raise CliError(f"poll {poll.id} has not closed yet")
+    queued = await publish_results(c.repos, Renderer(c.config.tz), poll, now=c.now)
+    print(f"poll {poll.id}: results queued to {queued} resident(s)")
+
+
+async def _ballot(c: Call) -> None:
+    poll = await get_poll(c.repos, c.municipality, c.args.id)
+    try:
+        phone = normalize_phone(c.args.phone)
+    except InvalidPhone as exc:
+        raise CliError(str(exc)) from None
+    resident = await c.repos.residents.by_phone(c.municipality.id, phone)
+    if resident is None:
+        raise CliError(f"{phone} is not in the register")
+    try:
+        ballot = parse_ballot_text(f"#{poll.id} {c.args.choices}")
+        await voting.cast(
+            c.repos, c.municipality, resident, ballot, channel=voting.PAPER, now=c.now
+        )
+    except (BallotSyntaxError, voting.VoteRefused) as exc:
+        raise CliError(f"ballot refused: {exc.code}") from None
+    print(f"poll {poll.id}: paper ballot counted")
+
+
+async def _import_ballots(c: Call) -> None:
+    poll = await get_poll(c.repos, c.municipality, c.args.id)
+    try:
+        report = await poll_io.import_paper_ballots(
+            c.repos, c.municipality, poll, _read(c.args.file), now=c.now
+        )
+    except ImportRejected as rejected:
+        for error in rejected.errors:
+            print(f"{c.args.file}: {error}", file=sys.stderr)
+        raise CliError(str(rejected)) from None
+    print(f"poll {poll.id}: {report.counted} paper ballot(s) counted")
+
+
+async def _export(c: Call) -> None:
+    poll = await get_poll(c.repos, c.municipality, c.args.id)
+    if c.args.format == "csv":
+        text = await poll_io.results_csv(c.repos, poll, now=c.now)
+    else:
+        text = await poll_io.export_pb(c.repos, c.municipality, poll)
+    if c.args.output:
+        c.args.output.write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+
+
+async def _import_pb(c: Call) -> None:
+    try:
+        election = parse_pb(_read(c.args.file).decode("utf-8"))
+    except (PabulibError, UnicodeDecodeError) as exc:
+        raise CliError(f"{c.args.file}: {exc}") from None
+    poll = await poll_io.import_pb(
+        c.repos,
+        c.municipality,
+        election,
+        opens_at=local_time(c.args.opens, c.config),
+        closes_at=local_time(c.args.closes, c.config),
+        now=c.now,
+    )
+    print(f"poll {poll.id} imported with {len(election.ballots)} ballot(s)")
+
+
+ACTIONS = {
+    "create": _create,
+    "list": _list,
+    "show": _show,
+    "publish": _publish,
+    "ballot": _ballot,
+    "import_ballots": _import_ballots,
+    "export": _export,
+    "import_pb": _import_pb,
+}

@@ -1,0 +1,71 @@
+"""What the scheduler does for hearings: a reminder three days before (to those who
+said yes or maybe and to those who have not answered) and one on the morning of the
+day (to those who said yes or maybe). A moved hearing gets new jobs (the keys carry
+the revision); a cancelled one has none."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.clock import iso
+from bot.rendering.templates import Renderer
+from bot.scheduling import Job
+from bot.services.hearings import notify_invited
+from storage.models import Hearing
+from storage.repos import Repos
+
+EARLY = timedelta(days=3)
+MORNING = time(8, 0)
+
+
+class HearingJobs:
+    def __init__(self, repos: Repos, renderer: Renderer, tz: ZoneInfo) -> None:
+        self.repos = repos
+        self.renderer = renderer
+        self.tz = tz
+
+    async def jobs(self, now: datetime) -> list[Job]:
+        found = []
+        for hearing in await self.repos.hearings.published_after(None, iso(now)):
+            starts = datetime.fromisoformat(hearing.starts_at)
+            local = starts.astimezone(self.tz)
+            morning = datetime.combine(local.date(), MORNING, tzinfo=self.tz)
+            key = f"hearing:{hearing.id}:r{hearing.revision}"
+            found.append(Job(f"{key}:remind-early", starts - EARLY, starts, self._early(hearing)))
+            if morning < starts:
+                found.append(Job(f"{key}:remind-today", morning, starts, self._today(hearing)))
+        return found
+
+    def _early(self, hearing: Hearing):
+        async def run(now: datetime) -> int:
+            return await notify_invited(
+                self.repos,
+                self.renderer,
+                hearing,
+                "hearing_reminder",
+                f"hearing:{hearing.id}:r{hearing.revision}:remind-early",
+                now=now,
+                answers=("yes", "maybe"),
+                unanswered=True,
+                rsvp=True,
+                today=False,
+            )
+
+        return run
+
+    def _today(self, hearing: Hearing):
+        async def run(now: datetime) -> int:
+            return await notify_invited(
+                self.repos,
+                self.renderer,
+                hearing,
+                "hearing_reminder",
+                f"hearing:{hearing.id}:r{hearing.revision}:remind-today",
+                now=now,
+                answers=("yes", "maybe"),
+                unanswered=False,
+                today=True,
+            )
+
+        return run

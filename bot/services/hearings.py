@@ -1,0 +1,415 @@
+"""Public budget hearings: create, publish invitations, change or cancel (everyone
+invited is told), answers with a personal check-in code, attendance, reports.
+
+Every message goes through the outbox with a dedupe key per hearing, purpose and
+resident, so publishing or notifying twice sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.clock import iso
+from bot.phones import InvalidPhone, normalize_phone
+from bot.rendering.buttons import rsvp_buttons
+from bot.rendering.templates import Renderer
+from bot.services.errors import ServiceError
+from bot.services.outbound import drafts_for
+from bot.services.voting import AGE_GROUPS, age_group
+from storage.broadcasts import Recipient
+from storage.models import Hearing, Municipality, Resident
+from storage.repos import Repos
+
+KINDS = ("formation", "execution")
+ANSWERS = ("yes", "no", "maybe")
+PAGE = 5000
+CODE_DIGITS = 5
+
+
+class RsvpRefused(Exception):
+    def __init__(self, code: str, **details: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.details = details
+
+
+async def _village_id(repos: Repos, municipality: Municipality, village: str | None) -> int | None:
+    if not village:
+        return None
+    for candidate in await repos.municipalities.villages(municipality.id):
+        if candidate.name.casefold() == village.casefold():
+            return candidate.id
+    raise ServiceError(f"unknown village {village!r}")
+
+
+async def get_hearing(repos: Repos, municipality: Municipality, hearing_id: int) -> Hearing:
+    hearing = await repos.hearings.get(municipality.id, hearing_id)
+    if hearing is None:
+        raise ServiceError(f"no hearing {hearing_id}")
+    return hearing
+
+
+async def create_hearing(
+    repos: Repos,
+    municipality: Municipality,
+    *,
+    kind: str,
+    starts_at: datetime,
+    place: str,
+    now: datetime,
+    village: str | None = None,
+    agenda: str = "",
+) -> Hearing:
+    if kind not in KINDS:
+        raise ServiceError(f"kind must be one of {', '.join(KINDS)}")
+    if starts_at <= now:
+        raise ServiceError("a hearing cannot be in the past")
+    if not place.strip():
+        raise ServiceError("a hearing needs a place")
+    hearing_id = await repos.hearings.create(
+        municipality_id=municipality.id,
+        kind=kind,
+        starts_at=iso(starts_at),
+        place=place.strip(),
+        village_id=await _village_id(repos, municipality, village),
+        agenda=agenda.strip(),
+        now=iso(now),
+    )
+    return await get_hearing(repos, municipality, hearing_id)
+
+
+def _data(hearing: Hearing, **extra: Any) -> dict[str, Any]:
+    return {"hearing": hearing, "starts": datetime.fromisoformat(hearing.starts_at), **extra}
+
+
+async def _notify(
+    repos: Repos,
+    renderer: Renderer,
+    hearing: Hearing,
+    template: str,
+    key: str,
+    rows,
+    now: datetime,
+    *,
+    rsvp: bool = False,
+    **extra: Any,
+) -> int:
+    """Enqueue ``template`` to each row's resident; ``rsvp`` adds yes/no/maybe buttons."""
+    drafts = []
+    for row in rows:
+        recipient = Recipient(row[0], row[1], row[2], bool(row[3]), row[4])
+        drafts += drafts_for(
+            recipient,
+            municipality_id=hearing.municipality_id,
+            key=key,
+            render=lambda channel, language: renderer.render(
+                template, language, channel, **_data(hearing, **extra)
+            ),
+            buttons=(lambda language: rsvp_buttons(renderer, language, hearing.id))
+            if rsvp
+            else None,
+        )
+    return await repos.outbox.enqueue(drafts, now=iso(now))
+
+
+async def publish(repos: Repos, renderer: Renderer, hearing: Hearing, *, now: datetime) -> int:
+    """Invite every opted-in resident of the audience; return the invitations queued now."""
+    hearing = await _reload(repos, hearing)
+    if hearing.status == "cancelled":
+        raise ServiceError(f"hearing {hearing.id} is cancelled")
+    if hearing.starts_at <= iso(now):
+        raise ServiceError(f"hearing {hearing.id} is in the past")
+    queued, after = 0, 0
+    async with repos.db.transaction():
+        await repos.hearings.set_status(hearing.id, "published")
+        hearing = await _reload(repos, hearing)
+        while page := await repos.broadcasts.audience_page(
+            municipality_id=hearing.municipality_id,
+            village_id=hearing.village_id,
+            after_id=after,
+            limit=PAGE,
+        ):
+            await repos.hearings.invite_many(
+                hearing.id, [r.resident_id for r in page], now=iso(now)
+            )
+            rows = [(r.resident_id, r.phone, r.telegram_user_id, r.telegram_blocked, r.language)
+                    for r in page]  # fmt: skip
+            queued += await _notify(
+                repos,
+                renderer,
+                hearing,
+                "hearing_invite",
+                f"hearing:{hearing.id}:invite",
+                rows,
+                now,
+                rsvp=True,
+            )
+            after = page[-1].resident_id
+    return queued
+
+
+async def _reload(repos: Repos, hearing: Hearing) -> Hearing:
+    fresh = await repos.hearings.get(hearing.municipality_id, hearing.id)
+    assert fresh is not None
+    return fresh
+
+
+async def notify_invited(
+    repos: Repos,
+    renderer: Renderer,
+    hearing: Hearing,
+    template: str,
+    key: str,
+    *,
+    now: datetime,
+    answers: tuple[str, ...] = ANSWERS,
+    unanswered: bool = True,
+    attendees: bool = False,
+    rsvp: bool = False,
+    **extra: Any,
+) -> int:
+    """Tell invited residents with one of ``answers`` (and/or none, and/or who came)."""
+    queued, after = 0, 0
+    while page := await repos.hearings.audience_page(
+        hearing.id,
+        answers=answers,
+        unanswered=unanswered,
+        attendees=attendees,
+        after_id=after,
+        limit=PAGE,
+    ):
+        queued += await _notify(
+            repos, renderer, hearing, template, key, page, now, rsvp=rsvp, **extra
+        )
+        after = page[-1][0]
+    return queued
+
+
+async def update(
+    repos: Repos,
+    renderer: Renderer,
+    hearing: Hearing,
+    *,
+    now: datetime,
+    starts_at: datetime | None = None,
+    place: str | None = None,
+    agenda: str | None = None,
+) -> tuple[Hearing, int]:
+    """Change a hearing; a new time or place is told to everyone invited."""
+    hearing = await _reload(repos, hearing)
+    if hearing.status == "cancelled":
+        raise ServiceError(f"hearing {hearing.id} is cancelled")
+    new_start = iso(starts_at) if starts_at else hearing.starts_at
+    if starts_at is not None and starts_at <= now:
+        raise ServiceError("a hearing cannot be moved into the past")
+    new_place = place.strip() if place is not None else hearing.place
+    if not new_place:
+        raise ServiceError("a hearing needs a place")
+    moved = (new_start, new_place) != (hearing.starts_at, hearing.place)
+    revision = hearing.revision + 1 if moved else hearing.revision
+    async with repos.db.transaction():
+        await repos.hearings.update(
+            hearing.id,
+            starts_at=new_start,
+            place=new_place,
+            agenda=agenda.strip() if agenda is not None else hearing.agenda,
+            revision=revision,
+        )
+        hearing = await _reload(repos, hearing)
+        told = 0
+        if moved and hearing.status == "published":
+            told = await notify_invited(
+                repos,
+                renderer,
+                hearing,
+                "hearing_changed",
+                f"hearing:{hearing.id}:changed:{revision}",
+                now=now,
+                rsvp=True,
+            )
+    return hearing, told
+
+
+async def cancel(repos: Repos, renderer: Renderer, hearing: Hearing, *, now: datetime) -> int:
+    hearing = await _reload(repos, hearing)
+    if hearing.status == "cancelled":
+        raise ServiceError(f"hearing {hearing.id} is already cancelled")
+    async with repos.db.transaction():
+        await repos.hearings.set_status(hearing.id, "cancelled")
+        hearing = await _reload(repos, hearing)
+        return await notify_invited(
+            repos,
+            renderer,
+            hearing,
+            "hearing_cancelled",
+            f"hearing:{hearing.id}:cancelled",
+            now=now,
+        )
+
+
+async def publish_outcome(
+    repos: Repos, renderer: Renderer, hearing: Hearing, outcome: str, *, now: datetime
+) -> int:
+    """After the hearing: its outcome to everyone invited and everyone who came."""
+    hearing = await _reload(repos, hearing)
+    if hearing.starts_at > iso(now):
+        raise ServiceError(f"hearing {hearing.id} has not taken place yet")
+    if not outcome.strip():
+        raise ServiceError("the outcome text is empty")
+    async with repos.db.transaction():
+        await repos.hearings.set_outcome(hearing.id, outcome.strip())
+        hearing = await _reload(repos, hearing)
+        return await notify_invited(
+            repos,
+            renderer,
+            hearing,
+            "hearing_outcome",
+            f"hearing:{hearing.id}:outcome",
+            now=now,
+            attendees=True,
+            outcome=hearing.outcome,
+        )
+
+
+# Residents' answers
+
+
+async def _new_code(repos: Repos, hearing_id: int) -> str:
+    while True:
+        code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+        if not await repos.hearings.code_taken(hearing_id, code):
+            return code
+
+
+async def answer(
+    repos: Repos,
+    municipality: Municipality,
+    resident: Resident,
+    number: int | None,
+    reply: str,
+    *,
+    now: datetime,
+) -> tuple[Hearing, str]:
+    """Record (or replace) an answer; return the hearing and the personal check-in code."""
+    if number is None:
+        hearing = await repos.hearings.latest_invitation(resident.id, iso(now))
+        if hearing is None:
+            raise RsvpRefused("no_invitation")
+    else:
+        found = await repos.hearings.get(municipality.id, number)
+        if found is None or found.status == "draft":
+            raise RsvpRefused("unknown_hearing", number=number)
+        hearing = found
+    if hearing.status == "cancelled":
+        raise RsvpRefused("cancelled", number=hearing.id)
+    if hearing.starts_at <= iso(now):
+        raise RsvpRefused("past", number=hearing.id)
+    if hearing.village_id is not None and resident.village_id != hearing.village_id:
+        raise RsvpRefused("not_invited", number=hearing.id)
+    async with repos.db.transaction():
+        before = await repos.hearings.rsvp(hearing.id, resident.id)
+        code = before.code if before else await _new_code(repos, hearing.id)
+        await repos.hearings.answer(hearing.id, resident.id, reply, code, now=iso(now))
+        await repos.hearings.invite_many(hearing.id, [resident.id], now=iso(now))
+    return hearing, code
+
+
+async def upcoming(repos: Repos, municipality: Municipality, resident: Resident, now: datetime):
+    return [
+        h
+        for h in await repos.hearings.published_after(municipality.id, iso(now))
+        if h.village_id is None or h.village_id == resident.village_id
+    ]
+
+
+# Attendance
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    name: str | None
+    first_time: bool
+
+
+async def check_in(
+    repos: Repos,
+    municipality: Municipality,
+    hearing: Hearing,
+    *,
+    now: datetime,
+    phone: str | None = None,
+    code: str | None = None,
+    walk_in_gender: str | None = None,
+    walk_in_role: str = "resident",
+) -> CheckIn:
+    """Check in by phone, by RSVP code, or a walk-in outside the register (gender, role)."""
+    if hearing.status == "cancelled":
+        raise ServiceError(f"hearing {hearing.id} is cancelled")
+    resident = None
+    if phone:
+        try:
+            resident = await repos.residents.by_phone(municipality.id, normalize_phone(phone))
+        except InvalidPhone as exc:
+            raise ServiceError(str(exc)) from None
+        if resident is None:
+            raise ServiceError(f"{phone} is not in the register: check in as a walk-in")
+    elif code:
+        rsvp = await repos.hearings.by_code(hearing.id, code.strip())
+        if rsvp is None:
+            raise ServiceError(f"no answer with code {code!r} for hearing {hearing.id}")
+        resident = await repos.residents.by_id(rsvp.resident_id)
+    if resident is None:
+        if walk_in_gender not in ("f", "m"):
+            raise ServiceError("a walk-in needs a gender (f or m)")
+        await repos.hearings.check_in(
+            hearing.id,
+            resident_id=None,
+            gender=walk_in_gender,
+            role=walk_in_role,
+            village_id=None,
+            birth_year=None,
+            now=iso(now),
+        )
+        return CheckIn(None, True)
+    roles = await repos.roles.of(resident.id)
+    role = "deputy" if "deputy" in roles else "staff" if roles & {"staff", "admin"} else "resident"
+    first = await repos.hearings.check_in(
+        hearing.id,
+        resident_id=resident.id,
+        gender=resident.gender,
+        role=role,
+        village_id=resident.village_id,
+        birth_year=resident.birth_year,
+        now=iso(now),
+    )
+    return CheckIn(resident.name, first)
+
+
+@dataclass(frozen=True)
+class Report:
+    hearing: Hearing
+    participants: int
+    women: int
+    deputies: int | None
+    by_village: dict[str, int]
+    by_age_group: dict[str, int]
+
+
+async def report(repos: Repos, hearing: Hearing) -> Report:
+    rows = await repos.hearings.attendance(hearing.id)
+    year = datetime.fromisoformat(hearing.starts_at).year
+    villages = Counter(row[2] or "?" for row in rows)
+    ages = Counter(age_group(row[3], year) or "?" for row in rows)
+    order = [name for _, _, name in AGE_GROUPS] + ["?"]
+    return Report(
+        hearing=hearing,
+        participants=len(rows),
+        women=sum(1 for row in rows if row[0] == "f"),
+        deputies=sum(1 for row in rows if row[1] == "deputy") if hearing.deputies_counted else None,
+        by_village=dict(sorted(villages.items())),
+        by_age_group={name: ages[name] for name in order if ages[name]},
+    )

@@ -1,0 +1,72 @@
+"""Addressing a message to a resident: which channel, and the outbox rows it takes.
+
+Telegram when the resident has linked it and not blocked the bot, else SMS; an SMS
+text longer than two segments is split into several messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.rendering.sms import split_for_sms
+from storage.broadcasts import Recipient
+from storage.models import OutboxDraft, Resident
+
+
+def recipient_of(resident: Resident) -> Recipient:
+    return Recipient(
+        resident.id,
+        resident.phone,
+        resident.telegram_user_id,
+        resident.telegram_blocked,
+        resident.language,
+    )
+
+
+def channel_of(recipient: Recipient) -> str:
+    return "telegram" if recipient.telegram_user_id and not recipient.telegram_blocked else "sms"
+
+
+def drafts_for(
+    recipient: Recipient,
+    *,
+    municipality_id: int,
+    key: str,
+    render: Callable[[str, str], str],
+    broadcast_id: int | None = None,
+    buttons: Callable[[str], str] | None = None,
+) -> list[OutboxDraft]:
+    """Outbox rows for one resident; ``render(channel, language)`` gives the text and
+    ``buttons(language)`` the Telegram buttons (JSON), if any.
+
+    Dedupe keys are ``<key>:resident:<id>:<channel>`` (``:2``, ``:3`` for further SMS parts).
+    """
+    channel = channel_of(recipient)
+    base = f"{key}:resident:{recipient.resident_id}:{channel}"
+    body = render(channel, recipient.language)
+    if channel == "telegram":
+        markup = buttons(recipient.language) if buttons else None
+        return [
+            OutboxDraft(
+                municipality_id,
+                base,
+                channel,
+                str(recipient.telegram_user_id),
+                body,
+                recipient.resident_id,
+                broadcast_id,
+                markup,
+            )
+        ]
+    return [
+        OutboxDraft(
+            municipality_id,
+            base + (f":{n + 1}" if n else ""),
+            channel,
+            recipient.phone,
+            part,
+            recipient.resident_id,
+            broadcast_id,
+        )
+        for n, part in enumerate(split_for_sms(body))
+    ]

@@ -1,0 +1,35 @@
+"""What a text-command handler receives and returns (shared by the command modules)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from storage.models import Municipality, Resident
+from storage.repos import Repos
+
+
+@dataclass(frozen=True)
+class Reply:
+    template: str
+    data: dict[str, Any] = field(default_factory=dict)
+    #: render in this language instead of the sender's (e.g. right after LANG)
+    language: str | None = None
+    #: the broadcast this command queued (Telegram shows its live progress instead)
+    broadcast_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    repos: Repos
+    municipality: Municipality
+    resident: Resident
+    args: str
+    now: datetime
+    #: the channel the command came in on (a ballot records it: phone vs paper)
+    channel: str = "sms"
+
+
+Handler = Callable[[Context], Awaitable[Reply]]

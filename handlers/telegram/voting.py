@@ -1,0 +1,525 @@
+"""The Telegram ballot: tap to choose, approve, rank or spend points; a summary; confirm.
+
+``/vote`` (or ``/vote 12``, or the menu's Vote button) opens the ballot of the poll;
+with several open polls it first offers them as buttons. Every tap edits the same
+message in place. The draft lives in the FSM storage (per user and chat), one per
+poll: ``[[position, points or None], ...]`` in the order tapped, which is the ranking.
+
+The rules are the voting service's: Done checks the draft with ``voting.validate``
+and Confirm calls ``voting.cast`` (channel ``telegram``), which checks everything
+again. A tap only refuses what would surely be refused later (a (k+1)-th option, a
+point beyond N), so the voter hears it at once.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from datetime import datetime
+from typing import Annotated
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType, ParseMode
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject, MagicData
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from pydantic import Field
+
+from bot.clock import Clock, iso
+from bot.rendering.templates import Renderer
+from bot.services import voting
+from bot.services.ballot_text import BallotText
+from handlers.telegram import screens
+from handlers.telegram.screens import MenuAction, Screen, callback_chat
+from storage.models import Municipality, Poll, PollOption, Resident
+from storage.repos import Repos
+
+log = logging.getLogger(__name__)
+
+#: position -> points (None unless cumulative), in the order tapped
+Draft = dict[int, int | None]
+
+_LINKED = MagicData(F.resident)
+_ALERT_MAX = 200  # characters Telegram shows in a callback answer
+_MAX_ID = 999_999_999
+
+
+# Callback data comes from the client: out-of-range numbers do not match (and fall through).
+PollId = Annotated[int, Field(ge=1, le=_MAX_ID)]
+
+
+class PollPick(CallbackData, prefix="vp"):
+    """``vp:12``: open the ballot of poll 12."""
+
+    poll: PollId
+
+
+class BallotTap(CallbackData, prefix="vt"):
+    """``vt:12:3:0``: option 3 of poll 12 tapped; ``delta`` is -1/+1 for a point."""
+
+    poll: PollId
+    option: Annotated[int, Field(ge=1, le=_MAX_ID)]
+    delta: Annotated[int, Field(ge=-1, le=1)] = 0
+
+
+class BallotStep(CallbackData, prefix="vs"):
+    """``vs:12:done``: ``done``, ``change``, ``confirm`` or ``cancel``."""
+
+    poll: PollId
+    step: str
+
+
+def get_router() -> Router:
+    """Unlinked users fall through to the ``text`` router, which asks for the phone."""
+    router = Router(name="voting")
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    router.message.register(vote_command, Command("vote"), _LINKED)
+    router.callback_query.register(vote_button, MenuAction.filter(F.action == "vote"), _LINKED)
+    router.callback_query.register(pick_poll, PollPick.filter(), _LINKED)
+    router.callback_query.register(tap, BallotTap.filter(), _LINKED)
+    for step, handler in (
+        ("done", done),
+        ("change", change),
+        ("confirm", confirm),
+        ("cancel", cancel),
+    ):
+        router.callback_query.register(handler, BallotStep.filter(F.step == step), _LINKED)
+    return router
+
+
+# --- entry: which poll ------------------------------------------------------------------
+
+
+async def vote_command(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    clock: Clock,
+    municipality: Municipality,
+    resident: Resident,
+    language: str,
+    state: FSMContext,
+) -> None:
+    wanted = (command.args or "").strip().lstrip("#№PpПп")
+    number = int(wanted) if wanted.isdecimal() and int(wanted) <= _MAX_ID else None
+    screen = await _entry(
+        repos, renderer, municipality, resident, language, state, number, clock.now()
+    )
+    await screen.send(bot, message.chat.id)
+
+
+async def vote_button(
+    callback: CallbackQuery,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    clock: Clock,
+    municipality: Municipality,
+    resident: Resident,
+    language: str,
+    state: FSMContext,
+) -> None:
+    await callback.answer()
+    screen = await _entry(
+        repos, renderer, municipality, resident, language, state, None, clock.now()
+    )
+    await screen.send(bot, callback_chat(callback))
+
+
+async def pick_poll(
+    callback: CallbackQuery,
+    callback_data: PollPick,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    clock: Clock,
+    municipality: Municipality,
+    resident: Resident,
+    language: str,
+    state: FSMContext,
+) -> None:
+    await callback.answer()
+    number = callback_data.poll
+    screen = await _entry(
+        repos, renderer, municipality, resident, language, state, number, clock.now()
+    )
+    await _edit(bot, callback, screen)
+
+
+async def _entry(
+    repos: Repos,
+    renderer: Renderer,
+    municipality: Municipality,
+    resident: Resident,
+    language: str,
+    state: FSMContext,
+    number: int | None,
+    now: datetime,
+) -> Screen:
+    """The ballot of poll ``number`` (or of the only open one), the list, or a refusal."""
+    try:
+        if number is None:
+            polls = [
+                poll
+                for poll in await repos.polls.open_at(municipality.id, iso(now))
+                if voting.eligible(poll, resident, now)
+            ]
+            if len(polls) > 1:
+                return _poll_list(renderer, language, polls)
+            if not polls:
+                raise voting.VoteRefused("no_open_poll")
+            poll = polls[0]
+        else:
+            poll = await voting.choose_poll(repos, municipality, resident, number, now)
+        # What cast() would refuse first, said before the voter starts tapping.
+        state_now = voting.poll_state(poll, now)
+        if state_now != "open":
+            raise voting.VoteRefused(f"poll_{state_now}", number=poll.id)
+        if not voting.eligible(poll, resident, now):
+            raise voting.VoteRefused("not_in_electorate", number=poll.id)
+    except voting.VoteRefused as exc:
+        return _refusal(renderer, resident, language, exc)
+    options = await repos.polls.options(poll.id)
+    return _ballot(renderer, language, poll, options, await _load_draft(state, poll.id))
+
+
+# --- taps and steps ---------------------------------------------------------------------
+
+
+async def tap(
+    callback: CallbackQuery,
+    callback_data: BallotTap,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    municipality: Municipality,
+    language: str,
+    state: FSMContext,
+) -> None:
+    found = await _poll(repos, municipality, callback_data.poll)
+    poll, options = found or (None, [])
+    option = next((o for o in options if o.position == callback_data.option), None)
+    if poll is None or option is None:  # a button of a poll or option that is gone
+        await callback.answer()
+        return
+    if poll.ballot_type == "cumulative" and callback_data.delta == 0:
+        await callback.answer(option.label[:_ALERT_MAX])  # the whole label, cut on the button
+        return
+    draft = await _load_draft(state, poll.id)
+    changed = tapped(poll, draft, option.position, callback_data.delta)
+    if isinstance(changed, str):
+        alert = _text(renderer, language, "tg_ballot_alert", code=changed, limit=poll.max_choices)
+        await callback.answer(alert[:_ALERT_MAX], show_alert=True)
+        return
+    await callback.answer()
+    if changed == draft and poll.ballot_type != "choose1":
+        return
+    await _save_draft(state, poll.id, changed)
+    if poll.ballot_type == "choose1":  # one tap is the whole ballot
+        await _edit(bot, callback, _summary(renderer, language, poll, options, changed))
+        return
+    await _edit(bot, callback, _ballot(renderer, language, poll, options, changed))
+
+
+async def done(
+    callback: CallbackQuery,
+    callback_data: BallotStep,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    municipality: Municipality,
+    language: str,
+    state: FSMContext,
+) -> None:
+    found = await _poll(repos, municipality, callback_data.poll)
+    if found is None:
+        await callback.answer()
+        return
+    poll, options = found
+    draft = await _load_draft(state, poll.id)
+    if not draft:
+        alert = _text(renderer, language, "tg_ballot_alert", code="empty", limit=poll.max_choices)
+        await callback.answer(alert[:_ALERT_MAX], show_alert=True)
+        return
+    try:
+        screen = _summary(renderer, language, poll, options, draft)
+    except voting.VoteRefused as exc:
+        alert = _text(renderer, language, "vote_refused", code=exc.code, **exc.details)
+        await callback.answer(alert[:_ALERT_MAX], show_alert=True)
+        return
+    await callback.answer()
+    await _edit(bot, callback, screen)
+
+
+async def change(
+    callback: CallbackQuery,
+    callback_data: BallotStep,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    municipality: Municipality,
+    language: str,
+    state: FSMContext,
+) -> None:
+    await callback.answer()
+    found = await _poll(repos, municipality, callback_data.poll)
+    if found is not None:
+        poll, options = found
+        draft = await _load_draft(state, poll.id)
+        await _edit(bot, callback, _ballot(renderer, language, poll, options, draft))
+
+
+async def confirm(
+    callback: CallbackQuery,
+    callback_data: BallotStep,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    clock: Clock,
+    municipality: Municipality,
+    resident: Resident,
+    language: str,
+    state: FSMContext,
+) -> None:
+    found = await _poll(repos, municipality, callback_data.poll)
+    if found is None:
+        await callback.answer()
+        return
+    poll, options = found
+    draft = await _load_draft(state, poll.id)
+    if not draft:  # the draft is gone (a restart, or another device cast it): start over
+        alert = _text(renderer, language, "tg_ballot_alert", code="empty", limit=poll.max_choices)
+        await callback.answer(alert[:_ALERT_MAX], show_alert=True)
+        await _edit(bot, callback, _ballot(renderer, language, poll, options, draft))
+        return
+    await callback.answer()
+    ballot = BallotText(poll.id, _entries(poll, draft))
+    try:
+        cast = await voting.cast(
+            repos, municipality, resident, ballot, channel="telegram", now=clock.now()
+        )
+    except voting.VoteRefused as exc:
+        log.info("telegram ballot refused: poll=%s code=%s", poll.id, exc.code)
+        screen = _refusal(renderer, resident, language, exc)
+    else:
+        log.info("telegram ballot cast: poll=%s resident=%s", poll.id, resident.id)
+        screen = screens.with_menu(
+            renderer,
+            resident,
+            language,
+            "voted",
+            poll=cast.poll,
+            chosen=cast.chosen,
+            replaced=cast.replaced,
+        )
+    await _save_draft(state, poll.id, {})
+    await _edit(bot, callback, screen)
+
+
+async def cancel(
+    callback: CallbackQuery,
+    callback_data: BallotStep,
+    bot: Bot,
+    renderer: Renderer,
+    resident: Resident,
+    language: str,
+    state: FSMContext,
+) -> None:
+    await callback.answer()
+    await _save_draft(state, callback_data.poll, {})
+    screen = screens.with_menu(
+        renderer, resident, language, "tg_ballot_cancelled", number=callback_data.poll
+    )
+    await _edit(bot, callback, screen)
+
+
+# --- the draft --------------------------------------------------------------------------
+
+
+def tapped(poll: Poll, draft: Draft, position: int, delta: int) -> Draft | str:
+    """The draft after a tap on option ``position``, or the alert code that refuses it.
+
+    choose1: the option; approval: toggle; ranked: the next rank, or out (later ranks
+    move up); cumulative: ``delta`` points more or less.
+    """
+    changed = dict(draft)
+    if poll.ballot_type == "cumulative":
+        points = (changed.get(position) or 0) + delta
+        if delta > 0 and sum(p or 0 for p in draft.values()) >= poll.max_choices:
+            return "no_points"
+        if points > 0:
+            changed[position] = points
+        else:
+            changed.pop(position, None)
+        return changed
+    if poll.ballot_type == "choose1":
+        return {position: None}
+    if position in changed:
+        del changed[position]
+        return changed
+    if len(changed) >= poll.max_choices:
+        return "too_many"
+    changed[position] = None
+    return changed
+
+
+def _entries(poll: Poll, draft: Draft) -> tuple[tuple[int, int | None], ...]:
+    """The draft as a text ballot's entries: ranked in tap order, others by option number."""
+    items = list(draft.items())
+    return tuple(items if poll.ballot_type == "ranked" else sorted(items))
+
+
+async def _load_draft(state: FSMContext, poll_id: int) -> Draft:
+    ballots = (await state.get_data()).get("ballots", {})
+    return {position: points for position, points in ballots.get(str(poll_id), [])}
+
+
+async def _save_draft(state: FSMContext, poll_id: int, draft: Draft) -> None:
+    """Keep ``draft`` (JSON-friendly, for any FSM storage); an empty one is dropped."""
+    ballots = dict((await state.get_data()).get("ballots", {}))
+    if draft:
+        ballots[str(poll_id)] = [[position, points] for position, points in draft.items()]
+    else:
+        ballots.pop(str(poll_id), None)
+    await state.update_data(ballots=ballots)
+
+
+async def _poll(
+    repos: Repos, municipality: Municipality, poll_id: int
+) -> tuple[Poll, list[PollOption]] | None:
+    poll = await repos.polls.get(municipality.id, poll_id)
+    return None if poll is None else (poll, await repos.polls.options(poll.id))
+
+
+# --- screens ----------------------------------------------------------------------------
+
+
+def _weights(poll: Poll, options: list[PollOption], draft: Draft) -> list[tuple[PollOption, int]]:
+    """The chosen options with their weight (1, rank or points), in display order."""
+    by_position = {option.position: option for option in options}
+    return [
+        (by_position[position], rank if poll.ballot_type == "ranked" else points or 1)
+        for rank, (position, points) in enumerate(_entries(poll, draft), start=1)
+        if position in by_position
+    ]
+
+
+def _ballot(
+    renderer: Renderer, language: str, poll: Poll, options: list[PollOption], draft: Draft
+) -> Screen:
+    chosen = _weights(poll, options, draft)
+    count = sum(w for _, w in chosen) if poll.ballot_type == "cumulative" else len(chosen)
+    text = renderer.render("tg_ballot", language, "telegram", poll=poll, chosen=chosen, count=count)
+    weight = {option.position: w for option, w in chosen}
+    rows = []
+    for option in options:
+        label = _text(
+            renderer,
+            language,
+            "tg_ballot_option",
+            option=option,
+            kind=poll.ballot_type,
+            weight=weight.get(option.position),
+        )
+        if poll.ballot_type == "cumulative":
+            rows.append(
+                [
+                    _tap("−", poll, option, -1),
+                    _tap(label, poll, option, 0),
+                    _tap("+", poll, option, 1),
+                ]
+            )
+        else:
+            rows.append([_tap(label, poll, option, 0)])
+    steps = (
+        ("ballot_cancel",) if poll.ballot_type == "choose1" else ("ballot_done", "ballot_cancel")
+    )
+    rows.append(_steps(renderer, language, poll, steps))
+    return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+def _summary(
+    renderer: Renderer, language: str, poll: Poll, options: list[PollOption], draft: Draft
+) -> Screen:
+    """The draft as it would be cast; :class:`voting.VoteRefused` if it would be refused."""
+    chosen = voting.validate(poll, options, _entries(poll, draft))
+    text = renderer.render("tg_ballot_summary", language, "telegram", poll=poll, chosen=chosen)
+    rows = [
+        _steps(renderer, language, poll, ("ballot_confirm",)),
+        _steps(renderer, language, poll, ("ballot_change", "ballot_cancel")),
+    ]
+    return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+def _poll_list(renderer: Renderer, language: str, polls: list[Poll]) -> Screen:
+    text = renderer.render("tg_ballot_polls", language, "telegram", polls=polls)
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=f"№{poll.id} {poll.title}", callback_data=PollPick(poll=poll.id).pack()
+            )
+        ]
+        for poll in polls
+    ]
+    return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+def _refusal(
+    renderer: Renderer, resident: Resident, language: str, exc: voting.VoteRefused
+) -> Screen:
+    return screens.with_menu(
+        renderer, resident, language, "vote_refused", code=exc.code, **exc.details
+    )
+
+
+def _tap(text: str, poll: Poll, option: PollOption, delta: int) -> InlineKeyboardButton:
+    data = BallotTap(poll=poll.id, option=option.position, delta=delta)
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def _steps(
+    renderer: Renderer, language: str, poll: Poll, keys: tuple[str, ...]
+) -> list[InlineKeyboardButton]:
+    label = screens.labels(renderer, language)
+    return [
+        InlineKeyboardButton(
+            text=label[key],
+            callback_data=BallotStep(poll=poll.id, step=key.removeprefix("ballot_")).pack(),
+        )
+        for key in keys
+    ]
+
+
+def _text(renderer: Renderer, language: str, feature: str, **data: object) -> str:
+    """A template as plain text (button labels and alerts are not HTML)."""
+    return html.unescape(renderer.render(feature, language, "telegram", **data))
+
+
+async def _edit(bot: Bot, callback: CallbackQuery, screen: Screen) -> None:
+    """Show ``screen`` in place of the message whose button was pressed.
+
+    If that message cannot be edited (gone, too old) the screen is sent anew; a
+    double tap that changes nothing is not an error.
+    """
+    message = callback.message
+    markup = screen.markup if isinstance(screen.markup, InlineKeyboardMarkup) else None
+    if message is not None:
+        try:
+            await bot.edit_message_text(
+                text=screen.text,
+                chat_id=message.chat.id,
+                message_id=message.message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )
+            return
+        except TelegramBadRequest as exc:
+            if "message is not modified" in exc.message:
+                return
+            log.info("telegram ballot: cannot edit the message (%s); sending anew", exc.message)
+    await screen.send(bot, callback_chat(callback))

@@ -1,0 +1,47 @@
+"""Text commands for priority problems and polls: PROPOSE, PROBLEMS, POLLS, V."""
+
+from __future__ import annotations
+
+from bot.clock import iso
+from bot.services import problems, voting
+from bot.services.ballot_text import BallotSyntaxError, parse_ballot_text
+from bot.services.errors import ServiceError
+from handlers.context import Context, Reply
+
+
+async def propose(ctx: Context) -> Reply:
+    try:
+        problem = await problems.propose(ctx.repos, ctx.resident, ctx.args, now=ctx.now)
+    except ServiceError as exc:
+        return Reply("propose_usage", {"problem": str(exc)})
+    return Reply("proposed", {"number": problem.id})
+
+
+async def list_problems(ctx: Context) -> Reply:
+    return Reply("problems", {"problems": await problems.approved(ctx.repos, ctx.municipality)})
+
+
+async def list_polls(ctx: Context) -> Reply:
+    """Open polls the resident may vote in; ``POLLS 12`` shows poll 12's options alone."""
+    wanted = ctx.args.strip().lstrip("#№PpПп")
+    polls = [
+        (poll, await ctx.repos.polls.options(poll.id))
+        for poll in await ctx.repos.polls.open_at(ctx.municipality.id, iso(ctx.now))
+        if voting.eligible(poll, ctx.resident, ctx.now)
+        and (not wanted.isdigit() or poll.id == int(wanted))
+    ]
+    return Reply("polls", {"polls": polls})
+
+
+async def vote(ctx: Context) -> Reply:
+    try:
+        ballot = parse_ballot_text(ctx.args)
+        cast = await voting.cast(
+            ctx.repos, ctx.municipality, ctx.resident, ballot, channel=ctx.channel, now=ctx.now
+        )
+    except (BallotSyntaxError, voting.VoteRefused) as exc:
+        return Reply("vote_refused", {"code": exc.code, **exc.details})
+    return Reply("voted", {"poll": cast.poll, "chosen": cast.chosen, "replaced": cast.replaced})
+
+
+HANDLERS = {"propose": propose, "problems": list_problems, "polls": list_polls, "vote": vote}

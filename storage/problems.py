@@ -1,0 +1,91 @@
+"""Priority problems proposed by residents and moderated by staff."""
+
+from __future__ import annotations
+
+from storage.db import Database, Row
+from storage.models import Problem
+
+_COLUMNS = "id, municipality_id, village_id, body, status, reason, merged_into"
+
+
+def _problem(row: Row) -> Problem:
+    return Problem(*row)
+
+
+class ProblemRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self, *, municipality_id: int, village_id: int | None, body: str, now: str
+    ) -> int:
+        return await self.db.execute(
+            "INSERT INTO problems (municipality_id, village_id, body, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (municipality_id, village_id, body, now),
+        )
+
+    async def add_proposer(self, problem_id: int, resident_id: int) -> None:
+        await self.db.execute(
+            "INSERT INTO problem_proposers (problem_id, resident_id) VALUES (?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (problem_id, resident_id),
+        )
+
+    async def get(self, municipality_id: int, problem_id: int) -> Problem | None:
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM problems WHERE municipality_id = ? AND id = ?",
+            (municipality_id, problem_id),
+        )
+        return None if row is None else _problem(row)
+
+    async def by_status(self, municipality_id: int, status: str) -> list[Problem]:
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM problems WHERE municipality_id = ? AND status = ? ORDER BY id",
+            (municipality_id, status),
+        )
+        return [_problem(row) for row in rows]
+
+    async def decide(
+        self,
+        problem_id: int,
+        status: str,
+        *,
+        reason: str | None,
+        merged_into: int | None,
+        now: str,
+    ) -> None:
+        await self.db.execute(
+            "UPDATE problems SET status = ?, reason = ?, merged_into = ?, decided_at = ?"
+            " WHERE id = ?",
+            (status, reason, merged_into, now, problem_id),
+        )
+
+    async def proposers(self, problem_id: int) -> list[int]:
+        rows = await self.db.fetchall(
+            "SELECT resident_id FROM problem_proposers WHERE problem_id = ? ORDER BY resident_id",
+            (problem_id,),
+        )
+        return [row[0] for row in rows]
+
+    async def support(self, municipality_id: int) -> dict[int, int]:
+        """Proposers per problem (a resident proposing a merged duplicate supports it)."""
+        rows = await self.db.fetchall(
+            "SELECT p.id, COUNT(*) FROM problems p JOIN problem_proposers pp"
+            " ON pp.problem_id = p.id WHERE p.municipality_id = ? GROUP BY p.id",
+            (municipality_id,),
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def move_to(self, source_id: int, target_id: int) -> None:
+        """Merge: proposers and poll options of ``source`` follow ``target``."""
+        await self.db.execute(
+            "INSERT INTO problem_proposers (problem_id, resident_id)"
+            " SELECT ?, resident_id FROM problem_proposers WHERE problem_id = ?"
+            " ON CONFLICT DO NOTHING",
+            (target_id, source_id),
+        )
+        await self.db.execute("DELETE FROM problem_proposers WHERE problem_id = ?", (source_id,))
+        await self.db.execute(
+            "UPDATE poll_options SET problem_id = ? WHERE problem_id = ?", (target_id, source_id)
+        )

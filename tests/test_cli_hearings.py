@@ -1,0 +1,103 @@
+"""The hearing commands as a staff member runs them, on a real SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+SEED_TABLE = {
+    "2013-01-26,execution,111,65,7",
+    "2014-03-01,execution,103,21,5",
+    "2015-02-20,execution,200,84,11",
+    "2013-06-28,formation,122,56,4",
+    "2014-06-13,formation,113,28,–",
+}
+
+
+@pytest.fixture
+def town(tmp_path: Path) -> Path:
+    assert run_cli("init", "--demo", cwd=tmp_path).returncode == 0
+    return tmp_path
+
+
+def ok(*args: str, cwd: Path, stdin: str | None = None) -> str:
+    result = run_cli(*args, cwd=cwd, stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_the_demo_export_reproduces_the_seed_table(town: Path) -> None:
+    lines = ok("hearing", "export", cwd=town).splitlines()
+    assert lines[0] == "date,kind,participants,women,deputies"
+    assert set(lines[1:]) == SEED_TABLE
+
+
+def test_a_hearing_from_creation_to_the_report(town: Path) -> None:
+    created = ok(
+        "hearing",
+        "create",
+        "--kind",
+        "formation",
+        "--at",
+        "2099-06-13 10:00",
+        "--place",
+        "Club",
+        "--village",
+        "Ak-Chiy",
+        cwd=town,
+    )
+    assert created == "hearing 6 created (draft): 2099-06-13 10:00, Club\n"
+    published = ok("hearing", "publish", "6", cwd=town)
+    assert published.startswith("hearing 6: published; ")
+    assert (
+        ok("hearing", "publish", "6", cwd=town) == "hearing 6: published; 0 invitation(s) queued\n"
+    )
+    reply = ok("demo", cwd=town, stdin="LANG EN\nH6 YES\n").splitlines()[-1]
+    code = reply.rsplit(" ", 1)[1]
+    shown = ok("hearing", "show", "6", "--names", cwd=town)
+    assert "Ak-Chiy\t" in shown and "\t1\t0\t0\t" in shown
+    assert "yes\tAk-Chiy\t+996***0001\t" in shown
+    assert ok("hearing", "checkin", "6", "--code", code, cwd=town).endswith(": checked in\n")
+    assert "already checked in" in ok("hearing", "checkin", "6", "--phone", "0700000001", cwd=town)
+    assert ok("hearing", "checkin", "6", "--walk-in", "f", "--role", "guest", cwd=town) == (
+        "walk-in: checked in\n"
+    )
+    sheet = town / "sheet.csv"
+    sheet.write_text("phone,gender,role\n0700000014,,\n,m,guest\n0700000001,,\n", encoding="utf-8")
+    assert ok("hearing", "import-attendance", "6", str(sheet), cwd=town) == (
+        "hearing 6: 2 counted, 1 already checked in\n"
+    )
+    bad = town / "bad.csv"
+    bad.write_text("phone,gender,role\n0700999999,,\n,x,\n", encoding="utf-8")
+    result = run_cli("hearing", "import-attendance", "6", str(bad), cwd=town)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[:2] == [
+        f"{bad}: line 2: +996700999999 is not in the register",
+        f"{bad}: line 3: a walk-in (no phone) needs gender f or m",
+    ]
+    report = ok("hearing", "show", "6", cwd=town)
+    with sqlite3.connect(town / "civic-bot.db") as conn:
+        (gender,) = conn.execute("SELECT gender FROM residents WHERE id = 1").fetchone()
+    women = 2 + (gender == "f")  # the walk-in guest, deputy 14 and perhaps resident 1
+    assert f"attendance: 4 participants, {women} women, 1 deputies" in report
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["create", "--kind", "formation", "--at", "2001-01-01 10:00", "--place", "X"],
+         "a hearing cannot be in the past"),
+        (["publish", "99"], "no hearing 99"),
+        (["checkin", "1", "--phone", "0700999999"], "is not in the register"),
+    ],
+)  # fmt: skip
+def test_bad_requests_change_nothing(town: Path, args: list[str], reason: str) -> None:
+    before = ok("hearing", "export", cwd=town)
+    result = run_cli("hearing", *args, cwd=town)
+    assert result.returncode == 2
+    assert reason in result.stderr
+    assert ok("hearing", "export", cwd=town) == before

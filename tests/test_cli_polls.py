@@ -1,0 +1,191 @@
+"""Staff commands for problems and polls, run as subprocesses on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+PABULIB = Path(__file__).resolve().parents[2] / "shared" / "pabulib"
+
+
+@pytest.fixture
+def town(tmp_path: Path) -> Path:
+    assert run_cli("init", "--demo", cwd=tmp_path).returncode == 0
+    return tmp_path
+
+
+def ok(*args: str, cwd: Path, stdin: str | None = None) -> str:
+    result = run_cli(*args, cwd=cwd, stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def create_poll(cwd: Path, *extra: str) -> str:
+    return ok(
+        "poll",
+        "create",
+        "--title",
+        "Priorities 2027",
+        "--type",
+        "approval",
+        "--max",
+        "2",
+        "--option",
+        "Kindergarten=400000",
+        "--option",
+        "Roads=457000",
+        "--option",
+        "Lighting=467500",
+        "--closes",
+        "2099-01-01 18:00",
+        "--budget",
+        "900000",
+        "--rule",
+        "greedy",
+        *extra,
+        cwd=cwd,
+    )
+
+
+def test_a_poll_from_creation_to_exported_results(town: Path) -> None:
+    assert create_poll(town).startswith("poll 1 created: open")
+    replies = ok("demo", "--as", "+996700000001", cwd=town, stdin="LANG EN\nV 1 2\n")
+    assert "Vote in poll 1 received: 1) Kindergarten, 2) Roads" in replies
+    ok("demo", "--as", "+996700000003", cwd=town, stdin="V 2\n")
+    assert ok("poll", "ballot", "1", "--phone", "0700 000 004", "--choices", "2 3", cwd=town) == (
+        "poll 1: paper ballot counted\n"
+    )
+    refused = run_cli("poll", "ballot", "1", "--phone", "+996700000001", "--choices", "3", cwd=town)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == "civic-bot: ballot refused: voted_by_phone"
+    shown = ok("poll", "show", "1", cwd=town)
+    assert "ballots 3 of " in shown
+    assert "* 2. Roads: 3 (3 ballots)" in shown
+    rows = ok("poll", "export", "1", cwd=town).splitlines()
+    assert rows[0] == "dimension,group,ballots,option,label,cost,votes,score,selected"
+    assert rows[1:4] == [
+        "all,all,3,1,Kindergarten,400000,1,1,1",
+        "all,all,3,2,Roads,457000,3,3,1",
+        "all,all,3,3,Lighting,467500,1,1,0",
+    ]
+    assert any(row.startswith("village,Ak-Chiy,3,2,Roads") for row in rows)
+    pb = town / "poll1.pb"
+    ok("poll", "export", "1", "--format", "pb", "--output", str(pb), cwd=town)
+    tally = json.loads(ok("pb", "tally", str(pb), cwd=town))
+    assert tally["selected"] == ["2", "1"]
+    with sqlite3.connect(town / "civic-bot.db") as conn:
+        assert "+996" not in pb.read_text(encoding="utf-8")
+        assert conn.execute("SELECT COUNT(*) FROM ballots").fetchone() == (3,)
+
+
+def test_paper_ballot_csv_is_all_or_nothing(town: Path) -> None:
+    create_poll(town)
+    bad = town / "paper.csv"
+    bad.write_text(
+        "phone,choices\n0700000010,1\n0700000011,1 2 3\n0700999999,1\n0700000010,2\n",
+        encoding="utf-8",
+    )
+    result = run_cli("poll", "import-ballots", "1", str(bad), cwd=town)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[:3] == [
+        f"{bad}: line 3: invalid ballot (too_many)",
+        f"{bad}: line 4: +996700999999 is not in the register",
+        f"{bad}: line 5: +996700000010 already on line 2",
+    ]
+    with sqlite3.connect(town / "civic-bot.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM turnout").fetchone() == (0,)
+    good = town / "good.csv"
+    good.write_text("phone,choices\n0700000010,1\n0700000011,1 2\n", encoding="utf-8")
+    assert ok("poll", "import-ballots", "1", str(good), cwd=town) == (
+        "poll 1: 2 paper ballot(s) counted\n"
+    )
+
+
+@pytest.mark.parametrize("name", ["Poland_Swiecie_2023.pb", "Poland_Krakow_2020_Zwierzyniec.pb"])
+def test_a_pabulib_file_imported_as_a_poll_counts_the_same(town: Path, name: str) -> None:
+    source = PABULIB / name
+    expected = json.loads(ok("pb", "tally", str(source), cwd=town))["selected"]
+    imported = ok(
+        "poll",
+        "import-pb",
+        str(source),
+        "--opens",
+        "2026-01-01 00:00",
+        "--closes",
+        "2026-01-02 00:00",
+        cwd=town,
+    )
+    assert imported.startswith("poll 1 imported with ")
+    exported = town / "again.pb"
+    ok("poll", "export", "1", "--format", "pb", "--output", str(exported), cwd=town)
+    again = json.loads(ok("pb", "tally", str(exported), cwd=town))
+    # options are numbered 1.. in the file's project order
+    projects = [
+        line.split(";")[0]
+        for line in source.read_text(encoding="utf-8")
+        .split("PROJECTS\n", 1)[1]
+        .split("VOTES\n", 1)[0]
+        .splitlines()[1:]
+    ]
+    assert [projects[int(n) - 1] for n in again["selected"]] == expected
+
+
+def test_problem_moderation(town: Path) -> None:
+    ok("demo", "--as", "+996700000001", cwd=town, stdin="PROPOSE Broken bridge\n")
+    ok("demo", "--as", "+996700000003", cwd=town, stdin="PROPOSE The bridge is broken\n")
+    ok("demo", "--as", "+996700000005", cwd=town, stdin="PROPOSE Stray dogs\n")
+    assert ok("problem", "list", cwd=town).splitlines() == [
+        "1\t1\tBroken bridge",
+        "2\t1\tThe bridge is broken",
+        "3\t1\tStray dogs",
+    ]
+    ok("problem", "merge", "2", "1", cwd=town)
+    ok("problem", "approve", "1", cwd=town)
+    assert ok("problem", "reject", "3", "--reason", "not a budget matter", cwd=town) == (
+        "problem 3: rejected; 1 proposer(s) will be told\n"
+    )
+    assert ok("problem", "list", "--status", "approved", cwd=town) == "1\t2\tBroken bridge\n"
+    again = run_cli("problem", "approve", "3", cwd=town)
+    assert again.stderr.strip() == "civic-bot: problem 3 is already rejected"
+    assert create_poll(town, "--problem", "1=300000").startswith("poll 1 created")
+    assert (
+        ok("demo", cwd=town, stdin="LANG EN\nPOLLS\n")
+        .splitlines()[-1]
+        .startswith("№1 Priorities 2027: 1) Kindergarten 2) Roads 3) Lighting 4) Broken bridge")
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["--closes", "2000-01-01 00:00"], "the poll must close after it opens"),
+        (
+            ["--opens", "1999-01-01 00:00", "--closes", "2000-01-01 00:00"],
+            "the poll would close in the past",
+        ),
+        (["--closes", "2099-01-01 00:00", "--type", "approval"], "need --max"),
+        (["--closes", "tomorrow"], "not a date and time: 'tomorrow'"),
+    ],
+)
+def test_bad_poll_definitions_are_refused(town: Path, args: list[str], reason: str) -> None:
+    result = run_cli(
+        "poll",
+        "create",
+        "--title",
+        "T",
+        "--type",
+        "choose1",
+        "--option",
+        "A",
+        "--option",
+        "B",
+        *args,
+        cwd=town,
+    )
+    assert result.returncode == 2
+    assert reason in result.stderr
