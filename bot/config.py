@@ -85,8 +85,10 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _supported_database(cls, value: str) -> str:
-        if not value.startswith("sqlite:///"):
-            raise ValueError("only sqlite:///PATH is supported by this version")
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError(
+                "must be sqlite:///PATH or postgresql://USER:PASSWORD@HOST[:PORT]/DATABASE"
+            )
         return value
 
     @field_validator(

@@ -4,18 +4,27 @@ Every webhook is authenticated before anything else (Twilio's ``X-Twilio-Signatu
 Telegram's secret-token header): a forged request gets 403 and changes nothing.
 Inbound messages are recorded by provider id first, so a duplicate delivery is
 answered with the recorded reply and handled only once.
+
+An SMS is recorded and handled in one transaction: a failure leaves no trace and
+Twilio's retry is handled afresh. A Telegram update is fed to the dispatcher outside
+the writers' lock (its middleware takes that lock itself), so it is recorded on
+arrival and marked handled only once the feed has returned; a feed that raises is
+answered 500 and Telegram's retry is fed again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import hmac
 import logging
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any
+from xml.sax.saxutils import escape
 
 from aiohttp import web
 from twilio.request_validator import RequestValidator
-from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.clock import Clock, iso
 from bot.phones import InvalidPhone, normalize_phone
@@ -43,6 +52,10 @@ class WebContext:
     telegram_feed: Any = None
     #: SQLite has one writer: inbound handling is serialised on the shared connection
     lock: asyncio.Lock = None  # type: ignore[assignment]
+    #: Telegram updates being fed now, by update_id: True once handled, False if it failed
+    telegram_in_flight: dict[str, asyncio.Future[bool]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         self.lock = asyncio.Lock()
@@ -81,16 +94,46 @@ async def _signed_form(request: web.Request) -> dict[str, str] | None:
         return None
     form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
     base = (ctx.public_base_url or f"{request.scheme}://{request.host}").rstrip("/")
-    if not ctx.twilio_validator.validate(base + request.path_qs, form, signature):
+    if not _signature_ok(ctx.twilio_validator, base + request.path_qs, form, signature):
         return None
     return form
 
 
+def _signature_ok(
+    validator: RequestValidator, url: str, form: dict[str, str], signature: str
+) -> bool:
+    """Twilio's check, cheapest case first: the URL exactly as configured (what Twilio
+    signs). Only if that fails does the library's ``validate`` also try the URL with and
+    without an explicit default port (two more HMACs)."""
+    expected = validator.compute_signature(url, form)
+    if hmac.compare_digest(expected.encode(), signature.encode()):
+        return True
+    return bool(validator.validate(url, form, signature))
+
+
+@functools.lru_cache(maxsize=16384)
+def _sender(raw: str) -> str:
+    """The sender in E.164; a text that is no phone number stays as it is (the reply then
+    says how to register), less any NUL (PostgreSQL refuses it even as a query parameter).
+    Cached: the same residents write again and again."""
+    try:
+        return normalize_phone(raw)
+    except InvalidPhone:
+        return raw.replace("\x00", "")
+
+
+_XML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
+#: characters XML 1.0 cannot carry, even escaped (control characters a reply may echo)
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _twiml(text: str | None) -> web.Response:
-    response = MessagingResponse()
-    if text:
-        response.message(text)
-    return web.Response(text=str(response), content_type="application/xml")
+    """``<Response><Message>text</Message></Response>``, as twilio's ``MessagingResponse``
+    writes it (the same bytes, without building an element tree per request), minus
+    the characters that would make it invalid XML."""
+    text = _NOT_XML.sub("", text) if text else text
+    body = f"<Response><Message>{escape(text)}</Message></Response>" if text else "<Response />"
+    return web.Response(text=_XML_HEAD + body, content_type="application/xml")
 
 
 async def sms_inbound(request: web.Request) -> web.Response:
@@ -102,10 +145,7 @@ async def sms_inbound(request: web.Request) -> web.Response:
     sid = form.get("MessageSid") or form.get("SmsSid")
     if not sid or "From" not in form:
         raise web.HTTPBadRequest(text="MessageSid and From are required")
-    try:
-        phone = normalize_phone(form["From"])
-    except InvalidPhone:
-        phone = form["From"]  # not a number we know; the reply says how to register
+    phone = _sender(form["From"])
     now = ctx.clock.now()
     async with ctx.lock, ctx.repos.db.transaction():
         first = await ctx.repos.inbound.record(
@@ -148,6 +188,16 @@ async def sms_status(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+#: what the inbound row of a Telegram update holds as its reply once handled (the
+#: dispatcher answers by itself; NULL means "recorded, not yet handled")
+TELEGRAM_HANDLED = ""
+
+
+def _update_kind(update: dict[str, Any]) -> str:
+    """``message``, ``callback_query``...: what the update carries, for the record."""
+    return next((key for key in update if key != "update_id"), "unknown")
+
+
 async def telegram_webhook(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     if ctx.telegram_feed is None or not ctx.telegram_secret:
@@ -160,13 +210,51 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         update_id = int(update["update_id"])
     except (ValueError, KeyError, TypeError):
         raise web.HTTPBadRequest(text="not an update") from None
+    key = str(update_id)
+    in_flight = ctx.telegram_in_flight.get(key)
+    if in_flight is not None:
+        # Telegram gave up waiting and sent it again: answer as the first delivery ends.
+        if not await asyncio.shield(in_flight):
+            raise web.HTTPInternalServerError(text="update not handled")
+        return web.Response(status=200)
+    done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    ctx.telegram_in_flight[key] = done
+    try:
+        await _feed_once(ctx, update, key)
+        done.set_result(True)
+    except Exception:
+        log.exception("Telegram update %s failed: answered 500 for a retry", key)
+        raise web.HTTPInternalServerError(text="update not handled") from None
+    finally:
+        del ctx.telegram_in_flight[key]
+        if not done.done():
+            done.set_result(False)
+    return web.Response(status=200)
+
+
+async def _feed_once(ctx: WebContext, update: dict[str, Any], key: str) -> None:
+    """Feed ``update`` unless an earlier delivery of it was handled."""
     async with ctx.lock:
         first = await ctx.repos.inbound.record(
             municipality_id=ctx.municipality.id,
             channel="telegram",
-            provider_id=str(update_id),
+            provider_id=key,
             now=iso(ctx.clock.now()),
         )
-    if first:
-        await ctx.telegram_feed(update)
-    return web.Response(status=200)
+        if not first:
+            handled = await ctx.repos.inbound.reply_to(channel="telegram", provider_id=key)
+            if handled is not None:
+                log.info("Telegram update %s is a duplicate: not handled again", key)
+                return
+            log.info("Telegram update %s was not handled before: feeding it again", key)
+    # Not under ctx.lock: the dispatcher's middleware takes it (asyncio.Lock is not
+    # re-entrant), and only while a handler runs.
+    await ctx.telegram_feed(update)
+    async with ctx.lock:
+        await ctx.repos.inbound.set_outcome(
+            channel="telegram",
+            provider_id=key,
+            resident_id=None,
+            command=_update_kind(update),
+            reply=TELEGRAM_HANDLED,
+        )

@@ -31,6 +31,12 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "yes": {"ky": ("ИЙЕ", "ООБА"), "ru": ("ДА",), "en": ("YES",)},
     "no": {"ky": ("ЖОК",), "ru": ("НЕТ",), "en": ("NO",)},
     "maybe": {"ky": ("БАЛКИМ",), "ru": ("ВОЗМОЖНО", "МОЖЕТ"), "en": ("MAYBE",)},
+    "budget": {"ky": ("БЮДЖЕТ",), "ru": ("БЮДЖЕТ",), "en": ("BUDGET",)},
+    "project": {"ky": ("ДОЛБООР",), "ru": ("ПРОЕКТ",), "en": ("PROJECT",)},
+    "join": {"ky": ("КОШУЛУУ",), "ru": ("ВСТУПИТЬ",), "en": ("JOIN",)},
+    "act": {"ky": ("АКТ",), "ru": ("АКТ",), "en": ("ACT",)},
+    "acts": {"ky": ("АКТТАР",), "ru": ("АКТЫ",), "en": ("ACTS",)},
+    "rate": {"ky": ("БАА",), "ru": ("ОЦЕНКА",), "en": ("R", "RATE")},
     # only with a number: "H12 YES" answers hearing 12
     "hearing": {"ky": ("У",), "ru": ("С",), "en": ("H",)},
 }
@@ -41,6 +47,14 @@ RSVP_ANSWERS = ("yes", "no", "maybe")
 #: commands whose keyword may carry a number: ``V12 1 4`` is ``V #12 1 4``
 NUMBERED = {"vote", "hearing"}
 _NUMBERED_HEAD = re.compile(r"^(\D+?)(\d+)$")
+
+#: words for the kinds of monitoring act (``ACT 3 PURCHASE ...``)
+ACT_KINDS: dict[str, tuple[str, ...]] = {
+    "tender": ("TENDER", "ТЕНДЕР"),
+    "purchase": ("PURCHASE", "ЗАКУПКА", "САТЫП"),
+    "handover": ("HANDOVER", "ПЕРЕДАЧА", "ӨТКӨРҮҮ"),
+    "use": ("USE", "ИСПОЛЬЗОВАНИЕ", "КОЛДОНУУ"),
+}
 
 #: words that name a language, for ``LANG <x>``
 LANGUAGE_WORDS: dict[str, tuple[str, ...]] = {
@@ -75,7 +89,9 @@ _FOLD = str.maketrans(
     }
 )
 _TRAILING_PUNCTUATION = ".!,;:"
-_INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff]")
+# zero-width marks, and control characters that are not whitespace (NUL cannot even be
+# stored in a PostgreSQL text column, nor sent in TwiML)
+_INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1b\x7f\u200b-\u200f\u2060\ufeff]")
 
 
 def skeleton(word: str) -> str:
@@ -97,6 +113,7 @@ def _index(table: dict[str, dict[str, tuple[str, ...]]]) -> dict[str, tuple[str,
 
 _COMMANDS = _index(KEYWORDS)
 _LANGUAGES = _index({code: {code: words} for code, words in LANGUAGE_WORDS.items()})
+_ACT_KINDS = _index({kind: {"any": words} for kind, words in ACT_KINDS.items()})
 
 
 @dataclass(frozen=True)
@@ -140,6 +157,12 @@ def parse_answer(word: str) -> str | None:
     """``ДА``, ``ийе``, ``yes`` → ``yes`` (likewise no and maybe); else None."""
     found = _COMMANDS.get(skeleton(word.strip().rstrip(_TRAILING_PUNCTUATION)))
     return found[0] if found and found[0] in RSVP_ANSWERS else None
+
+
+def parse_act_kind(word: str) -> str | None:
+    """``закупка``, ``PURCHASE``, ``сатып`` → ``purchase``; else None."""
+    found = _ACT_KINDS.get(skeleton(word.strip().rstrip(_TRAILING_PUNCTUATION)))
+    return None if found is None else found[0]
 
 
 def parse_language(word: str) -> str | None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from bot.rendering.templates import Renderer
 from bot.services import broadcast, residents
 from bot.services.errors import ServiceError
-from handlers import hearing_commands, voting_commands
+from handlers import budget_commands, hearing_commands, voting_commands
 from handlers.commands import KEYWORDS, parse, parse_language
 from handlers.context import Context, Handler, Reply
 from storage.models import Municipality
@@ -83,6 +83,7 @@ HANDLERS: dict[str, Handler] = {
     "start": _start,
     **voting_commands.HANDLERS,
     **hearing_commands.HANDLERS,
+    **budget_commands.HANDLERS,
     "broadcast": _broadcast,
     "help": _help,
 }
@@ -97,7 +98,7 @@ def help_commands(language: str, *, staff: bool = False) -> list[dict[str, str]]
         {"name": name, "keyword": KEYWORDS[name][language][0]}
         for name in HANDLERS
         if name != "help"
-        and name not in hearing_commands.NOT_IN_HELP
+        and name not in hearing_commands.NOT_IN_HELP | budget_commands.NOT_IN_HELP
         and (staff or name not in STAFF_COMMANDS)
     ]
 

@@ -28,7 +28,7 @@ async def list_polls(ctx: Context) -> Reply:
         (poll, await ctx.repos.polls.options(poll.id))
         for poll in await ctx.repos.polls.open_at(ctx.municipality.id, iso(ctx.now))
         if voting.eligible(poll, ctx.resident, ctx.now)
-        and (not wanted.isdigit() or poll.id == int(wanted))
+        and (not wanted.isdecimal() or poll.id == int(wanted))
     ]
     return Reply("polls", {"polls": polls})
 

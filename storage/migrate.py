@@ -2,7 +2,9 @@
 
 A migration is ``storage/migrations/NNNN_name.sql``: portable SQL statements ending
 in ``;``. Each is applied in its own transaction, so a failure leaves the database
-at the previous version. Applying when up to date changes nothing.
+at the previous version. Applying when up to date changes nothing. Processes that start
+together may all migrate: each migration is checked again inside its transaction (and on
+PostgreSQL they take turns under a lock), so each is applied once.
 """
 
 from __future__ import annotations
@@ -52,17 +54,38 @@ async def current_version(db: Database) -> int:
         "CREATE TABLE IF NOT EXISTS schema_version ("
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
     )
+    return await _version(db)
+
+
+async def _version(db: Database) -> int:
     return int(await db.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
+
+
+#: the session lock that lets one process at a time migrate (several may start at once)
+MIGRATION_LOCK = 0x63697669632D6D  # "civic-m"
 
 
 async def migrate(db: Database, target: int | None = None) -> list[Migration]:
     """Bring the schema up to ``target`` (default: latest); return what was applied."""
+    dialect = db.dialect
+    if dialect.hold_lock is None or dialect.release_lock is None:
+        return await _migrate(db, target)
+    await db.execute(dialect.hold_lock, (MIGRATION_LOCK,))
+    try:
+        return await _migrate(db, target)
+    finally:
+        await db.execute(dialect.release_lock, (MIGRATION_LOCK,))
+
+
+async def _migrate(db: Database, target: int | None) -> list[Migration]:
     have = await current_version(db)
     applied = []
     for migration in available():
         if migration.version <= have or (target is not None and migration.version > target):
             continue
         async with db.transaction():
+            if migration.version <= await _version(db):
+                continue  # another process applied it meanwhile
             for statement in migration.statements(db):
                 await db.execute(statement)
             await db.execute(

@@ -183,3 +183,62 @@ class Rsvp:
     resident_id: int
     answer: str
     code: str
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    id: int
+    municipality_id: int
+    year: int
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: int
+    municipality_id: int
+    code: str
+    name: str
+    village_id: int | None
+    cost: int
+    status: str
+    problem_id: int | None
+    direct_beneficiaries: int | None
+    indirect_beneficiaries: int | None
+    note: str
+    in_plan: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Funding:
+    source_type: str
+    source_name: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlanTotals:
+    name: str
+    activities: int
+    total: int
+    community: int
+    investment: int
+
+
+@dataclass(frozen=True, slots=True)
+class MonitoringAct:
+    id: int
+    project_id: int
+    author_name: str
+    kind: str
+    body: str
+    created_at: str
+    photos: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RatingService:
+    id: int
+    round_id: int
+    position: int
+    name: str

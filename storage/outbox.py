@@ -57,23 +57,28 @@ class OutboxRepo:
         )
 
     async def claim_due(
-        self, *, channels: Sequence[str], now: str, limit: int
+        self, *, channels: Sequence[str], now: str, limit: int, worker_id: int | None = None
     ) -> list[OutboxMessage]:
-        """Mark up to ``limit`` due rows of ``channels`` as sending and return them."""
+        """Mark up to ``limit`` due rows of ``channels`` as sending (claimed by
+        ``worker_id``) and return them. Where several processes share the outbox, rows
+        another worker is claiming right now are skipped: no row is claimed twice."""
         if not channels:
             return []
         marks = ", ".join("?" for _ in channels)
         async with self.db.transaction():
             rows = await self.db.fetchall(
                 f"SELECT {_COLUMNS} FROM outbox WHERE status = 'queued'"
-                f" AND next_attempt_at <= ? AND channel IN ({marks}) ORDER BY id LIMIT ?",
+                f" AND next_attempt_at <= ? AND channel IN ({marks}) ORDER BY id LIMIT ?"
+                f"{self.db.dialect.skip_locked}",
                 (now, *channels, limit),
             )
-            await self.db.executemany(
-                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?"
-                " WHERE id = ?",
-                [(now, row["id"]) for row in rows],
-            )
+            if rows:
+                ids = ", ".join("?" for _ in rows)
+                await self.db.execute(
+                    "UPDATE outbox SET status = 'sending', attempts = attempts + 1,"
+                    f" claimed_by = ?, updated_at = ? WHERE id IN ({ids})",
+                    (worker_id, now, *(row["id"] for row in rows)),
+                )
         # as they now are in the table: sending, one more attempt
         return [
             replace(_message(row), status="sending", attempts=row["attempts"] + 1) for row in rows
@@ -99,11 +104,47 @@ class OutboxRepo:
             (error, now, message_id),
         )
 
-    async def requeue_in_flight(self, *, now: str) -> int:
-        """After a crash: rows caught mid-send go back to the queue (at most one duplicate)."""
+    async def register_worker(self, worker_id: int) -> None:
+        """``worker_id`` claims rows from now on: it counts as alive for as long as this
+        connection is open (where several processes share the outbox)."""
+        if self.db.dialect.hold_lock is not None:
+            await self.db.execute(self.db.dialect.hold_lock, (worker_id,))
+
+    async def requeue_in_flight(self, *, now: str, worker_id: int | None = None) -> int:
+        """After a crash: rows caught mid-send by a worker that is gone go back to the
+        queue (at most one duplicate each). ``worker_id``'s own rows stay. With one writer
+        (SQLite) every other worker is gone; on PostgreSQL a worker is alive while its
+        connection holds the lock :meth:`register_worker` took."""
+        mine = -1 if worker_id is None else worker_id
+        held_locks = self.db.dialect.held_locks
+        if held_locks is None:
+            return await self.db.execute(
+                "UPDATE outbox SET status = 'queued', updated_at = ? WHERE status = 'sending'"
+                " AND (claimed_by IS NULL OR claimed_by <> ?)",
+                (now, mine),
+            )
+        claimers = await self.db.fetchall(
+            "SELECT DISTINCT claimed_by FROM outbox WHERE status = 'sending'"
+            " AND claimed_by IS NOT NULL"
+        )
+        alive = {row[0] for row in await self.db.fetchall(held_locks)}
+        gone = [row[0] for row in claimers if row[0] not in alive and row[0] != mine]
+        marks = ", ".join("?" for _ in gone) or "NULL"
         return await self.db.execute(
-            "UPDATE outbox SET status = 'queued', updated_at = ? WHERE status = 'sending'",
-            (now,),
+            "UPDATE outbox SET status = 'queued', updated_at = ? WHERE status = 'sending'"
+            f" AND (claimed_by IS NULL OR claimed_by IN ({marks}))",
+            (now, *gone),
+        )
+
+    async def requeue(self, message_ids: Sequence[int], *, now: str) -> int:
+        """Hand claimed rows back untouched (a worker stopping before it sent them)."""
+        if not message_ids:
+            return 0
+        marks = ", ".join("?" for _ in message_ids)
+        return await self.db.execute(
+            f"UPDATE outbox SET status = 'queued', updated_at = ? WHERE status = 'sending'"
+            f" AND id IN ({marks})",
+            (now, *message_ids),
         )
 
     async def by_provider_id(self, channel: str, provider_id: str) -> OutboxMessage | None:

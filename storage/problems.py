@@ -89,3 +89,23 @@ class ProblemRepo:
         await self.db.execute(
             "UPDATE poll_options SET problem_id = ? WHERE problem_id = ?", (target_id, source_id)
         )
+
+    async def join(self, problem_id: int, resident_id: int, *, now: str) -> bool:
+        """Join the problem's initiative group; False when already a member."""
+        return (
+            await self.db.executemany(
+                "INSERT INTO initiative_members (problem_id, resident_id, joined_at)"
+                " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                [(problem_id, resident_id, now)],
+            )
+            == 1
+        )
+
+    async def members(self, problem_id: int) -> list[Row]:
+        """(name, phone, village) of the initiative group's members: for staff."""
+        return await self.db.fetchall(
+            "SELECT r.name, r.phone, v.name FROM initiative_members m"
+            " JOIN residents r ON r.id = m.resident_id JOIN villages v ON v.id = r.village_id"
+            " WHERE m.problem_id = ? ORDER BY m.joined_at, r.id",
+            (problem_id,),
+        )

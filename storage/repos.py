@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from storage.acts import ActRepo
 from storage.broadcasts import BroadcastRepo
+from storage.budget import BudgetRepo
 from storage.db import Database
 from storage.hearings import HearingRepo
 from storage.households import HouseholdRepo
@@ -11,6 +13,8 @@ from storage.municipalities import MunicipalityRepo
 from storage.outbox import OutboxRepo
 from storage.polls import PollRepo
 from storage.problems import ProblemRepo
+from storage.rate_limits import RateLimitRepo
+from storage.ratings import RatingRepo
 from storage.residents import ResidentRepo
 from storage.roles import RoleRepo
 
@@ -28,3 +32,7 @@ class Repos:
         self.problems = ProblemRepo(db)
         self.polls = PollRepo(db)
         self.hearings = HearingRepo(db)
+        self.budget = BudgetRepo(db)
+        self.acts = ActRepo(db)
+        self.ratings = RatingRepo(db)
+        self.rate_limits = RateLimitRepo(db)

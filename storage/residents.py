@@ -135,6 +135,24 @@ class ResidentRepo:
             roles=tuple(r["role"] for r in roles),
         )
 
+    async def household_size(self, household_id: int) -> int:
+        return int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM residents WHERE household_id = ?", (household_id,)
+            )
+        )
+
+    async def household_contacts(self, municipality_id: int) -> list[Resident]:
+        """One opted-in member per household: Telegram-linked first, then the lowest id."""
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY household_id"
+            " ORDER BY (telegram_user_id IS NOT NULL AND telegram_blocked = FALSE) DESC, id)"
+            " AS n FROM residents WHERE municipality_id = ? AND opted_out = FALSE) AS ranked"
+            " WHERE n = 1 ORDER BY household_id",
+            (municipality_id,),
+        )
+        return [_resident(row) for row in rows]
+
     async def count(self, municipality_id: int) -> int:
         return int(
             await self.db.fetchval(

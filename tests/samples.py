@@ -5,9 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.services.budget_summary import HouseholdSummary, ProjectDetails
 from bot.services.poll_results import OptionResult, PollResults
 from handlers.text import help_commands
-from storage.models import Hearing, Poll, PollOption, Problem, ResidentCard
+from storage.models import (
+    Budget,
+    Funding,
+    Hearing,
+    MonitoringAct,
+    PlanTotals,
+    Poll,
+    PollOption,
+    Problem,
+    Project,
+    RatingService,
+    ResidentCard,
+)
 
 _CARD = ResidentCard(
     name="Айгүл Абдыкадырова",
@@ -76,6 +89,70 @@ HEARING = Hearing(
 STARTS = datetime(2026, 12, 4, 4, tzinfo=UTC)
 
 
+ROADS = Project(
+    1234,
+    1,
+    "ROADS",
+    "Ички жолдор: 4.0 км шагыл жана 7 көпүрө",
+    None,
+    1_457_000,
+    "in_progress",
+    1,
+    1500,
+    700,
+    "4.0 km of gravel; 7 bridges",
+    True,
+)
+ROADS_FUNDING = [
+    Funding("local_budget", "Local budget", 107_000),
+    Funding("investor", "ARIS", 1_250_000),
+    Funding("investor", "Pasture committee", 40_000),
+    Funding("community_money", "Residents", 35_000),
+    Funding("community_labour", "Residents' labour (115 people)", 25_000),
+]
+SUMMARY = HouseholdSummary(
+    budget=Budget(1, 1, 2015, 2),
+    revenue=12_000_000,
+    spending=12_000_000,
+    top_spending=[
+        ("Administration", 3_100_000),
+        ("Schools and kindergartens", 2_400_000),
+        ("Roads", 1_500_000),
+    ],
+    village="Sovetskoye",
+    village_spending=1_200_000,
+    village_lines=[("Street lighting", 400_000), ("Drinking water", 800_000)],
+    population=3728,
+    per_resident=3219,
+    household_members=11,
+    household_share=35_408,
+    projects=[
+        (ROADS, ROADS_FUNDING),
+        (ROADS, ROADS_FUNDING),
+        (ROADS, ROADS_FUNDING),
+        (ROADS, ROADS_FUNDING),
+        (ROADS, ROADS_FUNDING),
+    ],
+    plans=[PlanTotals("Joint action plan 2012-2014", 49, 5_684_800, 357_800, 3_151_000)],
+)
+ACT = MonitoringAct(
+    12,
+    1234,
+    "Айгүл Абдыкадырова",
+    "purchase",
+    "Шагылдын 120 тоннасы келди, накладнойлор текшерилди, баасы келишимге туура келет",
+    "2026-11-20T05:00:00.000+00:00",
+    ("AgACAgIAAxkBAAI",),
+)
+SERVICES = [
+    RatingService(n, 3, n, name)
+    for n, name in enumerate(
+        ["Мектептер", "ФАП (саламаттык пункту)", "Жолдор", "Көчө жарыгы", "Таза суу", "Клуб"],
+        start=1,
+    )
+]
+
+
 def sample(feature: str, language: str) -> dict[str, Any]:
     """Realistic and long-ish data (long names, opted out), so length checks are honest."""
     data: dict[str, dict[str, Any]] = {
@@ -92,6 +169,19 @@ def sample(feature: str, language: str) -> dict[str, Any]:
             "done": False,
         },
         "me": {"card": _CARD},
+        "budget": {"summary": SUMMARY},
+        "project_status": {"project": ROADS},
+        "project": {"details": ProjectDetails(ROADS, "Sovetskoye", ROADS_FUNDING, 3)},
+        "budget_refused": {"code": "unknown_problem", "number": 123456},
+        "joined": {
+            "problem": Problem(1234, 1, None, ROADS.name, "approved", None, None),
+            "new": True,
+        },
+        "act_filed": {"project": ROADS, "act_id": 123456, "kind": "handover"},
+        "acts": {"project": ROADS, "acts": [ACT, ACT]},
+        "rating_services": {"services": SERVICES},
+        "rated": {"service": SERVICES[1], "score": 4},
+        "rate_refused": {"code": "unknown_service", "count": 6},
         "hearing_invite": {"hearing": HEARING, "starts": STARTS},
         "hearing_changed": {"hearing": HEARING, "starts": STARTS},
         "hearing_cancelled": {"hearing": HEARING, "starts": STARTS},
@@ -141,5 +231,35 @@ def sample(feature: str, language: str) -> dict[str, Any]:
         "tg_ballot_alert": {"code": "no_points", "limit": 10},
         "tg_ballot_polls": {"polls": [POLL, POLL, POLL]},
         "tg_ballot_cancelled": {"number": 1234},
+        "tg_hearing_form": {"step": "date", "error": "past_date", "limit": 200},
+        "tg_hearing_summary": {
+            "kind": "execution",
+            "starts": STARTS,
+            "place": HEARING.place,
+            "village": "Кызыл-Суу-Ак-Чий-Кара-Булак",
+            "agenda": HEARING.agenda,
+        },
+        "tg_hearing_created": {"hearing": HEARING, "starts": STARTS, "village": None},
+        "tg_hearing_published": {"number": 1234, "queued": 3728},
+        "tg_hearing_error": {"code": "past", "number": 1234},
+        "tg_budget_chart": {
+            "year": 2015,
+            "revenue": 12_000_000,
+            "spending": 12_000_000,
+            "amounts": [4_200_000, 3_800_000, 2_100_000, 1_400_000, 500_000, 3_100_000],
+        },
+        "tg_act_form": {
+            "step": "status",
+            "project": ROADS,
+            "kind": "handover",
+            "photos": 10,
+            "chars": 1000,
+            "error": "too_many_photos",
+            "max_text": 1000,
+            "max_photos": 10,
+        },
+        "tg_acts": {"project": ROADS, "acts": [(ACT, STARTS), (ACT, STARTS)], "more": 12},
+        "tg_act_caption": {"act": ACT, "project": ROADS, "at": STARTS},
+        "tg_rating": {"services": SERVICES},
     }
     return data.get(feature, {})

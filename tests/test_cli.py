@@ -1,13 +1,13 @@
-"""The civic-bot command line, run as a subprocess on real SQLite files."""
+"""The civic-bot command line, run as a subprocess on real SQLite files (and the core
+commands on PostgreSQL too, when TEST_POSTGRES_URL is set)."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import dump_database, query_database, run_cli
 
 SUBCOMMANDS = [
     ["init"],
@@ -25,9 +25,9 @@ SUBCOMMANDS = [
 ]
 
 
-def dump(db: Path) -> list[str]:
-    with sqlite3.connect(db) as conn:
-        return list(conn.iterdump())
+def on(db_url: str) -> dict[str, str]:
+    """The environment of a command on the test's database (``db_url``: SQLite or PostgreSQL)."""
+    return {"DATABASE_URL": db_url}
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS, ids=" ".join)
@@ -37,30 +37,31 @@ def test_every_subcommand_has_help(tmp_path: Path, command: list[str]) -> None:
     assert "usage: civic-bot" in result.stdout
 
 
-def test_init_twice_changes_nothing(tmp_path: Path) -> None:
-    first = run_cli("init", cwd=tmp_path)
+def test_init_twice_changes_nothing(tmp_path: Path, db_url: str) -> None:
+    first = run_cli("init", cwd=tmp_path, env=on(db_url))
     assert first.returncode == 0, first.stderr
     assert "applied: 0001_register, 0002_roles, 0003_channels" in first.stdout
-    before = dump(tmp_path / "civic-bot.db")
-    second = run_cli("init", cwd=tmp_path)
+    before = dump_database(db_url)
+    second = run_cli("init", cwd=tmp_path, env=on(db_url))
     assert second.returncode == 0
     assert "none, up to date" in second.stdout
-    assert dump(tmp_path / "civic-bot.db") == before
+    assert dump_database(db_url) == before
 
 
-def test_init_demo_creates_the_seed_municipality_once(tmp_path: Path) -> None:
-    assert run_cli("init", "--demo", cwd=tmp_path).returncode == 0
-    with sqlite3.connect(tmp_path / "civic-bot.db") as conn:
-        counts = conn.execute(
-            "SELECT (SELECT COUNT(*) FROM villages), (SELECT COUNT(*) FROM households),"
-            " (SELECT COUNT(*) FROM residents)"
-        ).fetchone()
-        roles = dict(
-            conn.execute(
-                "SELECT role || ':' || gender, COUNT(*) FROM roles JOIN residents r"
-                " ON r.id = roles.resident_id GROUP BY role, gender"
-            ).fetchall()
+def test_init_demo_creates_the_seed_municipality_once(tmp_path: Path, db_url: str) -> None:
+    assert run_cli("init", "--demo", cwd=tmp_path, env=on(db_url)).returncode == 0
+    (counts,) = query_database(
+        db_url,
+        "SELECT (SELECT COUNT(*) FROM villages), (SELECT COUNT(*) FROM households),"
+        " (SELECT COUNT(*) FROM residents)",
+    )
+    roles = dict(
+        query_database(
+            db_url,
+            "SELECT role || ':' || gender, COUNT(*) FROM roles JOIN residents r"
+            " ON r.id = roles.resident_id GROUP BY role, gender",
         )
+    )
     assert counts == (3, 648, 3728)
     assert roles == {
         "admin:m": 1,
@@ -71,14 +72,16 @@ def test_init_demo_creates_the_seed_municipality_once(tmp_path: Path) -> None:
         "monitor:m": 4,
         "monitor:f": 3,
     }
-    before = dump(tmp_path / "civic-bot.db")
-    again = run_cli("init", "--demo", cwd=tmp_path)
+    before = dump_database(db_url)
+    again = run_cli("init", "--demo", cwd=tmp_path, env=on(db_url))
     assert "already present" in again.stdout
-    assert dump(tmp_path / "civic-bot.db") == before
+    assert dump_database(db_url) == before
 
 
-def test_demo_from_a_pipe_prints_the_replies(tmp_path: Path) -> None:
-    result = run_cli("demo", "--as", "+996700000001", cwd=tmp_path, stdin="HELP\nLANG RU\nME\n")
+def test_demo_from_a_pipe_prints_the_replies(tmp_path: Path, db_url: str) -> None:
+    result = run_cli(
+        "demo", "--as", "+996700000001", cwd=tmp_path, env=on(db_url), stdin="HELP\nLANG RU\nME\n"
+    )
     assert result.returncode == 0, result.stderr
     replies = result.stdout.strip().splitlines()
     assert len(replies) == 3
@@ -101,7 +104,7 @@ def test_demo_refuses_a_bad_phone(tmp_path: Path) -> None:
     assert result.stderr.strip() == "civic-bot: '12' is not a valid phone number"
 
 
-def test_register_import_from_scratch(tmp_path: Path) -> None:
+def test_register_import_from_scratch(tmp_path: Path, db_url: str) -> None:
     households = tmp_path / "households.csv"
     households.write_text("code,village\nH-1,Ak-Chiy\nH-2,Kachybek\n", encoding="utf-8")
     residents = tmp_path / "residents.csv"
@@ -120,26 +123,27 @@ def test_register_import_from_scratch(tmp_path: Path) -> None:
         "--village",
         "Kachybek",
         cwd=tmp_path,
+        env=on(db_url),
     )
     assert created.returncode == 0, created.stderr
-    out = run_cli("import", "households", str(households), cwd=tmp_path)
+    out = run_cli("import", "households", str(households), cwd=tmp_path, env=on(db_url))
     assert out.stdout.strip() == "households: 2 added, 0 updated, 0 unchanged"
-    out = run_cli("import", "residents", str(residents), cwd=tmp_path)
+    out = run_cli("import", "residents", str(residents), cwd=tmp_path, env=on(db_url))
     assert out.stdout.strip() == "residents: 1 added, 0 updated, 0 unchanged"
-    out = run_cli("import", "residents", str(residents), cwd=tmp_path)
+    out = run_cli("import", "residents", str(residents), cwd=tmp_path, env=on(db_url))
     assert out.stdout.strip() == "residents: 0 added, 0 updated, 1 unchanged"
-    grant = run_cli("staff", "grant", "996555123456", "staff", cwd=tmp_path)
+    grant = run_cli("staff", "grant", "996555123456", "staff", cwd=tmp_path, env=on(db_url))
     assert grant.stdout.strip() == "staff: granted"
-    listing = run_cli("staff", "list", cwd=tmp_path)
+    listing = run_cli("staff", "list", cwd=tmp_path, env=on(db_url))
     assert listing.stdout.strip() == "staff\t+996***3456\tAsel"
-    revoke = run_cli("staff", "revoke", "0555123456", "staff", cwd=tmp_path)
+    revoke = run_cli("staff", "revoke", "0555123456", "staff", cwd=tmp_path, env=on(db_url))
     assert revoke.stdout.strip() == "staff: revoked"
-    assert run_cli("staff", "list", cwd=tmp_path).stdout == ""
+    assert run_cli("staff", "list", cwd=tmp_path, env=on(db_url)).stdout == ""
 
 
-def test_bad_import_lists_every_bad_line_and_imports_nothing(tmp_path: Path) -> None:
-    assert run_cli("init", "--demo", cwd=tmp_path).returncode == 0
-    before = dump(tmp_path / "civic-bot.db")
+def test_bad_import_lists_every_bad_line_and_imports_nothing(tmp_path: Path, db_url: str) -> None:
+    assert run_cli("init", "--demo", cwd=tmp_path, env=on(db_url)).returncode == 0
+    before = dump_database(db_url)
     bad = tmp_path / "bad.csv"
     bad.write_text(
         "phone,name,gender,birth_year,household\n"
@@ -149,14 +153,14 @@ def test_bad_import_lists_every_bad_line_and_imports_nothing(tmp_path: Path) -> 
         "0555 100 200,Duplicate,m,1990,AC-002\n",
         encoding="utf-8",
     )
-    result = run_cli("import", "residents", str(bad), cwd=tmp_path)
+    result = run_cli("import", "residents", str(bad), cwd=tmp_path, env=on(db_url))
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         f"{bad}: line 3: unknown household 'ZZ-1': import households first",
         f"{bad}: line 5: phone +996555100200 already on line 2",
         "civic-bot: 2 bad line(s); nothing was imported",
     ]
-    assert dump(tmp_path / "civic-bot.db") == before
+    assert dump_database(db_url) == before
 
 
 @pytest.mark.parametrize(

@@ -139,20 +139,22 @@ def test_problem_moderation(town: Path) -> None:
     ok("demo", "--as", "+996700000001", cwd=town, stdin="PROPOSE Broken bridge\n")
     ok("demo", "--as", "+996700000003", cwd=town, stdin="PROPOSE The bridge is broken\n")
     ok("demo", "--as", "+996700000005", cwd=town, stdin="PROPOSE Stray dogs\n")
+    # the demo holds the six 2012 priorities as problems 1-6
     assert ok("problem", "list", cwd=town).splitlines() == [
-        "1\t1\tBroken bridge",
-        "2\t1\tThe bridge is broken",
-        "3\t1\tStray dogs",
+        "7\t1\tBroken bridge",
+        "8\t1\tThe bridge is broken",
+        "9\t1\tStray dogs",
     ]
-    ok("problem", "merge", "2", "1", cwd=town)
-    ok("problem", "approve", "1", cwd=town)
-    assert ok("problem", "reject", "3", "--reason", "not a budget matter", cwd=town) == (
-        "problem 3: rejected; 1 proposer(s) will be told\n"
+    ok("problem", "merge", "8", "7", cwd=town)
+    ok("problem", "approve", "7", cwd=town)
+    assert ok("problem", "reject", "9", "--reason", "not a budget matter", cwd=town) == (
+        "problem 9: rejected; 1 proposer(s) will be told\n"
     )
-    assert ok("problem", "list", "--status", "approved", cwd=town) == "1\t2\tBroken bridge\n"
-    again = run_cli("problem", "approve", "3", cwd=town)
-    assert again.stderr.strip() == "civic-bot: problem 3 is already rejected"
-    assert create_poll(town, "--problem", "1=300000").startswith("poll 1 created")
+    approved = ok("problem", "list", "--status", "approved", cwd=town).splitlines()
+    assert approved[-1] == "7\t2\tBroken bridge"
+    again = run_cli("problem", "approve", "9", cwd=town)
+    assert again.stderr.strip() == "civic-bot: problem 9 is already rejected"
+    assert create_poll(town, "--problem", "7=300000").startswith("poll 1 created")
     assert (
         ok("demo", cwd=town, stdin="LANG EN\nPOLLS\n")
         .splitlines()[-1]

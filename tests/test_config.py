@@ -65,6 +65,11 @@ def test_dotenv_is_read_and_secrets_stay_hidden(tmp_path: Path) -> None:
         ("TIMEZONE", "Mars/Base", "TIMEZONE: unknown time zone 'Mars/Base'"),
         ("DEFAULT_LANGUAGE", "fr", "DEFAULT_LANGUAGE: Input should be 'ky', 'ru' or 'en'"),
         (
+            "DATABASE_URL",
+            "mysql://db/civic",
+            "DATABASE_URL: must be sqlite:///PATH or postgresql://",
+        ),
+        (
             "TELEGRAM_WEBHOOK_URL",
             "https://x.example/telegram/webhook",
             "needs TELEGRAM_WEBHOOK_SECRET",
@@ -79,6 +84,17 @@ def test_wrong_value_is_one_line_naming_the_variable(
         load_settings()
     assert expected in str(error.value)
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite:////var/lib/civic/civic.db", "postgresql://civic:pw@db:5432/civic", "postgres://db/c"],
+)
+def test_database_url_may_name_sqlite_or_postgresql(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert load_settings().database_url == url
 
 
 def test_secret_values_are_not_echoed_in_errors(monkeypatch: pytest.MonkeyPatch) -> None:

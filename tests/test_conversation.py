@@ -9,7 +9,7 @@ import pytest
 from bot.rendering.sms import sms_size
 from bot.rendering.templates import Renderer
 from bot.services import demo_data
-from handlers import hearing_commands
+from handlers import budget_commands, hearing_commands
 from handlers.commands import parse
 from handlers.text import HANDLERS, STAFF_COMMANDS, handle_text, help_commands
 from storage.models import Municipality
@@ -37,7 +37,7 @@ def say(repos: Repos, renderer: Renderer, demo: Municipality, clock: FakeClock):
 
 
 async def test_help_lists_exactly_the_commands_that_exist(say) -> None:
-    hidden = {"help"} | STAFF_COMMANDS | hearing_commands.NOT_IN_HELP
+    hidden = {"help"} | STAFF_COMMANDS | hearing_commands.NOT_IN_HELP | budget_commands.NOT_IN_HELP
     for language, command in (("ky", "ЖАРДАМ"), ("ru", "ПОМОЩЬ"), ("en", "HELP")):
         await say(f"LANG {language}")
         reply = await say(command)

@@ -1,7 +1,10 @@
-"""Migrations: the stairway (every earlier version upgrades to the same schema), idempotence."""
+"""Migrations: the stairway (every earlier version upgrades to the same schema), idempotence,
+on every backend (SQLite; PostgreSQL when TEST_POSTGRES_URL is set)."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,11 +14,32 @@ from storage.migrate import available, current_version, latest_version, migrate
 
 
 async def schema(db: Database) -> list[tuple]:
-    rows = await db.fetchall(
-        "SELECT type, name, tbl_name, sql FROM sqlite_master"
-        " WHERE name NOT LIKE 'sqlite_%' AND name != 'schema_version' ORDER BY type, name"
+    """Tables, columns, constraints and indexes as the engine reports them."""
+    if db.dialect.name == "sqlite":
+        rows = await db.fetchall(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master"
+            " WHERE name NOT LIKE 'sqlite_%' AND name != 'schema_version' ORDER BY type, name"
+        )
+        return [tuple(row) for row in rows]
+    columns = await db.fetchall(
+        "SELECT table_name, ordinal_position, column_name, data_type, is_nullable,"
+        " column_default, is_identity FROM information_schema.columns"
+        " WHERE table_schema = current_schema() AND table_name != 'schema_version'"
+        " ORDER BY table_name, ordinal_position"
     )
-    return [tuple(row) for row in rows]
+    constraints = await db.fetchall(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE connamespace = current_schema()::regnamespace"
+        " AND conrelid::regclass::text != 'schema_version' ORDER BY 1, 2"
+    )
+    indexes = await db.fetchall(
+        "SELECT tablename, indexname, indexdef FROM pg_indexes"
+        " WHERE schemaname = current_schema() AND tablename != 'schema_version' ORDER BY 1, 2"
+    )
+    return [("column", *row) for row in columns] + [
+        (kind, *row) for kind, rows in (("constraint", constraints), ("index", indexes))
+        for row in rows
+    ]  # fmt: skip
 
 
 async def test_migrations_are_numbered_without_gaps() -> None:
@@ -24,8 +48,8 @@ async def test_migrations_are_numbered_without_gaps() -> None:
     assert latest_version() >= 2
 
 
-async def test_empty_to_latest_records_each_version(tmp_path: Path) -> None:
-    async with connect(f"sqlite:///{tmp_path / 'a.db'}") as db:
+async def test_empty_to_latest_records_each_version(db_url: str) -> None:
+    async with connect(db_url) as db:
         applied = await migrate(db)
         assert [m.version for m in applied] == list(range(1, latest_version() + 1))
         assert await current_version(db) == latest_version()
@@ -35,12 +59,13 @@ async def test_empty_to_latest_records_each_version(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("start", range(0, latest_version() + 1))
 async def test_stairway_from_each_version_ends_in_the_same_schema(
-    tmp_path: Path, start: int
+    new_db_url: Callable[[], str], start: int
 ) -> None:
-    async with connect(f"sqlite:///{tmp_path / 'fresh.db'}") as fresh:
+    async with connect(new_db_url()) as fresh:
         await migrate(fresh)
         expected = await schema(fresh)
-    async with connect(f"sqlite:///{tmp_path / 'stair.db'}") as db:
+    assert expected
+    async with connect(new_db_url()) as db:
         await migrate(db, target=start)
         assert await current_version(db) == start
         await migrate(db)
@@ -48,12 +73,21 @@ async def test_stairway_from_each_version_ends_in_the_same_schema(
         assert await current_version(db) == latest_version()
 
 
-async def test_migrating_twice_changes_nothing(tmp_path: Path) -> None:
-    async with connect(f"sqlite:///{tmp_path / 'a.db'}") as db:
+async def test_migrating_twice_changes_nothing(db_url: str) -> None:
+    async with connect(db_url) as db:
         await migrate(db)
         before = await schema(db)
         assert await migrate(db) == []
         assert await schema(db) == before
+
+
+async def test_processes_starting_together_migrate_once(db_url: str) -> None:
+    """Several `civic-bot run` processes may start at once (on PostgreSQL they take turns)."""
+    async with connect(db_url) as one, connect(db_url) as two:
+        applied = await asyncio.gather(migrate(one), migrate(two))
+        versions = sorted(m.version for each in applied for m in each)
+        assert versions == list(range(1, latest_version() + 1))
+        assert await current_version(one) == latest_version()
 
 
 async def test_connection_uses_wal_and_foreign_keys(tmp_path: Path) -> None:
@@ -61,12 +95,17 @@ async def test_connection_uses_wal_and_foreign_keys(tmp_path: Path) -> None:
         await migrate(db)
         assert await db.fetchval("PRAGMA journal_mode") == "wal"
         assert await db.fetchval("PRAGMA foreign_keys") == 1
-        with pytest.raises(Exception, match="FOREIGN KEY"):
+
+
+async def test_foreign_keys_are_enforced(db_url: str) -> None:
+    async with connect(db_url) as db:
+        await migrate(db)
+        with pytest.raises(Exception, match=r"(?i)foreign key"):
             await db.execute("INSERT INTO villages (municipality_id, name) VALUES (999, 'x')")
 
 
-async def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
-    async with connect(f"sqlite:///{tmp_path / 'a.db'}") as db:
+async def test_failed_transaction_leaves_nothing(db_url: str) -> None:
+    async with connect(db_url) as db:
         await migrate(db)
         with pytest.raises(RuntimeError):
             async with db.transaction():

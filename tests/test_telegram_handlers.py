@@ -135,6 +135,7 @@ async def test_start_for_a_linked_resident_shows_the_menu(
     assert linked.name in menu["text"]
     assert {b["callback_data"] for b in buttons(menu)} == {
         "menu:vote",
+        "menu:budget",
         "menu:me",
         "menu:lang",
         "menu:help",
@@ -281,6 +282,10 @@ async def test_set_commands_sets_one_list_per_language_and_a_kyrgyz_default(
             "menu",
             "me",
             "lang",
+            "vote",
+            "hearings",
+            "budget",
+            "rate",
             "help",
         ]
     assert calls[-1].params["commands"] == calls[0].params["commands"]

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from bot.cli import (
     broadcast,
+    budget,
     demo,
     hearings,
     imports,
@@ -37,6 +38,7 @@ SUBCOMMANDS = (
     hearings,
     problems,
     polls,
+    budget,
     pb,
 )
 

@@ -12,7 +12,7 @@ from typing import Any
 from bot.cli.errors import CliError
 from bot.config import Settings, SettingsError, load_settings
 from bot.services.errors import ServiceError
-from storage.db import open_database
+from storage.db import DatabaseUnavailable, open_database, redact_url
 from storage.migrate import migrate
 from storage.repos import Repos
 
@@ -30,8 +30,11 @@ async def open_repos(config: Settings | None = None) -> AsyncIterator[Repos]:
     config = config or settings()
     try:
         db = await open_database(config.database_url)
+    except DatabaseUnavailable as exc:
+        raise CliError(str(exc)) from None
     except OSError as exc:
-        raise CliError(f"cannot open the database {config.database_url}: {exc}") from None
+        url = redact_url(config.database_url)
+        raise CliError(f"cannot open the database {url}: {exc}") from None
     try:
         await migrate(db)
         yield Repos(db)

@@ -18,6 +18,7 @@ from bot.phones import InvalidPhone, normalize_phone
 from bot.rendering.templates import Renderer
 from bot.services import demo_data
 from handlers.text import handle_text
+from storage.db import redact_url
 
 BANNER = f"""\
 civic-bot demo: {demo_data.NAME} (3 villages, 648 households, 3,728 residents).
@@ -63,7 +64,7 @@ async def _demo(args: argparse.Namespace) -> int:
     async with open_repos(config) as repos:
         municipality, created = await demo_data.ensure_demo(repos, now=clock.now())
         if created:
-            print("Created the demo municipality in", config.database_url, file=info)
+            print("Created the demo municipality in", redact_url(config.database_url), file=info)
         print(BANNER, file=info)
         print(f"You are {phone}.", file=info)
         while True:

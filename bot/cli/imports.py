@@ -1,4 +1,4 @@
-"""``civic-bot import households|residents FILE.csv``: the register, all or nothing."""
+"""``civic-bot import households|residents|budget FILE.csv``: all or nothing."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.cli.common import add_municipality_option, async_handler, open_repos
 from bot.cli.errors import CliError
 from bot.clock import SystemClock
+from bot.services import budget_import
 from bot.services.csv_input import ImportRejected
 from bot.services.municipalities import choose_municipality
 from bot.services.register_import import import_households, import_residents
@@ -35,9 +36,13 @@ A file with any bad line imports nothing and every bad line is listed."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("import", help="import the register from CSV files")
+    parser = subparsers.add_parser("import", help="import the register or a budget from CSV")
     kinds = parser.add_subparsers(dest="kind", required=True, metavar="KIND")
-    for kind, text in (("households", HOUSEHOLDS_HELP), ("residents", RESIDENTS_HELP)):
+    for kind, text in (
+        ("households", HOUSEHOLDS_HELP),
+        ("residents", RESIDENTS_HELP),
+        ("budget", budget_import.__doc__ or ""),
+    ):
         sub = kinds.add_parser(
             kind,
             help=f"import {kind} from a CSV file",
@@ -58,6 +63,15 @@ async def _import(args: argparse.Namespace) -> int:
     async with open_repos() as repos:
         municipality = await choose_municipality(repos, args.municipality)
         try:
+            if args.kind == "budget":
+                budget = await budget_import.import_budget(
+                    repos, municipality, data, now=SystemClock().now()
+                )
+                print(
+                    f"budget {budget.year} version {budget.version}: {budget.lines} line(s),"
+                    f" {budget.projects} project(s)"
+                )
+                return 0
             if args.kind == "households":
                 report = await import_households(repos, municipality, data)
             else:

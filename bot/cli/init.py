@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 
 from bot.cli.common import async_handler, settings
+from bot.cli.errors import CliError
 from bot.clock import SystemClock
 from bot.services import demo_data
-from storage.db import open_database
+from storage.db import DatabaseUnavailable, open_database, redact_url
 from storage.migrate import latest_version, migrate
 from storage.repos import Repos
 
@@ -28,11 +29,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 @async_handler
 async def _init(args: argparse.Namespace) -> int:
     config = settings()
-    db = await open_database(config.database_url)
+    try:
+        db = await open_database(config.database_url)
+    except DatabaseUnavailable as exc:
+        raise CliError(str(exc)) from None
     try:
         applied = await migrate(db)
         names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "none, up to date"
-        print(f"{config.database_url}: schema version {latest_version()} (applied: {names})")
+        url = redact_url(config.database_url)
+        print(f"{url}: schema version {latest_version()} (applied: {names})")
         if args.demo:
             municipality, created = await demo_data.ensure_demo(Repos(db), now=SystemClock().now())
             state = "created" if created else "already present"

@@ -84,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _with_cost(raw: str) -> tuple[str, int | None]:
     """``LABEL=COST`` or ``LABEL`` → (label, cost in som or None)."""
     label, _, cost = raw.rpartition("=") if "=" in raw else (raw, "", "")
-    if cost and not cost.strip().isdigit():
+    if cost and not (cost.strip().isascii() and cost.strip().isdecimal()):
         raise CliError(f"cost must be a whole number of som: {raw!r}")
     return label.strip(), int(cost) if cost else None
 
@@ -93,7 +93,7 @@ def _options(args: argparse.Namespace) -> list[OptionSpec]:
     options = [OptionSpec(*_with_cost(raw)) for raw in args.option]
     for raw in args.problem:
         problem, cost = _with_cost(raw)
-        if not problem.isdigit():
+        if not (problem.isascii() and problem.isdecimal()):
             raise CliError(f"--problem takes a problem number, not {problem!r}")
         options.append(OptionSpec("", cost, int(problem)))
     return options

@@ -8,6 +8,7 @@ from bot.cli.common import settings
 from bot.cli.errors import CliError
 from bot.logs import setup_logging
 from bot.services.errors import ServiceError
+from storage.db import DatabaseUnavailable
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,6 +31,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         run_forever(config)
     except ServiceError as exc:
+        raise CliError(str(exc)) from None
+    except DatabaseUnavailable as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(f"cannot listen on {config.http_host}:{config.http_port}: {exc}") from None

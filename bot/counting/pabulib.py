@@ -42,7 +42,7 @@ def _whole(text: str, what: str, line: int) -> int:
     """A non-negative whole number; pabulib sometimes writes costs as ``1000.0``."""
     raw = text.strip()
     head, dot, tail = raw.partition(".")
-    if head.isdigit() and (not dot or tail.strip("0") == ""):
+    if head.isascii() and head.isdecimal() and (not dot or tail.strip("0") == ""):
         return int(head)
     raise PabulibError(line, f"{what} must be a non-negative whole number, got {raw!r}")
 

@@ -95,6 +95,6 @@ def election_scores(election: Election) -> dict[str, int]:
         )
     if election.vote_type == "ordinal":
         raw = election.meta.get("max_length", "").strip()
-        max_length = int(raw) if raw.isdigit() else None
+        max_length = int(raw) if raw.isascii() and raw.isdecimal() else None
         return borda((b.projects for b in election.ballots), max_length=max_length, options=ids)
     return election_votes(election)

@@ -31,6 +31,7 @@ CHANNEL_TEMPLATES = {"sms": "sms", "console": "sms", "telegram": "telegram"}
 SMS_MAX_SEGMENTS = 2
 SMS_FIT_WIDTHS = (None, 40, 30, 24, 18, 14, 10, 6)
 
+_MILLION = {"ky": "млн", "ru": "млн", "en": "mln"}
 _SOM = {"ky": "сом", "ru": "сом", "en": "som"}
 _BABEL_LOCALE = {"ky": "ky", "ru": "ru", "en": "en_GB"}
 
@@ -58,6 +59,7 @@ class Renderer:
                 datetime=self._datetime,
                 time=self._time,
                 fit=_fit,
+                som_short=self._som_short,
             )
 
     def render(self, feature: str, language: str, channel: str, **data: Any) -> str:
@@ -95,6 +97,23 @@ class Renderer:
     def _som(context: jinja2.runtime.Context, value: int | float | Decimal) -> str:
         lang = context["lang"]
         return f"{format_decimal(value, format='#,##0', locale=_BABEL_LOCALE[lang])} {_SOM[lang]}"
+
+    @staticmethod
+    @jinja2.pass_context
+    def _som_short(
+        context: jinja2.runtime.Context, value: int | float | Decimal, unit: bool = True
+    ) -> str:
+        """Millions as ``12,5 млн сом`` (``12,5 млн`` without the unit) where an SMS has
+        no room for every digit."""
+        lang = context["lang"]
+        if abs(value) < 1_000_000:
+            text = format_decimal(value, format="#,##0", locale=_BABEL_LOCALE[lang])
+        else:
+            millions = format_decimal(
+                value / 1_000_000, format="#,##0.#", locale=_BABEL_LOCALE[lang]
+            )
+            text = f"{millions} {_MILLION[lang]}"
+        return f"{text} {_SOM[lang]}" if unit else text
 
     @jinja2.pass_context
     def _date(self, context: jinja2.runtime.Context, value: date, fmt: str = "medium") -> str:

@@ -2,7 +2,8 @@
 
 Three villages, 648 households, 3,728 residents with synthetic Kyrgyz names,
 12 staff (4 women), 11 deputies (2 women), a 7-person monitoring group
-(3 women, 3 deputies, 4 community leaders) and the report's five budget hearings.
+(3 women, 3 deputies, 4 community leaders), the report's five budget hearings, its
+2012 priorities, projects and joint action plan.
 Generated from a fixed seed, so every demo database is the same; created once per
 database.
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import iso
+from bot.services.demo_budget import ensure_demo_budget
 from bot.services.demo_hearings import ensure_seed_hearings
 from bot.services.municipalities import create_municipality
 from storage.models import Municipality
@@ -177,6 +179,7 @@ async def ensure_demo(repos: Repos, *, now: datetime) -> tuple[Municipality, boo
     existing = await repos.municipalities.by_slug(SLUG)
     if existing is not None:
         await ensure_seed_hearings(repos, existing, DEPUTY_PHONES, now=now)
+        await ensure_demo_budget(repos, existing, now=now)
         return existing, False
     households, people = generate()
     async with repos.db.transaction():
@@ -217,4 +220,5 @@ async def ensure_demo(repos: Repos, *, now: datetime) -> tuple[Municipality, boo
                 municipality_id=municipality.id, resident_id=ids[phone].id, role=role, now=iso(now)
             )
         await ensure_seed_hearings(repos, municipality, DEPUTY_PHONES, now=now)
+        await ensure_demo_budget(repos, municipality, now=now)
     return municipality, True

@@ -35,14 +35,17 @@ def drafts_for(
     render: Callable[[str, str], str],
     broadcast_id: int | None = None,
     buttons: Callable[[str], str] | None = None,
+    resident_in_key: bool = True,
 ) -> list[OutboxDraft]:
     """Outbox rows for one resident; ``render(channel, language)`` gives the text and
     ``buttons(language)`` the Telegram buttons (JSON), if any.
 
-    Dedupe keys are ``<key>:resident:<id>:<channel>`` (``:2``, ``:3`` for further SMS parts).
+    Dedupe keys are ``<key>:resident:<id>:<channel>`` (``:2``, ``:3`` for further SMS parts);
+    without ``resident_in_key`` just ``<key>`` (e.g. one message per household, whoever
+    receives it).
     """
     channel = channel_of(recipient)
-    base = f"{key}:resident:{recipient.resident_id}:{channel}"
+    base = f"{key}:resident:{recipient.resident_id}:{channel}" if resident_in_key else key
     body = render(channel, recipient.language)
     if channel == "telegram":
         markup = buttons(recipient.language) if buttons else None

@@ -108,3 +108,18 @@ async def approved(repos: Repos, municipality: Municipality) -> list[tuple[Probl
     support = await repos.problems.support(municipality.id)
     problems = await repos.problems.by_status(municipality.id, "approved")
     return sorted(((p, support.get(p.id, 0)) for p in problems), key=lambda ps: (-ps[1], ps[0].id))
+
+
+async def join_group(
+    repos: Repos,
+    municipality: Municipality,
+    resident: Resident,
+    problem_id: int,
+    *,
+    now: datetime,
+) -> tuple[Problem, bool]:
+    """Join the initiative group of an approved problem; False when already a member."""
+    problem = await repos.problems.get(municipality.id, problem_id)
+    if problem is None or problem.status != "approved":
+        raise ServiceError("unknown_problem")
+    return problem, await repos.problems.join(problem.id, resident.id, now=iso(now))

@@ -143,7 +143,7 @@ def _resident_fields(
         raise ValueError(f"gender must be f or m, not {row['gender']!r}")
     birth_year = None
     if row["birth_year"]:
-        if not row["birth_year"].isdigit() or not (
+        if not (row["birth_year"].isascii() and row["birth_year"].isdecimal()) or not (
             OLDEST_BIRTH_YEAR <= int(row["birth_year"]) <= this_year
         ):
             raise ValueError(

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers.telegram import contact, menu, start, text, voting
+from handlers.telegram import (
+    acts,
+    budget,
+    contact,
+    hearing_form,
+    hearings,
+    menu,
+    ratings,
+    start,
+    text,
+    voting,
+)
 
 
 def get_routers() -> list[Router]:
@@ -18,5 +29,10 @@ def get_routers() -> list[Router]:
         contact.get_router(),
         menu.get_router(),
         voting.get_router(),
+        hearing_form.get_router(),
+        hearings.get_router(),
+        acts.get_router(),  # before budget: typed words in an act are the act's text
+        budget.get_router(),
+        ratings.get_router(),
         text.get_router(),
     ]

@@ -37,7 +37,8 @@ class LanguageChoice(CallbackData, prefix="lang"):
 
 
 class MenuAction(CallbackData, prefix="menu"):
-    """``menu:vote``, ``menu:me``, ``menu:lang``, ``menu:stop``, ``menu:start``, ``menu:help``."""
+    """``menu:vote``, ``menu:budget``, ``menu:me``, ``menu:lang``, ``menu:stop``, ``menu:start``,
+    ``menu:help``."""
 
     action: str
 
@@ -85,7 +86,7 @@ def menu_keyboard(renderer: Renderer, resident: Resident, language: str) -> Inli
     """The main menu; the broadcasts button offers the opposite of the current state."""
     label = labels(renderer, language)
     broadcasts = "start" if resident.opted_out else "stop"
-    rows = [["vote"], ["me", "lang"], [broadcasts, "help"]]
+    rows = [["vote", "budget"], ["me", "lang"], [broadcasts, "help"]]
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [

@@ -1,0 +1,463 @@
+"""Benchmark the inbound webhooks: signed Twilio SMS and Telegram updates, handled and committed.
+
+Requests carry the text commands (ME, HELP, LANG, STOP/START) from many demo residents.
+Each SMS is a signed Twilio form with its own MessageSid, answered in TwiML after its
+transaction commits; each Telegram update (its own update_id, the secret header) is fed
+through the real aiogram dispatcher, whose replies go out as ``sendMessage`` to
+``FakeTelegramAPI``, and is answered once handled and recorded. Both are measured against a
+no-op aiohttp handler in the same run: the same client, the same concurrency, the very same
+request bodies and headers.
+
+Processes: the client (this one), the server under test (``bot.web.build_app`` over a demo
+SQLite database, plus the no-op app) and the fake Telegram Bot API each run in their own
+process, as a provider, the bot and Telegram would. After each case the database and the
+fake are checked: every request recorded once, every Telegram update answered.
+
+Printed per case: requests, elapsed, rate/s, p50/p95/p99 latency, ratio to the no-op.
+Targets (issue: inbound): >= 1,000 requests/s, >= 25 % of the no-op rate, p99 <= 100 ms.
+
+Run from the repository root: ``python bench/inbound.py`` (about half a minute), or
+``python bench/inbound.py --requests 1000`` for a quick run; ``--profile`` writes a cProfile
+of the server process for the civic-bot cases (``--profile-out``; ``--case`` picks one).
+
+Two what-ifs, off by default, measure changes proposed elsewhere (they are not how the bot
+runs): ``--single-hop-db`` runs each statement of ``storage.db.Database`` in one call to the
+aiosqlite thread (execute, fetch and close together, instead of three round trips);
+``--no-dispatcher-lock`` builds the dispatcher without ``ctx.lock``, i.e. what it costs that
+the Telegram middleware holds the writers' lock across the Bot API call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing as mp
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+PUBLIC = "https://bot.example.kg"
+SECRET = "bench-webhook-secret"
+OUR_NUMBER = "+15005550006"
+FIRST_USER = 8_000_000  # Telegram user id = FIRST_USER + resident id
+#: the command mix, cycled over the residents (every sixth message is STOP, then START)
+COMMANDS = ("ME", "HELP", "LANG RU", "STOP", "LANG KY", "START")
+TARGET_RATE = 1000.0
+TARGET_RATIO = 0.25
+TARGET_P99_MS = 100.0
+
+
+# ------------------------------------------------------------------------------ requests
+
+
+@dataclass(frozen=True)
+class Request:
+    path: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def sms_requests(phones: list[str], count: int, start: int) -> list[Request]:
+    """Signed Twilio inbound forms, as Twilio posts them (urlencoded, X-Twilio-Signature)."""
+    from urllib.parse import urlencode
+
+    from tests.fakes.webhooks import DEFAULT_AUTH_TOKEN, twilio_inbound_form, twilio_signed_headers
+
+    requests = []
+    for n in range(start, start + count):
+        phone = phones[n % len(phones)]
+        command = COMMANDS[n % len(COMMANDS)]
+        form = twilio_inbound_form(phone, OUR_NUMBER, command, message_sid=f"SM{n:032x}")
+        headers = twilio_signed_headers(DEFAULT_AUTH_TOKEN, PUBLIC + "/sms/twilio", form)
+        requests.append(Request("/sms/twilio", urlencode(form).encode(), headers))
+    return requests
+
+
+def telegram_requests(users: list[int], count: int, start: int) -> list[Request]:
+    """Telegram webhook POSTs: an Update with a text message and the secret header."""
+    from tests.fakes.webhooks import telegram_message_update, telegram_webhook_headers
+
+    requests = []
+    for n in range(start, start + count):
+        user = users[n % len(users)]
+        command = COMMANDS[n % len(COMMANDS)]
+        update = telegram_message_update(command, user, update_id=1_000_000 + n)
+        body = json.dumps(update, ensure_ascii=False).encode()
+        requests.append(Request("/telegram/webhook", body, telegram_webhook_headers(SECRET)))
+    return requests
+
+
+# ------------------------------------------------------------------------------ processes
+
+
+def fake_telegram_main(pipe: Connection) -> None:
+    """Child: the fake Bot API until told to stop; then report what it received."""
+
+    async def main() -> None:
+        from tests.fakes.telegram_api import FakeTelegramAPI
+
+        async with FakeTelegramAPI() as api:
+            pipe.send(api.base_url)
+            await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+            sent = api.calls("sendMessage")
+            pipe.send({"sendMessage": len(sent), "ok": sum(1 for r in sent if r.status == 200)})
+
+    asyncio.run(main())
+
+
+def single_hop_database() -> None:
+    """What-if (a proposal for storage/db.py): one aiosqlite round trip per statement.
+
+    Today ``SQLiteDatabase._fetchone`` costs three trips to the aiosqlite thread (execute,
+    fetchone, cursor close) and ``_execute`` two; under the single-writer lock those trips
+    are the critical path. This replaces the engine-level methods only (the locking of
+    ``Database`` stays as it is) and uses aiosqlite's private ``_execute``: a measurement,
+    not an implementation.
+    """
+    from storage.db import Params, SQLiteDatabase
+
+    def run(db: SQLiteDatabase, fn: Any) -> Any:
+        return db._conn._execute(fn)
+
+    async def fetchone(self: SQLiteDatabase, sql: str, params: Params) -> Any:
+        return await run(self, lambda: self._conn._conn.execute(sql, params).fetchone())
+
+    async def fetchall(self: SQLiteDatabase, sql: str, params: Params) -> Any:
+        return await run(self, lambda: self._conn._conn.execute(sql, params).fetchall())
+
+    async def execute(self: SQLiteDatabase, sql: str, params: Params) -> int:
+        def one() -> int:
+            cursor = self._conn._conn.execute(sql, params)
+            if sql.lstrip()[:6].upper() == "INSERT":
+                return int(cursor.lastrowid or 0)
+            return cursor.rowcount
+
+        return int(await run(self, one))
+
+    async def executemany(self: SQLiteDatabase, sql: str, rows: Any) -> int:
+        return int(
+            await run(self, lambda: max(self._conn._conn.executemany(sql, rows).rowcount, 0))
+        )
+
+    SQLiteDatabase._fetchone = fetchone  # type: ignore[method-assign]
+    SQLiteDatabase._fetchall = fetchall  # type: ignore[method-assign]
+    SQLiteDatabase._execute = execute  # type: ignore[method-assign]
+    SQLiteDatabase._executemany = executemany  # type: ignore[method-assign]
+
+
+def server_main(
+    pipe: Connection, db_url: str, telegram_url: str, profile: str | None, whatifs: set[str]
+) -> None:
+    """Child: the no-op app and the civic-bot web app on ephemeral ports."""
+    import cProfile
+
+    if "single-hop-db" in whatifs:
+        single_hop_database()
+
+    async def main() -> None:
+        from aiogram import Bot
+        from aiogram.client.session.aiohttp import AiohttpSession
+        from aiogram.client.telegram import TelegramAPIServer
+        from aiohttp import web
+        from twilio.request_validator import RequestValidator
+
+        from bot.clock import SystemClock
+        from bot.rendering.templates import Renderer
+        from bot.services.municipalities import choose_municipality
+        from bot.telegram_app import build_dispatcher
+        from bot.web import WebContext, build_app
+        from storage.db import open_database
+        from storage.repos import Repos
+        from tests.fakes.webhooks import DEFAULT_AUTH_TOKEN
+
+        empty_twiml = '<?xml version="1.0" encoding="UTF-8"?><Response />'
+
+        async def noop(request: web.Request) -> web.Response:
+            await request.read()
+            if request.path == "/sms/twilio":
+                return web.Response(text=empty_twiml, content_type="application/xml")
+            return web.Response(status=200)
+
+        noop_app = web.Application(client_max_size=64 * 1024)
+        noop_app.router.add_post("/sms/twilio", noop)
+        noop_app.router.add_post("/telegram/webhook", noop)
+
+        db = await open_database(db_url)
+        repos = Repos(db)
+        clock = SystemClock()
+        renderer = Renderer("Asia/Bishkek")
+        municipality = await choose_municipality(repos, None)
+        bot = Bot(
+            "123456:TEST", session=AiohttpSession(api=TelegramAPIServer.from_base(telegram_url))
+        )
+        ctx = WebContext(
+            repos=repos,
+            renderer=renderer,
+            clock=clock,
+            municipality=municipality,
+            twilio_validator=RequestValidator(DEFAULT_AUTH_TOKEN),
+            public_base_url=PUBLIC,
+            telegram_secret=SECRET,
+        )
+        lock = None if "no-dispatcher-lock" in whatifs else ctx.lock
+        dp = build_dispatcher(
+            repos=repos, renderer=renderer, clock=clock, municipality=municipality, lock=lock
+        )
+        ctx.telegram_feed = lambda update: dp.feed_raw_update(bot, update)
+
+        runners = []
+        ports = []
+        for app in (noop_app, build_app(ctx)):
+            runner = web.AppRunner(app, handle_signals=False)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            runners.append(runner)
+            ports.append(runner.addresses[0][1])
+        pipe.send(ports)
+        profiler = cProfile.Profile() if profile else None
+        while True:
+            command = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+            if command == "profile-on" and profiler is not None:
+                profiler.enable()
+            elif command == "profile-off" and profiler is not None:
+                profiler.disable()
+            elif command == "stop":
+                break
+            pipe.send("ok")
+        for runner in runners:
+            await runner.cleanup()
+        await bot.session.close()
+        await db.close()
+        if profiler is not None and profile:
+            profiler.dump_stats(profile)
+        pipe.send("stopped")
+
+    asyncio.run(main())
+
+
+# ------------------------------------------------------------------------------ the client
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    elapsed: float
+    latencies: list[float]
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.elapsed
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+async def hammer(name: str, port: int, requests: list[Request], concurrency: int) -> Result:
+    """Send ``requests`` with ``concurrency`` connections; time each one."""
+    import aiohttp
+
+    latencies: list[float] = []
+    errors = 0
+    feed: Iterator[Request] = iter(requests)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def worker() -> None:
+            nonlocal errors
+            for request in feed:
+                started = time.perf_counter()
+                async with http.post(
+                    f"http://127.0.0.1:{port}{request.path}",
+                    data=request.body,
+                    headers=request.headers,
+                ) as resp:
+                    await resp.read()
+                    if resp.status != 200:
+                        errors += 1
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return Result(name, len(requests), elapsed, latencies, errors)
+
+
+# ------------------------------------------------------------------------------ set-up
+
+
+async def prepare(db_url: str, residents: int) -> tuple[list[str], list[int]]:
+    """The demo database; ``residents`` of them linked to Telegram. Their phones and users."""
+    from bot.clock import SystemClock, iso
+    from bot.services import demo_data
+    from storage.db import connect
+    from storage.migrate import migrate
+    from storage.repos import Repos
+
+    async with connect(db_url) as db:
+        await migrate(db)
+        repos = Repos(db)
+        municipality, _ = await demo_data.ensure_demo(repos, now=SystemClock().now())
+        everyone = (await repos.residents.by_phones(municipality.id)).values()
+        people = sorted(everyone, key=lambda r: r.id)[:residents]
+        now = iso(SystemClock().now())
+        async with db.transaction():
+            for person in people:
+                await repos.residents.link_telegram(person.id, FIRST_USER + person.id, now=now)
+    return [p.phone for p in people], [FIRST_USER + p.id for p in people]
+
+
+def check_database(path: Path, channel: str, expected: int) -> str:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        rows, handled = db.execute(
+            "SELECT COUNT(*), COUNT(reply) FROM inbound WHERE channel = ?", (channel,)
+        ).fetchone()
+    ok = rows == handled == expected
+    return f"{channel}: {rows} recorded, {handled} handled, expected {expected}" + (
+        "" if ok else "  <-- MISMATCH"
+    )
+
+
+def print_table(results: list[tuple[Result, Result]]) -> list[str]:
+    header = (
+        f"{'case':<18} {'requests':>8} {'elapsed s':>9} {'rate/s':>8} {'p50 ms':>7}"
+        f" {'p95 ms':>7} {'p99 ms':>7} {'vs no-op':>8} {'errors':>6}"
+    )
+    lines = [header, "-" * len(header)]
+    misses = []
+    for noop, real in results:
+        for result in (noop, real):
+            ratio = result.rate / noop.rate
+            lines.append(
+                f"{result.name:<18} {result.requests:>8} {result.elapsed:>9.2f}"
+                f" {result.rate:>8.0f} {result.percentile(50):>7.1f}"
+                f" {result.percentile(95):>7.1f} {result.percentile(99):>7.1f}"
+                f" {ratio:>7.0%} {result.errors:>6}"
+            )
+        ratio = real.rate / noop.rate
+        if real.rate < TARGET_RATE:
+            misses.append(f"{real.name}: {real.rate:.0f}/s < {TARGET_RATE:.0f}/s")
+        if ratio < TARGET_RATIO:
+            misses.append(f"{real.name}: {ratio:.0%} of the no-op < {TARGET_RATIO:.0%}")
+        if real.percentile(99) > TARGET_P99_MS:
+            misses.append(f"{real.name}: p99 {real.percentile(99):.0f} ms > {TARGET_P99_MS:.0f}")
+        if real.errors:
+            misses.append(f"{real.name}: {real.errors} requests not answered 200")
+    print("\n".join(lines))
+    return misses
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=5000, help="per case (default 5000)")
+    parser.add_argument("--concurrency", type=int, default=32, help="connections (default 32)")
+    parser.add_argument("--residents", type=int, default=2000, help="senders (default 2000)")
+    parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests per case")
+    parser.add_argument(
+        "--case", choices=["sms", "telegram", "both"], default="both", help="what to measure"
+    )
+    parser.add_argument("--profile", action="store_true", help="cProfile the server process")
+    parser.add_argument("--profile-out", default="inbound.prof", help="where the profile goes")
+    parser.add_argument("--single-hop-db", action="store_true", help="what-if, see above")
+    parser.add_argument("--no-dispatcher-lock", action="store_true", help="what-if, see above")
+    args = parser.parse_args()
+
+    ctx = mp.get_context("spawn")
+    with tempfile.TemporaryDirectory(prefix="civic-bench-") as tmp:
+        db_path = Path(tmp) / "civic-bot.db"
+        db_url = f"sqlite:///{db_path}"
+        phones, users = asyncio.run(prepare(db_url, args.residents))
+
+        tg_pipe, tg_child = ctx.Pipe()
+        fake = ctx.Process(target=fake_telegram_main, args=(tg_child,), daemon=True)
+        fake.start()
+        telegram_url = tg_pipe.recv()
+        srv_pipe, srv_child = ctx.Pipe()
+        profile = str(Path(args.profile_out).resolve()) if args.profile else None
+        whatifs = {
+            name
+            for name, on in (
+                ("single-hop-db", args.single_hop_db),
+                ("no-dispatcher-lock", args.no_dispatcher_lock),
+            )
+            if on
+        }
+        server = ctx.Process(
+            target=server_main,
+            args=(srv_child, db_url, telegram_url, profile, whatifs),
+            daemon=True,
+        )
+        server.start()
+        noop_port, civic_port = srv_pipe.recv()
+
+        def control(command: str) -> None:
+            srv_pipe.send(command)
+            srv_pipe.recv()
+
+        async def run_case(channel: str, requests: list[Request]) -> tuple[Result, Result]:
+            warmup, measured = requests[: args.warmup], requests[args.warmup :]
+            await hammer("warm-up", noop_port, warmup, args.concurrency)
+            noop = await hammer(f"no-op {channel}", noop_port, measured, args.concurrency)
+            await hammer("warm-up", civic_port, warmup, args.concurrency)
+            control("profile-on")
+            real = await hammer(f"civic-bot {channel}", civic_port, measured, args.concurrency)
+            control("profile-off")
+            return noop, real
+
+        n, warm = args.requests, args.warmup
+        results = []
+        if args.case in ("sms", "both"):
+            results.append(asyncio.run(run_case("sms", sms_requests(phones, warm + n, 0))))
+        if args.case in ("telegram", "both"):
+            results.append(asyncio.run(run_case("telegram", telegram_requests(users, warm + n, 0))))
+        tg_pipe.send("report")
+        fake_report: dict[str, Any] = tg_pipe.recv()
+        srv_pipe.send("stop")
+        srv_pipe.recv()
+        server.join(10)
+        fake.join(10)
+
+        print(
+            f"civic-bot inbound webhooks: {n} requests per case after {warm} warm-up,"
+            f" {args.concurrency} connections, {len(phones)} residents, commands"
+            f" {', '.join(COMMANDS)}"
+            + (f"; WHAT-IF: {', '.join(sorted(whatifs))}" if whatifs else "")
+        )
+        misses = print_table(results)
+        sms = args.case in ("sms", "both")
+        telegram = args.case in ("telegram", "both")
+        print(check_database(db_path, "sms", (warm + n) * sms))
+        print(check_database(db_path, "telegram", (warm + n) * telegram))
+        answered = fake_report["ok"]
+        print(
+            f"telegram: {answered} sendMessage answered ok by the fake,"
+            f" expected {(warm + n) * telegram}"
+            + ("" if answered == (warm + n) * telegram else "  <-- MISMATCH")
+        )
+        if profile:
+            print(f"profile of the civic-bot cases: {profile}")
+        if misses:
+            print("targets missed: " + "; ".join(misses))
+            return 1
+        print(
+            f"targets met: >= {TARGET_RATE:.0f}/s, >= {TARGET_RATIO:.0%} of the no-op,"
+            f" p99 <= {TARGET_P99_MS:.0f} ms"
+        )
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

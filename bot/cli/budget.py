@@ -1,0 +1,135 @@
+"""``civic-bot budget|project|rating ...``: budget transparency for staff."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+from pathlib import Path
+
+from bot.cli.common import add_municipality_option, async_handler, open_repos, settings
+from bot.clock import SystemClock
+from bot.phones import mask_phone
+from bot.rendering.templates import Renderer
+from bot.services import budget_summary, projects, ratings
+from bot.services.budget_import import STATUSES
+from bot.services.municipalities import choose_municipality
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    budget = subparsers.add_parser("budget", help="the budget: versions, push to households")
+    actions = budget.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("versions", help="imported budget versions (the latest counts)")
+    actions.add_parser("push", help="send every household its summary (one message per household)")
+    for sub in actions.choices.values():
+        add_municipality_option(sub)
+        sub.set_defaults(handler=_budget)
+
+    project = subparsers.add_parser("project", help="projects and plan activities")
+    actions = project.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("list", help="projects with cost and status")
+    status = actions.add_parser("status", help="change a project's status; its village is told")
+    status.add_argument("code")
+    status.add_argument("status", choices=STATUSES)
+    members = actions.add_parser("members", help="members of a problem's initiative group")
+    members.add_argument("problem", type=int)
+    for sub in actions.choices.values():
+        add_municipality_option(sub)
+        sub.set_defaults(handler=_project)
+
+    rating = subparsers.add_parser("rating", help="service rating rounds")
+    actions = rating.add_subparsers(dest="action", required=True, metavar="ACTION")
+    start = actions.add_parser("open", help="open a round (closes the current one)")
+    start.add_argument("--name", required=True)
+    start.add_argument("--service", action="append", required=True, help="repeat per service")
+    actions.add_parser("results", help="averages by service and village; trend by round")
+    export = actions.add_parser("export", help="CSV: round, service, village, count, average")
+    export.add_argument("--output", type=Path)
+    for sub in actions.choices.values():
+        add_municipality_option(sub)
+        sub.set_defaults(handler=_rating)
+
+
+@async_handler
+async def _budget(args: argparse.Namespace) -> int:
+    config = settings()
+    async with open_repos(config) as repos:
+        municipality = await choose_municipality(repos, args.municipality)
+        if args.action == "versions":
+            for budget in await repos.budget.versions(municipality.id):
+                print(f"{budget.year}\tversion {budget.version}")
+        else:
+            queued = await budget_summary.push_to_households(
+                repos, Renderer(config.tz), municipality, now=SystemClock().now()
+            )
+            print(f"budget summary queued to {queued} household(s)")
+    return 0
+
+
+@async_handler
+async def _project(args: argparse.Namespace) -> int:
+    config = settings()
+    async with open_repos(config) as repos:
+        municipality = await choose_municipality(repos, args.municipality)
+        if args.action == "list":
+            for p in await repos.budget.projects(municipality.id):
+                plan = "plan" if p.in_plan else ""
+                print(f"{p.id}\t{p.code}\t{p.cost}\t{p.status}\t{plan}\t{p.name}")
+        elif args.action == "status":
+            project, told = await projects.update_status(
+                repos, Renderer(config.tz), municipality, args.code, args.status,
+                now=SystemClock().now(),
+            )  # fmt: skip
+            print(f"project {project.code}: {project.status}; {told} resident(s) told")
+        else:
+            for name, phone, village in await repos.problems.members(args.problem):
+                print(f"{village}\t{mask_phone(phone)}\t{name}")
+    return 0
+
+
+@async_handler
+async def _rating(args: argparse.Namespace) -> int:
+    config = settings()
+    async with open_repos(config) as repos:
+        municipality = await choose_municipality(repos, args.municipality)
+        if args.action == "open":
+            round_id = await ratings.open_round(
+                repos, municipality, args.name, args.service, now=SystemClock().now()
+            )
+            print(f"rating round {round_id} open with {len(args.service)} service(s)")
+            return 0
+        results = await ratings.results(repos, municipality)
+        if args.action == "results":
+            for round_name, services in results.rounds.items():
+                print(round_name)
+                for service, villages in services.items():
+                    overall = villages[""]
+                    by_village = ", ".join(
+                        f"{v} {a.mean:.1f}" for v, a in sorted(villages.items()) if v
+                    )
+                    print(f"  {service}: {overall.mean:.2f} ({overall.count}) — {by_village}")
+            services = {s for r in results.rounds.values() for s in r}
+            for service in sorted(services):
+                trend = " → ".join(f"{mean:.2f}" for _, mean in results.trend(service))
+                print(f"trend {service}: {trend}")
+            return 0
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["round", "service", "village", "ratings", "average"])
+        for round_name, services in results.rounds.items():
+            for service, villages in services.items():
+                for village, average in sorted(villages.items()):
+                    writer.writerow(
+                        [
+                            round_name,
+                            service,
+                            village or "all",
+                            average.count,
+                            f"{average.mean:.2f}",
+                        ]
+                    )
+        if args.output:
+            args.output.write_text(out.getvalue(), encoding="utf-8")
+        else:
+            print(out.getvalue(), end="")
+    return 0

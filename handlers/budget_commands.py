@@ -1,0 +1,97 @@
+"""Text commands for budget transparency: BUDGET, PROJECT n, JOIN n, ACT / ACTS, R."""
+
+from __future__ import annotations
+
+from bot.services import budget_summary, monitoring, problems, ratings
+from bot.services.errors import ServiceError
+from handlers.commands import parse_act_kind
+from handlers.context import Context, Reply
+
+
+def _number(text: str) -> int | None:
+    word = text.strip().lstrip("#№")
+    return int(word) if word.isdecimal() and len(word) < 10 else None
+
+
+async def budget(ctx: Context) -> Reply:
+    try:
+        summary = await budget_summary.household_summary(ctx.repos, ctx.municipality, ctx.resident)
+    except ServiceError:
+        return Reply("budget_refused", {"code": "no_budget"})
+    return Reply("budget", {"summary": summary})
+
+
+async def project(ctx: Context) -> Reply:
+    number = _number(ctx.args)
+    if number is None:
+        return Reply("budget_refused", {"code": "project_usage"})
+    try:
+        details = await budget_summary.project_details(ctx.repos, ctx.municipality, number)
+    except ServiceError:
+        return Reply("budget_refused", {"code": "unknown_project", "number": number})
+    return Reply("project", {"details": details})
+
+
+async def join(ctx: Context) -> Reply:
+    number = _number(ctx.args)
+    if number is None:
+        return Reply("budget_refused", {"code": "join_usage"})
+    try:
+        problem, new = await problems.join_group(
+            ctx.repos, ctx.municipality, ctx.resident, number, now=ctx.now
+        )
+    except ServiceError:
+        return Reply("budget_refused", {"code": "unknown_problem", "number": number})
+    return Reply("joined", {"problem": problem, "new": new})
+
+
+async def act(ctx: Context) -> Reply:
+    """``ACT 3 PURCHASE text``: a monitoring-group member files an act on project 3."""
+    parts = ctx.args.split(maxsplit=2)
+    number = _number(parts[0]) if parts else None
+    kind = parse_act_kind(parts[1]) if len(parts) > 1 else None
+    if number is None or kind is None:
+        return Reply("budget_refused", {"code": "act_usage"})
+    try:
+        filed, act_id = await monitoring.file_act(
+            ctx.repos, ctx.municipality, ctx.resident, number, kind,
+            parts[2] if len(parts) > 2 else "", now=ctx.now,
+        )  # fmt: skip
+    except monitoring.ActRefused as exc:
+        return Reply("budget_refused", {"code": exc.code, "number": number})
+    return Reply("act_filed", {"project": filed, "act_id": act_id, "kind": kind})
+
+
+async def acts(ctx: Context) -> Reply:
+    number = _number(ctx.args)
+    if number is None:
+        return Reply("budget_refused", {"code": "acts_usage"})
+    try:
+        found, listed = await monitoring.acts_for(ctx.repos, ctx.municipality, number)
+    except monitoring.ActRefused:
+        return Reply("budget_refused", {"code": "unknown_project", "number": number})
+    return Reply("acts", {"project": found, "acts": listed})
+
+
+async def rate(ctx: Context) -> Reply:
+    """``R 2 4``: service 2 gets 4 of 5. ``R`` alone lists the services."""
+    parts = ctx.args.split()
+    try:
+        if not parts:
+            services = await ratings.current_services(ctx.repos, ctx.municipality)
+            return Reply("rating_services", {"services": services})
+        if len(parts) != 2:
+            return Reply("rate_refused", {"code": "usage"})
+        service, score = await ratings.rate(
+            ctx.repos, ctx.municipality, ctx.resident, parts[0], parts[1], now=ctx.now
+        )
+    except ratings.RatingRefused as exc:
+        return Reply("rate_refused", {"code": exc.code, **exc.details})
+    return Reply("rated", {"service": service, "score": score})
+
+
+HANDLERS = {
+    "budget": budget, "project": project, "join": join, "act": act, "acts": acts, "rate": rate,
+}  # fmt: skip
+#: HELP must fit one SMS: these are explained where they are used
+NOT_IN_HELP = {"project", "join", "act", "acts"}

@@ -1,0 +1,538 @@
+"""Monitoring acts in Telegram: members of the monitoring group file them with photos;
+every resident reads them.
+
+``/act`` (or ``ACT`` / ``АКТ`` without arguments; ``ACT 3 PURCHASE text`` stays the text
+command): a project (buttons, or its number), a kind (buttons), then text and/or photos
+in as many messages as needed (of each photo the largest size's ``file_id``), and
+"File the act", which calls ``monitoring.file_act(..., photos=[...])``: the service
+checks the role and everything else again. Cancel (a button at every step, or
+``/cancel``) leaves nothing behind: nothing is written before "File the act".
+Non-members are refused at ``/act`` already, with the service's ``not_monitor``.
+
+``/acts 3`` (or ``ACTS 3``, or the Acts button under a project) lists the acts of
+project 3 and sends their photos by ``file_id``: an album per act.
+
+The answers live in the FSM data under ``act_form`` only (other features keep their own
+keys there). Each input is added and saved before anything is sent, so the photos of
+one album (one update each) do not lose one another with the in-memory storage.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from datetime import datetime
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType, ParseMode
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, MagicData, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Message,
+    PhotoSize,
+)
+
+from bot.clock import Clock
+from bot.rendering.templates import Renderer
+from bot.services import monitoring
+from handlers import budget_commands
+from handlers.context import Context
+from handlers.telegram import screens
+from handlers.telegram.budget import ActsPick, Keyword
+from handlers.telegram.hearings import edit_or_send
+from handlers.telegram.screens import Screen, callback_chat
+from storage.models import MonitoringAct, Municipality, Project, Resident
+from storage.repos import Repos
+
+log = logging.getLogger(__name__)
+
+FORM = "act_form"  # the key of the answers in the FSM data
+MAX_PHOTOS = 10  # one album
+ACTS_SHOWN = 10  # the latest acts listed
+ACTS_WITH_PHOTOS = 5  # the latest acts whose photos are sent
+_ALBUM = 10  # photos per sendMediaGroup
+_ALERT_MAX = 200  # characters Telegram shows in a callback answer
+_LINKED = MagicData(F.resident)
+
+
+class ActForm(StatesGroup):
+    project = State()
+    kind = State()
+    content = State()
+
+
+class ActStep(CallbackData, prefix="af"):
+    """``af:project:3``, ``af:kind:purchase``, ``af:done``, ``af:cancel``."""
+
+    action: str
+    value: str = ""
+
+
+def get_router() -> Router:
+    router = Router(name="acts")
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    message, button = router.message.register, router.callback_query.register
+
+    # The form first: in its last step any text (even "ACTS 3") is part of the act.
+    message(cancel_command, Command("cancel"), StateFilter(ActForm))
+    message(project_typed, ActForm.project, F.text, _not_a_command)
+    message(content_received, ActForm.content, _not_a_command)
+    message(start, Keyword("act", args=False), _LINKED)
+    message(list_acts, Keyword("acts"), _LINKED)
+
+    button(cancel_button, ActStep.filter(F.action == "cancel"))
+    button(project_chosen, ActStep.filter(F.action == "project"), ActForm.project, _LINKED)
+    button(kind_chosen, ActStep.filter(F.action == "kind"), ActForm.kind)
+    button(done, ActStep.filter(F.action == "done"), ActForm.content, _LINKED)
+    button(stale_button, ActStep.filter())  # a button of a step already done
+    button(acts_button, ActsPick.filter(), _LINKED)
+    return router
+
+
+def _not_a_command(message: Message) -> bool:
+    """Commands sent during the form go to their own handlers (``/cancel`` is ours)."""
+    return not (message.text or "").startswith("/")
+
+
+# --- start, cancel ----------------------------------------------------------------------
+
+
+async def start(
+    message: Message,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    municipality: Municipality,
+    resident: Resident,
+    language: str,
+    state: FSMContext,
+) -> None:
+    """``/act``: a fresh form (one in progress is dropped), for the monitoring group."""
+    await forget(state)
+    # Said before the member starts typing; file_act checks the role again.
+    if "monitor" not in await repos.roles.of(resident.id):
+        log.info("telegram act refused: resident=%s is not a monitor", resident.id)
+        text = renderer.render("budget_refused", language, "telegram", code="not_monitor")
+        await Screen(text).send(bot, message.chat.id)
+        return
+    projects = await repos.budget.projects(municipality.id)
+    if not projects:
+        await Screen(_form_text(renderer, language, "no_projects")).send(bot, message.chat.id)
+        return
+    await state.set_state(ActForm.project)
+    await state.update_data({FORM: {}})
+    await _project_prompt(renderer, language, projects).send(bot, message.chat.id)
+
+
+async def cancel_command(
+    message: Message, bot: Bot, renderer: Renderer, language: str, state: FSMContext
+) -> None:
+    await forget(state)
+    await Screen(_form_text(renderer, language, "cancelled")).send(bot, message.chat.id)
+
+
+async def cancel_button(
+    callback: CallbackQuery, bot: Bot, renderer: Renderer, language: str, state: FSMContext
+) -> None:
+    await callback.answer()
+    await forget(state)
+    await edit_or_send(bot, callback, Screen(_form_text(renderer, language, "cancelled")))
+
+
+async def stale_button(callback: CallbackQuery) -> None:
+    await callback.answer()
+
+
+async def forget(state: FSMContext) -> None:
+    """Drop the form (its state and its answers) and nothing else of the FSM data."""
+    if (await state.get_state()) in ActForm:
+        await state.set_state(None)
+    data = await state.get_data()
+    if FORM in data:
+        del data[FORM]
+        await state.set_data(data)
+
+
+# --- project and kind -------------------------------------------------------------------
+
+
+async def project_chosen(
+    callback: CallbackQuery,
+    callback_data: ActStep,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    municipality: Municipality,
+    language: str,
+    state: FSMContext,
+) -> None:
+    await callback.answer()
+    project = await _project(repos, municipality, callback_data.value)
+    if project is None:  # a project since removed
+        projects = await repos.budget.projects(municipality.id)
+        screen = _project_prompt(renderer, language, projects, "unknown_project")
+        await edit_or_send(bot, callback, screen)
+        return
+    await _save(state, ActForm.kind, project=project.id)
+    await edit_or_send(bot, callback, _kind_prompt(renderer, language, project))
+
+
+async def project_typed(
+    message: Message,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    municipality: Municipality,
+    language: str,
+    state: FSMContext,
+) -> None:
+    project = await _project(repos, municipality, message.text or "")
+    if project is None:
+        projects = await repos.budget.projects(municipality.id)
+        screen = _project_prompt(renderer, language, projects, "unknown_project")
+        await screen.send(bot, message.chat.id)
+        return
+    await _save(state, ActForm.kind, project=project.id)
+    await _kind_prompt(renderer, language, project).send(bot, message.chat.id)
+
+
+async def kind_chosen(
+    callback: CallbackQuery,
+    callback_data: ActStep,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    municipality: Municipality,
+    language: str,
+    state: FSMContext,
+) -> None:
+    await callback.answer()
+    if callback_data.value not in monitoring.KINDS:
+        return
+    form = await _form(state)
+    project = await _project(repos, municipality, str(form.get("project", "")))
+    if project is None:
+        await forget(state)
+        text = renderer.render(
+            "budget_refused",
+            language,
+            "telegram",
+            code="unknown_project",
+            number=form.get("project"),
+        )
+        await edit_or_send(bot, callback, Screen(text))
+        return
+    await _save(state, ActForm.content, kind=callback_data.value, text=[], photos=[])
+    screen = _content_screen(renderer, language, "content", project, callback_data.value, [], [])
+    await edit_or_send(bot, callback, screen)
+
+
+# --- text and photos --------------------------------------------------------------------
+
+
+async def content_received(
+    message: Message,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    municipality: Municipality,
+    language: str,
+    state: FSMContext,
+) -> None:
+    """Text, or a photo (its largest size) with its caption: added and saved at once,
+    then the count. Anything else (a document, a sticker...) is not part of an act."""
+    form = await _form(state)
+    texts: list[str] = list(form.get("text", []))
+    photos: list[str] = list(form.get("photos", []))
+    text = " ".join((message.text or message.caption or "").split())
+    photo = _largest(message.photo) if message.photo else None
+    error = None
+    if photo is None and not text:
+        error = "not_content"
+    elif photo is not None and len(photos) >= MAX_PHOTOS:
+        error = "too_many_photos"
+    elif text and len(" ".join([*texts, text])) > monitoring.MAX_ACT:
+        error = "too_long"
+    else:
+        texts += [text] if text else []
+        photos += [photo] if photo else []
+        form.update(text=texts, photos=photos)
+        await state.update_data({FORM: form})
+    project = await _project(repos, municipality, str(form.get("project", "")))
+    screen = _content_screen(
+        renderer, language, "status", project, form.get("kind"), texts, photos, error
+    )
+    await _show_status(bot, message, state, screen)
+
+
+def _largest(sizes: list[PhotoSize]) -> str:
+    return max(sizes, key=lambda size: (size.width * size.height, size.file_size or 0)).file_id
+
+
+async def _show_status(bot: Bot, message: Message, state: FSMContext, screen: Screen) -> None:
+    """The count of what is received: one message per input, but one per album (the
+    status of the album's first photo is edited as the others arrive)."""
+    form = await _form(state)
+    group, status = message.media_group_id, form.get("status")
+    markup = screen.markup if isinstance(screen.markup, InlineKeyboardMarkup) else None
+    if group is not None and group == form.get("group") and status is not None:
+        try:
+            await bot.edit_message_text(
+                text=screen.text,
+                chat_id=message.chat.id,
+                message_id=status,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )
+            return
+        except TelegramBadRequest as exc:
+            if "message is not modified" in exc.message:
+                return
+    sent = await bot.send_message(
+        message.chat.id, screen.text, parse_mode=ParseMode.HTML, reply_markup=markup
+    )
+    form = await _form(state)
+    form.update(status=sent.message_id, group=group)
+    await state.update_data({FORM: form})
+
+
+# --- filing -----------------------------------------------------------------------------
+
+
+async def done(
+    callback: CallbackQuery,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    clock: Clock,
+    municipality: Municipality,
+    resident: Resident,
+    language: str,
+    state: FSMContext,
+) -> None:
+    form = await _form(state)
+    try:
+        async with repos.db.transaction():  # the act and its photos, or nothing
+            project, act_id = await monitoring.file_act(
+                repos,
+                municipality,
+                resident,
+                int(form.get("project", 0)),
+                str(form.get("kind", "")),
+                " ".join(form.get("text", [])),
+                now=clock.now(),
+                photos=list(form.get("photos", [])),
+            )
+    except monitoring.ActRefused as exc:
+        log.info("telegram act refused: resident=%s code=%s", resident.id, exc.code)
+        text = renderer.render(
+            "budget_refused", language, "telegram", code=exc.code, number=form.get("project")
+        )
+        if exc.code == "empty":  # nothing sent yet: the form stays open
+            await callback.answer(html.unescape(text)[:_ALERT_MAX], show_alert=True)
+            return
+        await callback.answer()
+        await forget(state)
+        await edit_or_send(bot, callback, Screen(text))
+        return
+    await callback.answer()
+    await forget(state)
+    log.info(
+        "telegram act filed: act=%s project=%s resident=%s photos=%s",
+        act_id,
+        project.id,
+        resident.id,
+        len(form.get("photos", [])),
+    )
+    screen = screens.with_menu(
+        renderer,
+        resident,
+        language,
+        "act_filed",
+        project=project,
+        act_id=act_id,
+        kind=form.get("kind"),
+    )
+    await edit_or_send(bot, callback, screen)
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+async def list_acts(
+    message: Message,
+    args: str,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    clock: Clock,
+    municipality: Municipality,
+    resident: Resident,
+    language: str,
+) -> None:
+    ctx = Context(repos, municipality, resident, args, clock.now(), "telegram")
+    await show_acts(bot, message.chat.id, ctx, renderer, language)
+
+
+async def acts_button(
+    callback: CallbackQuery,
+    callback_data: ActsPick,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    clock: Clock,
+    municipality: Municipality,
+    resident: Resident,
+    language: str,
+) -> None:
+    await callback.answer()
+    args = str(callback_data.project)
+    ctx = Context(repos, municipality, resident, args, clock.now(), "telegram")
+    await show_acts(bot, callback_chat(callback), ctx, renderer, language)
+
+
+async def show_acts(
+    bot: Bot, chat_id: int, ctx: Context, renderer: Renderer, language: str
+) -> None:
+    """The ``ACTS n`` command's answer as HTML, then each recent act's photos."""
+    reply = await budget_commands.acts(ctx)
+    if reply.template != "acts":
+        text = renderer.render(reply.template, language, "telegram", **reply.data)
+        await Screen(text).send(bot, chat_id)
+        return
+    project: Project = reply.data["project"]
+    acts: list[MonitoringAct] = reply.data["acts"]
+    text = renderer.render(
+        "tg_acts",
+        language,
+        "telegram",
+        project=project,
+        acts=[(act, _when(act)) for act in acts[:ACTS_SHOWN]],
+        more=max(len(acts) - ACTS_SHOWN, 0),
+    )
+    await Screen(text).send(bot, chat_id)
+    for act in [act for act in acts if act.photos][:ACTS_WITH_PHOTOS]:
+        caption = renderer.render(
+            "tg_act_caption", language, "telegram", act=act, project=project, at=_when(act)
+        )
+        try:
+            await send_photos(bot, chat_id, list(act.photos), caption)
+        except TelegramBadRequest as exc:  # a file Telegram no longer has
+            log.warning("telegram acts: photos of act %s not sent (%s)", act.id, exc.message)
+
+
+async def send_photos(bot: Bot, chat_id: int, file_ids: list[str], caption: str) -> None:
+    """Photos by ``file_id`` (no upload): albums of up to 10; the caption on the first."""
+    for start in range(0, len(file_ids), _ALBUM):
+        chunk = file_ids[start : start + _ALBUM]
+        first = caption if start == 0 else None
+        if len(chunk) == 1:
+            await bot.send_photo(chat_id, chunk[0], caption=first, parse_mode=ParseMode.HTML)
+            continue
+        media = [
+            InputMediaPhoto(
+                media=file_id, caption=first if n == 0 else None, parse_mode=ParseMode.HTML
+            )
+            for n, file_id in enumerate(chunk)
+        ]
+        await bot.send_media_group(chat_id, media=list(media))
+
+
+def _when(act: MonitoringAct) -> datetime:
+    return datetime.fromisoformat(act.created_at)
+
+
+# --- the form's data and screens --------------------------------------------------------
+
+
+async def _form(state: FSMContext) -> dict[str, Any]:
+    return dict((await state.get_data()).get(FORM, {}))
+
+
+async def _save(state: FSMContext, step: State, **answers: Any) -> None:
+    form = await _form(state)
+    form.update(answers)
+    await state.update_data({FORM: form})
+    await state.set_state(step)
+
+
+async def _project(repos: Repos, municipality: Municipality, number: str) -> Project | None:
+    word = number.strip().lstrip("#№")
+    if not word.isdecimal() or len(word) > 9:
+        return None
+    return await repos.budget.project(municipality.id, int(word))
+
+
+def _form_text(renderer: Renderer, language: str, step: str, **data: Any) -> str:
+    values: dict[str, Any] = {
+        "project": None,
+        "kind": None,
+        "photos": 0,
+        "chars": 0,
+        "error": None,
+        "max_text": monitoring.MAX_ACT,
+        "max_photos": MAX_PHOTOS,
+    }
+    values.update(data)
+    return renderer.render("tg_act_form", language, "telegram", step=step, **values)
+
+
+def _button(label: str, action: str, value: str = "") -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=label, callback_data=ActStep(action=action, value=value).pack()
+    )
+
+
+def _cancel_row(renderer: Renderer, language: str) -> list[InlineKeyboardButton]:
+    return [_button(screens.labels(renderer, language)["act_cancel"], "cancel")]
+
+
+def _project_prompt(
+    renderer: Renderer, language: str, projects: list[Project], error: str | None = None
+) -> Screen:
+    rows = [[_button(f"№{p.id} {p.name}", "project", str(p.id))] for p in projects]
+    rows.append(_cancel_row(renderer, language))
+    text = _form_text(renderer, language, "project", error=error)
+    return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+def _kind_prompt(renderer: Renderer, language: str, project: Project) -> Screen:
+    label = screens.labels(renderer, language)
+    kinds = [_button(label[f"act_{kind}"], "kind", kind) for kind in monitoring.KINDS]
+    rows = [kinds[:2], kinds[2:], _cancel_row(renderer, language)]
+    text = _form_text(renderer, language, "kind", project=project)
+    return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+def _content_screen(
+    renderer: Renderer,
+    language: str,
+    step: str,
+    project: Project | None,
+    kind: str | None,
+    texts: list[str],
+    photos: list[str],
+    error: str | None = None,
+) -> Screen:
+    text = _form_text(
+        renderer,
+        language,
+        step,
+        project=project,
+        kind=kind,
+        photos=len(photos),
+        chars=len(" ".join(texts)),
+        error=error,
+    )
+    done_button = _button(screens.labels(renderer, language)["act_done"], "done")
+    rows = [[done_button], _cancel_row(renderer, language)]
+    return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))

@@ -1,0 +1,501 @@
+"""Staff: a new public hearing, step by step (``/newhearing``), then Publish.
+
+Steps: kind (buttons) → date → time → place (text) → audience (buttons) → agenda (text
+or Skip) → a summary with Create / Cancel. Cancel (a button at every step, or
+``/cancel``) leaves nothing behind: nothing is written before Create. Invalid input
+is explained and the step asked again.
+
+The staff role is checked on EVERY update this router handles, by :class:`StaffOnly`:
+an inner middleware, so it runs after the filters matched and right before each
+handler, and calls ``broadcast.require_staff``. A forged button, or a role taken away
+halfway through the form, is refused like ``/newhearing`` itself.
+
+The answers live in the FSM data under ``hearing_form`` only: other features keep
+their own keys in the same storage (the ballot drafts), so the form never clears the
+whole data. Dates and times are local to the municipality (``renderer.tz``); the
+service stores UTC.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, time
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    TelegramObject,
+)
+
+from bot.clock import Clock, iso
+from bot.rendering.templates import Renderer
+from bot.services import hearings
+from bot.services.broadcast import NotStaff, require_staff
+from bot.services.errors import ServiceError
+from handlers.telegram import screens
+from handlers.telegram.hearings import edit_or_send
+from handlers.telegram.screens import Screen, callback_chat
+from storage.models import Municipality, Resident, Village
+from storage.repos import Repos
+
+log = logging.getLogger(__name__)
+
+FORM = "hearing_form"  # the key of the answers in the FSM data
+PLACE_MAX = 200
+AGENDA_MAX = 1000
+_ALERT_MAX = 200  # characters Telegram shows in a callback answer
+_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y")
+_TIME = re.compile(r"^(\d{1,2})[:.](\d{2})$")
+
+
+class HearingForm(StatesGroup):
+    kind = State()
+    date = State()
+    time = State()
+    place = State()
+    audience = State()
+    agenda = State()
+    summary = State()
+
+
+class FormAction(CallbackData, prefix="hf"):
+    """``hf:kind:formation``, ``hf:audience:all`` or ``hf:audience:<village id>``,
+    ``hf:skip``, ``hf:create``, ``hf:cancel``."""
+
+    action: str
+    value: str = ""
+
+
+class PublishHearing(CallbackData, prefix="hp"):
+    """``hp:12``: publish hearing 12 (invite its audience)."""
+
+    hearing: int
+
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class StaffOnly(BaseMiddleware):
+    """Runs ``require_staff`` before every handler of the router; refuses otherwise."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        resident: Resident | None = data.get("resident")
+        renderer: Renderer = data["renderer"]
+        language: str = data["language"]
+        bot: Bot = data["bot"]
+        assert isinstance(event, Message | CallbackQuery)  # the observers it is attached to
+        chat = event.chat.id if isinstance(event, Message) else callback_chat(event)
+        if resident is None:
+            await forget(data["state"])
+            if isinstance(event, CallbackQuery):
+                await event.answer()
+            await screens.ask_for_contact(renderer, language).send(bot, chat)
+            return None
+        try:
+            await require_staff(data["repos"], resident)
+        except NotStaff:
+            log.warning("telegram hearing form refused: resident=%s is not staff", resident.id)
+            await forget(data["state"])
+            text = renderer.render("staff_only", language, "telegram")
+            if isinstance(event, CallbackQuery):
+                await event.answer(html.unescape(text)[:_ALERT_MAX], show_alert=True)
+            else:
+                await Screen(text).send(bot, chat)
+            return None
+        return await handler(event, data)
+
+
+def get_router() -> Router:
+    router = Router(name="hearing_form")
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    router.message.middleware(StaffOnly())
+    router.callback_query.middleware(StaffOnly())
+    message, button = router.message.register, router.callback_query.register
+
+    message(start, Command("newhearing"))
+    message(cancel_command, Command("cancel"), StateFilter(HearingForm))
+    message(date_entered, HearingForm.date, _not_a_command)
+    message(time_entered, HearingForm.time, _not_a_command)
+    message(place_entered, HearingForm.place, _not_a_command)
+    message(agenda_entered, HearingForm.agenda, _not_a_command)
+
+    button(cancel_button, FormAction.filter(F.action == "cancel"))
+    button(kind_chosen, FormAction.filter(F.action == "kind"), HearingForm.kind)
+    button(audience_chosen, FormAction.filter(F.action == "audience"), HearingForm.audience)
+    button(agenda_skipped, FormAction.filter(F.action == "skip"), HearingForm.agenda)
+    button(create, FormAction.filter(F.action == "create"), HearingForm.summary)
+    button(stale_button, FormAction.filter())  # a button of a step already done
+    button(publish, PublishHearing.filter())
+    return router
+
+
+def _not_a_command(message: Message) -> bool:
+    """Commands typed during the form go to their own handlers (``/cancel`` is ours)."""
+    return not (message.text or "").startswith("/")
+
+
+# --- start, cancel ----------------------------------------------------------------------
+
+
+async def start(
+    message: Message, bot: Bot, renderer: Renderer, language: str, state: FSMContext
+) -> None:
+    """``/newhearing``: a fresh form (one in progress is dropped)."""
+    await state.set_state(HearingForm.kind)
+    await state.update_data({FORM: {}})
+    await _prompt(renderer, language, "kind").send(bot, message.chat.id)
+
+
+async def cancel_command(
+    message: Message, bot: Bot, renderer: Renderer, language: str, state: FSMContext
+) -> None:
+    await forget(state)
+    await Screen(_cancelled(renderer, language)).send(bot, message.chat.id)
+
+
+async def cancel_button(
+    callback: CallbackQuery, bot: Bot, renderer: Renderer, language: str, state: FSMContext
+) -> None:
+    await callback.answer()
+    await forget(state)
+    await edit_or_send(bot, callback, Screen(_cancelled(renderer, language)))
+
+
+async def stale_button(callback: CallbackQuery) -> None:
+    await callback.answer()
+
+
+async def forget(state: FSMContext) -> None:
+    """Drop the form (its state and its answers) and nothing else of the FSM data."""
+    if (await state.get_state()) in HearingForm:
+        await state.set_state(None)
+    data = await state.get_data()
+    if FORM in data:
+        del data[FORM]
+        await state.set_data(data)
+
+
+# --- the steps --------------------------------------------------------------------------
+
+
+async def kind_chosen(
+    callback: CallbackQuery,
+    callback_data: FormAction,
+    bot: Bot,
+    renderer: Renderer,
+    language: str,
+    state: FSMContext,
+) -> None:
+    await callback.answer()
+    if callback_data.value not in hearings.KINDS:
+        return
+    await _save(state, HearingForm.date, kind=callback_data.value)
+    await edit_or_send(bot, callback, _prompt(renderer, language, "date"))
+
+
+async def date_entered(
+    message: Message,
+    bot: Bot,
+    renderer: Renderer,
+    clock: Clock,
+    language: str,
+    state: FSMContext,
+) -> None:
+    day = parse_date(message.text or "")
+    error = None
+    if day is None:
+        error = "bad_date"
+    elif day < clock.now().astimezone(renderer.tz).date():
+        error = "past_date"
+    if error is None and day is not None:
+        await _save(state, HearingForm.time, date=day.isoformat())
+    await _prompt(renderer, language, "time" if error is None else "date", error).send(
+        bot, message.chat.id
+    )
+
+
+async def time_entered(
+    message: Message,
+    bot: Bot,
+    renderer: Renderer,
+    clock: Clock,
+    language: str,
+    state: FSMContext,
+) -> None:
+    moment = parse_time(message.text or "")
+    form = await _form(state)
+    error = None
+    if moment is None:
+        error = "bad_time"
+    elif _starts(renderer, form["date"], moment) <= clock.now():
+        error = "past_time"
+    if error is None and moment is not None:
+        await _save(state, HearingForm.place, time=moment.strftime("%H:%M"))
+    await _prompt(renderer, language, "place" if error is None else "time", error).send(
+        bot, message.chat.id
+    )
+
+
+async def place_entered(
+    message: Message,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    municipality: Municipality,
+    language: str,
+    state: FSMContext,
+) -> None:
+    place = " ".join((message.text or "").split())
+    error = "empty_place" if not place else "too_long" if len(place) > PLACE_MAX else None
+    if error is not None:
+        screen = _prompt(renderer, language, "place", error, limit=PLACE_MAX)
+        await screen.send(bot, message.chat.id)
+        return
+    await _save(state, HearingForm.audience, place=place)
+    villages = await repos.municipalities.villages(municipality.id)
+    await _prompt(renderer, language, "audience", villages=villages).send(bot, message.chat.id)
+
+
+async def audience_chosen(
+    callback: CallbackQuery,
+    callback_data: FormAction,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    municipality: Municipality,
+    language: str,
+    state: FSMContext,
+) -> None:
+    await callback.answer()
+    villages = {str(v.id): v.name for v in await repos.municipalities.villages(municipality.id)}
+    if callback_data.value != "all" and callback_data.value not in villages:
+        return  # not a village of this municipality (any more)
+    await _save(state, HearingForm.agenda, village=villages.get(callback_data.value))
+    await edit_or_send(bot, callback, _prompt(renderer, language, "agenda"))
+
+
+async def agenda_entered(
+    message: Message, bot: Bot, renderer: Renderer, language: str, state: FSMContext
+) -> None:
+    agenda = (message.text or "").strip()
+    if len(agenda) > AGENDA_MAX or not agenda:
+        error = "too_long" if agenda else "empty_agenda"
+        screen = _prompt(renderer, language, "agenda", error, limit=AGENDA_MAX)
+        await screen.send(bot, message.chat.id)
+        return
+    form = await _save(state, HearingForm.summary, agenda=agenda)
+    await _summary(renderer, language, form).send(bot, message.chat.id)
+
+
+async def agenda_skipped(
+    callback: CallbackQuery, bot: Bot, renderer: Renderer, language: str, state: FSMContext
+) -> None:
+    await callback.answer()
+    form = await _save(state, HearingForm.summary, agenda="")
+    await edit_or_send(bot, callback, _summary(renderer, language, form))
+
+
+async def create(
+    callback: CallbackQuery,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    clock: Clock,
+    municipality: Municipality,
+    resident: Resident,
+    language: str,
+    state: FSMContext,
+) -> None:
+    await callback.answer()
+    form = await _form(state)
+    starts = _starts(renderer, form["date"], time.fromisoformat(form["time"]))
+    if starts <= clock.now():  # the form sat open past the hearing's time
+        await _save(state, HearingForm.date)
+        await edit_or_send(bot, callback, _prompt(renderer, language, "date", "past_time"))
+        return
+    try:
+        hearing = await hearings.create_hearing(
+            repos,
+            municipality,
+            kind=form["kind"],
+            starts_at=starts,
+            place=form["place"],
+            now=clock.now(),
+            village=form["village"],
+            agenda=form["agenda"],
+        )
+    except ServiceError as exc:  # e.g. the village was removed meanwhile
+        log.warning("telegram hearing form: not created (%s)", exc)
+        await forget(state)
+        await edit_or_send(bot, callback, _error(renderer, language, "not_created"))
+        return
+    await forget(state)
+    log.info("telegram hearing created: hearing=%s by resident=%s", hearing.id, resident.id)
+    text = renderer.render(
+        "tg_hearing_created",
+        language,
+        "telegram",
+        hearing=hearing,
+        starts=starts,
+        village=form["village"],
+    )
+    label = screens.labels(renderer, language)["hearing_publish"]
+    data = PublishHearing(hearing=hearing.id).pack()
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=data)]]
+    )
+    await edit_or_send(bot, callback, Screen(text, markup))
+
+
+async def publish(
+    callback: CallbackQuery,
+    callback_data: PublishHearing,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    clock: Clock,
+    municipality: Municipality,
+    resident: Resident,
+    language: str,
+) -> None:
+    await callback.answer()
+    number = callback_data.hearing
+    hearing = await repos.hearings.get(municipality.id, number)
+    now = clock.now()
+    code = None
+    if hearing is None:
+        code = "unknown"
+    elif hearing.status == "cancelled":
+        code = "cancelled"
+    elif hearing.starts_at <= iso(now):
+        code = "past"
+    if hearing is None or code is not None:
+        await edit_or_send(bot, callback, _error(renderer, language, code or "", number=number))
+        return
+    try:
+        queued = await hearings.publish(repos, renderer, hearing, now=now)
+    except ServiceError as exc:
+        log.warning("telegram hearing %s not published (%s)", number, exc)
+        await edit_or_send(
+            bot, callback, _error(renderer, language, "not_published", number=number)
+        )
+        return
+    log.info("telegram hearing published: hearing=%s queued=%s by=%s", number, queued, resident.id)
+    text = renderer.render(
+        "tg_hearing_published", language, "telegram", number=number, queued=queued
+    )
+    await edit_or_send(bot, callback, Screen(text))
+
+
+# --- parsing ----------------------------------------------------------------------------
+
+
+def parse_date(text: str) -> date | None:
+    """``2026-12-04`` (or ``04.12.2026``, as written locally); None if not a date."""
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_time(text: str) -> time | None:
+    """``10:00`` (or ``10.00``, ``9:30``); None if not a time of day."""
+    match = _TIME.match(text.strip())
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        return None
+    return time(int(match[1]), int(match[2]))
+
+
+def _starts(renderer: Renderer, day: str, moment: time) -> datetime:
+    """The local date and time as an aware datetime in the municipality's time zone."""
+    return datetime.combine(date.fromisoformat(day), moment, tzinfo=renderer.tz)
+
+
+# --- the answers so far -----------------------------------------------------------------
+
+
+async def _form(state: FSMContext) -> dict[str, Any]:
+    return dict((await state.get_data()).get(FORM) or {})
+
+
+async def _save(state: FSMContext, step: State, **answers: Any) -> dict[str, Any]:
+    """Keep ``answers`` and move to ``step``; returns all the answers so far."""
+    form = {**await _form(state), **answers}
+    await state.update_data({FORM: form})
+    await state.set_state(step)
+    return form
+
+
+# --- screens ----------------------------------------------------------------------------
+
+
+def _prompt(
+    renderer: Renderer,
+    language: str,
+    step: str,
+    error: str | None = None,
+    *,
+    limit: int = 0,
+    villages: list[Village] | None = None,
+) -> Screen:
+    """The question of ``step`` (after the reason the last answer was refused, if any)."""
+    text = renderer.render(
+        "tg_hearing_form", language, "telegram", step=step, error=error, limit=limit
+    )
+    label = screens.labels(renderer, language)
+    rows: list[list[InlineKeyboardButton]] = []
+    if step == "kind":
+        rows = [[_button(label[f"hearing_{kind}"], "kind", kind)] for kind in hearings.KINDS]
+    elif step == "audience":
+        rows = [[_button(label["hearing_everyone"], "audience", "all")]]
+        rows += [[_button(v.name, "audience", str(v.id))] for v in villages or []]
+    elif step == "agenda":
+        rows = [[_button(label["hearing_skip"], "skip")]]
+    rows.append([_button(label["hearing_cancel"], "cancel")])
+    return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+def _summary(renderer: Renderer, language: str, form: dict[str, Any]) -> Screen:
+    text = renderer.render(
+        "tg_hearing_summary",
+        language,
+        "telegram",
+        kind=form["kind"],
+        starts=_starts(renderer, form["date"], time.fromisoformat(form["time"])),
+        place=form["place"],
+        village=form["village"],
+        agenda=form["agenda"],
+    )
+    label = screens.labels(renderer, language)
+    row = [_button(label["hearing_create"], "create"), _button(label["hearing_cancel"], "cancel")]
+    return Screen(text, InlineKeyboardMarkup(inline_keyboard=[row]))
+
+
+def _cancelled(renderer: Renderer, language: str) -> str:
+    return renderer.render("tg_hearing_form_cancelled", language, "telegram")
+
+
+def _error(renderer: Renderer, language: str, code: str, *, number: int = 0) -> Screen:
+    return Screen(
+        renderer.render("tg_hearing_error", language, "telegram", code=code, number=number)
+    )
+
+
+def _button(text: str, action: str, value: str = "") -> InlineKeyboardButton:
+    data = FormAction(action=action, value=value).pack()
+    return InlineKeyboardButton(text=text, callback_data=data)

@@ -1,0 +1,136 @@
+"""Hearings for residents: the RSVP buttons under an invitation, and ``/hearings``.
+
+Invitations go out through the outbox with ``rsvp:<hearing>:<yes|no|maybe>`` buttons
+(``bot.rendering.buttons.rsvp_buttons``); :class:`Rsvp` must pack exactly that. A tap
+calls ``hearings.answer`` (the same call as the SMS ``H12 YES``) and turns the
+invitation into the confirmation with the personal check-in code, buttons kept: another
+tap replaces the answer and keeps the code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType, ParseMode
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, MagicData
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from bot.clock import Clock
+from bot.rendering.buttons import rsvp_buttons
+from bot.rendering.templates import Renderer
+from bot.services import hearings
+from handlers.context import Context
+from handlers.hearing_commands import list_hearings
+from handlers.telegram import screens
+from handlers.telegram.screens import Screen, callback_chat
+from storage.models import Municipality, Resident
+from storage.repos import Repos
+
+log = logging.getLogger(__name__)
+
+
+class Rsvp(CallbackData, prefix="rsvp"):
+    """``rsvp:12:yes``: the answer to the invitation to hearing 12."""
+
+    hearing: int
+    answer: str
+
+
+def get_router() -> Router:
+    router = Router(name="hearings")
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.register(upcoming, Command("hearings"), MagicData(F.resident))
+    router.message.register(unlinked, Command("hearings"))
+    router.callback_query.register(rsvp, Rsvp.filter(F.answer.in_(hearings.ANSWERS)))
+    return router
+
+
+async def upcoming(
+    message: Message,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    clock: Clock,
+    municipality: Municipality,
+    resident: Resident,
+    language: str,
+) -> None:
+    """``/hearings``: the hearings ahead that the resident is invited to (as ``HEARINGS``)."""
+    reply = await list_hearings(Context(repos, municipality, resident, "", clock.now(), "telegram"))
+    await Screen(renderer.render(reply.template, language, "telegram", **reply.data)).send(
+        bot, message.chat.id
+    )
+
+
+async def unlinked(message: Message, bot: Bot, renderer: Renderer, language: str) -> None:
+    await screens.ask_for_contact(renderer, language).send(bot, message.chat.id)
+
+
+async def rsvp(
+    callback: CallbackQuery,
+    callback_data: Rsvp,
+    bot: Bot,
+    repos: Repos,
+    renderer: Renderer,
+    clock: Clock,
+    municipality: Municipality,
+    resident: Resident | None,
+    language: str,
+) -> None:
+    await callback.answer()
+    chat = callback_chat(callback)
+    if resident is None:
+        await screens.ask_for_contact(renderer, language).send(bot, chat)
+        return
+    number, reply = callback_data.hearing, callback_data.answer
+    try:
+        hearing, code = await hearings.answer(
+            repos, municipality, resident, number, reply, now=clock.now()
+        )
+    except hearings.RsvpRefused as exc:
+        log.info("telegram rsvp refused: hearing=%s code=%s", number, exc.code)
+        text = renderer.render("rsvp_refused", language, "telegram", code=exc.code, **exc.details)
+        await Screen(text).send(bot, chat)  # the invitation stays as it was
+        return
+    log.info("telegram rsvp: hearing=%s resident=%s answer=%s", hearing.id, resident.id, reply)
+    text = renderer.render(
+        "rsvp_ok",
+        language,
+        "telegram",
+        hearing=hearing,
+        starts=datetime.fromisoformat(hearing.starts_at),
+        answer=reply,
+        code=code,
+    )
+    buttons = json.loads(rsvp_buttons(renderer, language, hearing.id))
+    await edit_or_send(bot, callback, Screen(text, InlineKeyboardMarkup.model_validate(buttons)))
+
+
+async def edit_or_send(bot: Bot, callback: CallbackQuery, screen: Screen) -> None:
+    """Show ``screen`` in place of the message whose button was pressed.
+
+    If that message cannot be edited (gone, too old) the screen is sent anew; a repeated
+    tap that changes nothing is not an error.
+    """
+    message = callback.message
+    markup = screen.markup if isinstance(screen.markup, InlineKeyboardMarkup) else None
+    if message is not None:
+        try:
+            await bot.edit_message_text(
+                text=screen.text,
+                chat_id=message.chat.id,
+                message_id=message.message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )
+            return
+        except TelegramBadRequest as exc:
+            if "message is not modified" in exc.message:
+                return
+            log.info("telegram: cannot edit the message (%s); sending anew", exc.message)
+    await screen.send(bot, callback_chat(callback))

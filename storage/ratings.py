@@ -1,0 +1,75 @@
+"""Service rating rounds: services rated 1-5 by residents, the last rating counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from storage.db import Database, Row
+from storage.models import RatingService
+
+
+class RatingRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def open_round(
+        self, municipality_id: int, name: str, services: Sequence[str], *, now: str
+    ) -> int:
+        round_id = await self.db.execute(
+            "INSERT INTO rating_rounds (municipality_id, name, opened_at) VALUES (?, ?, ?)",
+            (municipality_id, name, now),
+        )
+        await self.db.executemany(
+            "INSERT INTO rating_services (round_id, position, name) VALUES (?, ?, ?)",
+            [(round_id, n, service) for n, service in enumerate(services, start=1)],
+        )
+        return round_id
+
+    async def close_round(self, round_id: int, *, now: str) -> None:
+        await self.db.execute(
+            "UPDATE rating_rounds SET closed_at = ? WHERE id = ? AND closed_at IS NULL",
+            (now, round_id),
+        )
+
+    async def current_round(self, municipality_id: int) -> int | None:
+        return await self.db.fetchval(
+            "SELECT MAX(id) FROM rating_rounds WHERE municipality_id = ? AND closed_at IS NULL",
+            (municipality_id,),
+        )
+
+    async def rounds(self, municipality_id: int) -> list[Row]:
+        return await self.db.fetchall(
+            "SELECT id, name, opened_at, closed_at FROM rating_rounds WHERE municipality_id = ?"
+            " ORDER BY id",
+            (municipality_id,),
+        )
+
+    async def services(self, round_id: int) -> list[RatingService]:
+        rows = await self.db.fetchall(
+            "SELECT id, round_id, position, name FROM rating_services WHERE round_id = ?"
+            " ORDER BY position",
+            (round_id,),
+        )
+        return [RatingService(*row) for row in rows]
+
+    async def rate(
+        self, service_id: int, resident_id: int, village_id: int, score: int, *, now: str
+    ) -> None:
+        await self.db.execute(
+            "INSERT INTO ratings (service_id, resident_id, village_id, score, rated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (service_id, resident_id)"
+            " DO UPDATE SET score = excluded.score, rated_at = excluded.rated_at",
+            (service_id, resident_id, village_id, score, now),
+        )
+
+    async def summary(self, municipality_id: int) -> list[Row]:
+        """(round id, round name, service, village, ratings, sum of scores) for every group."""
+        return await self.db.fetchall(
+            "SELECT rr.id, rr.name, s.name, v.name, COUNT(*), SUM(r.score)"
+            " FROM ratings r JOIN rating_services s ON s.id = r.service_id"
+            " JOIN rating_rounds rr ON rr.id = s.round_id"
+            " LEFT JOIN villages v ON v.id = r.village_id"
+            " WHERE rr.municipality_id = ? GROUP BY rr.id, rr.name, s.position, s.name, v.name"
+            " ORDER BY rr.id, s.position, v.name",
+            (municipality_id,),
+        )

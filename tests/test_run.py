@@ -1,0 +1,371 @@
+"""``civic-bot run`` end to end: a real subprocess against the fake Telegram and Twilio.
+
+The process is started as a user starts it (``python -m bot run``, configured by the
+environment only); the fakes run in the test's event loop on 127.0.0.1. Every wait is
+bounded, and a failure shows the process's log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sqlite3
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.config import Settings
+from bot.services import demo_data
+from tests.conftest import REPO_ROOT, run_cli
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.twilio_api import FakeTwilioAPI
+from tests.fakes.webhooks import telegram_message_update
+
+FROM_NUMBER = "+15005550006"
+VILLAGE = "Kachybek"
+BROADCAST_TEXT = "Кечээки жыйындын жыйынтыгы: суу түтүгү 1-декабрдан баштап оңдолот."
+START_TIMEOUT = 20.0
+STOP_TIMEOUT = 8.0
+DELIVERY_TIMEOUT = 60.0
+#: no new SMS at the fake for this long: the sending has stopped
+STALL_TIMEOUT = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def child_env(extra: dict[str, str]) -> dict[str, str]:
+    """The test's environment without any civic-bot setting, plus ``extra``."""
+    ours = {name.upper() for name in Settings.model_fields}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k.upper() not in ours and not k.startswith(("TELEGRAM_", "TWILIO_"))
+    }
+    env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Civic:
+    """One ``python -m bot run`` process."""
+
+    process: asyncio.subprocess.Process
+    port: int
+    log: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")[-6000:]
+
+    async def wait_healthy(self, http: aiohttp.ClientSession) -> dict[str, object]:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.returncode is not None:
+                pytest.fail(f"civic-bot run exited {self.process.returncode}:\n{self.output()}")
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with http.get(
+                    f"{self.base_url}/healthz", timeout=aiohttp.ClientTimeout(total=2)
+                ) as resp:
+                    if resp.status == 200:
+                        return dict(await resp.json())
+            await asyncio.sleep(0.1)
+        pytest.fail(f"/healthz not up within {START_TIMEOUT:.0f} s:\n{self.output()}")
+
+    async def stop(self, sig: signal.Signals = signal.SIGTERM) -> tuple[int, float]:
+        """Send ``sig``; return the exit status and how long the exit took."""
+        started = time.monotonic()
+        self.process.send_signal(sig)
+        try:
+            code = await asyncio.wait_for(self.process.wait(), timeout=STOP_TIMEOUT)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+            pytest.fail(f"no exit within {STOP_TIMEOUT:.0f} s of {sig.name}:\n{self.output()}")
+        return code, time.monotonic() - started
+
+
+Launch = Callable[[dict[str, str]], Awaitable[Civic]]
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A directory with a demo database, made by ``civic-bot init --demo``."""
+    done = run_cli("init", "--demo", cwd=tmp_path, env={"DATABASE_URL": db_url(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    return tmp_path
+
+
+def db_url(workdir: Path) -> str:
+    return f"sqlite:///{workdir / 'civic-bot.db'}"
+
+
+@pytest.fixture
+async def launch(workdir: Path) -> AsyncIterator[Launch]:
+    """``await launch(env)`` starts ``python -m bot run``; leftovers are killed at the end."""
+    started: list[Civic] = []
+
+    async def start(extra: dict[str, str]) -> Civic:
+        port = free_port()
+        env = child_env(
+            {
+                "DATABASE_URL": db_url(workdir),
+                "HTTP_HOST": "127.0.0.1",
+                "HTTP_PORT": str(port),
+                "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+                **extra,
+            }
+        )
+        log = workdir / f"run-{len(started)}.log"
+        with log.open("wb") as sink:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                cwd=workdir,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=sink,
+                stderr=sink,
+            )
+        civic = Civic(process, port, log)
+        started.append(civic)
+        return civic
+
+    yield start
+    for civic in started:
+        if civic.process.returncode is None:
+            civic.process.kill()
+            await civic.process.wait()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegramAPI]:
+    async with FakeTelegramAPI(long_poll_cap=0.5) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def twilio() -> AsyncIterator[FakeTwilioAPI]:
+    async with FakeTwilioAPI(owned_numbers={FROM_NUMBER}) as fake:
+        yield fake
+
+
+def twilio_env(twilio: FakeTwilioAPI) -> dict[str, str]:
+    return {
+        "TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": twilio.auth_token,
+        "TWILIO_FROM_NUMBER": FROM_NUMBER,
+        "TWILIO_API_URL": twilio.base_url,
+        "TWILIO_RATE": "200",
+    }
+
+
+def telegram_env(telegram: FakeTelegramAPI) -> dict[str, str]:
+    return {"TELEGRAM_BOT_TOKEN": "123456:TEST", "TELEGRAM_API_URL": telegram.base_url}
+
+
+async def broadcast(workdir: Path) -> set[str]:
+    """``civic-bot broadcast --village Kachybek``; returns the numbers it queued SMS for."""
+    text_file = workdir / "message.txt"
+    text_file.write_text(BROADCAST_TEXT, encoding="utf-8")
+    done = await asyncio.to_thread(
+        run_cli,
+        "broadcast",
+        "--village",
+        VILLAGE,
+        "--text-file",
+        str(text_file),
+        cwd=workdir,
+        env={"DATABASE_URL": db_url(workdir)},
+    )
+    assert done.returncode == 0, done.stderr
+    with contextlib.closing(sqlite3.connect(workdir / "civic-bot.db")) as db:
+        queued = {row[0] for row in db.execute("SELECT address FROM outbox WHERE channel = 'sms'")}
+        in_village = db.execute(
+            "SELECT COUNT(*) FROM residents r JOIN villages v ON v.id = r.village_id"
+            " WHERE v.name = ? AND NOT r.opted_out",
+            (VILLAGE,),
+        ).fetchone()[0]
+    assert len(queued) == in_village > 1000
+    return queued
+
+
+async def wait_until(
+    condition: Callable[[], bool],
+    within: float,
+    what: str,
+    civic: Civic,
+    *,
+    progress: Callable[[], int] | None = None,
+    stall: float = STALL_TIMEOUT,
+) -> float:
+    """Poll ``condition`` for at most ``within`` seconds; with ``progress``, give up as
+    soon as it stops moving for ``stall`` seconds. Return the seconds it took."""
+    started = last_move = time.monotonic()
+    seen = progress() if progress else 0
+    while not condition():
+        now = time.monotonic()
+        if civic.process.returncode is not None:
+            pytest.fail(f"civic-bot run exited {civic.process.returncode}:\n{civic.output()}")
+        if progress is not None and (moved := progress()) != seen:
+            seen, last_move = moved, now
+        if now - started > within or now - last_move > stall:
+            # stop it first: an exception in a background task shows in the log on exit
+            with contextlib.suppress(BaseException):
+                civic.process.send_signal(signal.SIGTERM)
+                await asyncio.wait_for(civic.process.wait(), timeout=STOP_TIMEOUT)
+            pytest.fail(
+                f"{what}: not within {now - started:.0f} s (progress {seen}, stalled"
+                f" {now - last_move:.0f} s); the process's log:\n{civic.output()}"
+            )
+        await asyncio.sleep(0.05)
+    return time.monotonic() - started
+
+
+def sms_counts(twilio: FakeTwilioAPI) -> Counter[str]:
+    return Counter(m["to"] for m in twilio.created if m["body"] == BROADCAST_TEXT)
+
+
+async def test_run_serves_sms_sends_a_broadcast_and_polls_telegram(
+    launch: Launch,
+    workdir: Path,
+    http: aiohttp.ClientSession,
+    telegram: FakeTelegramAPI,
+    twilio: FakeTwilioAPI,
+) -> None:
+    civic = await launch({**telegram_env(telegram), **twilio_env(twilio)})
+    health = await civic.wait_healthy(http)
+    assert health == {"status": "ok", "sms": True, "telegram": False, "outbox_pending": 0}
+
+    # an inbound SMS, signed for PUBLIC_BASE_URL as Twilio signs it, answered in TwiML
+    answer = await twilio.send_inbound(
+        f"{civic.base_url}/sms/twilio", demo_data.RESIDENT_PHONE, FROM_NUMBER, "ME", session=http
+    )
+    assert answer.status == 200, civic.output()
+    assert answer.body.startswith("<?xml") and "<Message>" in answer.body
+    with contextlib.closing(sqlite3.connect(workdir / "civic-bot.db")) as db:
+        (name,) = db.execute(
+            "SELECT name FROM residents WHERE phone = ?", (demo_data.RESIDENT_PHONE,)
+        ).fetchone()
+    assert name in answer.body
+
+    # a broadcast queued by another process is delivered by this one, once each
+    recipients = await broadcast(workdir)
+    await wait_until(
+        lambda: set(sms_counts(twilio)) == recipients,
+        DELIVERY_TIMEOUT,
+        f"SMS to all {len(recipients)} recipients",
+        civic,
+        progress=lambda: len(twilio.created),
+    )
+    await asyncio.sleep(0.3)  # nothing more should arrive
+    counts = sms_counts(twilio)
+    assert set(counts) == recipients and max(counts.values()) == 1
+    assert all(m["from"] == FROM_NUMBER for m in twilio.created)
+    callback = f"{civic.base_url}/sms/twilio/status"
+    assert {m["_status_callback"] for m in twilio.created} == {callback}
+    # and a delivery report for one of them is accepted (signed for the public URL)
+    report = await twilio.send_status_callback(twilio.created[-1]["sid"], "delivered", session=http)
+    assert report.status == 204, civic.output()
+
+    # the Telegram bot runs in polling mode against the fake
+    await wait_until(lambda: len(telegram.calls("getUpdates")) > 0, 10, "getUpdates polling", civic)
+    languages = {call.params.get("language_code") for call in telegram.calls("setMyCommands")}
+    assert languages == {"ky", "ru", "en", None}
+    assert telegram.calls("deleteWebhook")
+    telegram.queue_update(telegram_message_update("ME", 7_000_001, language_code="ru"))
+    await wait_until(
+        lambda: bool(telegram.sent_messages(7_000_001)), 10, "answer to a polled update", civic
+    )
+
+    code, took = await civic.stop(signal.SIGTERM)
+    assert code == 0, civic.output()
+    assert took < 5, f"SIGTERM took {took:.1f} s"
+    with contextlib.closing(sqlite3.connect(workdir / "civic-bot.db")) as db:
+        statuses = Counter(
+            row[0] for row in db.execute("SELECT status FROM outbox WHERE channel = 'sms'")
+        )
+    assert statuses == {"sent": len(recipients) - 1, "delivered": 1}
+
+
+async def test_run_without_any_channel_serves_healthz(
+    launch: Launch, http: aiohttp.ClientSession
+) -> None:
+    civic = await launch({})
+    health = await civic.wait_healthy(http)
+    assert health == {"status": "ok", "sms": False, "telegram": False, "outbox_pending": 0}
+    async with http.post(f"{civic.base_url}/sms/twilio", data={"Body": "ME"}) as resp:
+        assert resp.status == 403
+    async with http.post(f"{civic.base_url}/telegram/webhook", json={"update_id": 1}) as resp:
+        assert resp.status == 404
+    code, took = await civic.stop(signal.SIGTERM)
+    assert code == 0, civic.output()
+    assert took < 5
+    assert "serving /healthz only" in civic.output()
+
+
+async def test_killed_mid_broadcast_resumes_after_restart(
+    launch: Launch, workdir: Path, http: aiohttp.ClientSession, twilio: FakeTwilioAPI
+) -> None:
+    first = await launch(twilio_env(twilio))
+    await first.wait_healthy(http)
+    recipients = await broadcast(workdir)
+    await wait_until(
+        lambda: len(twilio.created) >= 100,
+        DELIVERY_TIMEOUT,
+        "first 100 SMS",
+        first,
+        progress=lambda: len(twilio.created),
+    )
+
+    code, _ = await first.stop(signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    before = len(twilio.created)
+    assert before < len(recipients), "the broadcast finished before the kill: nothing to test"
+
+    second = await launch(twilio_env(twilio))
+    await second.wait_healthy(http)
+    await wait_until(
+        lambda: set(sms_counts(twilio)) == recipients,
+        DELIVERY_TIMEOUT,
+        f"SMS to all {len(recipients)} recipients after the restart",
+        second,
+        progress=lambda: len(twilio.created),
+    )
+    await asyncio.sleep(0.3)
+    counts = sms_counts(twilio)
+    duplicates = sum(n - 1 for n in counts.values())
+    assert set(counts) == recipients
+    assert duplicates <= 1, {to: n for to, n in counts.items() if n > 1}
+    code, _ = await second.stop(signal.SIGTERM)
+    assert code == 0, second.output()
+    with contextlib.closing(sqlite3.connect(workdir / "civic-bot.db")) as db:
+        left = db.execute(
+            "SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'sending')"
+        ).fetchone()[0]
+    assert left == 0

@@ -1,0 +1,325 @@
+"""``POST /telegram/webhook`` over real HTTP: the secret header, duplicates, and retries.
+
+Most cases feed a recorder; the end-to-end ones feed the real dispatcher with a Bot
+pointed at the fake Telegram Bot API, so a reply is a ``sendMessage`` the fake received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiohttp.test_utils import TestServer
+
+from bot.clock import iso
+from bot.rendering.templates import Renderer
+from bot.services import demo_data
+from bot.telegram_app import build_dispatcher
+from bot.web import WebContext, build_app
+from storage.models import Municipality
+from storage.repos import Repos
+from tests.conftest import FakeClock
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.webhooks import (
+    TELEGRAM_SECRET_HEADER,
+    telegram_message_update,
+    telegram_webhook_headers,
+)
+
+SECRET = "s3cret-token_for-the-webhook"
+USER = 7_000_001
+
+
+@dataclass
+class Feed:
+    """A stand-in for ``dp.feed_raw_update``: records updates; can fail or wait."""
+
+    fed: list[dict[str, Any]] = field(default_factory=list)
+    #: raise on this many calls first (each failed call is recorded too)
+    failures: int = 0
+    #: when set, every call waits for it before returning
+    gate: asyncio.Event | None = None
+    attempts: int = 0
+    #: set once the first call has begun
+    entered: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def __call__(self, update: dict[str, Any]) -> None:
+        self.attempts += 1
+        self.entered.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("the handler fell over")
+        self.fed.append(update)
+
+
+@dataclass
+class Web:
+    ctx: WebContext
+    server: TestServer
+    http: aiohttp.ClientSession
+
+    async def post(
+        self, body: bytes | dict[str, Any], headers: dict[str, str] | None = None
+    ) -> int:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        async with self.http.post(
+            self.server.make_url("/telegram/webhook"),
+            data=data,
+            headers=telegram_webhook_headers(SECRET) if headers is None else headers,
+        ) as resp:
+            await resp.read()
+            return resp.status
+
+
+@pytest.fixture
+def feed() -> Feed:
+    return Feed()
+
+
+@pytest.fixture
+async def web(
+    repos: Repos, demo: Municipality, clock: FakeClock, renderer: Renderer, feed: Feed
+) -> AsyncIterator[Web]:
+    ctx = WebContext(
+        repos=repos,
+        renderer=renderer,
+        clock=clock,
+        municipality=demo,
+        telegram_secret=SECRET,
+        telegram_feed=feed,
+    )
+    async with (
+        TestServer(build_app(ctx), host="127.0.0.1") as server,
+        aiohttp.ClientSession() as http,
+    ):
+        yield Web(ctx, server, http)
+
+
+async def telegram_rows(repos: Repos) -> list[tuple[Any, ...]]:
+    rows = await repos.db.fetchall(
+        "SELECT provider_id, command, reply FROM inbound WHERE channel = 'telegram' ORDER BY id"
+    )
+    return [tuple(row) for row in rows]
+
+
+UPDATE = telegram_message_update("ME", USER, update_id=900_001)
+
+
+@pytest.mark.parametrize(
+    ("posts", "statuses", "fed"),
+    [
+        pytest.param([(UPDATE, None)], [200], 1, id="right-secret"),
+        pytest.param([(UPDATE, telegram_webhook_headers("wrong"))], [403], 0, id="wrong-secret"),
+        pytest.param(
+            [(UPDATE, telegram_webhook_headers(SECRET.upper()))], [403], 0, id="secret-case"
+        ),
+        pytest.param([(UPDATE, telegram_webhook_headers(None))], [403], 0, id="missing-header"),
+        pytest.param(
+            [(UPDATE, {"Content-Type": "application/json", TELEGRAM_SECRET_HEADER: ""})],
+            [403],
+            0,
+            id="empty-header",
+        ),
+        pytest.param([(UPDATE, None), (UPDATE, None)], [200, 200], 1, id="duplicate-update-id"),
+        pytest.param(
+            [(UPDATE, None), (telegram_message_update("HELP", USER, update_id=900_002), None)],
+            [200, 200],
+            2,
+            id="two-updates",
+        ),
+        pytest.param([(b"{not json", None)], [400], 0, id="malformed-json"),
+        pytest.param([(b"", None)], [400], 0, id="empty-body"),
+        pytest.param([({"message": UPDATE["message"]}, None)], [400], 0, id="no-update-id"),
+        pytest.param([({"update_id": "x1"}, None)], [400], 0, id="update-id-not-a-number"),
+        pytest.param([(b"[1, 2]", None)], [400], 0, id="json-array"),
+        pytest.param(
+            [(b"{not json", telegram_webhook_headers("wrong"))],
+            [403],
+            0,
+            id="secret-checked-before-body",
+        ),
+    ],
+)
+async def test_webhook(
+    web: Web,
+    repos: Repos,
+    feed: Feed,
+    posts: list[tuple[bytes | dict[str, Any], dict[str, str] | None]],
+    statuses: list[int],
+    fed: int,
+) -> None:
+    got = [await web.post(body, headers) for body, headers in posts]
+    assert got == statuses
+    assert len(feed.fed) == fed
+    assert len(await telegram_rows(repos)) == fed
+
+
+async def test_webhook_is_off_without_a_secret(
+    repos: Repos, demo: Municipality, clock: FakeClock, renderer: Renderer, feed: Feed
+) -> None:
+    """Polling mode (no secret configured): the route does not exist for anyone."""
+    ctx = WebContext(
+        repos=repos, renderer=renderer, clock=clock, municipality=demo, telegram_feed=feed
+    )
+    async with (
+        TestServer(build_app(ctx), host="127.0.0.1") as server,
+        aiohttp.ClientSession() as http,
+    ):
+        web = Web(ctx, server, http)
+        assert await web.post(UPDATE, telegram_webhook_headers(None)) == 404
+        assert await web.post(UPDATE, telegram_webhook_headers("")) == 404
+    assert feed.fed == []
+
+
+async def test_a_failed_feed_is_answered_500_and_the_retry_is_handled(
+    web: Web, repos: Repos, feed: Feed
+) -> None:
+    feed.failures = 1
+    update = telegram_message_update("ME", USER, update_id=900_100)
+
+    assert await web.post(update) == 500  # Telegram will deliver it again
+    assert feed.fed == []
+    assert await telegram_rows(repos) == [("900100", None, None)]  # arrived, not handled
+
+    assert await web.post(update) == 200  # the retry
+    assert feed.fed == [update]
+    assert await telegram_rows(repos) == [("900100", "message", "")]
+
+    assert await web.post(update) == 200  # and a later duplicate is dropped
+    assert feed.fed == [update] and feed.attempts == 2
+
+
+async def test_a_duplicate_in_flight_waits_for_the_first_delivery(
+    web: Web, repos: Repos, feed: Feed
+) -> None:
+    """Telegram timed out and sent the update again while the first is being handled."""
+    feed.gate = asyncio.Event()
+    update = telegram_message_update("ME", USER, update_id=900_200)
+    first = asyncio.create_task(web.post(update))
+    await asyncio.wait_for(feed.entered.wait(), timeout=5)
+    second = asyncio.create_task(web.post(update))
+    await asyncio.sleep(0.05)
+    assert not first.done() and not second.done()
+    feed.gate.set()
+    assert await asyncio.gather(first, second) == [200, 200]
+    assert feed.fed == [update] and feed.attempts == 1
+
+
+async def test_a_duplicate_in_flight_of_a_failing_update_is_answered_500(
+    web: Web, repos: Repos, feed: Feed
+) -> None:
+    feed.gate = asyncio.Event()
+    feed.failures = 1
+    update = telegram_message_update("ME", USER, update_id=900_300)
+    first = asyncio.create_task(web.post(update))
+    await asyncio.wait_for(feed.entered.wait(), timeout=5)
+    second = asyncio.create_task(web.post(update))
+    await asyncio.sleep(0.05)
+    feed.gate.set()
+    assert await asyncio.gather(first, second) == [500, 500]
+    assert await web.post(update) == 200
+    assert feed.fed == [update]
+
+
+# ------------------------------------------------------------------------------ real dispatcher
+
+
+class _PlainHTTPSession(AiohttpSession):
+    """No 250 ms TLS grace period on close: the fake is plain HTTP."""
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeTelegramAPI]:
+    async with FakeTelegramAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def live(
+    repos: Repos, demo: Municipality, clock: FakeClock, renderer: Renderer, api: FakeTelegramAPI
+) -> AsyncIterator[Web]:
+    """The webhook as ``civic-bot run`` wires it: the real dispatcher sharing ctx.lock."""
+    session = _PlainHTTPSession(api=TelegramAPIServer.from_base(api.base_url))
+    bot = Bot("123456:TEST", session=session)
+    ctx = WebContext(
+        repos=repos,
+        renderer=renderer,
+        clock=clock,
+        municipality=demo,
+        telegram_secret=SECRET,
+    )
+    dp = build_dispatcher(
+        repos=repos, renderer=renderer, clock=clock, municipality=demo, lock=ctx.lock
+    )
+    ctx.telegram_feed = functools.partial(dp.feed_raw_update, bot)
+    async with (
+        TestServer(build_app(ctx), host="127.0.0.1") as server,
+        aiohttp.ClientSession() as http,
+    ):
+        yield Web(ctx, server, http)
+    await session.close()
+
+
+async def test_unlinked_user_is_asked_for_their_phone(
+    live: Web, api: FakeTelegramAPI, renderer: Renderer
+) -> None:
+    update = telegram_message_update("ME", USER, update_id=901_001, language_code="ru")
+    assert await live.post(update) == 200
+    (sent,) = api.calls("sendMessage")
+    assert sent.chat_id == USER
+    assert sent.params["reply_markup"]["keyboard"][0][0]["request_contact"] is True
+    assert await live.post(update) == 200  # a duplicate: no second answer
+    assert len(api.calls("sendMessage")) == 1
+
+
+async def test_linked_resident_gets_their_card(
+    live: Web, api: FakeTelegramAPI, repos: Repos, demo: Municipality, clock: FakeClock
+) -> None:
+    resident = await repos.residents.by_phone(demo.id, demo_data.RESIDENT_PHONE)
+    assert resident is not None
+    await repos.residents.link_telegram(resident.id, USER, now=iso(clock.now()))
+    assert await live.post(telegram_message_update("ME", USER, update_id=901_002)) == 200
+    assert resident.name in api.messages_to(USER)[0]
+
+
+async def test_bot_api_failure_is_retried_by_telegram_and_answered_once(
+    live: Web, api: FakeTelegramAPI, repos: Repos
+) -> None:
+    """sendMessage fails (Telegram's side had a hiccup): 500, so Telegram retries; the
+    retry answers the user; the update is not lost as a 'duplicate'."""
+    api.fail_next("sendMessage", 500)
+    update = telegram_message_update("ME", USER, update_id=901_003)
+    assert await live.post(update) == 500
+    assert api.sent_messages(USER) == []
+    assert await live.post(update) == 200
+    assert len(api.sent_messages(USER)) == 1
+    assert await live.post(update) == 200
+    assert len(api.sent_messages(USER)) == 1
+    assert await telegram_rows(repos) == [("901003", "message", "")]
+
+
+async def test_webhook_and_sms_share_the_lock_without_deadlock(
+    live: Web, api: FakeTelegramAPI
+) -> None:
+    """The dispatcher takes ctx.lock itself; the route must not hold it while feeding."""
+    updates = [telegram_message_update("HELP", USER + n, update_id=902_000 + n) for n in range(20)]
+    statuses = await asyncio.wait_for(
+        asyncio.gather(*(live.post(update) for update in updates)), timeout=10
+    )
+    assert statuses == [200] * 20
+    assert len(api.calls("sendMessage")) == 20
