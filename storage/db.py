@@ -253,23 +253,24 @@ class SQLiteDatabase(Database):
         super().__init__()
         self._conn = conn
 
+    # One trip to aiosqlite's thread per statement: under the single-writer lock the
+    # trips are the critical path (bench/inbound.py), so no cursor is fetched from or
+    # closed in a trip of its own (sqlite3 closes it when it is dropped).
+
     async def _fetchone(self, sql: str, params: Params) -> Row | None:
-        async with self._conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        rows = await self._conn.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def _fetchall(self, sql: str, params: Params) -> list[Row]:
-        async with self._conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._conn.execute_fetchall(sql, params))
 
     async def _execute(self, sql: str, params: Params) -> int:
-        async with self._conn.execute(sql, params) as cursor:
-            if _is_insert(sql):
-                return int(cursor.lastrowid or 0)
-            return cursor.rowcount
+        cursor = await self._conn.execute(sql, params)
+        return int(cursor.lastrowid or 0) if _is_insert(sql) else cursor.rowcount
 
     async def _executemany(self, sql: str, rows: list[Params]) -> int:
-        async with self._conn.executemany(sql, rows) as cursor:
-            return max(cursor.rowcount, 0)
+        cursor = await self._conn.executemany(sql, rows)
+        return max(cursor.rowcount, 0)
 
     async def _executescript(self, script: str) -> None:
         await self._conn.executescript(script)
