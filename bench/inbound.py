@@ -20,9 +20,10 @@ Run from the repository root: ``python bench/inbound.py`` (about half a minute),
 ``python bench/inbound.py --requests 1000`` for a quick run; ``--profile`` writes a cProfile
 of the server process for the civic-bot cases (``--profile-out``; ``--case`` picks one).
 
-Two what-ifs, off by default, measure changes proposed elsewhere (they are not how the bot
-runs): ``--single-hop-db`` runs each statement of ``storage.db.Database`` in one call to the
-aiosqlite thread (execute, fetch and close together, instead of three round trips);
+``--commands ballots`` sends ballots instead (``V 1 3``, ``V 2``, ... to an open approval
+poll; a resident's later ballot replaces the earlier): issue 6 asks >= 1,000 ballots/s.
+
+A what-if, off by default, measures a change proposed elsewhere (not how the bot runs):
 ``--no-dispatcher-lock`` builds the dispatcher without ``ctx.lock``, i.e. what it costs that
 the Telegram middleware holds the writers' lock across the Bot API call.
 """
@@ -52,6 +53,8 @@ OUR_NUMBER = "+15005550006"
 FIRST_USER = 8_000_000  # Telegram user id = FIRST_USER + resident id
 #: the command mix, cycled over the residents (every sixth message is STOP, then START)
 COMMANDS = ("ME", "HELP", "LANG RU", "STOP", "LANG KY", "START")
+#: ``--commands ballots``: approval ballots (at most 3 of 5) to the one open poll
+BALLOTS = ("V 1 3", "V 2", "V 1 2 3", "V 4 5", "V 5", "V 3 4")
 TARGET_RATE = 1000.0
 TARGET_RATIO = 0.25
 TARGET_P99_MS = 100.0
@@ -67,7 +70,9 @@ class Request:
     headers: dict[str, str]
 
 
-def sms_requests(phones: list[str], count: int, start: int) -> list[Request]:
+def sms_requests(
+    phones: list[str], count: int, start: int, commands: tuple[str, ...]
+) -> list[Request]:
     """Signed Twilio inbound forms, as Twilio posts them (urlencoded, X-Twilio-Signature)."""
     from urllib.parse import urlencode
 
@@ -76,21 +81,23 @@ def sms_requests(phones: list[str], count: int, start: int) -> list[Request]:
     requests = []
     for n in range(start, start + count):
         phone = phones[n % len(phones)]
-        command = COMMANDS[n % len(COMMANDS)]
+        command = commands[n % len(commands)]
         form = twilio_inbound_form(phone, OUR_NUMBER, command, message_sid=f"SM{n:032x}")
         headers = twilio_signed_headers(DEFAULT_AUTH_TOKEN, PUBLIC + "/sms/twilio", form)
         requests.append(Request("/sms/twilio", urlencode(form).encode(), headers))
     return requests
 
 
-def telegram_requests(users: list[int], count: int, start: int) -> list[Request]:
+def telegram_requests(
+    users: list[int], count: int, start: int, commands: tuple[str, ...]
+) -> list[Request]:
     """Telegram webhook POSTs: an Update with a text message and the secret header."""
     from tests.fakes.webhooks import telegram_message_update, telegram_webhook_headers
 
     requests = []
     for n in range(start, start + count):
         user = users[n % len(users)]
-        command = COMMANDS[n % len(COMMANDS)]
+        command = commands[n % len(commands)]
         update = telegram_message_update(command, user, update_id=1_000_000 + n)
         body = json.dumps(update, ensure_ascii=False).encode()
         requests.append(Request("/telegram/webhook", body, telegram_webhook_headers(SECRET)))
@@ -115,54 +122,11 @@ def fake_telegram_main(pipe: Connection) -> None:
     asyncio.run(main())
 
 
-def single_hop_database() -> None:
-    """What-if (a proposal for storage/db.py): one aiosqlite round trip per statement.
-
-    Today ``SQLiteDatabase._fetchone`` costs three trips to the aiosqlite thread (execute,
-    fetchone, cursor close) and ``_execute`` two; under the single-writer lock those trips
-    are the critical path. This replaces the engine-level methods only (the locking of
-    ``Database`` stays as it is) and uses aiosqlite's private ``_execute``: a measurement,
-    not an implementation.
-    """
-    from storage.db import Params, SQLiteDatabase
-
-    def run(db: SQLiteDatabase, fn: Any) -> Any:
-        return db._conn._execute(fn)
-
-    async def fetchone(self: SQLiteDatabase, sql: str, params: Params) -> Any:
-        return await run(self, lambda: self._conn._conn.execute(sql, params).fetchone())
-
-    async def fetchall(self: SQLiteDatabase, sql: str, params: Params) -> Any:
-        return await run(self, lambda: self._conn._conn.execute(sql, params).fetchall())
-
-    async def execute(self: SQLiteDatabase, sql: str, params: Params) -> int:
-        def one() -> int:
-            cursor = self._conn._conn.execute(sql, params)
-            if sql.lstrip()[:6].upper() == "INSERT":
-                return int(cursor.lastrowid or 0)
-            return cursor.rowcount
-
-        return int(await run(self, one))
-
-    async def executemany(self: SQLiteDatabase, sql: str, rows: Any) -> int:
-        return int(
-            await run(self, lambda: max(self._conn._conn.executemany(sql, rows).rowcount, 0))
-        )
-
-    SQLiteDatabase._fetchone = fetchone  # type: ignore[method-assign]
-    SQLiteDatabase._fetchall = fetchall  # type: ignore[method-assign]
-    SQLiteDatabase._execute = execute  # type: ignore[method-assign]
-    SQLiteDatabase._executemany = executemany  # type: ignore[method-assign]
-
-
 def server_main(
     pipe: Connection, db_url: str, telegram_url: str, profile: str | None, whatifs: set[str]
 ) -> None:
     """Child: the no-op app and the civic-bot web app on ephemeral ports."""
     import cProfile
-
-    if "single-hop-db" in whatifs:
-        single_hop_database()
 
     async def main() -> None:
         from aiogram import Bot
@@ -299,10 +263,14 @@ async def hammer(name: str, port: int, requests: list[Request], concurrency: int
 # ------------------------------------------------------------------------------ set-up
 
 
-async def prepare(db_url: str, residents: int) -> tuple[list[str], list[int]]:
-    """The demo database; ``residents`` of them linked to Telegram. Their phones and users."""
+async def prepare(db_url: str, residents: int, poll: bool) -> tuple[list[str], list[int]]:
+    """The demo database; ``residents`` of them linked to Telegram (and, with ``poll``, an
+    open approval poll). Their phones and users."""
+    from datetime import timedelta
+
     from bot.clock import SystemClock, iso
     from bot.services import demo_data
+    from bot.services.polls import OptionSpec, create_poll
     from storage.db import connect
     from storage.migrate import migrate
     from storage.repos import Repos
@@ -317,6 +285,14 @@ async def prepare(db_url: str, residents: int) -> tuple[list[str], list[int]]:
         async with db.transaction():
             for person in people:
                 await repos.residents.link_telegram(person.id, FIRST_USER + person.id, now=now)
+        if poll:
+            moment = SystemClock().now()
+            await create_poll(
+                repos, municipality, title="Priorities", ballot_type="approval", max_choices=3,
+                options=[OptionSpec(f"Option {n}") for n in range(1, 6)], min_age=0,
+                opens_at=moment - timedelta(hours=1), closes_at=moment + timedelta(days=1),
+                now=moment,
+            )  # fmt: skip
     return [p.phone for p in people], [FIRST_USER + p.id for p in people]
 
 
@@ -371,7 +347,9 @@ def main() -> int:
     )
     parser.add_argument("--profile", action="store_true", help="cProfile the server process")
     parser.add_argument("--profile-out", default="inbound.prof", help="where the profile goes")
-    parser.add_argument("--single-hop-db", action="store_true", help="what-if, see above")
+    parser.add_argument(
+        "--commands", choices=["mix", "ballots"], default="mix", help="what the messages say"
+    )
     parser.add_argument("--no-dispatcher-lock", action="store_true", help="what-if, see above")
     args = parser.parse_args()
 
@@ -379,7 +357,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="civic-bench-") as tmp:
         db_path = Path(tmp) / "civic-bot.db"
         db_url = f"sqlite:///{db_path}"
-        phones, users = asyncio.run(prepare(db_url, args.residents))
+        phones, users = asyncio.run(prepare(db_url, args.residents, args.commands == "ballots"))
+        commands = BALLOTS if args.commands == "ballots" else COMMANDS
 
         tg_pipe, tg_child = ctx.Pipe()
         fake = ctx.Process(target=fake_telegram_main, args=(tg_child,), daemon=True)
@@ -387,14 +366,7 @@ def main() -> int:
         telegram_url = tg_pipe.recv()
         srv_pipe, srv_child = ctx.Pipe()
         profile = str(Path(args.profile_out).resolve()) if args.profile else None
-        whatifs = {
-            name
-            for name, on in (
-                ("single-hop-db", args.single_hop_db),
-                ("no-dispatcher-lock", args.no_dispatcher_lock),
-            )
-            if on
-        }
+        whatifs = {name for name, on in (("no-dispatcher-lock", args.no_dispatcher_lock),) if on}
         server = ctx.Process(
             target=server_main,
             args=(srv_child, db_url, telegram_url, profile, whatifs),
@@ -420,9 +392,13 @@ def main() -> int:
         n, warm = args.requests, args.warmup
         results = []
         if args.case in ("sms", "both"):
-            results.append(asyncio.run(run_case("sms", sms_requests(phones, warm + n, 0))))
+            results.append(
+                asyncio.run(run_case("sms", sms_requests(phones, warm + n, 0, commands)))
+            )
         if args.case in ("telegram", "both"):
-            results.append(asyncio.run(run_case("telegram", telegram_requests(users, warm + n, 0))))
+            results.append(
+                asyncio.run(run_case("telegram", telegram_requests(users, warm + n, 0, commands)))
+            )
         tg_pipe.send("report")
         fake_report: dict[str, Any] = tg_pipe.recv()
         srv_pipe.send("stop")
@@ -433,7 +409,7 @@ def main() -> int:
         print(
             f"civic-bot inbound webhooks: {n} requests per case after {warm} warm-up,"
             f" {args.concurrency} connections, {len(phones)} residents, commands"
-            f" {', '.join(COMMANDS)}"
+            f" {', '.join(commands)}"
             + (f"; WHAT-IF: {', '.join(sorted(whatifs))}" if whatifs else "")
         )
         misses = print_table(results)

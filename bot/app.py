@@ -27,6 +27,7 @@ from bot.rendering.templates import Renderer
 from bot.scheduling import Scheduler
 from bot.services.broadcast_progress import ProgressEditor
 from bot.services.hearing_jobs import HearingJobs
+from bot.services.errors import ServiceError
 from bot.services.municipalities import choose_municipality
 from bot.services.poll_jobs import PollJobs
 from bot.telegram_app import build_dispatcher, set_commands
@@ -76,7 +77,12 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
         stack.push_async_callback(db.close)
         await migrate(db)
         repos = Repos(db)
-        municipality = await choose_municipality(repos, settings.municipality)
+        try:
+            municipality = await choose_municipality(repos, settings.municipality)
+        except ServiceError as exc:  # the service speaks of --municipality; run reads env
+            raise ServiceError(
+                str(exc).replace("pass --municipality", "set MUNICIPALITY")
+            ) from None
         renderer = Renderer(settings.tz)
 
         senders: dict[str, Sender] = {}

@@ -68,7 +68,8 @@ class OutboxRepo:
         async with self.db.transaction():
             rows = await self.db.fetchall(
                 f"SELECT {_COLUMNS} FROM outbox WHERE status = 'queued'"
-                f" AND next_attempt_at <= ? AND channel IN ({marks}) ORDER BY id LIMIT ?"
+                f" AND next_attempt_at <= ? AND channel IN ({marks})"
+                " ORDER BY next_attempt_at, id LIMIT ?"
                 f"{self.db.dialect.skip_locked}",
                 (now, *channels, limit),
             )

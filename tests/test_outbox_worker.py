@@ -235,3 +235,15 @@ async def test_enqueueing_the_same_key_twice_sends_once(
     assert await repos.outbox.enqueue([draft], now=iso(clock.now())) == 0
     await worker.drain_channel("sms")
     assert fakes[1].messages_to("+996700000001") == ["hi"]
+
+
+@pytest.mark.sqlite_only
+async def test_the_claim_walks_an_index_instead_of_sorting_the_queue(repos: Repos) -> None:
+    plan = await repos.db.fetchall(
+        "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE status = 'queued'"
+        " AND next_attempt_at <= ? AND channel IN (?) ORDER BY next_attempt_at, id LIMIT 50",
+        ("2026-01-01", "sms"),
+    )
+    details = " ".join(row[-1] for row in plan)
+    assert "outbox_claim" in details
+    assert "TEMP B-TREE" not in details
