@@ -26,8 +26,8 @@ from bot.delivery.worker import ChannelLimit, OutboxWorker
 from bot.rendering.templates import Renderer
 from bot.scheduling import Scheduler
 from bot.services.broadcast_progress import ProgressEditor
-from bot.services.hearing_jobs import HearingJobs
 from bot.services.errors import ServiceError
+from bot.services.hearing_jobs import HearingJobs
 from bot.services.municipalities import choose_municipality
 from bot.services.poll_jobs import PollJobs
 from bot.telegram_app import build_dispatcher, set_commands
