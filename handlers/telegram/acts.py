@@ -47,8 +47,7 @@ from handlers import budget_commands
 from handlers.context import Context
 from handlers.telegram import screens
 from handlers.telegram.budget import ActsPick, Keyword
-from handlers.telegram.hearings import edit_or_send
-from handlers.telegram.screens import Screen, callback_chat
+from handlers.telegram.screens import Screen, callback_chat, edit_or_send
 from storage.models import MonitoringAct, Municipality, Project, Resident
 from storage.repos import Repos
 

@@ -45,8 +45,7 @@ from bot.services import hearings
 from bot.services.broadcast import NotStaff, require_staff
 from bot.services.errors import ServiceError
 from handlers.telegram import screens
-from handlers.telegram.hearings import edit_or_send
-from handlers.telegram.screens import Screen, callback_chat
+from handlers.telegram.screens import Screen, callback_chat, edit_or_send
 from storage.models import Municipality, Resident, Village
 from storage.repos import Repos
 

@@ -14,8 +14,7 @@ import logging
 from datetime import datetime
 
 from aiogram import Bot, F, Router
-from aiogram.enums import ChatType, ParseMode
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.enums import ChatType
 from aiogram.filters import Command, MagicData
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -27,7 +26,7 @@ from bot.services import hearings
 from handlers.context import Context
 from handlers.hearing_commands import list_hearings
 from handlers.telegram import screens
-from handlers.telegram.screens import Screen, callback_chat
+from handlers.telegram.screens import Screen, callback_chat, edit_or_send
 from storage.models import Municipality, Resident
 from storage.repos import Repos
 
@@ -109,28 +108,3 @@ async def rsvp(
     )
     buttons = json.loads(rsvp_buttons(renderer, language, hearing.id))
     await edit_or_send(bot, callback, Screen(text, InlineKeyboardMarkup.model_validate(buttons)))
-
-
-async def edit_or_send(bot: Bot, callback: CallbackQuery, screen: Screen) -> None:
-    """Show ``screen`` in place of the message whose button was pressed.
-
-    If that message cannot be edited (gone, too old) the screen is sent anew; a repeated
-    tap that changes nothing is not an error.
-    """
-    message = callback.message
-    markup = screen.markup if isinstance(screen.markup, InlineKeyboardMarkup) else None
-    if message is not None:
-        try:
-            await bot.edit_message_text(
-                text=screen.text,
-                chat_id=message.chat.id,
-                message_id=message.message_id,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-            )
-            return
-        except TelegramBadRequest as exc:
-            if "message is not modified" in exc.message:
-                return
-            log.info("telegram: cannot edit the message (%s); sending anew", exc.message)
-    await screen.send(bot, callback_chat(callback))

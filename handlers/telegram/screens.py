@@ -6,10 +6,12 @@ translator edits every word the bot shows in ``templates/`` and nowhere else.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from aiogram import Bot
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     CallbackQuery,
@@ -23,6 +25,8 @@ from aiogram.types import (
 from bot.config import LANGUAGES
 from bot.rendering.templates import Renderer
 from storage.models import Resident
+
+log = logging.getLogger(__name__)
 
 ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
@@ -128,3 +132,28 @@ def with_menu(
 def callback_chat(callback: CallbackQuery) -> int:
     """The chat a button was pressed in (the user's private chat if the message is gone)."""
     return callback.message.chat.id if callback.message else callback.from_user.id
+
+
+async def edit_or_send(bot: Bot, callback: CallbackQuery, screen: Screen) -> None:
+    """Show ``screen`` in place of the message whose button was pressed.
+
+    If that message cannot be edited (gone, too old) the screen is sent anew; a repeated
+    tap that changes nothing is not an error.
+    """
+    message = callback.message
+    markup = screen.markup if isinstance(screen.markup, InlineKeyboardMarkup) else None
+    if message is not None:
+        try:
+            await bot.edit_message_text(
+                text=screen.text,
+                chat_id=message.chat.id,
+                message_id=message.message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )
+            return
+        except TelegramBadRequest as exc:
+            if "message is not modified" in exc.message:
+                return
+            log.info("telegram: cannot edit the message (%s); sending anew", exc.message)
+    await screen.send(bot, callback_chat(callback))

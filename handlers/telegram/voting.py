@@ -19,8 +19,7 @@ from datetime import datetime
 from typing import Annotated
 
 from aiogram import Bot, F, Router
-from aiogram.enums import ChatType, ParseMode
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject, MagicData
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -32,7 +31,7 @@ from bot.rendering.templates import Renderer
 from bot.services import voting
 from bot.services.ballot_text import BallotText
 from handlers.telegram import screens
-from handlers.telegram.screens import MenuAction, Screen, callback_chat
+from handlers.telegram.screens import MenuAction, Screen, callback_chat, edit_or_send
 from storage.models import Municipality, Poll, PollOption, Resident
 from storage.repos import Repos
 
@@ -148,7 +147,7 @@ async def pick_poll(
     screen = await _entry(
         repos, renderer, municipality, resident, language, state, number, clock.now()
     )
-    await _edit(bot, callback, screen)
+    await edit_or_send(bot, callback, screen)
 
 
 async def _entry(
@@ -221,9 +220,9 @@ async def tap(
         return
     await _save_draft(state, poll.id, changed)
     if poll.ballot_type == "choose1":  # one tap is the whole ballot
-        await _edit(bot, callback, _summary(renderer, language, poll, options, changed))
+        await edit_or_send(bot, callback, _summary(renderer, language, poll, options, changed))
         return
-    await _edit(bot, callback, _ballot(renderer, language, poll, options, changed))
+    await edit_or_send(bot, callback, _ballot(renderer, language, poll, options, changed))
 
 
 async def done(
@@ -253,7 +252,7 @@ async def done(
         await callback.answer(alert[:_ALERT_MAX], show_alert=True)
         return
     await callback.answer()
-    await _edit(bot, callback, screen)
+    await edit_or_send(bot, callback, screen)
 
 
 async def change(
@@ -271,7 +270,7 @@ async def change(
     if found is not None:
         poll, options = found
         draft = await _load_draft(state, poll.id)
-        await _edit(bot, callback, _ballot(renderer, language, poll, options, draft))
+        await edit_or_send(bot, callback, _ballot(renderer, language, poll, options, draft))
 
 
 async def confirm(
@@ -295,7 +294,7 @@ async def confirm(
     if not draft:  # the draft is gone (a restart, or another device cast it): start over
         alert = _text(renderer, language, "tg_ballot_alert", code="empty", limit=poll.max_choices)
         await callback.answer(alert[:_ALERT_MAX], show_alert=True)
-        await _edit(bot, callback, _ballot(renderer, language, poll, options, draft))
+        await edit_or_send(bot, callback, _ballot(renderer, language, poll, options, draft))
         return
     await callback.answer()
     ballot = BallotText(poll.id, _entries(poll, draft))
@@ -318,7 +317,7 @@ async def confirm(
             replaced=cast.replaced,
         )
     await _save_draft(state, poll.id, {})
-    await _edit(bot, callback, screen)
+    await edit_or_send(bot, callback, screen)
 
 
 async def cancel(
@@ -335,7 +334,7 @@ async def cancel(
     screen = screens.with_menu(
         renderer, resident, language, "tg_ballot_cancelled", number=callback_data.poll
     )
-    await _edit(bot, callback, screen)
+    await edit_or_send(bot, callback, screen)
 
 
 # --- the draft --------------------------------------------------------------------------
@@ -498,28 +497,3 @@ def _steps(
 def _text(renderer: Renderer, language: str, feature: str, **data: object) -> str:
     """A template as plain text (button labels and alerts are not HTML)."""
     return html.unescape(renderer.render(feature, language, "telegram", **data))
-
-
-async def _edit(bot: Bot, callback: CallbackQuery, screen: Screen) -> None:
-    """Show ``screen`` in place of the message whose button was pressed.
-
-    If that message cannot be edited (gone, too old) the screen is sent anew; a
-    double tap that changes nothing is not an error.
-    """
-    message = callback.message
-    markup = screen.markup if isinstance(screen.markup, InlineKeyboardMarkup) else None
-    if message is not None:
-        try:
-            await bot.edit_message_text(
-                text=screen.text,
-                chat_id=message.chat.id,
-                message_id=message.message_id,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-            )
-            return
-        except TelegramBadRequest as exc:
-            if "message is not modified" in exc.message:
-                return
-            log.info("telegram ballot: cannot edit the message (%s); sending anew", exc.message)
-    await screen.send(bot, callback_chat(callback))
