@@ -34,6 +34,18 @@ SMS_FIT_WIDTHS = (None, 40, 30, 24, 18, 14, 10, 6)
 _MILLION = {"ky": "млн", "ru": "млн", "en": "mln"}
 _SOM = {"ky": "сом", "ru": "сом", "en": "som"}
 _BABEL_LOCALE = {"ky": "ky", "ru": "ru", "en": "en_GB"}
+#: Date patterns by language and length, written out rather than taken from CLDR by name:
+#: CLDR releases change them (Babel 2.19 turned Kyrgyz "4/12/26" into "04.12.26"), and an
+#: SMS's length, and what residents learned to read, should not change with a library.
+#: Babel still supplies the month names.
+_DATE_PATTERNS = {
+    "ky": {"short": "dd.MM.yy", "medium": "y-'ж'., d-MMM", "long": "y-'ж'., d-MMMM"},
+    "ru": {"short": "dd.MM.y", "medium": "d MMM y\u202f'г'.", "long": "d MMMM y\u202f'г'."},
+    "en": {"short": "dd/MM/y", "medium": "d MMM y", "long": "d MMMM y"},
+}
+#: how a date and a time are joined ({1}: the date, {0}: the time)
+_DATETIME_JOIN = {"ky": "{1} {0}", "ru": "{1}, {0}", "en": "{1}, {0}"}
+_TIME_PATTERN = {"short": "HH:mm", "medium": "HH:mm:ss"}
 
 
 class Renderer:
@@ -119,13 +131,16 @@ class Renderer:
     def _date(self, context: jinja2.runtime.Context, value: date, fmt: str = "medium") -> str:
         if isinstance(value, datetime):
             value = value.astimezone(self.tz).date()
-        return format_date(value, fmt, locale=_BABEL_LOCALE[context["lang"]])
+        lang = context["lang"]
+        return format_date(value, _DATE_PATTERNS[lang][fmt], locale=_BABEL_LOCALE[lang])
 
     @jinja2.pass_context
     def _datetime(
         self, context: jinja2.runtime.Context, value: datetime, fmt: str = "medium"
     ) -> str:
-        return format_datetime(value, fmt, tzinfo=self.tz, locale=_BABEL_LOCALE[context["lang"]])
+        lang = context["lang"]
+        pattern = _DATETIME_JOIN[lang].format(_TIME_PATTERN[fmt], _DATE_PATTERNS[lang][fmt])
+        return format_datetime(value, pattern, tzinfo=self.tz, locale=_BABEL_LOCALE[lang])
 
     @jinja2.pass_context
     def _time(self, context: jinja2.runtime.Context, value: datetime) -> str:
