@@ -38,6 +38,7 @@ from bot.delivery.worker import ChannelLimit, OutboxWorker
 from bot.services import broadcast, demo_data
 from storage.db import connect
 from storage.migrate import migrate
+from storage.models import Broadcast
 from storage.repos import Repos
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -47,8 +48,8 @@ FIRST_CHAT = 7_000_000  # chat id = FIRST_CHAT + resident id
 BODY = "Бюджеттик угуу жума күнү саат 10:00до айыл өкмөтүндө болот. Келиңиздер!"
 
 
-async def prepare(repos: Repos, recipients: int | None) -> tuple[int, set[str]]:
-    """Demo data, every (or the first N) resident linked; return the broadcast id and chats."""
+async def prepare(repos: Repos, recipients: int | None) -> tuple[Broadcast, set[str]]:
+    """Demo data, every (or the first N) resident linked; return the broadcast and chats."""
     clock = SystemClock()
     municipality, _ = await demo_data.ensure_demo(repos, now=clock.now())
     now = iso(clock.now())
@@ -62,10 +63,10 @@ async def prepare(repos: Repos, recipients: int | None) -> tuple[int, set[str]]:
             await repos.residents.link_telegram(resident_id, FIRST_CHAT + resident_id, now=now)
             chats.add(str(FIRST_CHAT + resident_id))
     queued = await broadcast.create_broadcast(repos, municipality, body=BODY, now=clock.now())
-    return queued.broadcast.id, chats
+    return queued.broadcast, chats
 
 
-async def drain(db_url: str, api: FakeTelegramAPI) -> tuple[float, float]:
+async def drain(db_url: str, api: FakeTelegramAPI, municipality_id: int) -> tuple[float, float]:
     """Run the worker until the outbox is empty; return (elapsed to last accepted, wall)."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(api.base_url))
     bot = Bot("123456:BENCH", session=session)
@@ -75,6 +76,7 @@ async def drain(db_url: str, api: FakeTelegramAPI) -> tuple[float, float]:
             Repos(worker_db),
             {"telegram": TelegramSender(bot)},
             {"telegram": ChannelLimit(RATE, CHAT_RATE)},
+            municipality_id=municipality_id,
             clock=SystemClock(),
         )
         watch = Repos(watch_db)
@@ -99,10 +101,10 @@ async def main(recipients: int | None) -> None:
         async with connect(db_url) as db:
             await migrate(db)
             repos = Repos(db)
-            broadcast_id, chats = await prepare(repos, recipients)
+            queued, chats = await prepare(repos, recipients)
             async with FakeTelegramAPI(global_rate=RATE, per_chat_rate=CHAT_RATE) as api:
-                elapsed, wall = await drain(db_url, api)
-            counts = (await broadcast.progress(repos, broadcast_id)).counts
+                elapsed, wall = await drain(db_url, api, queued.municipality_id)
+            counts = (await broadcast.progress(repos, queued.id)).counts
     requests = api.stats.by_method["sendMessage"]
     too_many = api.stats.too_many_requests
     reached = {str(m.chat_id) for m in api.sent_messages()}

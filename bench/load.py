@@ -199,7 +199,7 @@ async def enqueue(db_url: str) -> dict[str, Any]:
             messages += queued.messages
             recipients += queued.broadcast.recipients
         seconds = time.perf_counter() - started
-        claim_ms = await time_claim(repos)
+        claim_ms = await time_claim(repos, every[0].id)
     figures = proc_status()
     return {
         "broadcasts": len(every),
@@ -218,16 +218,20 @@ class _Undo(Exception):
     """Rolls a measuring transaction back."""
 
 
-async def time_claim(repos: Repos, runs: int = 3) -> float:
-    """Milliseconds the worker's claim of a batch (``OutboxRepo.claim_due``, 50 due SMS)
-    takes now, median of ``runs``; every claim is rolled back."""
+async def time_claim(repos: Repos, municipality_id: int, runs: int = 3) -> float:
+    """Milliseconds the worker's claim of a batch (``OutboxRepo.claim_due``, 50 due SMS of
+    one municipality) takes now, median of ``runs``; every claim is rolled back."""
     times = []
     for _ in range(runs):
         with contextlib.suppress(_Undo):
             async with repos.db.transaction():
                 began = time.perf_counter()
                 await repos.outbox.claim_due(
-                    channels=["sms"], now=iso(SystemClock().now()), limit=50, worker_id=1
+                    municipality_id=municipality_id,
+                    channel="sms",
+                    now=iso(SystemClock().now()),
+                    limit=50,
+                    worker_id=1,
                 )
                 times.append((time.perf_counter() - began) * 1000)
                 raise _Undo

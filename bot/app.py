@@ -26,7 +26,6 @@ from bot.delivery.worker import ChannelLimit, OutboxWorker
 from bot.rendering.templates import Renderer
 from bot.scheduling import Scheduler
 from bot.services.broadcast_progress import ProgressEditor
-from bot.services.errors import ServiceError
 from bot.services.hearing_jobs import HearingJobs
 from bot.services.municipalities import choose_municipality
 from bot.services.poll_jobs import PollJobs
@@ -77,12 +76,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
         stack.push_async_callback(db.close)
         await migrate(db)
         repos = Repos(db)
-        try:
-            municipality = await choose_municipality(repos, settings.municipality)
-        except ServiceError as exc:  # the service speaks of --municipality; run reads env
-            raise ServiceError(
-                str(exc).replace("pass --municipality", "set MUNICIPALITY")
-            ) from None
+        municipality = await choose_municipality(repos, settings.municipality)
         renderer = Renderer(settings.tz)
 
         senders: dict[str, Sender] = {}
@@ -166,7 +160,9 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
         # a request's.
         worker_db = await open_database(settings.database_url)
         stack.push_async_callback(worker_db.close)
-        worker = OutboxWorker(Repos(worker_db), senders, limits, clock=clock)
+        worker = OutboxWorker(
+            Repos(worker_db), senders, limits, municipality_id=municipality.id, clock=clock
+        )
         tasks.append(asyncio.create_task(worker.run(stop)))
         if bot is not None:
             # Live broadcast progress for staff in Telegram: its own connection as well.

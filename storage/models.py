@@ -100,6 +100,9 @@ class OutboxMessage:
     provider_id: str | None
     error: str | None
     reply_markup: str | None = None
+    #: a send of this row may have reached the provider after this moment (its outcome
+    #: was lost to a crash or a dropped answer): ask the provider before sending again
+    verify_since: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

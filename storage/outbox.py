@@ -10,7 +10,7 @@ from storage.models import OutboxDraft, OutboxMessage
 
 _COLUMNS = (
     "id, municipality_id, dedupe_key, resident_id, broadcast_id, channel, address, body,"
-    " status, attempts, provider_id, error, reply_markup"
+    " status, attempts, provider_id, error, reply_markup, verify_since"
 )
 
 #: provider statuses only move forward along this order (failures are final)
@@ -22,6 +22,13 @@ STATUS_RANK = {
     "undelivered": 3,
     "failed": 3,
 }
+
+
+#: the due rows of one municipality's channel, oldest due first: walks ``outbox_claim``
+CLAIM_DUE = (
+    f"SELECT {_COLUMNS} FROM outbox WHERE status = 'queued' AND municipality_id = ?"
+    " AND channel = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"
+)
 
 
 def _message(row: Row) -> OutboxMessage:
@@ -57,21 +64,21 @@ class OutboxRepo:
         )
 
     async def claim_due(
-        self, *, channels: Sequence[str], now: str, limit: int, worker_id: int | None = None
+        self,
+        *,
+        municipality_id: int,
+        channel: str,
+        now: str,
+        limit: int,
+        worker_id: int | None = None,
     ) -> list[OutboxMessage]:
-        """Mark up to ``limit`` due rows of ``channels`` as sending (claimed by
-        ``worker_id``) and return them. Where several processes share the outbox, rows
-        another worker is claiming right now are skipped: no row is claimed twice."""
-        if not channels:
-            return []
-        marks = ", ".join("?" for _ in channels)
+        """Mark up to ``limit`` due rows of one municipality's ``channel`` as sending
+        (claimed by ``worker_id``) and return them, oldest due first. Where several
+        processes share the outbox, rows another worker is claiming right now are skipped:
+        no row is claimed twice."""
         async with self.db.transaction():
             rows = await self.db.fetchall(
-                f"SELECT {_COLUMNS} FROM outbox WHERE status = 'queued'"
-                f" AND next_attempt_at <= ? AND channel IN ({marks})"
-                " ORDER BY next_attempt_at, id LIMIT ?"
-                f"{self.db.dialect.skip_locked}",
-                (now, *channels, limit),
+                CLAIM_DUE + self.db.dialect.skip_locked, (municipality_id, channel, now, limit)
             )
             if rows:
                 ids = ", ".join("?" for _ in rows)
@@ -87,16 +94,20 @@ class OutboxRepo:
 
     async def mark_sent(self, message_id: int, provider_id: str | None, *, now: str) -> None:
         await self.db.execute(
-            "UPDATE outbox SET status = 'sent', provider_id = ?, error = NULL, updated_at = ?"
-            " WHERE id = ? AND status = 'sending'",
+            "UPDATE outbox SET status = 'sent', provider_id = ?, error = NULL,"
+            " verify_since = NULL, updated_at = ? WHERE id = ? AND status = 'sending'",
             (provider_id, now, message_id),
         )
 
-    async def mark_retry(self, message_id: int, *, at: str, error: str, now: str) -> None:
+    async def mark_retry(
+        self, message_id: int, *, at: str, error: str, now: str, verify_since: str | None = None
+    ) -> None:
+        """Back to the queue until ``at``. ``verify_since``: this attempt's outcome is
+        unknown (see :attr:`OutboxMessage.verify_since`); an earlier one stays unknown."""
         await self.db.execute(
-            "UPDATE outbox SET status = 'queued', next_attempt_at = ?, error = ?, updated_at = ?"
-            " WHERE id = ?",
-            (at, error, now, message_id),
+            "UPDATE outbox SET status = 'queued', next_attempt_at = ?, error = ?, updated_at = ?,"
+            " verify_since = COALESCE(verify_since, ?) WHERE id = ?",
+            (at, error, now, verify_since, message_id),
         )
 
     async def mark_failed(self, message_id: int, *, error: str, now: str) -> None:
@@ -111,30 +122,39 @@ class OutboxRepo:
         if self.db.dialect.hold_lock is not None:
             await self.db.execute(self.db.dialect.hold_lock, (worker_id,))
 
-    async def requeue_in_flight(self, *, now: str, worker_id: int | None = None) -> int:
-        """After a crash: rows caught mid-send by a worker that is gone go back to the
-        queue (at most one duplicate each). ``worker_id``'s own rows stay. With one writer
-        (SQLite) every other worker is gone; on PostgreSQL a worker is alive while its
-        connection holds the lock :meth:`register_worker` took."""
-        mine = -1 if worker_id is None else worker_id
+    async def live_workers(self) -> set[int] | None:
+        """The ids of the workers alive now, by the locks :meth:`register_worker` took;
+        None with one writer (SQLite), where every worker but the caller is gone."""
         held_locks = self.db.dialect.held_locks
         if held_locks is None:
+            return None
+        return {row[0] for row in await self.db.fetchall(held_locks)}
+
+    async def requeue_in_flight(
+        self, *, now: str, worker_id: int | None = None, alive: set[int] | None = None
+    ) -> int:
+        """After a crash: rows caught mid-send by a worker that is gone go back to the
+        queue, to be verified with the provider before they are sent again (see
+        :attr:`OutboxMessage.verify_since`: they were claimed at ``updated_at``).
+        ``worker_id``'s own rows stay, and those of the workers in ``alive`` (see
+        :meth:`live_workers`; None: every other worker is gone)."""
+        mine = -1 if worker_id is None else worker_id
+        requeue = (
+            "UPDATE outbox SET status = 'queued', verify_since = COALESCE(verify_since,"
+            " updated_at), updated_at = ? WHERE status = 'sending' AND "
+        )
+        if alive is None:
             return await self.db.execute(
-                "UPDATE outbox SET status = 'queued', updated_at = ? WHERE status = 'sending'"
-                " AND (claimed_by IS NULL OR claimed_by <> ?)",
-                (now, mine),
+                requeue + "(claimed_by IS NULL OR claimed_by <> ?)", (now, mine)
             )
         claimers = await self.db.fetchall(
             "SELECT DISTINCT claimed_by FROM outbox WHERE status = 'sending'"
             " AND claimed_by IS NOT NULL"
         )
-        alive = {row[0] for row in await self.db.fetchall(held_locks)}
         gone = [row[0] for row in claimers if row[0] not in alive and row[0] != mine]
         marks = ", ".join("?" for _ in gone) or "NULL"
         return await self.db.execute(
-            "UPDATE outbox SET status = 'queued', updated_at = ? WHERE status = 'sending'"
-            f" AND (claimed_by IS NULL OR claimed_by IN ({marks}))",
-            (now, *gone),
+            requeue + f"(claimed_by IS NULL OR claimed_by IN ({marks}))", (now, *gone)
         )
 
     async def requeue(self, message_ids: Sequence[int], *, now: str) -> int:

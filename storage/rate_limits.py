@@ -59,10 +59,23 @@ class RateLimitRepo:
         )
         return [RecentSend(row[0], float(row[1]), row[2]) for row in rows]
 
-    async def add(self, channel: str, chat: str, starts_at: float) -> int:
+    async def add(self, channel: str, chat: str, starts_at: float, *, worker_id: int) -> int:
         return await self.db.execute(
-            "INSERT INTO rate_sends (channel, chat, starts_at) VALUES (?, ?, ?)",
-            (channel, chat, starts_at),
+            "INSERT INTO rate_sends (channel, chat, starts_at, worker_id) VALUES (?, ?, ?, ?)",
+            (channel, chat, starts_at, worker_id),
+        )
+
+    async def complete_abandoned(self, *, alive: set[int], at: float) -> int:
+        """Sends still in flight for workers not in ``alive`` were cut short when their
+        process died: count them completed ``at`` now (the provider may just have seen
+        them), so that their chats are not held until they look stale."""
+        gone = "TRUE"
+        if alive:
+            marks = ", ".join("?" for _ in alive)
+            gone = f"(worker_id IS NULL OR worker_id NOT IN ({marks}))"
+        return await self.db.execute(
+            f"UPDATE rate_sends SET completed_at = ? WHERE completed_at IS NULL AND {gone}",
+            (at, *alive),
         )
 
     async def complete(self, send_id: int, at: float) -> None:

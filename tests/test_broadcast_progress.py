@@ -102,7 +102,9 @@ def sms_sent() -> list[str]:
 
 
 @pytest.fixture
-def worker(repos: Repos, bot: Bot, clock: FakeClock, sms_sent: list[str]) -> OutboxWorker:
+def worker(
+    repos: Repos, demo: Municipality, bot: Bot, clock: FakeClock, sms_sent: list[str]
+) -> OutboxWorker:
     async def sleep(seconds: float) -> None:  # time passes only on the test's clock
         clock.advance(seconds=seconds)
 
@@ -110,6 +112,7 @@ def worker(repos: Repos, bot: Bot, clock: FakeClock, sms_sent: list[str]) -> Out
         repos,
         {"telegram": TelegramSender(bot), "sms": ConsoleSender(sms_sent.append)},
         {"telegram": ChannelLimit(30, 1), "sms": ChannelLimit(100)},
+        municipality_id=demo.id,
         clock=clock,
         sleep=sleep,
         rng=random.Random(1),

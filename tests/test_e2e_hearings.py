@@ -126,6 +126,7 @@ async def process(
             repos,
             {"telegram": TelegramSender(bot), "sms": sms},
             {"telegram": ChannelLimit(30, 1), "sms": ChannelLimit(100)},
+            municipality_id=municipality.id,
             clock=clock,
             sleep=sleep,
             rng=random.Random(1),

@@ -23,6 +23,7 @@ from storage.db import connect, open_database
 from storage.migrate import migrate
 from storage.models import OutboxDraft
 from storage.repos import Repos
+from tests.conftest import FakeClock
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 pytestmark = pytest.mark.postgres_only
@@ -62,7 +63,7 @@ async def test_two_workers_send_each_message_once_within_the_shared_rate(db_url:
         )
         setup = Repos(await stack.enter_async_context(connect(db_url)))
         await migrate(setup.db)
-        await fill_outbox(setup, RECIPIENTS)
+        municipality = await fill_outbox(setup, RECIPIENTS)
         workers = []
         for _ in range(2):  # each with its own connection and bot, like two processes
             db = await stack.enter_async_context(connect(db_url))
@@ -74,6 +75,7 @@ async def test_two_workers_send_each_message_once_within_the_shared_rate(db_url:
                     Repos(db),
                     {"telegram": TelegramSender(bot)},
                     {"telegram": ChannelLimit(RATE, 1)},
+                    municipality_id=municipality,
                     clock=SystemClock(),
                     batch=20,
                 )
@@ -109,13 +111,17 @@ async def test_concurrent_claims_never_take_a_row_twice(db_url: str) -> None:
     async with AsyncExitStack() as stack:
         dbs = [await stack.enter_async_context(connect(db_url)) for _ in range(4)]
         await migrate(dbs[0])
-        await fill_outbox(Repos(dbs[0]), 400)
+        municipality = await fill_outbox(Repos(dbs[0]), 400)
 
         async def claim_all(worker_id: int) -> list[int]:
             repos = Repos(dbs[worker_id])
             claimed: list[int] = []
             while batch := await repos.outbox.claim_due(
-                channels=["telegram"], now=NOW, limit=7, worker_id=worker_id + 1
+                municipality_id=municipality,
+                channel="telegram",
+                now=NOW,
+                limit=7,
+                worker_id=worker_id + 1,
             ):
                 claimed += [m.id for m in batch]
                 await asyncio.sleep(0)
@@ -132,7 +138,7 @@ async def test_rows_of_a_worker_that_died_go_back_to_the_queue_and_no_others(
 ) -> None:
     async with connect(db_url) as db:
         await migrate(db)
-        await fill_outbox(Repos(db), 30)
+        municipality = await fill_outbox(Repos(db), 30)
         alive_db = await open_database(db_url)
         dead_db = await open_database(db_url)
         try:
@@ -142,14 +148,21 @@ async def test_rows_of_a_worker_that_died_go_back_to_the_queue_and_no_others(
             await me.outbox.register_worker(3)
             for repos, worker_id in ((alive, 1), (dead, 2), (me, 3)):
                 claimed = await repos.outbox.claim_due(
-                    channels=["telegram"], now=NOW, limit=10, worker_id=worker_id
+                    municipality_id=municipality,
+                    channel="telegram",
+                    now=NOW,
+                    limit=10,
+                    worker_id=worker_id,
                 )
                 assert len(claimed) == 10
-            assert await me.outbox.requeue_in_flight(now=NOW, worker_id=3) == 0  # all alive
+            alive_now = await me.outbox.live_workers()
+            assert alive_now is not None and {1, 2, 3} <= alive_now
+            assert await me.outbox.requeue_in_flight(now=NOW, worker_id=3, alive=alive_now) == 0
             await dead_db.close()  # the process died: its session lock is gone
-            assert (
-                await me.outbox.requeue_in_flight(now=iso(SystemClock().now()), worker_id=3) == 10
-            )
+            alive_now = await me.outbox.live_workers()
+            assert alive_now is not None and 2 not in alive_now
+            now = iso(SystemClock().now())
+            assert await me.outbox.requeue_in_flight(now=now, worker_id=3, alive=alive_now) == 10
             rows = await db.fetchall(
                 "SELECT claimed_by, status, COUNT(*) FROM outbox GROUP BY claimed_by, status"
             )
@@ -166,11 +179,69 @@ async def test_a_retry_after_pauses_every_worker(db_url: str) -> None:
     """Telegram's 429 "retry after" is for the bot, not for one process."""
     async with connect(db_url) as one_db, connect(db_url) as two_db:
         await migrate(one_db)
+        bot = Bot("123456:TEST")  # never called: only its id names the shared limit
         one, two = (
-            OutboxWorker(Repos(db), {}, {"telegram": ChannelLimit(RATE, 1)}, clock=SystemClock())
+            OutboxWorker(
+                Repos(db),
+                {"telegram": TelegramSender(bot)},
+                {"telegram": ChannelLimit(RATE, 1)},
+                municipality_id=1,
+                clock=SystemClock(),
+            )
             for db in (one_db, two_db)
         )
         await one.shared_limiters["telegram"].pause(5)
         slot = await two.shared_limiters["telegram"].reserve("5001")
         assert slot.send_id is not None
         assert 4.5 < slot.wait <= 5
+
+
+async def test_a_dead_workers_send_in_flight_does_not_hold_its_chat(db_url: str) -> None:
+    """A process killed mid-send leaves its reservation in flight: the next recovery
+    completes it, so the chat gets its message now, not after IN_FLIGHT_MAX."""
+    async with connect(db_url) as one_db:
+        await migrate(one_db)
+        bot = Bot("123456:TEST")
+        two_db = await open_database(db_url)
+        clock = FakeClock()
+        one, two = (
+            OutboxWorker(
+                Repos(db),
+                {"telegram": TelegramSender(bot)},
+                {"telegram": ChannelLimit(RATE, 1)},
+                municipality_id=1,
+                clock=clock,
+            )
+            for db in (one_db, two_db)
+        )
+        await one.recover()
+        await two.recover()
+        cut_short = await two.shared_limiters["telegram"].reserve("5001")
+        assert cut_short.send_id is not None
+        await two_db.close()  # killed before the send completed
+        held = await one.shared_limiters["telegram"].reserve("5001")
+        assert held.send_id is None  # in flight, as far as anyone can tell
+        await one.recover()
+        clock.advance(seconds=1)  # the chat's own spacing: 1 message a second
+        slot = await one.shared_limiters["telegram"].reserve("5001")
+        assert slot.send_id is not None and slot.wait < 0.1
+
+
+async def test_each_bot_keeps_its_own_shared_limit(db_url: str) -> None:
+    """Two municipalities' bots on one database: a 429 for one does not pause the other."""
+    async with connect(db_url) as db:
+        await migrate(db)
+        first, second = (
+            OutboxWorker(
+                Repos(db),
+                {"telegram": TelegramSender(Bot(token))},
+                {"telegram": ChannelLimit(RATE, 1)},
+                municipality_id=number,
+                clock=SystemClock(),
+            )
+            for number, token in ((1, "111:FIRST"), (2, "222:SECOND"))
+        )
+        await first.shared_limiters["telegram"].pause(5)
+        assert (await first.shared_limiters["telegram"].reserve("5001")).wait > 4.5
+        slot = await second.shared_limiters["telegram"].reserve("5001")
+        assert slot.send_id is not None and slot.wait < 0.1

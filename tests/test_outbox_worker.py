@@ -16,7 +16,8 @@ from bot.delivery.telegram_sender import TelegramSender
 from bot.delivery.twilio_sender import TwilioSender, twilio_client
 from bot.delivery.worker import ChannelLimit, OutboxWorker
 from bot.services import broadcast
-from storage.models import Municipality
+from storage.models import Municipality, OutboxDraft
+from storage.outbox import CLAIM_DUE
 from storage.repos import Repos
 from tests.conftest import FakeClock
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -27,8 +28,14 @@ LINKED = 20  # residents 1..20 have linked Telegram (chat id = 5000 + resident i
 
 
 @pytest.fixture
-async def fakes() -> AsyncIterator[tuple[FakeTelegramAPI, FakeTwilioAPI]]:
-    async with FakeTelegramAPI() as telegram, FakeTwilioAPI(owned_numbers=[FROM]) as twilio:
+async def fakes(clock: FakeClock) -> AsyncIterator[tuple[FakeTelegramAPI, FakeTwilioAPI]]:
+    def wall_clock() -> float:  # Twilio's dates follow the test's clock
+        return clock.now().timestamp()
+
+    async with (
+        FakeTelegramAPI() as telegram,
+        FakeTwilioAPI(owned_numbers=[FROM], wall_clock=wall_clock) as twilio,
+    ):
         yield telegram, twilio
 
 
@@ -57,6 +64,7 @@ async def worker(
         repos,
         {"telegram": TelegramSender(bot), "sms": sms},
         {"telegram": ChannelLimit(30, 1), "sms": ChannelLimit(100)},
+        municipality_id=demo.id,
         clock=clock,
         sleep=sleep,
         rng=random.Random(1),
@@ -210,7 +218,9 @@ async def test_restart_mid_broadcast_loses_nothing_and_repeats_nothing_sent(
     _, twilio = fakes
     progress = await village_broadcast(repos, demo, clock, "hello")
     # a crash: a batch was claimed (status 'sending'), part of it sent, then the process died
-    claimed = await repos.outbox.claim_due(channels=["sms"], now=iso(clock.now()), limit=50)
+    claimed = await repos.outbox.claim_due(
+        municipality_id=demo.id, channel="sms", now=iso(clock.now()), limit=50
+    )
     for message in claimed[:10]:
         provider_id = await worker.senders["sms"].send(message.address, message.body)
         await repos.outbox.mark_sent(message.id, provider_id, now=iso(clock.now()))
@@ -225,11 +235,101 @@ async def test_restart_mid_broadcast_loses_nothing_and_repeats_nothing_sent(
     }
 
 
+async def test_sms_sent_but_not_recorded_before_a_crash_is_not_sent_again(
+    repos: Repos, demo: Municipality, clock: FakeClock, worker: OutboxWorker, fakes
+) -> None:
+    _, twilio = fakes
+    progress = await village_broadcast(repos, demo, clock, "hello")
+    # a crash: a batch was claimed, 3 of it reached Twilio, the process died before
+    # recording them (and Twilio has other messages for those numbers: older, or other texts)
+    claimed = await repos.outbox.claim_due(
+        municipality_id=demo.id, channel="sms", now=iso(clock.now()), limit=50
+    )
+    sender = worker.senders["sms"]
+    reached = [await sender.send(m.address, m.body) for m in claimed[:3]]
+    await sender.send(claimed[0].address, "another text")
+    clock.advance(minutes=1)
+    assert await worker.recover() == 50
+    await worker.drain_channel("sms")
+    assert not twilio.duplicates()
+    recipients = progress.broadcast.recipients
+    assert len(twilio.created) == recipients - LINKED + 1  # each once, and "another text"
+    for message, sid in zip(claimed[:3], reached, strict=True):
+        row = await repos.outbox.by_key(message.dedupe_key)
+        assert row is not None
+        assert (row.status, row.provider_id, row.verify_since) == ("sent", sid, None)
+    # the rest of the batch was verified too, found not sent, and sent once
+    assert len(twilio.calls("GET")) == 50
+
+
+async def test_an_sms_whose_answer_was_lost_is_verified_not_sent_twice(
+    repos: Repos, demo: Municipality, clock: FakeClock, worker: OutboxWorker, fakes
+) -> None:
+    _, twilio = fakes
+    person = await repos.residents.by_id(LINKED + 1)
+    assert person is not None
+    draft = OutboxDraft(demo.id, "test:lost", "sms", person.phone, "hi", resident_id=person.id)
+    await repos.outbox.enqueue([draft], now=iso(clock.now()))
+    # Twilio creates the message, then the connection drops before the answer
+    twilio.fail_next(disconnect=True, after_processing=True, to=person.phone)
+    await worker.drain_channel("sms")
+    row = await repos.outbox.by_key("test:lost")
+    assert row is not None and row.status == "queued" and row.verify_since is not None
+    # the check itself fails at first (Twilio 503): nothing is sent meanwhile
+    twilio.fail_next_list(503)
+    clock.advance(seconds=3)
+    await worker.drain_channel("sms")
+    assert twilio.messages_to(person.phone) == ["hi"]
+    clock.advance(seconds=10)
+    await worker.drain_channel("sms")
+    assert twilio.messages_to(person.phone) == ["hi"]
+    row = await repos.outbox.by_key("test:lost")
+    assert row is not None
+    assert (row.status, row.provider_id) == ("sent", twilio.created[0]["sid"])
+
+
+async def test_an_sms_that_never_reached_twilio_is_sent_after_the_check(
+    repos: Repos, demo: Municipality, clock: FakeClock, worker: OutboxWorker, fakes
+) -> None:
+    _, twilio = fakes
+    person = await repos.residents.by_id(LINKED + 1)
+    assert person is not None
+    draft = OutboxDraft(demo.id, "test:lost", "sms", person.phone, "hi", resident_id=person.id)
+    await repos.outbox.enqueue([draft], now=iso(clock.now()))
+    # the same text went to this number before (another message, already recorded)
+    earlier = OutboxDraft(demo.id, "test:earlier", "sms", person.phone, "hi")
+    await repos.outbox.enqueue([earlier], now=iso(clock.now()))
+    twilio.fail_next(disconnect=True, to=person.phone)  # dropped before Twilio took it
+    await worker.drain_channel("sms")  # "earlier" goes out, "lost" is in doubt
+    clock.advance(seconds=3)
+    await worker.drain_channel("sms")
+    assert twilio.messages_to(person.phone) == ["hi", "hi"]  # one each, not three
+    rows = [await repos.outbox.by_key(key) for key in ("test:lost", "test:earlier")]
+    assert {row.status for row in rows if row} == {"sent"}
+    assert len({row.provider_id for row in rows if row}) == 2
+
+
+async def test_a_worker_sends_only_its_own_municipalitys_messages(
+    repos: Repos, demo: Municipality, clock: FakeClock, worker: OutboxWorker, fakes
+) -> None:
+    _, twilio = fakes
+    other = await repos.municipalities.create(
+        slug="kara-suu", name="Kara-Suu", default_language="ky", now=iso(clock.now())
+    )
+    drafts = [
+        OutboxDraft(other, "other:1", "sms", "+996555000001", "not ours"),
+        OutboxDraft(demo.id, "ours:1", "sms", "+996555000002", "ours"),
+    ]
+    await repos.outbox.enqueue(drafts, now=iso(clock.now()))
+    assert await worker.drain_channel("sms") == 1
+    assert [m["body"] for m in twilio.created] == ["ours"]
+    row = await repos.outbox.by_key("other:1")
+    assert row is not None and row.status == "queued"
+
+
 async def test_enqueueing_the_same_key_twice_sends_once(
     repos: Repos, demo: Municipality, clock: FakeClock, worker: OutboxWorker, fakes
 ) -> None:
-    from storage.models import OutboxDraft
-
     draft = OutboxDraft(demo.id, "test:1", "sms", "+996700000001", "hi", resident_id=1)
     assert await repos.outbox.enqueue([draft], now=iso(clock.now())) == 1
     assert await repos.outbox.enqueue([draft], now=iso(clock.now())) == 0
@@ -239,11 +339,7 @@ async def test_enqueueing_the_same_key_twice_sends_once(
 
 @pytest.mark.sqlite_only
 async def test_the_claim_walks_an_index_instead_of_sorting_the_queue(repos: Repos) -> None:
-    plan = await repos.db.fetchall(
-        "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE status = 'queued'"
-        " AND next_attempt_at <= ? AND channel IN (?) ORDER BY next_attempt_at, id LIMIT 50",
-        ("2026-01-01", "sms"),
-    )
+    plan = await repos.db.fetchall(f"EXPLAIN QUERY PLAN {CLAIM_DUE}", (1, "sms", "2026-01-01", 50))
     details = " ".join(row[-1] for row in plan)
     assert "outbox_claim" in details
     assert "TEMP B-TREE" not in details

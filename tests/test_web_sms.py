@@ -334,7 +334,9 @@ async def sent(repos: Repos, demo: Municipality, clock: FakeClock) -> Sent:
         ],
         now=now,
     )
-    (claimed,) = await repos.outbox.claim_due(channels=["sms"], now=now, limit=10)
+    (claimed,) = await repos.outbox.claim_due(
+        municipality_id=demo.id, channel="sms", now=now, limit=10
+    )
     sid = new_sid("SM")
     await repos.outbox.mark_sent(claimed.id, sid, now=now)
     return Sent(sid, claimed.id, person)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.cli.common import add_municipality_option, async_handler, open_repos
+from bot.cli.common import add_municipality_option, async_handler, chosen_municipality, open_repos
 from bot.cli.errors import CliError
 from bot.clock import SystemClock
 from bot.services import broadcast
-from bot.services.municipalities import choose_municipality
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,7 +41,7 @@ async def _broadcast(args: argparse.Namespace) -> int:
             body = args.text_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise CliError(f"cannot read {args.text_file}: {exc}") from None
-        municipality = await choose_municipality(repos, args.municipality)
+        municipality = await chosen_municipality(repos, args)
         result = await broadcast.create_broadcast(
             repos, municipality, body=body, village=args.village, now=SystemClock().now()
         )

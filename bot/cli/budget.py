@@ -7,13 +7,18 @@ import csv
 import io
 from pathlib import Path
 
-from bot.cli.common import add_municipality_option, async_handler, open_repos, settings
+from bot.cli.common import (
+    add_municipality_option,
+    async_handler,
+    chosen_municipality,
+    open_repos,
+    settings,
+)
 from bot.clock import SystemClock
 from bot.phones import mask_phone
 from bot.rendering.templates import Renderer
 from bot.services import budget_summary, projects, ratings
 from bot.services.budget_import import STATUSES
-from bot.services.municipalities import choose_municipality
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 async def _budget(args: argparse.Namespace) -> int:
     config = settings()
     async with open_repos(config) as repos:
-        municipality = await choose_municipality(repos, args.municipality)
+        municipality = await chosen_municipality(repos, args)
         if args.action == "versions":
             for budget in await repos.budget.versions(municipality.id):
                 print(f"{budget.year}\tversion {budget.version}")
@@ -70,7 +75,7 @@ async def _budget(args: argparse.Namespace) -> int:
 async def _project(args: argparse.Namespace) -> int:
     config = settings()
     async with open_repos(config) as repos:
-        municipality = await choose_municipality(repos, args.municipality)
+        municipality = await chosen_municipality(repos, args)
         if args.action == "list":
             for p in await repos.budget.projects(municipality.id):
                 plan = "plan" if p.in_plan else ""
@@ -91,7 +96,7 @@ async def _project(args: argparse.Namespace) -> int:
 async def _rating(args: argparse.Namespace) -> int:
     config = settings()
     async with open_repos(config) as repos:
-        municipality = await choose_municipality(repos, args.municipality)
+        municipality = await chosen_municipality(repos, args)
         if args.action == "open":
             round_id = await ratings.open_round(
                 repos, municipality, args.name, args.service, now=SystemClock().now()

@@ -12,8 +12,10 @@ from typing import Any
 from bot.cli.errors import CliError
 from bot.config import Settings, SettingsError, load_settings
 from bot.services.errors import ServiceError
+from bot.services.municipalities import choose_municipality
 from storage.db import DatabaseUnavailable, open_database, redact_url
 from storage.migrate import migrate
+from storage.models import Municipality
 from storage.repos import Repos
 
 
@@ -59,8 +61,14 @@ def add_municipality_option(parser: Any) -> None:
     parser.add_argument(
         "--municipality",
         metavar="SLUG",
-        help="which municipality (may be left out when the database holds only one)",
+        help="which municipality (default: MUNICIPALITY; may be left out when the database"
+        " holds only one)",
     )
+
+
+async def chosen_municipality(repos: Repos, args: Any) -> Municipality:
+    """The municipality ``--municipality`` names, else ``MUNICIPALITY``, else the only one."""
+    return await choose_municipality(repos, args.municipality or settings().municipality)
 
 
 def local_time(text: str, config: Settings) -> datetime:

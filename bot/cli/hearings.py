@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bot.cli.common import add_municipality_option, async_handler, local_time, open_repos, settings
+from bot.cli.common import (
+    add_municipality_option,
+    async_handler,
+    chosen_municipality,
+    local_time,
+    open_repos,
+    settings,
+)
 from bot.cli.errors import CliError
 from bot.clock import SystemClock
 from bot.config import Settings
@@ -19,7 +26,6 @@ from bot.rendering.templates import Renderer
 from bot.services import hearings
 from bot.services.attendance_import import ROLES, import_attendance
 from bot.services.csv_input import ImportRejected
-from bot.services.municipalities import choose_municipality
 from storage.models import Hearing, Municipality
 from storage.repos import Repos
 
@@ -99,7 +105,7 @@ class Call:
 async def _hearing(args: argparse.Namespace) -> int:
     config = settings()
     async with open_repos(config) as repos:
-        municipality = await choose_municipality(repos, args.municipality)
+        municipality = await chosen_municipality(repos, args)
         action = ACTIONS[args.action.replace("-", "_")]
         await action(Call(repos, municipality, args, config, SystemClock().now()))
     return 0

@@ -6,12 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.cli.common import add_municipality_option, async_handler, open_repos
+from bot.cli.common import add_municipality_option, async_handler, chosen_municipality, open_repos
 from bot.cli.errors import CliError
 from bot.clock import SystemClock
 from bot.services import budget_import
 from bot.services.csv_input import ImportRejected
-from bot.services.municipalities import choose_municipality
 from bot.services.register_import import import_households, import_residents
 
 HOUSEHOLDS_HELP = """\
@@ -61,7 +60,7 @@ async def _import(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
     async with open_repos() as repos:
-        municipality = await choose_municipality(repos, args.municipality)
+        municipality = await chosen_municipality(repos, args)
         try:
             if args.kind == "budget":
                 budget = await budget_import.import_budget(

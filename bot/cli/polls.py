@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bot.cli.common import add_municipality_option, async_handler, local_time, open_repos, settings
+from bot.cli.common import (
+    add_municipality_option,
+    async_handler,
+    chosen_municipality,
+    local_time,
+    open_repos,
+    settings,
+)
 from bot.cli.errors import CliError
 from bot.clock import SystemClock
 from bot.config import Settings
@@ -18,7 +25,6 @@ from bot.rendering.templates import Renderer
 from bot.services import poll_io, poll_results, voting
 from bot.services.ballot_text import BallotSyntaxError, parse_ballot_text
 from bot.services.csv_input import ImportRejected
-from bot.services.municipalities import choose_municipality
 from bot.services.poll_jobs import publish_results
 from bot.services.polls import BALLOT_TYPES, RULES, OptionSpec, create_poll, get_poll
 from storage.models import Municipality
@@ -110,7 +116,7 @@ def _read(path: Path) -> bytes:
 async def _poll(args: argparse.Namespace) -> int:
     config = settings()
     async with open_repos(config) as repos:
-        municipality = await choose_municipality(repos, args.municipality)
+        municipality = await chosen_municipality(repos, args)
         action = ACTIONS[args.action.replace("-", "_")]
         await action(Call(repos, municipality, args, config, SystemClock().now()))
     return 0

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli.common import add_municipality_option, async_handler, open_repos, settings
+from bot.cli.common import (
+    add_municipality_option,
+    async_handler,
+    chosen_municipality,
+    open_repos,
+    settings,
+)
 from bot.clock import SystemClock
 from bot.rendering.templates import Renderer
 from bot.services import problems
-from bot.services.municipalities import choose_municipality
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,7 +43,7 @@ async def _problem(args: argparse.Namespace) -> int:
     config = settings()
     now = SystemClock().now()
     async with open_repos(config) as repos:
-        municipality = await choose_municipality(repos, args.municipality)
+        municipality = await chosen_municipality(repos, args)
         if args.action == "list":
             support = await repos.problems.support(municipality.id)
             for problem in await repos.problems.by_status(municipality.id, args.status):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli.common import settings
+from bot.cli.common import add_municipality_option, settings
 from bot.cli.errors import CliError
 from bot.logs import setup_logging
 from bot.services.errors import ServiceError
@@ -18,6 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Runs until SIGTERM or Ctrl-C; the message being sent is finished first."
         " Without TELEGRAM_BOT_TOKEN Telegram is off; without Twilio credentials SMS is off.",
     )
+    add_municipality_option(parser)
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
     parser.set_defaults(handler=_run)
 
@@ -27,6 +28,8 @@ def _run(args: argparse.Namespace) -> int:
     from bot.app import run_forever
 
     config = settings()
+    if args.municipality:  # the option names it for this process, over MUNICIPALITY
+        config = config.model_copy(update={"municipality": args.municipality})
     setup_logging(args.log_level.upper())
     try:
         run_forever(config)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli.common import add_municipality_option, async_handler, open_repos
+from bot.cli.common import add_municipality_option, async_handler, chosen_municipality, open_repos
 from bot.clock import SystemClock
 from bot.phones import mask_phone
 from bot.services import roles
-from bot.services.municipalities import choose_municipality
 from storage.models import ROLES
 
 
@@ -35,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 @async_handler
 async def _change(args: argparse.Namespace) -> int:
     async with open_repos() as repos:
-        municipality = await choose_municipality(repos, args.municipality)
+        municipality = await chosen_municipality(repos, args)
         if args.action == "grant":
             changed = await roles.grant(
                 repos, municipality, args.phone, args.role, now=SystemClock().now()
@@ -51,7 +50,7 @@ async def _change(args: argparse.Namespace) -> int:
 @async_handler
 async def _list(args: argparse.Namespace) -> int:
     async with open_repos() as repos:
-        municipality = await choose_municipality(repos, args.municipality)
+        municipality = await chosen_municipality(repos, args)
         for holder in await roles.holders(repos, municipality, args.role):
             phone = holder.phone if args.full_phones else mask_phone(holder.phone)
             print(f"{holder.role}\t{phone}\t{holder.name}")

@@ -25,7 +25,8 @@ from storage.rate_limits import RateLimitRepo
 
 #: the providers' limits are "so many per second"
 WINDOW = 1.0
-#: a send still not completed after this long was cut short by a process that died
+#: a send still not completed after this long was cut short by a process that died (the
+#: workers' recovery completes those of a dead worker sooner: ``complete_abandoned``)
 IN_FLIGHT_MAX = 120.0
 
 
@@ -111,11 +112,15 @@ class SharedRateLimiter:
         channel: str,
         rate: float,
         *,
+        worker_id: int,
         per_key_rate: float | None = None,
         clock: Callable[[], float],
     ) -> None:
+        """``channel`` names the provider account whose limit this is (one bot, one
+        sending number): processes that send through the same one share it."""
         self._repo = repo
         self._channel = channel
+        self._worker_id = worker_id
         self._interval = 1.0 / rate
         self._limit = max(1, math.floor(rate))
         self._key_interval = 1.0 / per_key_rate if per_key_rate else 0.0
@@ -161,7 +166,7 @@ class SharedRateLimiter:
             )
             if len(done) >= room:
                 start = max(start, done[room - 1] + WINDOW)
-            send_id = await repo.add(self._channel, key, start)
+            send_id = await repo.add(self._channel, key, start, worker_id=self._worker_id)
         return Slot(send_id, start - now)
 
     async def completed(self, slot: Slot) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiogram import Bot
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
@@ -22,6 +24,7 @@ class TelegramSender:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+        self.rate_key = f"telegram:{bot.id}"
 
     async def send(self, address: str, body: str, reply_markup: str | None = None) -> str | None:
         markup = InlineKeyboardMarkup.model_validate_json(reply_markup) if reply_markup else None
@@ -38,3 +41,7 @@ class TelegramSender:
         except (TelegramServerError, TelegramNetworkError) as exc:
             raise TemporaryFailure(f"telegram: {exc.message}") from exc
         return f"{message.chat.id}:{message.message_id}"
+
+    async def find_sent(self, address: str, body: str, since: datetime) -> list[str]:
+        """Telegram cannot tell: a send cut short by a crash is sent again."""
+        return []

@@ -1,15 +1,20 @@
 """The outbox worker: drains due messages channel by channel, within rate limits.
 
 Each channel has its own loop that sends one message at a time, so that a crash
-leaves at most one message per channel sent-but-not-recorded (sent again on restart:
-at most one duplicate, never a loss). Temporary failures come back with exponential
-backoff and jitter; Telegram's ``retry_after`` is honoured exactly and pauses the
-channel; permanent failures are recorded with their reason and never retried.
+leaves at most one message per channel sent-but-not-recorded. Such a message, and one
+whose answer was lost, is *verified* before it is sent again: the provider is asked
+whether it went out (Twilio lists its messages; Telegram cannot tell, so a Telegram
+message caught mid-send is sent again: at most one duplicate a crash, never a loss).
+Temporary failures come back with exponential backoff and jitter; Telegram's
+``retry_after`` is honoured exactly and pauses the channel; permanent failures are
+recorded with their reason and never retried.
 
-Several workers (one per ``civic-bot run`` process) may share one PostgreSQL outbox: each
-claims rows for itself (never a row another has claimed), keeps the rate limits together
-with the others (:class:`SharedRateLimiter`), and puts back in the queue the rows of a
-worker that died mid-send.
+A worker sends the messages of one municipality: a ``civic-bot run`` process serves one
+municipality's bot and number. Several workers (one per process) may share one
+PostgreSQL outbox: each claims rows for itself (never a row another has claimed), keeps
+the rate limits of each provider account together with the others
+(:class:`SharedRateLimiter`), and puts back in the queue the rows of a worker that died
+mid-send, and completes its rate reservations.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 600.0
-#: how often an idle worker looks for rows of workers that died (several processes only)
+#: how often a worker looks for rows of workers that died (several processes only)
 RECOVER_EVERY = 30.0
 
 
@@ -57,6 +62,7 @@ class OutboxWorker:
         senders: dict[str, Sender],
         limits: dict[str, ChannelLimit],
         *,
+        municipality_id: int,
         clock: Clock,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         batch: int = 50,
@@ -64,6 +70,7 @@ class OutboxWorker:
     ) -> None:
         self.repos = repos
         self.senders = senders
+        self.municipality_id = municipality_id
         self.clock = clock
         self.sleep = sleep
         self.batch = batch
@@ -72,13 +79,16 @@ class OutboxWorker:
             channel: RateLimiter(limit.rate, per_key_rate=limit.per_chat_rate, clock=self._seconds)
             for channel, limit in limits.items()
         }
+        #: this worker's claims and rate reservations carry its id
+        self.id = secrets.randbits(62) + 1
         #: where several processes share the outbox: the limits they keep together
         self.shared_limiters = (
             {
                 channel: SharedRateLimiter(
                     repos.rate_limits,
-                    channel,
+                    senders[channel].rate_key,
                     limit.rate,
+                    worker_id=self.id,
                     per_key_rate=limit.per_chat_rate,
                     clock=self._seconds,
                 )
@@ -87,8 +97,6 @@ class OutboxWorker:
             if repos.db.dialect.concurrent_writers
             else {}
         )
-        #: this worker's claims carry its id
-        self.id = secrets.randbits(62) + 1
         self._registered = False
         self._recovered_at = 0.0
         self.wakeup = asyncio.Event()
@@ -98,12 +106,17 @@ class OutboxWorker:
 
     async def recover(self) -> int:
         """Put rows a previous process (or a worker that died) left mid-send back in the
-        queue."""
+        queue, to be verified before they are sent again; complete the dead workers' rate
+        reservations. Return how many rows went back."""
         await self._register()
         self._recovered_at = self._seconds()
-        return await self.repos.outbox.requeue_in_flight(
-            now=iso(self.clock.now()), worker_id=self.id
+        alive = await self.repos.outbox.live_workers()
+        requeued = await self.repos.outbox.requeue_in_flight(
+            now=iso(self.clock.now()), worker_id=self.id, alive=alive
         )
+        if alive is not None and self.shared_limiters:
+            await self.repos.rate_limits.complete_abandoned(alive=alive, at=self._seconds())
+        return requeued
 
     async def _register(self) -> None:
         if not self._registered:
@@ -113,7 +126,11 @@ class OutboxWorker:
     async def _claim(self, channel: str) -> list[OutboxMessage]:
         await self._register()
         return await self.repos.outbox.claim_due(
-            channels=[channel], now=iso(self.clock.now()), limit=self.batch, worker_id=self.id
+            municipality_id=self.municipality_id,
+            channel=channel,
+            now=iso(self.clock.now()),
+            limit=self.batch,
+            worker_id=self.id,
         )
 
     async def drain_channel(self, channel: str) -> int:
@@ -134,6 +151,11 @@ class OutboxWorker:
 
     async def _loop(self, channel: str, stop: asyncio.Event, idle: float) -> None:
         while not stop.is_set():
+            if (
+                self.repos.db.dialect.concurrent_writers
+                and self._seconds() - self._recovered_at >= RECOVER_EVERY
+            ):
+                await self.recover()
             batch = await self._claim(channel)
             for n, message in enumerate(batch):
                 if stop.is_set():  # hand the rest back untouched
@@ -143,11 +165,6 @@ class OutboxWorker:
                     return
                 await self._deliver(message)
             if not batch:
-                if (
-                    self.repos.db.dialect.concurrent_writers
-                    and self._seconds() - self._recovered_at >= RECOVER_EVERY
-                ):
-                    await self.recover()
                 self.wakeup.clear()
                 waiter = asyncio.ensure_future(self.wakeup.wait())
                 stopper = asyncio.ensure_future(stop.wait())
@@ -161,6 +178,17 @@ class OutboxWorker:
         limiter = self.limiters[message.channel]
         shared = self.shared_limiters.get(message.channel)
         now = self.clock.now()
+        sender = self.senders[message.channel]
+        if message.verify_since is not None:
+            try:
+                sent_as = await self._sent_before(sender, message)
+            except TemporaryFailure as exc:
+                await self._retry(message, exc, started=now)
+                return
+            if sent_as is not None:
+                log.info("outbox %s went out before it was recorded: not sent again", message.id)
+                await self.repos.outbox.mark_sent(message.id, sent_as, now=iso(now))
+                return
         chat_wait = limiter.key_delay(message.address)
         slot = Slot(None, 0.0)
         if chat_wait <= 0 and shared is not None:
@@ -178,14 +206,14 @@ class OutboxWorker:
         delay = max(limiter.reserve(message.address), slot.wait)
         if delay > 0:
             await self.sleep(delay)
-        sender = self.senders[message.channel]
+        started = self.clock.now()
         try:
             provider_id = await sender.send(message.address, message.body, message.reply_markup)
         except TemporaryFailure as exc:
             limiter.completed(message.address)
             if shared is not None:
                 await shared.completed(slot)
-            await self._retry(message, exc)
+            await self._retry(message, exc, started=started)
         except PermanentFailure as exc:
             limiter.completed(message.address)
             if shared is not None:
@@ -202,7 +230,21 @@ class OutboxWorker:
                 await shared.completed(slot)
             await self.repos.outbox.mark_sent(message.id, provider_id, now=iso(self.clock.now()))
 
-    async def _retry(self, message: OutboxMessage, exc: TemporaryFailure) -> None:
+    async def _sent_before(self, sender: Sender, message: OutboxMessage) -> str | None:
+        """The provider id of a message the provider sent for this row, not yet recorded
+        (a send whose outcome was lost); None if it did not go out or nobody can tell."""
+        assert message.verify_since is not None
+        since = datetime.fromisoformat(message.verify_since)
+        for provider_id in await sender.find_sent(message.address, message.body, since):
+            if await self.repos.outbox.by_provider_id(message.channel, provider_id) is None:
+                return provider_id
+        return None
+
+    async def _retry(
+        self, message: OutboxMessage, exc: TemporaryFailure, *, started: datetime
+    ) -> None:
+        """Back to the queue after a temporary failure of the attempt begun at ``started``
+        (or give up after ``MAX_ATTEMPTS``)."""
         now: datetime = self.clock.now()
         if exc.retry_after is not None:
             self.limiters[message.channel].pause(exc.retry_after)
@@ -218,5 +260,9 @@ class OutboxWorker:
             wait = backoff(message.attempts, self.rng)
         log.info("outbox %s: retry in %.1fs (%s)", message.id, wait, exc.reason)
         await self.repos.outbox.mark_retry(
-            message.id, at=iso(now + timedelta(seconds=wait)), error=exc.reason, now=iso(now)
+            message.id,
+            at=iso(now + timedelta(seconds=wait)),
+            error=exc.reason,
+            now=iso(now),
+            verify_since=iso(started) if exc.unknown_outcome else None,
         )

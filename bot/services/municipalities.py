@@ -60,5 +60,7 @@ async def choose_municipality(repos: Repos, slug: str | None) -> Municipality:
         )
     if len(every) > 1:
         slugs = ", ".join(m.slug for m in every)
-        raise ServiceError(f"several municipalities: pass --municipality (one of: {slugs})")
+        raise ServiceError(
+            f"several municipalities: pass --municipality or set MUNICIPALITY (one of: {slugs})"
+        )
     return every[0]

@@ -22,10 +22,12 @@ import re
 import secrets
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from aiohttp import ClientSession, web
 
@@ -125,6 +127,7 @@ def count_segments(body: str) -> int:
 # --------------------------------------------------------------------------------------
 
 TWILIO_ERRORS: dict[int, tuple[int, str]] = {
+    20001: (400, "Invalid parameter"),
     20003: (401, "Authenticate"),
     20404: (404, "The requested resource {path} was not found"),
     20429: (429, "Too Many Requests"),
@@ -335,6 +338,7 @@ class FakeTwilioAPI(FakeHTTPServer):
         self.stats = TwilioStats()
         self.unsubscribed: set[str] = set()
         self._failures: list[_Failure] = []
+        self._list_failures: list[int] = []
 
     # ------------------------------------------------------------------ public helpers
 
@@ -396,9 +400,14 @@ class FakeTwilioAPI(FakeHTTPServer):
             _Failure(status, code, message, to, disconnect, after_processing, count)
         )
 
+    def fail_next_list(self, status: int = 500, *, count: int = 1) -> None:
+        """Make the next ``count`` Messages list requests fail with ``status``."""
+        self._list_failures += [status] * count
+
     def clear_failures(self) -> None:
-        """Drop every pending :meth:`fail_next` rule."""
+        """Drop every pending :meth:`fail_next` and :meth:`fail_next_list` rule."""
         self._failures.clear()
+        self._list_failures.clear()
 
     def unsubscribe(self, number: str) -> None:
         """``number`` replied STOP: every message to it now fails with 21610."""
@@ -486,7 +495,7 @@ class FakeTwilioAPI(FakeHTTPServer):
         self.messages.clear()
         self.created.clear()
         self.stats = TwilioStats()
-        self._failures.clear()
+        self.clear_failures()
         if self.limiter is not None:
             self.limiter.reset()
 
@@ -497,6 +506,7 @@ class FakeTwilioAPI(FakeHTTPServer):
         app = web.Application()
         base = f"/{TWILIO_API_VERSION}/Accounts/{{account}}/Messages"
         app.router.add_post(f"{base}.json", self._handle_create)
+        app.router.add_get(f"{base}.json", self._handle_list)
         app.router.add_get(f"{base}/{{sid}}.json", self._handle_fetch)
         app.router.add_post(f"{base}/{{sid}}.json", self._handle_update)
         app.router.add_route("*", "/{tail:.*}", self._handle_not_found)
@@ -566,6 +576,47 @@ class FakeTwilioAPI(FakeHTTPServer):
         except _TwilioError as err:
             return self._error(record, err)
         return self._respond(record, 200, _public(message))
+
+    async def _handle_list(self, request: web.Request) -> web.Response:
+        """The Messages list: newest first, filtered by ``To``, ``From`` and ``DateSent``
+        (``DateSent<``, ``DateSent>``: on or before / after that day, in GMT), in pages of
+        ``PageSize`` (default 50, at most 1000) numbered by ``Page``."""
+        record = await self._record(request)
+        try:
+            self._check_auth(record)
+            query = request.query
+            size = int(query.get("PageSize", "50"))
+            page = int(query.get("Page", "0"))
+            if not 1 <= size <= 1000 or page < 0:
+                raise ValueError
+            if self._list_failures:
+                status = self._list_failures.pop(0)
+                raise _TwilioError(_DEFAULT_CODE_FOR_STATUS.get(status), status)
+        except _TwilioError as err:
+            return self._error(record, err)
+        except ValueError:
+            return self._error(record, _TwilioError(20001))
+        found = [m for m in reversed(self.created) if _listed(m, query)]
+        chosen = found[page * size : (page + 1) * size]
+        uri = f"/{TWILIO_API_VERSION}/Accounts/{self.account_sid}/Messages.json"
+        others = [(k, v) for k, v in query.items() if k not in ("Page", "PageSize", "PageToken")]
+
+        def page_uri(number: int) -> str:
+            return f"{uri}?{urlencode([*others, ('PageSize', size), ('Page', number)])}"
+
+        more = len(found) > (page + 1) * size
+        body = {
+            "end": page * size + max(len(chosen) - 1, 0),
+            "first_page_uri": page_uri(0),
+            "messages": [_public(m) for m in chosen],
+            "next_page_uri": page_uri(page + 1) + f"&PageToken=PA{new_sid('')}" if more else None,
+            "page": page,
+            "page_size": size,
+            "previous_page_uri": page_uri(page - 1) if page else None,
+            "start": page * size,
+            "uri": page_uri(page),
+        }
+        return self._respond(record, 200, body)
 
     async def _handle_update(self, request: web.Request) -> web.Response:
         record = await self._record(request)
@@ -701,6 +752,26 @@ def _decode_basic_auth(header: str) -> tuple[str, str] | None:
         return None
     user, sep, password = decoded.partition(":")
     return (user, password) if sep else None
+
+
+def _listed(message: dict[str, Any], query: Mapping[str, str]) -> bool:
+    """Does ``message`` pass the Messages list filters in ``query``?"""
+    if "To" in query and message["to"] != query["To"]:
+        return False
+    if "From" in query and message["from"] != query["From"]:
+        return False
+    keys = ("DateSent", "DateSent<", "DateSent>")
+    bounds = [(key, query[key][:10]) for key in keys if key in query]
+    if bounds:
+        if message["date_sent"] is None:
+            return False
+        day = parsedate_to_datetime(message["date_sent"]).date().isoformat()
+        for key, bound in bounds:
+            if (key == "DateSent" and day != bound) or (key == "DateSent<" and day > bound):
+                return False
+            if key == "DateSent>" and day < bound:
+                return False
+    return True
 
 
 def _public(resource: dict[str, Any]) -> dict[str, Any]:
