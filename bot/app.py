@@ -23,6 +23,7 @@ from bot.delivery.senders import Sender
 from bot.delivery.telegram_sender import TelegramSender
 from bot.delivery.twilio_sender import TwilioSender, twilio_client
 from bot.delivery.worker import ChannelLimit, OutboxWorker
+from bot.fsm_storage import forget_stale
 from bot.rendering.templates import Renderer
 from bot.scheduling import Scheduler
 from bot.services.broadcast_progress import ProgressEditor
@@ -155,6 +156,12 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
         )
         await jobs.sync()
         scheduler.add_job(jobs.sync, IntervalTrigger(seconds=RESYNC_SECONDS), id="resync")
+        # Telegram forms and drafts nobody came back to: now, then once a day.
+        forget_drafts = functools.partial(
+            forget_stale, jobs_repos.fsm, municipality, clock, settings.telegram_draft_days
+        )
+        await forget_drafts()
+        scheduler.add_job(forget_drafts, IntervalTrigger(days=1), id="forget-drafts")
 
         # The worker has its own connection: its transactions never interleave with
         # a request's.

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     telegram_rate: float = 30.0
     telegram_chat_rate: float = 1.0
     twilio_rate: float = 10.0
+    #: Telegram forms and ballot drafts untouched for this many days are deleted
+    telegram_draft_days: int = 30
 
     @field_validator("http_port")
     @classmethod
@@ -71,6 +73,13 @@ class Settings(BaseSettings):
     def _positive_rate(cls, value: float) -> float:
         if value <= 0:
             raise ValueError("must be a positive number of messages per second")
+        return value
+
+    @field_validator("telegram_draft_days")
+    @classmethod
+    def _positive_days(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be a whole number of days, at least 1")
         return value
 
     @field_validator("timezone")

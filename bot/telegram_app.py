@@ -9,7 +9,9 @@ Two outer middlewares run for every update, before any filter (so filters can te
   ``language`` (chosen once per update; handlers never work it out themselves).
 
 ``renderer`` and ``clock`` are dispatcher workflow data, so every handler can ask for
-them by name too.
+them by name too. The FSM state and data (forms, ballot drafts) are in the database
+(:class:`bot.fsm_storage.DatabaseStorage`): they survive a restart and every process on
+the database sees them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from aiogram.types import BotCommand, TelegramObject, User
 
 from bot.clock import Clock
 from bot.config import LANGUAGES
+from bot.fsm_storage import DatabaseStorage
 from bot.rendering.templates import Renderer
 from bot.services.municipalities import choose_municipality
 from handlers.telegram import get_routers
@@ -120,7 +123,8 @@ def build_dispatcher(
     one) on start-up or at the first update. ``lock``: see :class:`DatabaseMiddleware`.
     """
     source = MunicipalityOnce(repos, municipality_slug, municipality)
-    dp = Dispatcher(renderer=renderer, clock=clock)
+    storage = DatabaseStorage(repos.fsm, source.get, clock)
+    dp = Dispatcher(storage=storage, renderer=renderer, clock=clock)
     dp.update.outer_middleware(DatabaseMiddleware(repos, source, lock))
     dp.update.outer_middleware(LocaleMiddleware())
     dp.include_routers(*get_routers())

@@ -6,6 +6,7 @@ from storage.acts import ActRepo
 from storage.broadcasts import BroadcastRepo
 from storage.budget import BudgetRepo
 from storage.db import Database
+from storage.fsm import FsmRepo
 from storage.hearings import HearingRepo
 from storage.households import HouseholdRepo
 from storage.inbound import InboundRepo
@@ -36,3 +37,4 @@ class Repos:
         self.acts = ActRepo(db)
         self.ratings = RatingRepo(db)
         self.rate_limits = RateLimitRepo(db)
+        self.fsm = FsmRepo(db)

@@ -64,6 +64,7 @@ def test_dotenv_is_read_and_secrets_stay_hidden(tmp_path: Path) -> None:
         ("HTTP_PORT", "70000", "HTTP_PORT: must be a TCP port number"),
         ("TIMEZONE", "Mars/Base", "TIMEZONE: unknown time zone 'Mars/Base'"),
         ("DEFAULT_LANGUAGE", "fr", "DEFAULT_LANGUAGE: Input should be 'ky', 'ru' or 'en'"),
+        ("TELEGRAM_DRAFT_DAYS", "0", "TELEGRAM_DRAFT_DAYS: must be a whole number of days"),
         (
             "DATABASE_URL",
             "mysql://db/civic",

@@ -7,7 +7,7 @@ bot sends; the database is checked afterwards.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from bot.clock import iso
 from bot.rendering.templates import Renderer
 from bot.services import demo_data, hearings
 from bot.telegram_app import build_dispatcher
+from storage.db import connect
 from storage.models import Hearing, Municipality, Resident
 from storage.repos import Repos
 from tests.conftest import FakeClock, table_snapshot
@@ -59,12 +60,18 @@ def dp(repos: Repos, demo: Municipality, renderer: Renderer, clock: FakeClock) -
     return build_dispatcher(repos=repos, renderer=renderer, clock=clock)
 
 
-@pytest.fixture
-def feed(dp: Dispatcher, bot: Bot):
+def feeder(dp: Dispatcher, bot: Bot) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """Feeds raw updates (as Telegram sends them) to ``dp``."""
+
     async def feed(update: dict[str, Any]) -> None:
         await dp.feed_update(bot, Update.model_validate(update, context={"bot": bot}))
 
     return feed
+
+
+@pytest.fixture
+def feed(dp: Dispatcher, bot: Bot) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    return feeder(dp, bot)
 
 
 async def _link(repos: Repos, demo: Municipality, phone: str, user: int, now: str) -> Resident:
@@ -198,6 +205,43 @@ async def test_the_whole_form_creates_the_hearing_at_local_time_in_utc(
     # The form is over: a second tap on Create creates nothing more.
     await feed(telegram_callback_update("hf:create:", STAFF_USER))
     assert len(await repos.hearings.all(demo.id)) == len(before) + 1
+
+
+async def test_a_restart_halfway_through_the_form_continues_it(
+    fill,
+    db_url: str,
+    bot: Bot,
+    api: FakeTelegramAPI,
+    repos: Repos,
+    renderer: Renderer,
+    clock: FakeClock,
+    demo: Municipality,
+    staff: Resident,
+) -> None:
+    """``civic-bot run`` restarted (a deploy, a crash) once the date and time were given:
+    the new process, on the same database, goes on from the place and creates the hearing
+    with the answers given before the restart."""
+    before = {h.id for h in await repos.hearings.all(demo.id)}
+    await fill("place")
+
+    async with connect(db_url) as db:
+        restarted = build_dispatcher(repos=Repos(db), renderer=renderer, clock=clock)
+        feed = feeder(restarted, bot)
+        await feed(telegram_message_update("Ak-Chiy village club", STAFF_USER))
+        assert last_text(api)["text"] == form(renderer, staff.language, "audience")
+        await feed(telegram_callback_update("hf:audience:all", STAFF_USER))
+        await feed(telegram_callback_update("hf:skip:", STAFF_USER))
+        assert callbacks(last_text(api)) == ["hf:create:", "hf:cancel:"]
+        await feed(telegram_callback_update("hf:create:", STAFF_USER))
+
+    [hearing] = [h for h in await repos.hearings.all(demo.id) if h.id not in before]
+    assert hearing.starts_at == "2026-12-04T04:00:00.000+00:00"  # 10:00 in Bishkek
+    assert (hearing.kind, hearing.place, hearing.village_id, hearing.agenda) == (
+        "formation",
+        "Ak-Chiy village club",
+        None,
+        "",
+    )
 
 
 async def test_the_village_buttons_are_the_municipalitys_villages(

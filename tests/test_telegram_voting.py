@@ -22,6 +22,7 @@ from bot.services import demo_data
 from bot.services.polls import OptionSpec, create_poll
 from bot.telegram_app import build_dispatcher
 from handlers.telegram.voting import BallotStep, BallotTap, PollPick
+from storage.db import connect
 from storage.models import Municipality, Poll, PollOption, Resident
 from storage.repos import Repos
 from tests.conftest import FakeClock, table_snapshot
@@ -208,6 +209,42 @@ async def test_approval_toggle_done_confirm_casts_the_ballot_in_place(
     assert "menu:me" in voter.shown()  # the main menu under the receipt
     assert len(api.calls("sendMessage")) == 1  # every step edited the one message
     assert len(api.calls("answerCallbackQuery")) == 6
+
+
+async def test_a_restart_halfway_through_the_ballot_continues_the_draft(
+    voter: Voter,
+    db_url: str,
+    bot: Bot,
+    api: FakeTelegramAPI,
+    repos: Repos,
+    renderer: Renderer,
+    demo: Municipality,
+    clock: FakeClock,
+    linked: Resident,
+) -> None:
+    """``civic-bot run`` restarted (a deploy, a crash) after two taps of a ranked ballot:
+    the next tap, handled by the new process on the same database, adds the third rank."""
+    poll, options = await make_poll(repos, demo, clock, "ranked", 3)
+    await voter.say("/vote")
+    await voter.press(tap(poll, 3))
+    await voter.press(tap(poll, 1))
+
+    async with connect(db_url) as db:
+        restarted = build_dispatcher(repos=Repos(db), renderer=renderer, clock=clock)
+        voter = Voter(restarted, bot, api)
+        await voter.press(tap(poll, 4))
+        chosen = [(options[2], 1), (options[0], 2), (options[3], 3)]
+        assert voter.screen()["text"] == renderer.render(
+            "tg_ballot", linked.language, "telegram", poll=poll, chosen=chosen, count=3
+        )
+        await voter.press(step(poll, "done"))
+        assert voter.screen()["text"] == renderer.render(
+            "tg_ballot_summary", linked.language, "telegram", poll=poll, chosen=chosen
+        )
+        await voter.press(step(poll, "confirm"))
+
+    assert await stored(repos, poll, options) == [{3: 1, 1: 2, 4: 3}]
+    assert await repos.polls.turnout_channel(poll.id, linked.id) == "telegram"
 
 
 async def test_a_tap_beyond_k_is_refused_with_an_alert_and_nothing_is_stored(

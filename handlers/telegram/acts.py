@@ -14,7 +14,7 @@ project 3 and sends their photos by ``file_id``: an album per act.
 
 The answers live in the FSM data under ``act_form`` only (other features keep their own
 keys there). Each input is added and saved before anything is sent, so the photos of
-one album (one update each) do not lose one another with the in-memory storage.
+one album (one update each) do not lose one another.
 """
 
 from __future__ import annotations

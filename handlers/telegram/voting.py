@@ -291,7 +291,7 @@ async def confirm(
         return
     poll, options = found
     draft = await _load_draft(state, poll.id)
-    if not draft:  # the draft is gone (a restart, or another device cast it): start over
+    if not draft:  # the draft is gone (stale and deleted, or cast already): start over
         alert = _text(renderer, language, "tg_ballot_alert", code="empty", limit=poll.max_choices)
         await callback.answer(alert[:_ALERT_MAX], show_alert=True)
         await edit_or_send(bot, callback, _ballot(renderer, language, poll, options, draft))
