@@ -30,7 +30,7 @@ from bot.config import LANGUAGES
 from bot.fsm_storage import DatabaseStorage
 from bot.rendering.templates import Renderer
 from bot.services.municipalities import choose_municipality
-from handlers.telegram import get_routers
+from handlers.telegram import get_router
 from handlers.telegram.screens import command_descriptions
 from storage.models import Municipality, Resident
 from storage.repos import Repos
@@ -127,7 +127,7 @@ def build_dispatcher(
     dp = Dispatcher(storage=storage, renderer=renderer, clock=clock)
     dp.update.outer_middleware(DatabaseMiddleware(repos, source, lock))
     dp.update.outer_middleware(LocaleMiddleware())
-    dp.include_routers(*get_routers())
+    dp.include_router(get_router())
     # With polling or aiogram's webhook runner a missing municipality stops the start-up.
     dp.startup.register(source.get)
     return dp

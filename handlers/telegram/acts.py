@@ -25,9 +25,9 @@ from datetime import datetime
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.enums import ChatType, ParseMode
+from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, MagicData, StateFilter
+from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -47,6 +47,7 @@ from handlers import budget_commands
 from handlers.context import Context
 from handlers.telegram import screens
 from handlers.telegram.budget import ActsPick, Keyword
+from handlers.telegram.filters import LINKED, has_text
 from handlers.telegram.screens import Screen, callback_chat, edit_or_send
 from storage.models import MonitoringAct, Municipality, Project, Resident
 from storage.repos import Repos
@@ -59,7 +60,6 @@ ACTS_SHOWN = 10  # the latest acts listed
 ACTS_WITH_PHOTOS = 5  # the latest acts whose photos are sent
 _ALBUM = 10  # photos per sendMediaGroup
 _ALERT_MAX = 200  # characters Telegram shows in a callback answer
-_LINKED = MagicData(F.resident)
 
 
 class ActForm(StatesGroup):
@@ -77,27 +77,25 @@ class ActStep(CallbackData, prefix="af"):
 
 def get_router() -> Router:
     router = Router(name="acts")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
-    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
     message, button = router.message.register, router.callback_query.register
 
     # The form first: in its last step any text (even "ACTS 3") is part of the act.
     message(cancel_command, Command("cancel"), StateFilter(ActForm))
-    message(project_typed, ActForm.project, F.text, _not_a_command)
+    message(project_typed, ActForm.project, has_text, _not_a_command)
     message(content_received, ActForm.content, _not_a_command)
-    message(start, Keyword("act", args=False), _LINKED)
-    message(list_acts, Keyword("acts"), _LINKED)
+    message(start, Keyword("act", args=False), LINKED)
+    message(list_acts, Keyword("acts"), LINKED)
 
     button(cancel_button, ActStep.filter(F.action == "cancel"))
-    button(project_chosen, ActStep.filter(F.action == "project"), ActForm.project, _LINKED)
+    button(project_chosen, ActStep.filter(F.action == "project"), ActForm.project, LINKED)
     button(kind_chosen, ActStep.filter(F.action == "kind"), ActForm.kind)
-    button(done, ActStep.filter(F.action == "done"), ActForm.content, _LINKED)
+    button(done, ActStep.filter(F.action == "done"), ActForm.content, LINKED)
     button(stale_button, ActStep.filter())  # a button of a step already done
-    button(acts_button, ActsPick.filter(), _LINKED)
+    button(acts_button, ActsPick.filter(), LINKED)
     return router
 
 
-def _not_a_command(message: Message) -> bool:
+async def _not_a_command(message: Message) -> bool:
     """Commands sent during the form go to their own handlers (``/cancel`` is ours)."""
     return not (message.text or "").startswith("/")
 

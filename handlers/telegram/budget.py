@@ -18,9 +18,8 @@ from functools import partial
 from typing import Annotated, Any
 
 from aiogram import BaseMiddleware, Bot, F, Router
-from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Filter, MagicData
+from aiogram.filters import Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     BufferedInputFile,
@@ -40,13 +39,13 @@ from handlers import budget_commands
 from handlers.commands import parse
 from handlers.context import Context
 from handlers.telegram import screens
+from handlers.telegram.filters import LINKED
 from handlers.telegram.screens import MenuAction, Screen, callback_chat
 from storage.models import Budget, Municipality, Resident
 from storage.repos import Repos
 
 log = logging.getLogger(__name__)
 
-_LINKED = MagicData(F.resident)
 #: callback data comes from the client: out-of-range numbers do not match
 ProjectId = Annotated[int, Field(ge=1, le=999_999_999)]
 
@@ -102,15 +101,13 @@ class Charts(BaseMiddleware):
 
 def get_router() -> Router:
     router = Router(name="budget")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
-    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
     charts = Charts()
     router.message.middleware(charts)
     router.callback_query.middleware(charts)
-    router.message.register(budget_command, Keyword("budget"), _LINKED)
-    router.callback_query.register(budget_button, MenuAction.filter(F.action == "budget"), _LINKED)
-    router.message.register(project_command, Keyword("project"), _LINKED)
-    router.callback_query.register(project_button, ProjectPick.filter(), _LINKED)
+    router.message.register(budget_command, Keyword("budget"), LINKED)
+    router.callback_query.register(budget_button, MenuAction.filter(F.action == "budget"), LINKED)
+    router.message.register(project_command, Keyword("project"), LINKED)
+    router.callback_query.register(project_button, ProjectPick.filter(), LINKED)
     return router
 
 

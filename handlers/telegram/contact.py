@@ -10,15 +10,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
+from aiogram import Bot, Router
 from aiogram.types import Message, ReplyKeyboardRemove
 
 from bot.clock import Clock, iso
 from bot.phones import InvalidPhone, normalize_phone
 from bot.rendering.templates import Renderer
 from bot.services import residents
-from handlers.telegram import screens
+from handlers.telegram import filters, screens
 from storage.models import Municipality, Resident
 from storage.repos import Repos
 
@@ -27,11 +26,8 @@ log = logging.getLogger(__name__)
 
 def get_router() -> Router:
     router = Router(name="contact")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
-    router.message.register(
-        own_contact, F.contact, F.from_user, F.contact.user_id == F.from_user.id
-    )
-    router.message.register(someone_elses_contact, F.contact)
+    router.message.register(own_contact, filters.own_contact)
+    router.message.register(someone_elses_contact, filters.has_contact)
     return router
 
 

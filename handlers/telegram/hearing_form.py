@@ -26,7 +26,6 @@ from datetime import date, datetime, time
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, F, Router
-from aiogram.enums import ChatType
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -118,8 +117,6 @@ class StaffOnly(BaseMiddleware):
 
 def get_router() -> Router:
     router = Router(name="hearing_form")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
-    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
     router.message.middleware(StaffOnly())
     router.callback_query.middleware(StaffOnly())
     message, button = router.message.register, router.callback_query.register

@@ -14,8 +14,7 @@ import logging
 from datetime import datetime
 
 from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
-from aiogram.filters import Command, MagicData
+from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
@@ -26,6 +25,7 @@ from bot.services import hearings
 from handlers.context import Context
 from handlers.hearing_commands import list_hearings
 from handlers.telegram import screens
+from handlers.telegram.filters import LINKED
 from handlers.telegram.screens import Screen, callback_chat, edit_or_send
 from storage.models import Municipality, Resident
 from storage.repos import Repos
@@ -42,8 +42,7 @@ class Rsvp(CallbackData, prefix="rsvp"):
 
 def get_router() -> Router:
     router = Router(name="hearings")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
-    router.message.register(upcoming, Command("hearings"), MagicData(F.resident))
+    router.message.register(upcoming, Command("hearings"), LINKED)
     router.message.register(unlinked, Command("hearings"))
     router.callback_query.register(rsvp, Rsvp.filter(F.answer.in_(hearings.ANSWERS)))
     return router

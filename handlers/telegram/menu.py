@@ -8,8 +8,7 @@ which call ``bot.services``) and answers with the same template, so tapping
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
-from aiogram.filters import Command, MagicData
+from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from bot.clock import Clock
@@ -17,6 +16,7 @@ from bot.config import LANGUAGES
 from bot.rendering.templates import Renderer
 from bot.services import residents
 from handlers.telegram import screens
+from handlers.telegram.filters import LINKED
 from handlers.telegram.screens import LanguageChoice, MenuAction, callback_chat
 from handlers.text import HANDLERS, Context
 from storage.models import Municipality, Resident
@@ -25,18 +25,15 @@ from storage.repos import Repos
 #: menu buttons that are text commands without arguments
 COMMAND_BUTTONS = ("me", "stop", "start", "help")
 
-_LINKED = MagicData(F.resident)
-
 
 def get_router() -> Router:
     router = Router(name="menu")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
-    router.message.register(show_menu, Command("menu"), _LINKED)
+    router.message.register(show_menu, Command("menu"), LINKED)
     router.message.register(show_languages, Command("lang", magic=F.args.is_(None)))
     router.callback_query.register(pick_language, LanguageChoice.filter(F.code.in_(LANGUAGES)))
     router.callback_query.register(languages, MenuAction.filter(F.action == "lang"))
     router.callback_query.register(
-        command_button, MenuAction.filter(F.action.in_(COMMAND_BUTTONS)), _LINKED
+        command_button, MenuAction.filter(F.action.in_(COMMAND_BUTTONS)), LINKED
     )
     return router
 

@@ -14,9 +14,7 @@ import html
 import logging
 from typing import Annotated
 
-from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
-from aiogram.filters import MagicData
+from aiogram import Bot, Router
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -26,6 +24,7 @@ from bot.clock import Clock
 from bot.rendering.templates import Renderer
 from bot.services import ratings
 from handlers.telegram.budget import Keyword
+from handlers.telegram.filters import LINKED
 from handlers.telegram.hearings import edit_or_send
 from handlers.telegram.screens import Screen
 from storage.models import Municipality, RatingService, Resident
@@ -36,7 +35,6 @@ log = logging.getLogger(__name__)
 MARKS = "ratings"  # the key of the marks in the FSM data: service id -> score
 SCORES = range(1, 6)
 _ALERT_MAX = 200  # characters Telegram shows in a callback answer
-_LINKED = MagicData(F.resident)
 
 
 class RateTap(CallbackData, prefix="rate"):
@@ -48,10 +46,8 @@ class RateTap(CallbackData, prefix="rate"):
 
 def get_router() -> Router:
     router = Router(name="ratings")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
-    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
-    router.message.register(show_services, Keyword("rate", args=False), _LINKED)
-    router.callback_query.register(tap, RateTap.filter(), _LINKED)
+    router.message.register(show_services, Keyword("rate", args=False), LINKED)
+    router.callback_query.register(tap, RateTap.filter(), LINKED)
     return router
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
+from aiogram import Bot, Router
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import Message
 
@@ -18,7 +17,6 @@ log = logging.getLogger(__name__)
 
 def get_router() -> Router:
     router = Router(name="start")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
     router.message.register(start, CommandStart())
     return router
 

@@ -7,15 +7,14 @@ their phone number first. Feature routers must be included BEFORE this one.
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
-from aiogram.filters import MagicData
+from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, Message
 
 from bot.clock import Clock
 from bot.rendering.templates import Renderer
 from bot.services import broadcast_progress
 from handlers.telegram import screens
+from handlers.telegram.filters import LINKED, has_text
 from handlers.telegram.screens import callback_chat
 from handlers.text import handle_text
 from storage.models import Municipality, Resident
@@ -24,9 +23,8 @@ from storage.repos import Repos
 
 def get_router() -> Router:
     router = Router(name="text")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
-    router.message.register(command, F.text, MagicData(F.resident))
-    router.message.register(unlinked, F.text)
+    router.message.register(command, has_text, LINKED)
+    router.message.register(unlinked, has_text)
     router.callback_query.register(stale_button)
     return router
 

@@ -19,8 +19,7 @@ from datetime import datetime
 from typing import Annotated
 
 from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
-from aiogram.filters import Command, CommandObject, MagicData
+from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -31,6 +30,7 @@ from bot.rendering.templates import Renderer
 from bot.services import voting
 from bot.services.ballot_text import BallotText
 from handlers.telegram import screens
+from handlers.telegram.filters import LINKED
 from handlers.telegram.screens import MenuAction, Screen, callback_chat, edit_or_send
 from storage.models import Municipality, Poll, PollOption, Resident
 from storage.repos import Repos
@@ -40,7 +40,6 @@ log = logging.getLogger(__name__)
 #: position -> points (None unless cumulative), in the order tapped
 Draft = dict[int, int | None]
 
-_LINKED = MagicData(F.resident)
 _ALERT_MAX = 200  # characters Telegram shows in a callback answer
 _MAX_ID = 999_999_999
 
@@ -73,19 +72,17 @@ class BallotStep(CallbackData, prefix="vs"):
 def get_router() -> Router:
     """Unlinked users fall through to the ``text`` router, which asks for the phone."""
     router = Router(name="voting")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
-    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
-    router.message.register(vote_command, Command("vote"), _LINKED)
-    router.callback_query.register(vote_button, MenuAction.filter(F.action == "vote"), _LINKED)
-    router.callback_query.register(pick_poll, PollPick.filter(), _LINKED)
-    router.callback_query.register(tap, BallotTap.filter(), _LINKED)
+    router.message.register(vote_command, Command("vote"), LINKED)
+    router.callback_query.register(vote_button, MenuAction.filter(F.action == "vote"), LINKED)
+    router.callback_query.register(pick_poll, PollPick.filter(), LINKED)
+    router.callback_query.register(tap, BallotTap.filter(), LINKED)
     for step, handler in (
         ("done", done),
         ("change", change),
         ("confirm", confirm),
         ("cancel", cancel),
     ):
-        router.callback_query.register(handler, BallotStep.filter(F.step == step), _LINKED)
+        router.callback_query.register(handler, BallotStep.filter(F.step == step), LINKED)
     return router
 
 
