@@ -127,6 +127,9 @@ def server_main(
 ) -> None:
     """Child: the no-op app and the civic-bot web app on ephemeral ports."""
     import cProfile
+    import os
+    if os.environ.get("SWITCH"):
+        sys.setswitchinterval(float(os.environ["SWITCH"]))
 
     async def main() -> None:
         from aiogram import Bot

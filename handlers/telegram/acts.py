@@ -47,7 +47,7 @@ from handlers import budget_commands
 from handlers.context import Context
 from handlers.telegram import screens
 from handlers.telegram.budget import ActsPick, Keyword
-from handlers.telegram.filters import LINKED, has_text
+from handlers.telegram.filters import LINKED, has_text, not_a_command
 from handlers.telegram.screens import Screen, callback_chat, edit_or_send
 from storage.models import MonitoringAct, Municipality, Project, Resident
 from storage.repos import Repos
@@ -81,23 +81,20 @@ def get_router() -> Router:
 
     # The form first: in its last step any text (even "ACTS 3") is part of the act.
     message(cancel_command, Command("cancel"), StateFilter(ActForm))
-    message(project_typed, ActForm.project, has_text, _not_a_command)
-    message(content_received, ActForm.content, _not_a_command)
+    message(project_typed, StateFilter(ActForm.project), has_text, not_a_command)
+    message(content_received, StateFilter(ActForm.content), not_a_command)
     message(start, Keyword("act", args=False), LINKED)
     message(list_acts, Keyword("acts"), LINKED)
 
     button(cancel_button, ActStep.filter(F.action == "cancel"))
-    button(project_chosen, ActStep.filter(F.action == "project"), ActForm.project, LINKED)
-    button(kind_chosen, ActStep.filter(F.action == "kind"), ActForm.kind)
-    button(done, ActStep.filter(F.action == "done"), ActForm.content, LINKED)
+    button(
+        project_chosen, ActStep.filter(F.action == "project"), StateFilter(ActForm.project), LINKED
+    )
+    button(kind_chosen, ActStep.filter(F.action == "kind"), StateFilter(ActForm.kind))
+    button(done, ActStep.filter(F.action == "done"), StateFilter(ActForm.content), LINKED)
     button(stale_button, ActStep.filter())  # a button of a step already done
     button(acts_button, ActsPick.filter(), LINKED)
     return router
-
-
-async def _not_a_command(message: Message) -> bool:
-    """Commands sent during the form go to their own handlers (``/cancel`` is ours)."""
-    return not (message.text or "").startswith("/")
 
 
 # --- start, cancel ----------------------------------------------------------------------

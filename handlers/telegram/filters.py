@@ -39,3 +39,9 @@ async def own_contact(message: Message) -> bool:
     """A shared contact that is the sender's own (the client's "share my number")."""
     contact, sender = message.contact, message.from_user
     return contact is not None and sender is not None and contact.user_id == sender.id
+
+
+async def not_a_command(message: Message) -> bool:
+    """Text typed into a form, not a command: those go to their own handlers (``/cancel``
+    ends the form)."""
+    return not (message.text or "").startswith("/")

@@ -44,6 +44,7 @@ from bot.services import hearings
 from bot.services.broadcast import NotStaff, require_staff
 from bot.services.errors import ServiceError
 from handlers.telegram import screens
+from handlers.telegram.filters import not_a_command
 from handlers.telegram.screens import Screen, callback_chat, edit_or_send
 from storage.models import Municipality, Resident, Village
 from storage.repos import Repos
@@ -123,24 +124,23 @@ def get_router() -> Router:
 
     message(start, Command("newhearing"))
     message(cancel_command, Command("cancel"), StateFilter(HearingForm))
-    message(date_entered, HearingForm.date, _not_a_command)
-    message(time_entered, HearingForm.time, _not_a_command)
-    message(place_entered, HearingForm.place, _not_a_command)
-    message(agenda_entered, HearingForm.agenda, _not_a_command)
+    message(date_entered, StateFilter(HearingForm.date), not_a_command)
+    message(time_entered, StateFilter(HearingForm.time), not_a_command)
+    message(place_entered, StateFilter(HearingForm.place), not_a_command)
+    message(agenda_entered, StateFilter(HearingForm.agenda), not_a_command)
 
     button(cancel_button, FormAction.filter(F.action == "cancel"))
-    button(kind_chosen, FormAction.filter(F.action == "kind"), HearingForm.kind)
-    button(audience_chosen, FormAction.filter(F.action == "audience"), HearingForm.audience)
-    button(agenda_skipped, FormAction.filter(F.action == "skip"), HearingForm.agenda)
-    button(create, FormAction.filter(F.action == "create"), HearingForm.summary)
+    button(kind_chosen, FormAction.filter(F.action == "kind"), StateFilter(HearingForm.kind))
+    button(
+        audience_chosen,
+        FormAction.filter(F.action == "audience"),
+        StateFilter(HearingForm.audience),
+    )
+    button(agenda_skipped, FormAction.filter(F.action == "skip"), StateFilter(HearingForm.agenda))
+    button(create, FormAction.filter(F.action == "create"), StateFilter(HearingForm.summary))
     button(stale_button, FormAction.filter())  # a button of a step already done
     button(publish, PublishHearing.filter())
     return router
-
-
-def _not_a_command(message: Message) -> bool:
-    """Commands typed during the form go to their own handlers (``/cancel`` is ours)."""
-    return not (message.text or "").startswith("/")
 
 
 # --- start, cancel ----------------------------------------------------------------------
