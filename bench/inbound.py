@@ -22,10 +22,6 @@ of the server process for the civic-bot cases (``--profile-out``; ``--case`` pic
 
 ``--commands ballots`` sends ballots instead (``V 1 3``, ``V 2``, ... to an open approval
 poll; a resident's later ballot replaces the earlier): issue 6 asks >= 1,000 ballots/s.
-
-A what-if, off by default, measures a change proposed elsewhere (not how the bot runs):
-``--no-dispatcher-lock`` builds the dispatcher without ``ctx.lock``, i.e. what it costs that
-the Telegram middleware holds the writers' lock across the Bot API call.
 """
 
 from __future__ import annotations
@@ -122,14 +118,9 @@ def fake_telegram_main(pipe: Connection) -> None:
     asyncio.run(main())
 
 
-def server_main(
-    pipe: Connection, db_url: str, telegram_url: str, profile: str | None, whatifs: set[str]
-) -> None:
+def server_main(pipe: Connection, db_url: str, telegram_url: str, profile: str | None) -> None:
     """Child: the no-op app and the civic-bot web app on ephemeral ports."""
     import cProfile
-    import os
-    if os.environ.get("SWITCH"):
-        sys.setswitchinterval(float(os.environ["SWITCH"]))
 
     async def main() -> None:
         from aiogram import Bot
@@ -176,9 +167,8 @@ def server_main(
             public_base_url=PUBLIC,
             telegram_secret=SECRET,
         )
-        lock = None if "no-dispatcher-lock" in whatifs else ctx.lock
         dp = build_dispatcher(
-            repos=repos, renderer=renderer, clock=clock, municipality=municipality, lock=lock
+            repos=repos, renderer=renderer, clock=clock, municipality=municipality
         )
         ctx.telegram_feed = lambda update: dp.feed_raw_update(bot, update)
 
@@ -353,7 +343,6 @@ def main() -> int:
     parser.add_argument(
         "--commands", choices=["mix", "ballots"], default="mix", help="what the messages say"
     )
-    parser.add_argument("--no-dispatcher-lock", action="store_true", help="what-if, see above")
     args = parser.parse_args()
 
     ctx = mp.get_context("spawn")
@@ -369,10 +358,9 @@ def main() -> int:
         telegram_url = tg_pipe.recv()
         srv_pipe, srv_child = ctx.Pipe()
         profile = str(Path(args.profile_out).resolve()) if args.profile else None
-        whatifs = {name for name, on in (("no-dispatcher-lock", args.no_dispatcher_lock),) if on}
         server = ctx.Process(
             target=server_main,
-            args=(srv_child, db_url, telegram_url, profile, whatifs),
+            args=(srv_child, db_url, telegram_url, profile),
             daemon=True,
         )
         server.start()
@@ -413,7 +401,6 @@ def main() -> int:
             f"civic-bot inbound webhooks: {n} requests per case after {warm} warm-up,"
             f" {args.concurrency} connections, {len(phones)} residents, commands"
             f" {', '.join(commands)}"
-            + (f"; WHAT-IF: {', '.join(sorted(whatifs))}" if whatifs else "")
         )
         misses = print_table(results)
         sms = args.case in ("sms", "both")

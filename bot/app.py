@@ -115,7 +115,6 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
                 renderer=renderer,
                 clock=clock,
                 municipality=municipality,
-                lock=ctx.lock,
             )
             await set_commands(bot, renderer, default_language=settings.default_language)
             if settings.telegram_webhook_url and settings.telegram_webhook_secret:

@@ -16,13 +16,12 @@ the database sees them.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
+from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, TelegramObject, User
 
 from bot.clock import Clock
@@ -63,23 +62,20 @@ class MunicipalityOnce:
 class DatabaseMiddleware(BaseMiddleware):
     """Gives each update the repositories and the municipality.
 
-    ``lock``: the run process shares one SQLite connection between the web server, the
-    Telegram bot and others; holding the writers' lock for the whole update keeps a
-    handler's statements out of another request's transaction.
+    Updates of different chats are handled side by side on the one connection: what must
+    be all or nothing is a transaction in the service, and a transaction has the
+    connection to itself (``storage/db.py``). Updates of one chat take turns
+    (``SimpleEventIsolation``: a double tap does not race itself).
     """
 
-    def __init__(
-        self, repos: Repos, municipality: MunicipalityOnce, lock: asyncio.Lock | None = None
-    ) -> None:
+    def __init__(self, repos: Repos, municipality: MunicipalityOnce) -> None:
         self.repos = repos
         self.municipality = municipality
-        self.lock = lock
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         data["repos"] = self.repos
         data["municipality"] = await self.municipality.get()
-        async with self.lock or contextlib.nullcontext():
-            return await handler(event, data)
+        return await handler(event, data)
 
 
 class LocaleMiddleware(BaseMiddleware):
@@ -115,17 +111,21 @@ def build_dispatcher(
     clock: Clock,
     municipality_slug: str | None = None,
     municipality: Municipality | None = None,
-    lock: asyncio.Lock | None = None,
 ) -> Dispatcher:
     """The Dispatcher with every Telegram router and the middlewares.
 
     The municipality is ``municipality`` if given, else found by slug (or as the only
-    one) on start-up or at the first update. ``lock``: see :class:`DatabaseMiddleware`.
+    one) on start-up or at the first update.
     """
     source = MunicipalityOnce(repos, municipality_slug, municipality)
     storage = DatabaseStorage(repos.fsm, source.get, clock)
-    dp = Dispatcher(storage=storage, renderer=renderer, clock=clock)
-    dp.update.outer_middleware(DatabaseMiddleware(repos, source, lock))
+    dp = Dispatcher(
+        storage=storage,
+        events_isolation=SimpleEventIsolation(),
+        renderer=renderer,
+        clock=clock,
+    )
+    dp.update.outer_middleware(DatabaseMiddleware(repos, source))
     dp.update.outer_middleware(LocaleMiddleware())
     dp.include_router(get_router())
     # With polling or aiogram's webhook runner a missing municipality stops the start-up.

@@ -6,10 +6,10 @@ Inbound messages are recorded by provider id first, so a duplicate delivery is
 answered with the recorded reply and handled only once.
 
 An SMS is recorded and handled in one transaction: a failure leaves no trace and
-Twilio's retry is handled afresh. A Telegram update is fed to the dispatcher outside
-the writers' lock (its middleware takes that lock itself), so it is recorded on
-arrival and marked handled only once the feed has returned; a feed that raises is
-answered 500 and Telegram's retry is fed again.
+Twilio's retry is handled afresh. SMS and status callbacks that arrive together share
+that transaction (:mod:`bot.group_commit`). A Telegram update is recorded on arrival and
+marked handled only once the dispatcher has returned; a feed that raises is answered 500
+and Telegram's retry is fed again.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from bot.clock import Clock, iso
+from bot.group_commit import GroupCommit
 from bot.phones import InvalidPhone, normalize_phone
 from bot.rendering.templates import Renderer
 from bot.services import delivery_status
@@ -50,15 +51,15 @@ class WebContext:
     telegram_secret: str | None = None
     #: called with a raw update dict when a Telegram webhook update arrives
     telegram_feed: Any = None
-    #: SQLite has one writer: inbound handling is serialised on the shared connection
-    lock: asyncio.Lock = None  # type: ignore[assignment]
     #: Telegram updates being fed now, by update_id: True once handled, False if it failed
     telegram_in_flight: dict[str, asyncio.Future[bool]] = field(
         default_factory=dict, init=False, repr=False
     )
+    #: SMS and status callbacks handled together, one transaction a batch
+    batches: GroupCommit = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.lock = asyncio.Lock()
+        self.batches = GroupCommit(self.repos.db)
 
 
 CTX = web.AppKey("ctx", WebContext)
@@ -146,31 +147,38 @@ async def sms_inbound(request: web.Request) -> web.Response:
     if not sid or "From" not in form:
         raise web.HTTPBadRequest(text="MessageSid and From are required")
     phone = _sender(form["From"])
+    body = form.get("Body", "")
+    reply = await ctx.batches.run(phone, lambda: _handle_sms(ctx, sid, phone, body))
+    return _twiml(reply)
+
+
+async def _handle_sms(ctx: WebContext, sid: str, phone: str, body: str) -> str | None:
+    """Inside a transaction: record the SMS, handle it, record the outcome; the reply.
+    A duplicate delivery is answered with the reply recorded the first time."""
     now = ctx.clock.now()
-    async with ctx.lock, ctx.repos.db.transaction():
-        first = await ctx.repos.inbound.record(
-            municipality_id=ctx.municipality.id, channel="sms", provider_id=sid, now=iso(now)
-        )
-        if not first:
-            log.info("inbound SMS %s is a duplicate: answered from the record", sid)
-            return _twiml(await ctx.repos.inbound.reply_to(channel="sms", provider_id=sid))
-        handled = await handle_text(
-            ctx.repos,
-            ctx.renderer,
-            municipality=ctx.municipality,
-            phone=phone,
-            text=form.get("Body", ""),
-            channel="sms",
-            now=now,
-        )
-        await ctx.repos.inbound.set_outcome(
-            channel="sms",
-            provider_id=sid,
-            resident_id=handled.resident_id,
-            command=handled.command,
-            reply=handled.text,
-        )
-    return _twiml(handled.text)
+    first = await ctx.repos.inbound.record(
+        municipality_id=ctx.municipality.id, channel="sms", provider_id=sid, now=iso(now)
+    )
+    if not first:
+        log.info("inbound SMS %s is a duplicate: answered from the record", sid)
+        return await ctx.repos.inbound.reply_to(channel="sms", provider_id=sid)
+    handled = await handle_text(
+        ctx.repos,
+        ctx.renderer,
+        municipality=ctx.municipality,
+        phone=phone,
+        text=body,
+        channel="sms",
+        now=now,
+    )
+    await ctx.repos.inbound.set_outcome(
+        channel="sms",
+        provider_id=sid,
+        resident_id=handled.resident_id,
+        command=handled.command,
+        reply=handled.text,
+    )
+    return handled.text
 
 
 async def sms_status(request: web.Request) -> web.Response:
@@ -181,10 +189,13 @@ async def sms_status(request: web.Request) -> web.Response:
     sid, status = form.get("MessageSid"), form.get("MessageStatus")
     if not sid or not status:
         raise web.HTTPBadRequest(text="MessageSid and MessageStatus are required")
-    async with ctx.lock, ctx.repos.db.transaction():
-        await delivery_status.apply_sms_status(
-            ctx.repos, sid, status, form.get("ErrorCode"), now=ctx.clock.now()
-        )
+    error = form.get("ErrorCode")
+    await ctx.batches.run(
+        sid,
+        lambda: delivery_status.apply_sms_status(
+            ctx.repos, sid, status, error, now=ctx.clock.now()
+        ),
+    )
     return web.Response(status=204)
 
 
@@ -234,27 +245,23 @@ async def telegram_webhook(request: web.Request) -> web.Response:
 
 async def _feed_once(ctx: WebContext, update: dict[str, Any], key: str) -> None:
     """Feed ``update`` unless an earlier delivery of it was handled."""
-    async with ctx.lock:
-        first = await ctx.repos.inbound.record(
-            municipality_id=ctx.municipality.id,
-            channel="telegram",
-            provider_id=key,
-            now=iso(ctx.clock.now()),
-        )
-        if not first:
-            handled = await ctx.repos.inbound.reply_to(channel="telegram", provider_id=key)
-            if handled is not None:
-                log.info("Telegram update %s is a duplicate: not handled again", key)
-                return
-            log.info("Telegram update %s was not handled before: feeding it again", key)
-    # Not under ctx.lock: the dispatcher's middleware takes it (asyncio.Lock is not
-    # re-entrant), and only while a handler runs.
+    first = await ctx.repos.inbound.record(
+        municipality_id=ctx.municipality.id,
+        channel="telegram",
+        provider_id=key,
+        now=iso(ctx.clock.now()),
+    )
+    if not first:
+        handled = await ctx.repos.inbound.reply_to(channel="telegram", provider_id=key)
+        if handled is not None:
+            log.info("Telegram update %s is a duplicate: not handled again", key)
+            return
+        log.info("Telegram update %s was not handled before: feeding it again", key)
     await ctx.telegram_feed(update)
-    async with ctx.lock:
-        await ctx.repos.inbound.set_outcome(
-            channel="telegram",
-            provider_id=key,
-            resident_id=None,
-            command=_update_kind(update),
-            reply=TELEGRAM_HANDLED,
-        )
+    await ctx.repos.inbound.set_outcome(
+        channel="telegram",
+        provider_id=key,
+        resident_id=None,
+        command=_update_kind(update),
+        reply=TELEGRAM_HANDLED,
+    )

@@ -12,10 +12,15 @@ SQL fragments that differ) and the two :class:`Database` implementations (placeh
 row ids, row counts, transactions). Transactions are explicit, so that a change and the
 outbound messages it causes commit together.
 
-A :class:`Database` is one connection. Tasks may share it: a statement waits for the one in
-hand, and a transaction has the connection to itself until it ends (another task's statements
-wait for it instead of slipping into it). Nested use of :meth:`Database.transaction` joins the
-outer transaction.
+A :class:`Database` is one connection. Tasks may share it: a transaction has the connection
+to itself until it ends (another task's statements wait for it instead of slipping into it),
+and nested use of :meth:`Database.transaction` joins the outer transaction, as do the tasks
+it starts. Where the engine's driver queues statements (aiosqlite runs them one after
+another on its thread, in the order they were given), a statement does not wait for the
+one before it to come back: the statements of many tasks (or of the tasks of one
+transaction) are *pipelined*, and the thread runs them back to back instead of waiting a
+turn of the event loop between each. asyncpg takes one statement at a time per connection,
+so there a statement waits for the one in hand.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import asyncio
 import contextlib
 import contextvars
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -64,6 +70,9 @@ class Dialect:
     skip_locked: str
     #: several processes may write at once (and share the outbox and its rate limits)
     concurrent_writers: bool
+    #: the driver queues statements on the connection in order: a task need not wait for
+    #: another's statement to come back before giving its own
+    pipelined: bool
     #: session locks by number (``?``: a BIGINT), held until released or disconnected;
     #: None where there is one writer and nothing to lock
     hold_lock: str | None = None
@@ -78,6 +87,7 @@ SQLITE = Dialect(
     for_update="",
     skip_locked="",
     concurrent_writers=False,
+    pipelined=True,
 )
 POSTGRESQL = Dialect(
     name="postgresql",
@@ -85,6 +95,7 @@ POSTGRESQL = Dialect(
     for_update=" FOR UPDATE",
     skip_locked=" FOR UPDATE SKIP LOCKED",
     concurrent_writers=True,
+    pipelined=False,
     hold_lock="SELECT pg_advisory_lock(?)",
     release_lock="SELECT pg_advisory_unlock(?)",
     # a BIGINT advisory lock shows its high half in classid, its low half in objid
@@ -129,8 +140,13 @@ class Database:
     def __init__(self) -> None:
         #: held by a transaction from BEGIN to COMMIT/ROLLBACK
         self._txn_lock = asyncio.Lock()
-        #: held for one statement (the connection runs one at a time)
-        self._op_lock = asyncio.Lock()
+        #: set while no transaction is open (pipelined statements outside one wait on it)
+        self._no_txn = asyncio.Event()
+        self._no_txn.set()
+        #: held for one statement where the driver takes one at a time (not pipelined)
+        self._op_lock: contextlib.AbstractAsyncContextManager[Any] = (
+            contextlib.nullcontext() if self.dialect.pipelined else asyncio.Lock()
+        )
         #: the open transaction, if any, and the tasks (context) taking part in it
         self._txn: object | None = None
         self._txn_var: contextvars.ContextVar[object | None] = contextvars.ContextVar(
@@ -179,6 +195,7 @@ class Database:
         async with self._txn_lock:
             marker = object()
             self._txn = marker
+            self._no_txn.clear()
             token = self._txn_var.set(marker)
             try:
                 async with self._op_lock:
@@ -190,9 +207,15 @@ class Database:
                         await self._rollback()
                     raise
                 async with self._op_lock:
-                    await self._commit()
+                    try:
+                        await self._commit()
+                    except BaseException:  # nothing was kept: end the transaction
+                        with contextlib.suppress(Exception):
+                            await self._rollback()
+                        raise
             finally:
                 self._txn = None
+                self._no_txn.set()
                 self._txn_var.reset(token)
 
     async def close(self) -> None:
@@ -209,7 +232,14 @@ class Database:
         if self._joined():
             async with self._op_lock:
                 yield
-        else:  # wait for another task's transaction to end rather than slip into it
+        elif self.dialect.pipelined:
+            # Wait for another task's transaction to end rather than slip into it. The
+            # statement is queued in the same step as this check, so it runs before any
+            # BEGIN queued later.
+            while self._txn is not None:
+                await self._no_txn.wait()
+            yield
+        else:
             async with self._txn_lock, self._op_lock:
                 yield
 
@@ -244,6 +274,17 @@ def _is_insert(sql: str) -> bool:
     return sql.lstrip()[:6].upper() == "INSERT"
 
 
+def _run(conn: sqlite3.Connection, sql: str, params: Any, how: str) -> tuple[int, int]:
+    """On aiosqlite's thread: run ``sql`` (``how``: the ``sqlite3.Connection`` method),
+    close the cursor, return its ``(lastrowid, rowcount)``."""
+    args = (sql,) if how == "executescript" else (sql, params)
+    cursor = getattr(conn, how)(*args)
+    try:
+        return int(cursor.lastrowid or 0), cursor.rowcount
+    finally:
+        cursor.close()
+
+
 class SQLiteDatabase(Database):
     """SQLite through aiosqlite (``isolation_level=None``: transactions are explicit)."""
 
@@ -253,9 +294,14 @@ class SQLiteDatabase(Database):
         super().__init__()
         self._conn = conn
 
-    # One trip to aiosqlite's thread per statement: under the single-writer lock the
-    # trips are the critical path (bench/inbound.py), so no cursor is fetched from or
-    # closed in a trip of its own (sqlite3 closes it when it is dropped).
+    # One trip to aiosqlite's thread per statement, and no sqlite3 cursor ever leaves that
+    # thread: sqlite3 shares a prepared statement among the cursors that run the same SQL,
+    # and a cursor freed on the event loop's thread resets its statement there, while the
+    # database thread may be running that statement again for a pipelined caller
+    # ("bad parameter or other API misuse"). So statements run through :func:`_run` on
+    # the thread (aiosqlite's ``_execute`` queues a function there), which hands back
+    # plain numbers and closes its cursor where it was made; fetches use
+    # ``execute_fetchall``, which does the same.
 
     async def _fetchone(self, sql: str, params: Params) -> Row | None:
         rows = await self._conn.execute_fetchall(sql, params)
@@ -264,19 +310,21 @@ class SQLiteDatabase(Database):
     async def _fetchall(self, sql: str, params: Params) -> list[Row]:
         return list(await self._conn.execute_fetchall(sql, params))
 
+    async def _on_thread(self, sql: str, params: Any, how: str) -> tuple[int, int]:
+        return await self._conn._execute(_run, self._conn._conn, sql, params, how)
+
     async def _execute(self, sql: str, params: Params) -> int:
-        cursor = await self._conn.execute(sql, params)
-        return int(cursor.lastrowid or 0) if _is_insert(sql) else cursor.rowcount
+        lastrowid, rowcount = await self._on_thread(sql, params, "execute")
+        return lastrowid if _is_insert(sql) else rowcount
 
     async def _executemany(self, sql: str, rows: list[Params]) -> int:
-        cursor = await self._conn.executemany(sql, rows)
-        return max(cursor.rowcount, 0)
+        return max((await self._on_thread(sql, rows, "executemany"))[1], 0)
 
     async def _executescript(self, script: str) -> None:
-        await self._conn.executescript(script)
+        await self._on_thread(script, None, "executescript")
 
     async def _begin(self) -> None:
-        await self._conn.execute("BEGIN IMMEDIATE")
+        await self._on_thread("BEGIN IMMEDIATE", (), "execute")
 
     async def _commit(self) -> None:
         await self._conn.commit()

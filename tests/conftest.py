@@ -26,7 +26,7 @@ import pytest
 
 from bot.rendering.templates import Renderer
 from bot.services import demo_data
-from storage.db import connect
+from storage.db import Database, connect
 from storage.migrate import migrate
 from storage.models import Municipality
 from storage.repos import Repos
@@ -143,6 +143,14 @@ def new_db_url(backend: str, tmp_path: Path) -> Iterator[Callable[[], str]]:
 def db_url(new_db_url: Callable[[], str]) -> str:
     """An empty database: a SQLite file, or a fresh PostgreSQL database dropped after."""
     return new_db_url()
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    """A connection to an empty database at the latest schema."""
+    async with connect(db_url) as db:
+        await migrate(db)
+        yield db
 
 
 @pytest.fixture

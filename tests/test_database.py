@@ -5,22 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.config import load_settings
 from storage.db import Database, DatabaseUnavailable, connect, numbered, open_database, redact_url
-from storage.migrate import migrate
 
 NOW = "2026-11-25T04:00:00+00:00"
-
-
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    async with connect(db_url) as db:
-        await migrate(db)
-        yield db
 
 
 async def municipality(db: Database, slug: str = "ak-chiy") -> int:
@@ -227,3 +218,15 @@ async def test_an_unreachable_server_is_one_line_without_the_password() -> None:
     message = str(error.value)
     assert "s3cret" not in message and "\n" not in message
     assert message.startswith("cannot connect to postgresql://civic:***@127.0.0.1:9/civic")
+
+
+async def test_tasks_started_inside_a_transaction_take_part_in_it(db: Database) -> None:
+    """What a transaction's body gathers runs in it: committed or rolled back together."""
+    with pytest.raises(RuntimeError):
+        async with db.transaction():
+            await asyncio.gather(*(municipality(db, f"m{n}") for n in range(5)))
+            raise RuntimeError("boom")
+    assert await db.fetchval("SELECT COUNT(*) FROM municipalities") == 0
+    async with db.transaction():
+        await asyncio.gather(*(municipality(db, f"m{n}") for n in range(5)))
+    assert await db.fetchval("SELECT COUNT(*) FROM municipalities") == 5

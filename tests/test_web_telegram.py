@@ -253,7 +253,7 @@ async def api() -> AsyncIterator[FakeTelegramAPI]:
 async def live(
     repos: Repos, demo: Municipality, clock: FakeClock, renderer: Renderer, api: FakeTelegramAPI
 ) -> AsyncIterator[Web]:
-    """The webhook as ``civic-bot run`` wires it: the real dispatcher sharing ctx.lock."""
+    """The webhook as ``civic-bot run`` wires it: the real dispatcher on the one connection."""
     session = _PlainHTTPSession(api=TelegramAPIServer.from_base(api.base_url))
     bot = Bot("123456:TEST", session=session)
     ctx = WebContext(
@@ -263,9 +263,7 @@ async def live(
         municipality=demo,
         telegram_secret=SECRET,
     )
-    dp = build_dispatcher(
-        repos=repos, renderer=renderer, clock=clock, municipality=demo, lock=ctx.lock
-    )
+    dp = build_dispatcher(repos=repos, renderer=renderer, clock=clock, municipality=demo)
     ctx.telegram_feed = functools.partial(dp.feed_raw_update, bot)
     async with (
         TestServer(build_app(ctx), host="127.0.0.1") as server,
@@ -313,13 +311,16 @@ async def test_bot_api_failure_is_retried_by_telegram_and_answered_once(
     assert await telegram_rows(repos) == [("901003", "message", "")]
 
 
-async def test_webhook_and_sms_share_the_lock_without_deadlock(
-    live: Web, api: FakeTelegramAPI
+async def test_updates_arriving_together_are_each_handled_once(
+    live: Web, api: FakeTelegramAPI, repos: Repos
 ) -> None:
-    """The dispatcher takes ctx.lock itself; the route must not hold it while feeding."""
+    """Updates of many chats are handled side by side on the one connection."""
     updates = [telegram_message_update("HELP", USER + n, update_id=902_000 + n) for n in range(20)]
     statuses = await asyncio.wait_for(
         asyncio.gather(*(live.post(update) for update in updates)), timeout=10
     )
     assert statuses == [200] * 20
-    assert len(api.calls("sendMessage")) == 20
+    assert sorted(int(c.params["chat_id"]) for c in api.calls("sendMessage")) == [
+        USER + n for n in range(20)
+    ]
+    assert len(await telegram_rows(repos)) == 20
