@@ -126,3 +126,34 @@ def test_an_update_and_a_method_round_trip_after_a_lazy_import() -> None:
         "button": "h:1:yes",
         "sent": 9,
     }
+
+
+def test_a_bot_api_answer_model_is_built_once() -> None:
+    """aiogram makes ``Response[T]`` for every call; pydantic's cache of parametrised
+    models is weak, so without help it was built again after every collection."""
+    found = run_fresh(
+        """
+        import asyncio, gc, json, weakref
+        import bot
+        from aiogram import Bot
+        from aiogram.client.session.aiohttp import AiohttpSession
+        from aiogram.client.telegram import TelegramAPIServer
+        from aiogram.methods.base import Response
+        from aiogram.types import Message
+        from tests.fakes.telegram_api import FakeTelegramAPI
+
+        async def main():
+            async with FakeTelegramAPI() as api:
+                session = AiohttpSession(api=TelegramAPIServer.from_base(api.base_url))
+                sender = Bot("123456:TEST", session=session)
+                await sender.send_message(5001, "one")
+                answer = weakref.ref(Response[Message])
+                gc.collect()
+                await sender.send_message(5001, "two")
+                await session.close()
+                return answer() is not None and answer() is Response[Message]
+
+        print(json.dumps({"kept": asyncio.run(main())}))
+        """
+    )
+    assert found == {"kept": True}

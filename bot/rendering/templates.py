@@ -58,6 +58,8 @@ class Renderer:
             "lstrip_blocks": True,
             "keep_trailing_newline": False,
             "undefined": jinja2.StrictUndefined,
+            # templates are files of the installed package: no stat() per render
+            "auto_reload": False,
         }
         self._envs = {
             "sms": jinja2.Environment(autoescape=False, **common),
