@@ -19,9 +19,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.methods import TelegramMethod
 from aiogram.types import BotCommand, TelegramObject, User
 
 from bot.clock import Clock
@@ -131,6 +133,30 @@ def build_dispatcher(
     # With polling or aiogram's webhook runner a missing municipality stops the start-up.
     dp.startup.register(source.get)
     return dp
+
+
+def webhook_feed(dp: Dispatcher, bot: Bot) -> Callable[[dict[str, Any]], Awaitable[str | None]]:
+    """Feeds a webhook's update to ``dp``; a Bot API method the handler returned (a reply)
+    comes back form-encoded, to go in the webhook's answer, where Telegram runs it: one
+    request less per reply (a method with files is called instead). As aiogram's own
+    webhook handler and polling do with a returned method."""
+
+    async def feed(update: dict[str, Any]) -> str | None:
+        result = await dp.feed_raw_update(bot, update)
+        if not isinstance(result, TelegramMethod):
+            return None
+        files: dict[str, Any] = {}
+        fields = {"method": result.__api_method__}
+        for name, value in result.model_dump(warnings=False).items():
+            prepared = bot.session.prepare_value(value, bot=bot, files=files)
+            if prepared:
+                fields[name] = prepared
+        if files:
+            await bot(result)
+            return None
+        return urlencode(fields)
+
+    return feed
 
 
 def bot_commands(renderer: Renderer, language: str) -> list[BotCommand]:

@@ -9,7 +9,9 @@ An SMS is recorded and handled in one transaction: a failure leaves no trace and
 Twilio's retry is handled afresh. SMS and status callbacks that arrive together share
 that transaction (:mod:`bot.group_commit`). A Telegram update is recorded on arrival and
 marked handled only once the dispatcher has returned; a feed that raises is answered 500
-and Telegram's retry is fed again.
+and Telegram's retry is fed again. A reply the handler returned goes back in the
+webhook's answer (Telegram sends it: no request of ours), and is kept with the record,
+so that a repeated delivery gets the same answer.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import functools
 import hmac
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
@@ -49,10 +52,12 @@ class WebContext:
     twilio_validator: RequestValidator | None = None
     public_base_url: str | None = None
     telegram_secret: str | None = None
-    #: called with a raw update dict when a Telegram webhook update arrives
-    telegram_feed: Any = None
-    #: Telegram updates being fed now, by update_id: True once handled, False if it failed
-    telegram_in_flight: dict[str, asyncio.Future[bool]] = field(
+    #: handles a raw update dict from the webhook; returns the webhook's answer (a
+    #: form-encoded Bot API method, see ``bot.telegram_app.webhook_feed``) or None
+    telegram_feed: Callable[[dict[str, Any]], Awaitable[str | None]] | None = None
+    #: Telegram updates being fed now, by update_id: the answer once handled (""
+    #: without one), None if it failed
+    telegram_in_flight: dict[str, asyncio.Future[str | None]] = field(
         default_factory=dict, init=False, repr=False
     )
     #: SMS and status callbacks handled together, one transaction a batch
@@ -199,8 +204,8 @@ async def sms_status(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-#: what the inbound row of a Telegram update holds as its reply once handled (the
-#: dispatcher answers by itself; NULL means "recorded, not yet handled")
+#: what the inbound row of a Telegram update holds as its reply once handled without a
+#: webhook answer (NULL means "recorded, not yet handled")
 TELEGRAM_HANDLED = ""
 
 
@@ -225,26 +230,39 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     in_flight = ctx.telegram_in_flight.get(key)
     if in_flight is not None:
         # Telegram gave up waiting and sent it again: answer as the first delivery ends.
-        if not await asyncio.shield(in_flight):
+        answer = await asyncio.shield(in_flight)
+        if answer is None:
             raise web.HTTPInternalServerError(text="update not handled")
-        return web.Response(status=200)
-    done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        return _webhook_answer(answer)
+    done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
     ctx.telegram_in_flight[key] = done
     try:
-        await _feed_once(ctx, update, key)
-        done.set_result(True)
+        answer = await _feed_once(ctx, ctx.telegram_feed, update, key)
+        done.set_result(answer)
     except Exception:
         log.exception("Telegram update %s failed: answered 500 for a retry", key)
         raise web.HTTPInternalServerError(text="update not handled") from None
     finally:
         del ctx.telegram_in_flight[key]
         if not done.done():
-            done.set_result(False)
-    return web.Response(status=200)
+            done.set_result(None)
+    return _webhook_answer(answer)
 
 
-async def _feed_once(ctx: WebContext, update: dict[str, Any], key: str) -> None:
-    """Feed ``update`` unless an earlier delivery of it was handled."""
+def _webhook_answer(answer: str) -> web.Response:
+    if not answer:
+        return web.Response(status=200)
+    return web.Response(text=answer, content_type="application/x-www-form-urlencoded")
+
+
+async def _feed_once(
+    ctx: WebContext,
+    feed: Callable[[dict[str, Any]], Awaitable[str | None]],
+    update: dict[str, Any],
+    key: str,
+) -> str:
+    """Feed ``update`` unless an earlier delivery of it was handled; the webhook's answer
+    ("" for none), the recorded one for a repeated delivery."""
     first = await ctx.repos.inbound.record(
         municipality_id=ctx.municipality.id,
         channel="telegram",
@@ -255,13 +273,14 @@ async def _feed_once(ctx: WebContext, update: dict[str, Any], key: str) -> None:
         handled = await ctx.repos.inbound.reply_to(channel="telegram", provider_id=key)
         if handled is not None:
             log.info("Telegram update %s is a duplicate: not handled again", key)
-            return
+            return handled
         log.info("Telegram update %s was not handled before: feeding it again", key)
-    await ctx.telegram_feed(update)
+    answer = await feed(update) or TELEGRAM_HANDLED
     await ctx.repos.inbound.set_outcome(
         channel="telegram",
         provider_id=key,
         resident_id=None,
         command=_update_kind(update),
-        reply=TELEGRAM_HANDLED,
+        reply=answer,
     )
+    return answer

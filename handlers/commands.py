@@ -8,6 +8,7 @@ compared by their *skeleton*: upper case with look-alikes folded to one letter.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -127,7 +128,16 @@ class Parsed:
     problem: str | None = None  # "empty" | "too_long" | "unknown"
 
 
+#: texts up to this long are parsed once and remembered (in Telegram each feature router
+#: reads the same message; residents send the same few commands)
+_REMEMBERED_LENGTH = 160
+
+
 def parse(text: str) -> Parsed:
+    return _parse_remembered(text) if len(text) <= _REMEMBERED_LENGTH else _parse(text)
+
+
+def _parse(text: str) -> Parsed:
     cleaned = _INVISIBLE.sub("", text).strip()
     if not cleaned:
         return Parsed(None, problem="empty")
@@ -146,6 +156,9 @@ def parse(text: str) -> Parsed:
         return Parsed(None, problem="unknown")
     name, language = found
     return Parsed(name, rest.strip(), None if word == "?" else language)
+
+
+_parse_remembered = functools.lru_cache(maxsize=1024)(_parse)
 
 
 def _split_head(text: str) -> tuple[str, str, str]:

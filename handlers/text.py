@@ -15,7 +15,7 @@ from bot.services.errors import ServiceError
 from handlers import budget_commands, hearing_commands, voting_commands
 from handlers.commands import KEYWORDS, parse, parse_language
 from handlers.context import Context, Handler, Reply
-from storage.models import Municipality
+from storage.models import Municipality, Resident
 from storage.repos import Repos
 
 log = logging.getLogger(__name__)
@@ -112,10 +112,13 @@ async def handle_text(
     text: str,
     channel: str,
     now: datetime,
+    resident: Resident | None = None,
 ) -> Handled:
-    """The reply to one inbound text from ``phone`` (E.164)."""
+    """The reply to one inbound text from ``phone`` (E.164); ``resident``: the sender, when
+    the channel knows them already (a linked Telegram account)."""
     parsed = parse(text)
-    resident = await residents.identify(repos, municipality, phone)
+    if resident is None:
+        resident = await residents.identify(repos, municipality, phone)
     language = resident.language if resident else parsed.language or municipality.default_language
     if parsed.name is None:
         reply = Reply(parsed.problem or "unknown")

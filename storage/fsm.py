@@ -7,7 +7,7 @@ caller's transaction if there is one and is atomic by itself if not.
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 
 from storage.db import Database
 
@@ -42,6 +42,19 @@ class FsmKey:
     business_connection_id: str
     destiny: str
 
+    def values(self) -> tuple[int, int, int, int, int, str, str]:
+        """The key's columns, in ``_KEY``'s order (``dataclasses.astuple`` deep-copies:
+        too slow for the one lookup of every update)."""
+        return (
+            self.municipality_id,
+            self.bot_id,
+            self.chat_id,
+            self.user_id,
+            self.thread_id,
+            self.business_connection_id,
+            self.destiny,
+        )
+
 
 class FsmRepo:
     def __init__(self, db: Database) -> None:
@@ -51,18 +64,18 @@ class FsmRepo:
         """The state of ``key`` (None: none, or no row). aiogram asks it for every update:
         one lookup by primary key."""
         return await self.db.fetchval(
-            f"SELECT state FROM telegram_fsm WHERE {_WHERE}", astuple(key)
+            f"SELECT state FROM telegram_fsm WHERE {_WHERE}", key.values()
         )
 
     async def data(self, key: FsmKey) -> str | None:
         """The JSON text of ``key``'s data (None: no row)."""
-        return await self.db.fetchval(f"SELECT data FROM telegram_fsm WHERE {_WHERE}", astuple(key))
+        return await self.db.fetchval(f"SELECT data FROM telegram_fsm WHERE {_WHERE}", key.values())
 
     async def set_state(self, key: FsmKey, state: str | None, *, now: str) -> None:
-        await self.db.execute(_SET_STATE, (*astuple(key), state, now))
+        await self.db.execute(_SET_STATE, (*key.values(), state, now))
 
     async def set_data(self, key: FsmKey, data: str, *, now: str) -> None:
-        await self.db.execute(_SET_DATA, (*astuple(key), data, now))
+        await self.db.execute(_SET_DATA, (*key.values(), data, now))
 
     async def delete_untouched(self, municipality_id: int, *, before: str) -> int:
         """Delete the municipality's rows last written before ``before``; return how many."""

@@ -10,6 +10,7 @@ SQLite. Without it the tests run on SQLite only, exactly as before.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sqlite3
 import subprocess
@@ -23,13 +24,17 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from aiogram import Bot, Dispatcher
 
 from bot.rendering.templates import Renderer
 from bot.services import demo_data
+from bot.telegram_app import build_dispatcher
 from storage.db import Database, connect
 from storage.migrate import migrate
 from storage.models import Municipality
 from storage.repos import Repos
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.telegram_helpers import fake_bot, feed_update
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -169,6 +174,33 @@ async def demo(repos: Repos, clock: FakeClock) -> Municipality:
 @pytest.fixture(scope="session")
 def renderer() -> Renderer:
     return Renderer("Asia/Bishkek")
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeTelegramAPI]:
+    """The fake Bot API; strict: an edit of a message the bot never sent fails, as on
+    Telegram."""
+    async with FakeTelegramAPI(strict_edits=True) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def bot(api: FakeTelegramAPI) -> AsyncIterator[Bot]:
+    bot = fake_bot(api)
+    yield bot
+    await bot.session.close()
+
+
+@pytest.fixture
+def dp(repos: Repos, demo: Municipality, renderer: Renderer, clock: FakeClock) -> Dispatcher:
+    """The dispatcher of ``civic-bot run`` over the demo municipality."""
+    return build_dispatcher(repos=repos, renderer=renderer, clock=clock)
+
+
+@pytest.fixture
+def feed(dp: Dispatcher, bot: Bot) -> Callable[[dict[str, Any]], Coroutine[Any, Any, None]]:
+    """``await feed(update)``: a raw update through ``dp``, its reply sent."""
+    return functools.partial(feed_update, dp, bot)
 
 
 def run_cli(

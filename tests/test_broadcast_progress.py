@@ -8,6 +8,7 @@ clock (nothing really sleeps).
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -15,9 +16,6 @@ from typing import Any
 
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import Update
 
 from bot.clock import iso
 from bot.delivery.rate_limit import RateLimiter
@@ -35,20 +33,13 @@ from storage.repos import Repos
 from tests.conftest import FakeClock
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.webhooks import telegram_message_update
+from tests.telegram_helpers import feed_update
 
 STAFF_USER = 5_000_001
 FIRST = 20
 AUDIENCE = 12  # residents 20..31 stay opted in, the rest opt out: a small, quick broadcast
 LINKED = 8  # residents 20..27 have linked Telegram (chat id 5000 + id); 28..31 get SMS
 LAST = FIRST + AUDIENCE - 1
-
-
-class _PlainHTTPSession(AiohttpSession):
-    """No 250 ms TLS grace period on close: the fake is plain HTTP."""
-
-    async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
 
 
 @pytest.fixture
@@ -58,14 +49,6 @@ async def api(clock: FakeClock) -> AsyncIterator[FakeTelegramAPI]:
         global_rate=30, per_chat_rate=1, clock=lambda: clock.now().timestamp()
     ) as fake:
         yield fake
-
-
-@pytest.fixture
-async def bot(api: FakeTelegramAPI) -> AsyncIterator[Bot]:
-    session = _PlainHTTPSession(api=TelegramAPIServer.from_base(api.base_url))
-    bot = Bot("123456:TEST", session=session)
-    yield bot
-    await session.close()
 
 
 @pytest.fixture
@@ -88,12 +71,10 @@ async def staff(repos: Repos, demo: Municipality, clock: FakeClock) -> Resident:
 
 @pytest.fixture
 def feed(repos: Repos, renderer: Renderer, clock: FakeClock, bot: Bot):
-    dp = build_dispatcher(repos=repos, renderer=renderer, clock=clock)
-
-    async def feed(update: dict[str, Any]) -> None:
-        await dp.feed_update(bot, Update.model_validate(update, context={"bot": bot}))
-
-    return feed
+    """Updates through a dispatcher of its own (no demo municipality needed first)."""
+    return functools.partial(
+        feed_update, build_dispatcher(repos=repos, renderer=renderer, clock=clock), bot
+    )
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiogram import Bot
-from aiogram.client.telegram import TelegramAPIServer
 from aiohttp.test_utils import TestServer
 from twilio.request_validator import RequestValidator
 
@@ -42,7 +41,6 @@ from tests.fakes.webhooks import (
     twilio_signed_headers,
 )
 from tests.test_telegram_budget import Person
-from tests.test_telegram_handlers import _PlainHTTPSession
 
 PUBLIC = "https://bot.example.kg"
 OUR_NUMBER = "+15005550006"
@@ -127,20 +125,6 @@ async def sms(
     async with aiohttp.ClientSession() as http:
         yield Sms(server, http)
     await server.close()
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI(strict_edits=True) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def bot(api: FakeTelegramAPI) -> AsyncIterator[Bot]:
-    session = _PlainHTTPSession(api=TelegramAPIServer.from_base(api.base_url))
-    bot = Bot("123456:TEST", session=session)
-    yield bot
-    await session.close()
 
 
 def cli(*args: str, cwd: Path, db_url: str) -> str:

@@ -19,9 +19,6 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import Update
 from aiohttp.test_utils import TestServer
 from twilio.request_validator import RequestValidator
 
@@ -49,20 +46,13 @@ from tests.fakes.webhooks import (
     twilio_inbound_form,
     twilio_signed_headers,
 )
+from tests.telegram_helpers import fake_bot, feed_update
 
 FROM = "+996312000000"
 PUBLIC = "https://bot.example.kg"
 TZ = ZoneInfo("Asia/Bishkek")
 VILLAGE = "Kachybek"
 TG_BASE = 7_000_000  # Telegram user id = TG_BASE + resident id
-
-
-class _PlainHTTPSession(AiohttpSession):
-    """No 250 ms wait on close: the fake is plain HTTP on 127.0.0.1."""
-
-    async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
 
 
 @dataclass
@@ -83,9 +73,7 @@ class Process:
 
     async def press(self, data: str, user: int, message_id: int) -> None:
         update = telegram_callback_update(data, user, message_id=message_id)
-        await self.dp.feed_update(
-            self.bot, Update.model_validate(update, context={"bot": self.bot})
-        )
+        await feed_update(self.dp, self.bot, update)
 
     async def sms(self, phone: str, body: str) -> str:
         form = twilio_inbound_form(phone, FROM, body)
@@ -108,10 +96,7 @@ async def process(
         repos = Repos(db)
         await migrate(db)
         municipality = await choose_municipality(repos, None)
-        bot = Bot(
-            "123456:TEST-token",
-            session=_PlainHTTPSession(api=TelegramAPIServer.from_base(telegram.base_url)),
-        )
+        bot = fake_bot(telegram)
         sms = TwilioSender(
             twilio_client(twilio.account_sid, twilio.auth_token, twilio.base_url),
             from_number=FROM,

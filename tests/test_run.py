@@ -28,7 +28,7 @@ from bot.services import demo_data
 from tests.conftest import REPO_ROOT, run_cli
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
-from tests.fakes.webhooks import telegram_message_update
+from tests.fakes.webhooks import telegram_contact_update, telegram_message_update
 
 FROM_NUMBER = "+15005550006"
 VILLAGE = "Kachybek"
@@ -102,7 +102,7 @@ class Civic:
         return code, time.monotonic() - started
 
 
-Launch = Callable[[dict[str, str]], Awaitable[Civic]]
+Launch = Callable[..., Awaitable[Civic]]
 
 
 @pytest.fixture
@@ -119,11 +119,12 @@ def db_url(workdir: Path) -> str:
 
 @pytest.fixture
 async def launch(workdir: Path) -> AsyncIterator[Launch]:
-    """``await launch(env)`` starts ``python -m bot run``; leftovers are killed at the end."""
+    """``await launch(env)`` starts ``python -m bot run`` (on ``port``, else a free one);
+    leftovers are killed at the end."""
     started: list[Civic] = []
 
-    async def start(extra: dict[str, str]) -> Civic:
-        port = free_port()
+    async def start(extra: dict[str, str], port: int | None = None) -> Civic:
+        port = port or free_port()
         env = child_env(
             {
                 "DATABASE_URL": db_url(workdir),
@@ -419,3 +420,46 @@ async def test_run_serves_one_municipality_of_several(
     with contextlib.closing(sqlite3.connect(workdir / "civic-bot.db")) as db:
         (status,) = db.execute("SELECT status FROM outbox WHERE dedupe_key = 'theirs'").fetchone()
     assert status == "queued"
+
+
+async def test_run_in_webhook_mode_answers_in_the_webhooks_answer(
+    launch: Launch, workdir: Path, http: aiohttp.ClientSession, telegram: FakeTelegramAPI
+) -> None:
+    port = free_port()
+    hook = f"http://127.0.0.1:{port}/telegram/webhook"
+    civic = await launch(
+        {
+            **telegram_env(telegram),
+            "TELEGRAM_WEBHOOK_URL": hook,
+            "TELEGRAM_WEBHOOK_SECRET": "s3cret-token",
+        },
+        port=port,
+    )
+    health = await civic.wait_healthy(http)
+    assert health["telegram"] is True
+    assert telegram.webhook is not None and telegram.webhook["url"] == hook
+    assert telegram.webhook["secret_token"] == "s3cret-token"
+
+    user = 7_000_009
+    forged = await telegram.deliver_webhook(
+        telegram_message_update("ME", user), secret="guess", session=http
+    )
+    assert forged.status == 403 and forged.answer is None
+    # unlinked: asked for the phone; then the contact; then ME is the resident's card
+    asked = await telegram.deliver_webhook(telegram_message_update("ME", user), session=http)
+    assert asked.status == 200, civic.output()
+    assert asked.answer is not None and asked.answer.status == 200
+    assert asked.answer.params["reply_markup"]["keyboard"][0][0]["request_contact"] is True
+    shared = await telegram.deliver_webhook(
+        telegram_contact_update(user, demo_data.RESIDENT_PHONE), session=http
+    )
+    assert shared.status == 200, civic.output()
+    card = await telegram.deliver_webhook(telegram_message_update("ME", user), session=http)
+    assert card.status == 200 and card.answer is not None, civic.output()
+    with contextlib.closing(sqlite3.connect(workdir / "civic-bot.db")) as db:
+        (name,) = db.execute(
+            "SELECT name FROM residents WHERE phone = ?", (demo_data.RESIDENT_PHONE,)
+        ).fetchone()
+    assert name in card.answer.params["text"]
+    code, _ = await civic.stop(signal.SIGTERM)
+    assert code == 0, civic.output()

@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import Update
 
 from bot.clock import iso
 from bot.rendering.charts import PNG_SIGNATURE, ChartCache
@@ -29,27 +26,13 @@ from tests.fakes.webhooks import (
     telegram_message,
     telegram_message_update,
 )
-from tests.test_telegram_handlers import USER, _PlainHTTPSession, buttons
+from tests.telegram_helpers import feed_update
+from tests.test_telegram_handlers import USER, buttons
 
 MONITOR_USER = 5_000_101
 STRANGER = 5_000_102
 ACT_TABLES = ("monitoring_acts", "act_photos")
 SCREEN_METHODS = ("sendMessage", "editMessageText")
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeTelegramAPI]:
-    # strict: an edit of a message the bot never sent fails, as on Telegram
-    async with FakeTelegramAPI(strict_edits=True) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def bot(api: FakeTelegramAPI) -> AsyncIterator[Bot]:
-    session = _PlainHTTPSession(api=TelegramAPIServer.from_base(api.base_url))
-    bot = Bot("123456:TEST", session=session)
-    yield bot
-    await session.close()
 
 
 @pytest.fixture
@@ -94,9 +77,7 @@ class Person:
         self.dp, self.bot, self.api, self.user = dp, bot, api, user
 
     async def feed(self, update: dict[str, Any]) -> None:
-        await self.dp.feed_update(
-            self.bot, Update.model_validate(update, context={"bot": self.bot})
-        )
+        await feed_update(self.dp, self.bot, update)
 
     async def say(self, text: str) -> None:
         await self.feed(telegram_message_update(text, self.user))

@@ -7,14 +7,11 @@ and what the database holds afterwards.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import Update, User
+from aiogram import Bot
+from aiogram.types import User
 
 from bot.clock import iso
 from bot.rendering.templates import Renderer
@@ -34,42 +31,6 @@ from tests.fakes.webhooks import (
 
 USER = 5_000_001
 OTHER_USER = 5_000_002
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI() as fake:
-        yield fake
-
-
-class _PlainHTTPSession(AiohttpSession):
-    """aiogram's session without the 250 ms wait on close meant for TLS connections
-    (the fake is plain HTTP on 127.0.0.1): a quarter second saved per test."""
-
-    async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-
-
-@pytest.fixture
-async def bot(api: FakeTelegramAPI) -> AsyncIterator[Bot]:
-    session = _PlainHTTPSession(api=TelegramAPIServer.from_base(api.base_url))
-    bot = Bot("123456:TEST", session=session)
-    yield bot
-    await session.close()
-
-
-@pytest.fixture
-def dp(repos: Repos, demo: Municipality, renderer: Renderer, clock: FakeClock) -> Dispatcher:
-    return build_dispatcher(repos=repos, renderer=renderer, clock=clock)
-
-
-@pytest.fixture
-def feed(dp: Dispatcher, bot: Bot):
-    async def feed(update: dict[str, Any]) -> None:
-        await dp.feed_update(bot, Update.model_validate(update, context={"bot": bot}))
-
-    return feed
 
 
 @pytest.fixture

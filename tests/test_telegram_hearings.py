@@ -6,16 +6,13 @@ bot sends; the database is checked afterwards.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import Update
 
 from bot.clock import iso
 from bot.rendering.templates import Renderer
@@ -27,51 +24,11 @@ from storage.repos import Repos
 from tests.conftest import FakeClock, table_snapshot
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.webhooks import telegram_callback_update, telegram_message_update
+from tests.telegram_helpers import feed_update
 
 STAFF_USER = 6_000_001
 RESIDENT_USER = 6_000_002
 HEARING_TABLES = ("hearings", "invitations", "rsvps", "outbox")
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI() as fake:
-        yield fake
-
-
-class _PlainHTTPSession(AiohttpSession):
-    """No 250 ms wait on close: the fake is plain HTTP on 127.0.0.1."""
-
-    async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-
-
-@pytest.fixture
-async def bot(api: FakeTelegramAPI) -> AsyncIterator[Bot]:
-    session = _PlainHTTPSession(api=TelegramAPIServer.from_base(api.base_url))
-    bot = Bot("123456:TEST", session=session)
-    yield bot
-    await session.close()
-
-
-@pytest.fixture
-def dp(repos: Repos, demo: Municipality, renderer: Renderer, clock: FakeClock) -> Dispatcher:
-    return build_dispatcher(repos=repos, renderer=renderer, clock=clock)
-
-
-def feeder(dp: Dispatcher, bot: Bot) -> Callable[[dict[str, Any]], Awaitable[None]]:
-    """Feeds raw updates (as Telegram sends them) to ``dp``."""
-
-    async def feed(update: dict[str, Any]) -> None:
-        await dp.feed_update(bot, Update.model_validate(update, context={"bot": bot}))
-
-    return feed
-
-
-@pytest.fixture
-def feed(dp: Dispatcher, bot: Bot) -> Callable[[dict[str, Any]], Awaitable[None]]:
-    return feeder(dp, bot)
 
 
 async def _link(repos: Repos, demo: Municipality, phone: str, user: int, now: str) -> Resident:
@@ -226,7 +183,7 @@ async def test_a_restart_halfway_through_the_form_continues_it(
 
     async with connect(db_url) as db:
         restarted = build_dispatcher(repos=Repos(db), renderer=renderer, clock=clock)
-        feed = feeder(restarted, bot)
+        feed = functools.partial(feed_update, restarted, bot)
         await feed(telegram_message_update("Ak-Chiy village club", STAFF_USER))
         assert last_text(api)["text"] == form(renderer, staff.language, "audience")
         await feed(telegram_callback_update("hf:audience:all", STAFF_USER))

@@ -7,14 +7,11 @@ ballots and turnout in the database.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
-from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import Update
 
 from bot.clock import iso
 from bot.rendering.templates import Renderer
@@ -28,32 +25,13 @@ from storage.repos import Repos
 from tests.conftest import FakeClock, table_snapshot
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.webhooks import telegram_callback_update, telegram_message_update
-from tests.test_telegram_handlers import USER, _PlainHTTPSession, buttons
+from tests.telegram_helpers import feed_update
+from tests.test_telegram_handlers import USER, buttons
 
 VOTING_TABLES = ("turnout", "ballots", "ballot_choices")
 LABELS = ["Kindergarten", "Roads & bridges", "Street lighting", "Sports hall", "Park"]
 COSTS = [400_000, 457_000, 467_500, 1_739_000, None]
 SCREEN_METHODS = ("sendMessage", "editMessageText")
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeTelegramAPI]:
-    # strict: an edit of a message the bot never sent fails, as on Telegram
-    async with FakeTelegramAPI(strict_edits=True) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def bot(api: FakeTelegramAPI) -> AsyncIterator[Bot]:
-    session = _PlainHTTPSession(api=TelegramAPIServer.from_base(api.base_url))
-    bot = Bot("123456:TEST", session=session)
-    yield bot
-    await session.close()
-
-
-@pytest.fixture
-def dp(repos: Repos, demo: Municipality, renderer: Renderer, clock: FakeClock) -> Dispatcher:
-    return build_dispatcher(repos=repos, renderer=renderer, clock=clock)
 
 
 @pytest.fixture
@@ -73,9 +51,7 @@ class Voter:
         self.dp, self.bot, self.api = dp, bot, api
 
     async def feed(self, update: dict[str, Any]) -> None:
-        await self.dp.feed_update(
-            self.bot, Update.model_validate(update, context={"bot": self.bot})
-        )
+        await feed_update(self.dp, self.bot, update)
 
     async def say(self, text: str, chat_id: int | None = None) -> None:
         await self.feed(telegram_message_update(text, USER, chat_id))

@@ -7,7 +7,6 @@ pointed at the fake Telegram Bot API, so a reply is a ``sendMessage`` the fake r
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -15,15 +14,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiohttp.test_utils import TestServer
 
 from bot.clock import iso
 from bot.rendering.templates import Renderer
 from bot.services import demo_data
-from bot.telegram_app import build_dispatcher
+from bot.telegram_app import build_dispatcher, webhook_feed
 from bot.web import WebContext, build_app
 from storage.models import Municipality
 from storage.repos import Repos
@@ -34,9 +30,11 @@ from tests.fakes.webhooks import (
     telegram_message_update,
     telegram_webhook_headers,
 )
+from tests.telegram_helpers import fake_bot
 
 SECRET = "s3cret-token_for-the-webhook"
 USER = 7_000_001
+TOKEN = "123456:TEST"
 
 
 @dataclass
@@ -80,6 +78,20 @@ class Web:
         ) as resp:
             await resp.read()
             return resp.status
+
+    async def deliver(
+        self, api: FakeTelegramAPI, update: dict[str, Any], *, lose_answer: bool = False
+    ) -> int:
+        """``update`` delivered by the fake Telegram, which runs the webhook's answer."""
+        delivery = await api.deliver_webhook(
+            update,
+            url=str(self.server.make_url("/telegram/webhook")),
+            secret=SECRET,
+            token=TOKEN,
+            session=self.http,
+            lose_answer=lose_answer,
+        )
+        return delivery.status
 
 
 @pytest.fixture
@@ -235,27 +247,12 @@ async def test_a_duplicate_in_flight_of_a_failing_update_is_answered_500(
 # ------------------------------------------------------------------------------ real dispatcher
 
 
-class _PlainHTTPSession(AiohttpSession):
-    """No 250 ms TLS grace period on close: the fake is plain HTTP."""
-
-    async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI() as fake:
-        yield fake
-
-
 @pytest.fixture
 async def live(
     repos: Repos, demo: Municipality, clock: FakeClock, renderer: Renderer, api: FakeTelegramAPI
 ) -> AsyncIterator[Web]:
     """The webhook as ``civic-bot run`` wires it: the real dispatcher on the one connection."""
-    session = _PlainHTTPSession(api=TelegramAPIServer.from_base(api.base_url))
-    bot = Bot("123456:TEST", session=session)
+    bot = fake_bot(api, TOKEN)
     ctx = WebContext(
         repos=repos,
         renderer=renderer,
@@ -264,25 +261,45 @@ async def live(
         telegram_secret=SECRET,
     )
     dp = build_dispatcher(repos=repos, renderer=renderer, clock=clock, municipality=demo)
-    ctx.telegram_feed = functools.partial(dp.feed_raw_update, bot)
+    ctx.telegram_feed = webhook_feed(dp, bot)
     async with (
         TestServer(build_app(ctx), host="127.0.0.1") as server,
         aiohttp.ClientSession() as http,
     ):
         yield Web(ctx, server, http)
-    await session.close()
+    await bot.session.close()
 
 
 async def test_unlinked_user_is_asked_for_their_phone(
     live: Web, api: FakeTelegramAPI, renderer: Renderer
 ) -> None:
     update = telegram_message_update("ME", USER, update_id=901_001, language_code="ru")
-    assert await live.post(update) == 200
+    assert await live.deliver(api, update) == 200
     (sent,) = api.calls("sendMessage")
+    assert sent.content_type == "webhook-answer"  # in the answer, not a request of ours
     assert sent.chat_id == USER
     assert sent.params["reply_markup"]["keyboard"][0][0]["request_contact"] is True
-    assert await live.post(update) == 200  # a duplicate: no second answer
-    assert len(api.calls("sendMessage")) == 1
+    assert sent.status == 200
+
+
+async def test_a_lost_answer_is_given_again_to_telegrams_retry(
+    live: Web, api: FakeTelegramAPI, repos: Repos, demo: Municipality, clock: FakeClock
+) -> None:
+    """The answer carried the reply; Telegram did not get it (a timeout) and delivers the
+    update again: the same answer, handled once, the resident gets one message."""
+    resident = await repos.residents.by_phone(demo.id, demo_data.RESIDENT_PHONE)
+    assert resident is not None
+    await repos.residents.link_telegram(resident.id, USER, now=iso(clock.now()))
+    update = telegram_message_update("STOP", USER, update_id=901_004)
+    assert await live.deliver(api, update, lose_answer=True) == 200
+    assert api.calls("sendMessage") == []
+    assert await live.deliver(api, update) == 200
+    assert len(api.sent_messages(USER)) == 1
+    stopped = await repos.residents.by_id(resident.id)
+    assert stopped is not None and stopped.opted_out
+    ((key, kind, answer),) = await telegram_rows(repos)
+    assert (key, kind) == ("901004", "message")
+    assert answer.startswith("method=sendMessage&")
 
 
 async def test_linked_resident_gets_their_card(
@@ -291,23 +308,24 @@ async def test_linked_resident_gets_their_card(
     resident = await repos.residents.by_phone(demo.id, demo_data.RESIDENT_PHONE)
     assert resident is not None
     await repos.residents.link_telegram(resident.id, USER, now=iso(clock.now()))
-    assert await live.post(telegram_message_update("ME", USER, update_id=901_002)) == 200
+    assert await live.deliver(api, telegram_message_update("ME", USER, update_id=901_002)) == 200
     assert resident.name in api.messages_to(USER)[0]
 
 
 async def test_bot_api_failure_is_retried_by_telegram_and_answered_once(
     live: Web, api: FakeTelegramAPI, repos: Repos
 ) -> None:
-    """sendMessage fails (Telegram's side had a hiccup): 500, so Telegram retries; the
-    retry answers the user; the update is not lost as a 'duplicate'."""
+    """/start sends its two messages itself; the first fails (Telegram's side had a
+    hiccup): 500, so Telegram retries; the retry answers the user; the update is not
+    lost as a 'duplicate', and a delivery after that is not handled again."""
     api.fail_next("sendMessage", 500)
-    update = telegram_message_update("ME", USER, update_id=901_003)
-    assert await live.post(update) == 500
+    update = telegram_message_update("/start", USER, update_id=901_003)
+    assert await live.deliver(api, update) == 500
     assert api.sent_messages(USER) == []
-    assert await live.post(update) == 200
-    assert len(api.sent_messages(USER)) == 1
-    assert await live.post(update) == 200
-    assert len(api.sent_messages(USER)) == 1
+    assert await live.deliver(api, update) == 200
+    assert len(api.sent_messages(USER)) == 2
+    assert await live.deliver(api, update) == 200
+    assert len(api.sent_messages(USER)) == 2
     assert await telegram_rows(repos) == [("901003", "message", "")]
 
 
@@ -317,7 +335,7 @@ async def test_updates_arriving_together_are_each_handled_once(
     """Updates of many chats are handled side by side on the one connection."""
     updates = [telegram_message_update("HELP", USER + n, update_id=902_000 + n) for n in range(20)]
     statuses = await asyncio.wait_for(
-        asyncio.gather(*(live.post(update) for update in updates)), timeout=10
+        asyncio.gather(*(live.deliver(api, update) for update in updates)), timeout=10
     )
     assert statuses == [200] * 20
     assert sorted(int(c.params["chat_id"]) for c in api.calls("sendMessage")) == [

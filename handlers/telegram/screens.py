@@ -13,6 +13,7 @@ from aiogram import Bot
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
+from aiogram.methods import SendMessage
 from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
@@ -54,10 +55,15 @@ class Screen:
     text: str
     markup: ReplyMarkup | None = None
 
-    async def send(self, bot: Bot, chat_id: int) -> None:
-        await bot.send_message(
-            chat_id, self.text, parse_mode=ParseMode.HTML, reply_markup=self.markup
+    def method(self, chat_id: int) -> SendMessage:
+        """The message as a Bot API call, for a handler to return as its reply (sent in
+        the webhook's answer, or by the polling loop)."""
+        return SendMessage(
+            chat_id=chat_id, text=self.text, parse_mode=ParseMode.HTML, reply_markup=self.markup
         )
+
+    async def send(self, bot: Bot, chat_id: int) -> None:
+        await bot(self.method(chat_id))
 
 
 def labels(renderer: Renderer, language: str) -> dict[str, str]:

@@ -1,13 +1,16 @@
 """The last router: whatever the feature routers before it did not take.
 
 Text from a linked resident goes to the conversation core (``handlers.text``), the
-same commands as SMS, rendered as Telegram HTML. Everyone else is asked to share
+same commands as SMS, rendered as Telegram HTML. The reply is returned, not sent: it goes
+back in the webhook's answer (``bot.telegram_app.webhook_feed``), or the polling loop
+sends it. Everyone else is asked to share
 their phone number first. Feature routers must be included BEFORE this one.
 """
 
 from __future__ import annotations
 
 from aiogram import Bot, Router
+from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, Message
 
 from bot.clock import Clock
@@ -37,7 +40,7 @@ async def command(
     clock: Clock,
     municipality: Municipality,
     resident: Resident,
-) -> None:
+) -> SendMessage | None:
     assert message.text is not None  # the filter
     handled = await handle_text(
         repos,
@@ -47,6 +50,7 @@ async def command(
         text=message.text,
         channel="telegram",
         now=clock.now(),
+        resident=resident,
     )
     if handled.broadcast_id is not None:  # staff: the reply is the live progress message
         await broadcast_progress.show(
@@ -58,12 +62,12 @@ async def command(
             language=resident.language,
             now=clock.now(),
         )
-        return
-    await screens.Screen(handled.text).send(bot, message.chat.id)
+        return None
+    return screens.Screen(handled.text).method(message.chat.id)
 
 
-async def unlinked(message: Message, bot: Bot, renderer: Renderer, language: str) -> None:
-    await screens.ask_for_contact(renderer, language).send(bot, message.chat.id)
+async def unlinked(message: Message, renderer: Renderer, language: str) -> SendMessage:
+    return screens.ask_for_contact(renderer, language).method(message.chat.id)
 
 
 async def stale_button(

@@ -34,8 +34,9 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any, Self
+from urllib.parse import parse_qsl
 
-from aiohttp import web
+from aiohttp import BodyPartReader, ClientResponse, ClientSession, MultipartReader, web
 
 Clock = Callable[[], float]
 """A monotonic clock: returns seconds as a float (``time.monotonic`` by default)."""
@@ -227,6 +228,34 @@ class TelegramRequest:
     def chat_id(self) -> Any:
         """The request's ``chat_id`` parameter, if any."""
         return self.params.get("chat_id")
+
+
+@dataclass(frozen=True)
+class WebhookAnswer:
+    """What :meth:`FakeTelegramAPI.deliver_webhook` saw: the bot's HTTP status, and the
+    method its answer carried (run by the fake), if any."""
+
+    status: int
+    answer: TelegramRequest | None
+
+
+async def _webhook_answer(response: ClientResponse) -> dict[str, Any]:
+    """The fields of a webhook's answer: JSON, form-encoded or multipart, as Telegram
+    reads them (``{}`` for an empty or unreadable answer)."""
+    ctype = response.content_type
+    if ctype == "application/json":
+        body = await response.json()
+        return dict(body) if isinstance(body, dict) else {}
+    if ctype == "application/x-www-form-urlencoded":
+        return dict(parse_qsl(await response.text(), keep_blank_values=True))
+    if ctype.startswith("multipart/"):
+        fields = {}
+        reader = MultipartReader.from_response(response)
+        while (part := await reader.next()) is not None:
+            if isinstance(part, BodyPartReader) and part.name:
+                fields[part.name] = await part.text()
+        return fields
+    return {}
 
 
 @dataclass(frozen=True)
@@ -556,6 +585,7 @@ class FakeTelegramAPI(FakeHTTPServer):
         self.delivered: list[DeliveredMessage] = []
         self.webhook: dict[str, Any] | None = None
         """Parameters of the last ``setWebhook`` (``None`` when no webhook is set)."""
+        self._webhook_token: str | None = None
         self.commands: dict[tuple[str, str], list[Any]] = {}
         """``setMyCommands`` lists keyed by ``(scope json, language_code)``."""
         self.files: dict[str, dict[str, Any]] = {}
@@ -614,6 +644,64 @@ class FakeTelegramAPI(FakeHTTPServer):
         """``{(chat_id, text): count}`` for every text accepted more than once in a chat."""
         counts = Counter((str(m.chat_id), m.text) for m in self.delivered)
         return {key: n for key, n in counts.items() if n > 1}
+
+    async def deliver_webhook(
+        self,
+        update: dict[str, Any],
+        *,
+        url: str | None = None,
+        secret: str | None = None,
+        token: str | None = None,
+        session: ClientSession | None = None,
+        lose_answer: bool = False,
+    ) -> WebhookAnswer:
+        """POST ``update`` to the bot's webhook as Telegram does, then run the Bot API
+        method the bot put in its answer, if any, as Telegram does (recorded like any
+        request, ``content_type`` ``"webhook-answer"``; its errors are not told to the
+        bot). ``lose_answer``: the answer never arrives (a timeout: Telegram runs nothing
+        and delivers the update again later). ``url``/``secret``/``token`` default to
+        those of the last ``setWebhook``."""
+        hook = self.webhook or {}
+        url = url or hook.get("url")
+        if not url:
+            raise ValueError("no webhook set and no url given")
+        secret = secret if secret is not None else hook.get("secret_token")
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        own = session is None
+        client = session or ClientSession()
+        try:
+            async with client.post(url, json=update, headers=headers) as response:
+                raw = await _webhook_answer(response)
+                status = response.status
+        finally:
+            if own:
+                await client.close()
+        record = None
+        if status == 200 and raw.get("method") and not lose_answer:
+            record = await self._run_webhook_answer(raw, token or self._webhook_token or "")
+        return WebhookAnswer(status=status, answer=record)
+
+    async def _run_webhook_answer(self, raw: dict[str, Any], token: str) -> TelegramRequest:
+        method = str(raw.pop("method"))
+        record = TelegramRequest(
+            method=method,
+            token=token,
+            params={key: _decode_value(key, value) for key, value in raw.items()},
+            files={},
+            received_at=self.clock(),
+            raw_params=raw,
+            content_type="webhook-answer",
+        )
+        self.requests.append(record)
+        self.stats.requests += 1
+        self.stats.by_method[method] += 1
+        try:
+            result, description = await self._process(record)
+        except _APIError as err:
+            self._respond(record, err.status, self._error_body(err.status, err.description))
+        else:
+            self._respond(record, 200, self._ok(result, description))
+        return record
 
     def queue_update(self, update: dict[str, Any] | Any) -> dict[str, Any]:
         """Queue an update for ``getUpdates``; assigns ``update_id`` if missing.
@@ -1110,6 +1198,7 @@ class FakeTelegramAPI(FakeHTTPServer):
             self.webhook = None
             return True, "Webhook was deleted"
         self.webhook = dict(record.params)
+        self._webhook_token = record.token
         return True, "Webhook was set"
 
     async def _m_deletewebhook(self, record: TelegramRequest) -> tuple[Any, str | None]:
