@@ -170,7 +170,11 @@ def server_main(pipe: Connection, db_url: str, telegram_url: str, profile: str |
             telegram_secret=SECRET,
         )
         dp = build_dispatcher(
-            repos=repos, renderer=renderer, clock=clock, municipality=municipality
+            repos=repos,
+            renderer=renderer,
+            clock=clock,
+            municipality=municipality,
+            batches=ctx.batches,
         )
         ctx.telegram_feed = webhook_feed(dp, bot)
 

@@ -125,6 +125,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
                 renderer=renderer,
                 clock=clock,
                 municipality=municipality,
+                batches=ctx.batches,
             )
             await set_commands(bot, renderer, default_language=settings.default_language)
             if settings.telegram_webhook_url and settings.telegram_webhook_secret:

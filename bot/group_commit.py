@@ -68,6 +68,9 @@ class GroupCommit:
 
     async def _drain(self) -> None:
         while self._queue:
+            # Statements outside a transaction woken by the last COMMIT go first (they
+            # are queued before this BEGIN): batches back to back must not starve them.
+            await asyncio.sleep(0)
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
             try:

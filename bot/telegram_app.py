@@ -29,6 +29,8 @@ from aiogram.types import BotCommand, TelegramObject, User
 from bot.clock import Clock
 from bot.config import LANGUAGES
 from bot.fsm_storage import DatabaseStorage
+from bot.group_commit import GroupCommit
+from bot.rendering.charts import ChartCache
 from bot.rendering.templates import Renderer
 from bot.services.municipalities import choose_municipality
 from handlers.telegram import get_router
@@ -113,11 +115,14 @@ def build_dispatcher(
     clock: Clock,
     municipality_slug: str | None = None,
     municipality: Municipality | None = None,
+    batches: GroupCommit | None = None,
 ) -> Dispatcher:
     """The Dispatcher with every Telegram router and the middlewares.
 
     The municipality is ``municipality`` if given, else found by slug (or as the only
-    one) on start-up or at the first update.
+    one) on start-up or at the first update. ``batches``: the group commit of the
+    connection (shared with the SMS webhook where both use one); text commands are
+    handled in it.
     """
     source = MunicipalityOnce(repos, municipality_slug, municipality)
     storage = DatabaseStorage(repos.fsm, source.get, clock)
@@ -126,6 +131,8 @@ def build_dispatcher(
         events_isolation=SimpleEventIsolation(),
         renderer=renderer,
         clock=clock,
+        batches=batches or GroupCommit(repos.db),
+        charts=ChartCache(),  # the budget pictures, drawn once per budget and language
     )
     dp.update.outer_middleware(DatabaseMiddleware(repos, source))
     dp.update.outer_middleware(LocaleMiddleware())

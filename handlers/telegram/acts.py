@@ -75,8 +75,7 @@ class ActStep(CallbackData, prefix="af"):
     value: str = ""
 
 
-def get_router() -> Router:
-    router = Router(name="acts")
+def register(router: Router) -> None:
     message, button = router.message.register, router.callback_query.register
 
     # The form first: in its last step any text (even "ACTS 3") is part of the act.
@@ -94,7 +93,6 @@ def get_router() -> Router:
     button(done, ActStep.filter(F.action == "done"), StateFilter(ActForm.content), LINKED)
     button(stale_button, ActStep.filter())  # a button of a step already done
     button(acts_button, ActsPick.filter(), LINKED)
-    return router
 
 
 # --- start, cancel ----------------------------------------------------------------------

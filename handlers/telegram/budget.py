@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Annotated, Any
 
-from aiogram import BaseMiddleware, Bot, F, Router
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Filter
 from aiogram.filters.callback_data import CallbackData
@@ -87,28 +87,12 @@ class Keyword(Filter):
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-class Charts(BaseMiddleware):
-    """Gives handlers ``charts``: the dispatcher's (``dp["charts"]``) if it has one, else
-    the router's own, which lives as long as the dispatcher (the process)."""
-
-    def __init__(self) -> None:
-        self.cache = ChartCache()
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        data.setdefault("charts", self.cache)
-        return await handler(event, data)
-
-
-def get_router() -> Router:
-    router = Router(name="budget")
-    charts = Charts()
-    router.message.middleware(charts)
-    router.callback_query.middleware(charts)
+def register(router: Router) -> None:
+    """Handlers get ``charts`` (a :class:`ChartCache`) from the dispatcher's data."""
     router.message.register(budget_command, Keyword("budget"), LINKED)
     router.callback_query.register(budget_button, MenuAction.filter(F.action == "budget"), LINKED)
     router.message.register(project_command, Keyword("project"), LINKED)
     router.callback_query.register(project_button, ProjectPick.filter(), LINKED)
-    return router
 
 
 # --- the summary ------------------------------------------------------------------------

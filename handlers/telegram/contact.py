@@ -24,11 +24,9 @@ from storage.repos import Repos
 log = logging.getLogger(__name__)
 
 
-def get_router() -> Router:
-    router = Router(name="contact")
+def register(router: Router) -> None:
     router.message.register(own_contact, filters.own_contact)
     router.message.register(someone_elses_contact, filters.has_contact)
-    return router
 
 
 async def own_contact(

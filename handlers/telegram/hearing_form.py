@@ -18,6 +18,7 @@ service stores UTC.
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import re
@@ -26,6 +27,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, F, Router
+from aiogram.dispatcher.flags import get_flag
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -86,10 +88,18 @@ class PublishHearing(CallbackData, prefix="hp"):
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
+#: the flag of the handlers :class:`StaffOnly` guards
+STAFF_ONLY = {"staff_only": True}
+
+
 class StaffOnly(BaseMiddleware):
-    """Runs ``require_staff`` before every handler of the router; refuses otherwise."""
+    """Runs ``require_staff`` before every handler flagged ``STAFF_ONLY``; refuses
+    otherwise (an inner middleware of the private-chat router: it runs once a handler
+    was chosen, and lets the others through)."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not get_flag(data, "staff_only"):
+            return await handler(event, data)
         resident: Resident | None = data.get("resident")
         renderer: Renderer = data["renderer"]
         language: str = data["language"]
@@ -116,11 +126,10 @@ class StaffOnly(BaseMiddleware):
         return await handler(event, data)
 
 
-def get_router() -> Router:
-    router = Router(name="hearing_form")
-    router.message.middleware(StaffOnly())
-    router.callback_query.middleware(StaffOnly())
-    message, button = router.message.register, router.callback_query.register
+def register(router: Router) -> None:
+    """Every handler here is for staff only (``STAFF_ONLY``: see :class:`StaffOnly`)."""
+    message = functools.partial(router.message.register, flags=STAFF_ONLY)
+    button = functools.partial(router.callback_query.register, flags=STAFF_ONLY)
 
     message(start, Command("newhearing"))
     message(cancel_command, Command("cancel"), StateFilter(HearingForm))
@@ -140,7 +149,6 @@ def get_router() -> Router:
     button(create, FormAction.filter(F.action == "create"), StateFilter(HearingForm.summary))
     button(stale_button, FormAction.filter())  # a button of a step already done
     button(publish, PublishHearing.filter())
-    return router
 
 
 # --- start, cancel ----------------------------------------------------------------------

@@ -40,12 +40,10 @@ class Rsvp(CallbackData, prefix="rsvp"):
     answer: str
 
 
-def get_router() -> Router:
-    router = Router(name="hearings")
+def register(router: Router) -> None:
     router.message.register(upcoming, Command("hearings"), LINKED)
     router.message.register(unlinked, Command("hearings"))
     router.callback_query.register(rsvp, Rsvp.filter(F.answer.in_(hearings.ANSWERS)))
-    return router
 
 
 async def upcoming(

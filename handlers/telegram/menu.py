@@ -26,8 +26,7 @@ from storage.repos import Repos
 COMMAND_BUTTONS = ("me", "stop", "start", "help")
 
 
-def get_router() -> Router:
-    router = Router(name="menu")
+def register(router: Router) -> None:
     router.message.register(show_menu, Command("menu"), LINKED)
     router.message.register(show_languages, Command("lang", magic=F.args.is_(None)))
     router.callback_query.register(pick_language, LanguageChoice.filter(F.code.in_(LANGUAGES)))
@@ -35,7 +34,6 @@ def get_router() -> Router:
     router.callback_query.register(
         command_button, MenuAction.filter(F.action.in_(COMMAND_BUTTONS)), LINKED
     )
-    return router
 
 
 async def show_menu(

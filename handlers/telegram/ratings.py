@@ -44,11 +44,9 @@ class RateTap(CallbackData, prefix="rate"):
     score: Annotated[int, Field(ge=0, le=5)]
 
 
-def get_router() -> Router:
-    router = Router(name="ratings")
+def register(router: Router) -> None:
     router.message.register(show_services, Keyword("rate", args=False), LINKED)
     router.callback_query.register(tap, RateTap.filter(), LINKED)
-    return router
 
 
 async def show_services(

@@ -15,10 +15,8 @@ from storage.models import Municipality, Resident
 log = logging.getLogger(__name__)
 
 
-def get_router() -> Router:
-    router = Router(name="start")
+def register(router: Router) -> None:
     router.message.register(start, CommandStart())
-    return router
 
 
 async def start(

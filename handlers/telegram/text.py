@@ -14,6 +14,7 @@ from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, Message
 
 from bot.clock import Clock
+from bot.group_commit import GroupCommit
 from bot.rendering.templates import Renderer
 from bot.services import broadcast_progress
 from handlers.telegram import screens
@@ -24,12 +25,10 @@ from storage.models import Municipality, Resident
 from storage.repos import Repos
 
 
-def get_router() -> Router:
-    router = Router(name="text")
+def register(router: Router) -> None:
     router.message.register(command, has_text, LINKED)
     router.message.register(unlinked, has_text)
     router.callback_query.register(stale_button)
-    return router
 
 
 async def command(
@@ -40,17 +39,23 @@ async def command(
     clock: Clock,
     municipality: Municipality,
     resident: Resident,
+    batches: GroupCommit,
 ) -> SendMessage | None:
     assert message.text is not None  # the filter
-    handled = await handle_text(
-        repos,
-        renderer,
-        municipality=municipality,
-        phone=resident.phone,
-        text=message.text,
-        channel="telegram",
-        now=clock.now(),
-        resident=resident,
+    text = message.text
+    # one transaction with the other text commands of the moment (SMS too)
+    handled = await batches.run(
+        resident.phone,
+        lambda: handle_text(
+            repos,
+            renderer,
+            municipality=municipality,
+            phone=resident.phone,
+            text=text,
+            channel="telegram",
+            now=clock.now(),
+            resident=resident,
+        ),
     )
     if handled.broadcast_id is not None:  # staff: the reply is the live progress message
         await broadcast_progress.show(

@@ -69,9 +69,8 @@ class BallotStep(CallbackData, prefix="vs"):
     step: str
 
 
-def get_router() -> Router:
+def register(router: Router) -> None:
     """Unlinked users fall through to the ``text`` router, which asks for the phone."""
-    router = Router(name="voting")
     router.message.register(vote_command, Command("vote"), LINKED)
     router.callback_query.register(vote_button, MenuAction.filter(F.action == "vote"), LINKED)
     router.callback_query.register(pick_poll, PollPick.filter(), LINKED)
@@ -83,7 +82,6 @@ def get_router() -> Router:
         ("cancel", cancel),
     ):
         router.callback_query.register(handler, BallotStep.filter(F.step == step), LINKED)
-    return router
 
 
 # --- entry: which poll ------------------------------------------------------------------
