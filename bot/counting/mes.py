@@ -28,6 +28,7 @@ How it stays exact and fast (pabutools uses fractions, voter by voter, pass by p
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import NamedTuple
 
 from bot.counting.mes_classes import Groups, Partition
@@ -36,6 +37,8 @@ from bot.counting.mes_classes import Groups, Partition
 # apart; correctly rounded int/int division errs by at most 2**-53, far below this.
 _SLACK = 1e-9
 
+_money = itemgetter(0)
+
 
 class _Round(NamedTuple):
     """What a pass knows at the start of a round. Nothing here depends on the money ``s``."""
@@ -43,8 +46,8 @@ class _Round(NamedTuple):
     node: Partition
     denom: int  # common denominator of all amounts
     scale: tuple[int, ...]  # scale[e] = denom / (denominator after e fundings)
-    lb: dict[int, tuple[int, int, int]]  # lower bound on rho: (intercept, slope, denominator)
-    remaining: frozenset[int]
+    lb: list[tuple[int, int, int] | None]  # lower bound on rho: (intercept, slope, denominator)
+    remaining: tuple[int, ...]
     n_funded: int
     limit: int | None  # the rounds before this one stand for Add1 steps <= limit
 
@@ -67,6 +70,8 @@ class _Pass:
     ``budgets[c]`` is ``(intercept, slope, epoch)``: class ``c`` holds
     ``(intercept + slope * s) * scale[epoch] / denom``. The list is append-only along a
     pass (new classes get new ids); ``None`` marks a class that has spent everything.
+    Slopes are only kept while the pass is tracked (its rounds may stand for later steps);
+    past that point they are 0, which is exact at this step's ``s``.
     """
 
     def __init__(self, groups: Groups, budget: int) -> None:
@@ -74,8 +79,10 @@ class _Pass:
         self.budget = budget
         self.budgets: list[tuple[int, int, int] | None] = [(0, 1, 0)]
         self.funded: list[int] = []
-        lb = {p: (1, 0, groups.support[p]) for p in groups.candidates}
-        start = _Round(groups.root, groups.n, (1,), lb, frozenset(groups.candidates), 0, None)
+        lb: list[tuple[int, int, int] | None] = [None] * len(groups.costs)
+        for p in groups.candidates:
+            lb[p] = (1, 0, groups.support[p])
+        start = _Round(groups.root, groups.n, (1,), lb, tuple(groups.candidates), 0, None)
         self.rounds = [start]
         self.last_x = 0
 
@@ -96,52 +103,75 @@ class _Pass:
         r = len(rounds) - 1
         while (stands := rounds[r].limit) is not None and stands < x:
             r -= 1
-        node, denom, scale, lb, remaining_, n_funded, limit = rounds[r]
+        node, denom, scale, lb_, remaining_, n_funded, limit = rounds[r]
         del rounds[r:]
         if not track:
             limit = x
-        lb, remaining = dict(lb), set(remaining_)
-        approx = {q: (lb[q][0] + lb[q][1] * s) / lb[q][2] for q in remaining}  # floats of lb
+        lb, remaining = lb_[:], list(remaining_)
+        approx = [0.0] * len(costs)  # floats of lb, for the candidates still remaining
+        for q in remaining:
+            q_i, q_sl, q_den = lb[q]  # type: ignore[misc]
+            approx[q] = (q_i + q_sl * s) / q_den
         budgets, funded = self.budgets, self.funded
         del budgets[node.n_classes :]
         del funded[n_funded:]
         tracking = limit is None or limit > x
         while True:
-            rounds.append(
-                _Round(node, denom, scale, dict(lb), frozenset(remaining), len(funded), limit)
-            )
+            rounds.append(_Round(node, denom, scale, lb[:], tuple(remaining), len(funded), limit))
+            if not funded:
+                # Round 0: everyone holds s / n, so checking affordability takes one product.
+                # A project out of reach of all its supporters' money leaves now, instead of
+                # being looked at again in the last round of every pass.
+                for p in remaining[:]:
+                    f = costs[p] * n - groups.support[p] * s
+                    if f > 0:
+                        remaining.remove(p)
+                        if tracking:
+                            limit = _bound(limit, x, f, -groups.support[p], True, n)
+                            tracking = limit != x
+            counts = node.counts
             best = None
             for p in sorted(remaining, key=approx.__getitem__):
                 if best is not None:
                     if approx[p] > best[4] * (1 + _SLACK):
                         break
-                    q_i, q_sl, q_den = lb[p]
-                    num = q_i + q_sl * s
-                    cmp = num * best[3] - best[1] * q_den
+                    q_i, q_sl, q_den = lb[p]  # type: ignore[misc]
+                    cmp = (q_i + q_sl * s) * best[3] - best[1] * q_den
                     if cmp > 0 or (cmp == 0 and rank[p] > rank[best[0]]):
                         continue
                 need = costs[p] * denom
+                # (money, its slope in s, voters, class) of the classes of supporters that
+                # still have money. This loop is where the time goes: keep it plain.
                 items = []
                 total = weight = 0
-                for c, w in node.counts[p].items():  # type: ignore[union-attr]
-                    b = budgets[c]
-                    if b is not None:
-                        f = scale[b[2]]
-                        v = (b[0] + b[1] * s) * f
-                        items.append((v, c, w, b[1] * f))
-                        total += v * w
-                        weight += w
+                if tracking:
+                    for c, w in counts[p].items():  # type: ignore[union-attr]
+                        b = budgets[c]
+                        if b is not None:
+                            f = scale[b[2]]
+                            v = (b[0] + b[1] * s) * f
+                            items.append((v, b[1] * f, w, c))
+                            total += v * w
+                            weight += w
+                else:
+                    for c, w in counts[p].items():  # type: ignore[union-attr]
+                        b = budgets[c]
+                        if b is not None:
+                            v = (b[0] + b[1] * s) * scale[b[2]]
+                            items.append((v, 0, w, c))
+                            total += v * w
+                            weight += w
                 if total < need:  # unaffordable now, hence for the rest of the pass
-                    remaining.discard(p)
+                    remaining.remove(p)
                     if tracking:
-                        f_sl = -sum(w * v_sl for _, _, w, v_sl in items)
+                        f_sl = -sum(w * v_sl for _, v_sl, w, _ in items)
                         limit = _bound(limit, x, need - total, f_sl, True, n)
                         tracking = limit != x
                     continue
-                items.sort()
+                items.sort(key=_money)
                 a, a_sl, i = need, 0, 0
                 while a > weight * items[i][0]:  # the i-th poorest class pays all it has
-                    v, _, w, v_sl = items[i]
+                    v, v_sl, w, _ = items[i]
                     a -= w * v
                     a_sl -= w * v_sl
                     weight -= w
@@ -157,51 +187,59 @@ class _Pass:
             if best is None:
                 return list(funded), limit
             won, a, a_sl, den, _, weight, items, i = best
-            remaining.discard(won)
-            if tracking:
-                limit = self._round_limit(limit, x, s, best, remaining, lb, scale)
-                tracking = limit != x
+            remaining.remove(won)
             node = node.child(won, groups)
+            new_class = node.new_class
             budgets.extend([None] * (node.n_classes - len(budgets)))
             epoch = len(scale)
-            for v, c, _, v_sl in items[i:]:  # those who paid the price keep the rest
-                new_sl = weight * v_sl - a_sl
-                budgets[node.new_class[c]] = (weight * v - a - new_sl * s, new_sl, epoch)
-            scale = (*(f * weight for f in scale), 1)
+            if tracking:
+                # Those who paid the price keep the rest: weight * v - a over the new
+                # denominator, affine in s. The price formula stands while that stays >= 0
+                # for them and <= 0 for those who paid all they had; a side moving towards
+                # 0 reaches it (g + g_sl * n * (y - x) keeps its sign up to
+                # y = x + (g // -g_sl) // n: a floor of a floor, both divisors positive).
+                ends = [
+                    (a - weight * v) // g_sl
+                    for v, v_sl, _, _ in items[:i]
+                    if (g_sl := weight * v_sl - a_sl) > 0
+                ]
+                for v, v_sl, _, c in items[i:]:
+                    g, g_sl = weight * v - a, weight * v_sl - a_sl
+                    budgets[new_class[c]] = (g - g_sl * s, g_sl, epoch)
+                    if g_sl < 0:
+                        ends.append(g // -g_sl)
+                if ends:
+                    y = x + min(ends) // n
+                    if limit is None or y < limit:
+                        limit = y
+                        tracking = y != x
+                if tracking:
+                    limit = self._order_limit(limit, x, s, won, a, a_sl, den, remaining, lb)
+                    tracking = limit != x
+            else:
+                for v, _, _, c in items[i:]:
+                    budgets[new_class[c]] = (weight * v - a, 0, epoch)
+            scale = (*[f * weight for f in scale], 1)
             denom *= weight
             funded.append(won)
 
-    def _round_limit(
+    def _order_limit(
         self,
         limit: int | None,
         x: int,
         s: int,
-        best: tuple,
-        remaining: set[int],
-        lb: dict[int, tuple[int, int, int]],
-        scale: tuple[int, ...],
+        won: int,
+        a: int,
+        a_sl: int,
+        den: int,
+        remaining: list[int],
+        lb: list[tuple[int, int, int] | None],
     ) -> int | None:
-        """Tighten ``limit`` by the conditions under which this round's choice stands."""
-        won, a, a_sl, den, _, weight, items, i = best
+        """Tighten ``limit`` so that the winner's rho, ``(a + a_sl * (s' - s)) / den``, stays
+        below every other project's lower bound (or tied and ranked before it)."""
         rank, n = self.groups.rank, self.groups.n
-        # The price formula holds while those who paid all they had hold at most the price
-        # (this binds most often, so it goes first) and those who paid the price at least it.
-        # Inlined _bound: this is the hot loop of Add1; stop once nothing can come lower.
-        for j, (v, _, _, v_sl) in enumerate(items):
-            c_sl = weight * v_sl
-            if j < i:
-                f, f_sl = a - weight * v, a_sl - c_sl
-            else:
-                f, f_sl = weight * v - a, c_sl - a_sl
-            if f_sl < 0:
-                y = x + f // (-f_sl * n)
-                if limit is None or y < limit:
-                    if y == x:
-                        return x
-                    limit = y
-        # rho of the winner stays below (or tied and ranked before) every other bound.
         for q in remaining:
-            q_i, q_sl, q_den = lb[q]
+            q_i, q_sl, q_den = lb[q]  # type: ignore[misc]
             f_sl = q_sl * den - a_sl * q_den
             if f_sl < 0:
                 f = (q_i + q_sl * s) * den - a * q_den
@@ -216,14 +254,16 @@ def equal_shares(
     rank: Sequence[int] | None = None,
     *,
     add1: bool = True,
+    weights: Sequence[int] | None = None,
 ) -> list[int]:
     """MES (with Add1 unless ``add1=False``) on approval ballots of project indices.
 
-    ``costs[p]`` is the cost of project ``p``; every ballot counts as a voter, empty ones too.
+    ``costs[p]`` is the cost of project ``p``; every ballot counts as a voter, empty ones too,
+    or as ``weights[i]`` voters when weights are given (identical ballots merged beforehand).
     ``rank[p]`` breaks ties (lower first; default: index). Returns the funded indices in the
     order MES funded them, supported zero-cost projects first.
     """
-    groups = Groups(costs, ballots, range(len(costs)) if rank is None else rank)
+    groups = Groups(costs, ballots, range(len(costs)) if rank is None else rank, weights)
     if groups.n == 0:
         return []
     passes = _Pass(groups, budget)

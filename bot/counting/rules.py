@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from bot.counting.election import Election, Outcome, id_key
 from bot.counting.greedy import greedy
 from bot.counting.mes import equal_shares
@@ -29,9 +31,9 @@ def rule_for_meta(meta_rule: str) -> str:
 def _check_ballots(election: Election) -> None:
     known = {p.id for p in election.projects}
     for ballot in election.ballots:
-        for project in ballot.projects:
-            if project not in known:
-                raise ValueError(f"voter {ballot.voter_id} names unknown project {project!r}")
+        if not known.issuperset(ballot.projects):
+            project = next(p for p in ballot.projects if p not in known)
+            raise ValueError(f"voter {ballot.voter_id} names unknown project {project!r}")
 
 
 def count(election: Election, rule: str) -> Outcome:
@@ -64,10 +66,17 @@ def _mes(election: Election) -> list[str]:
     rank = [0] * len(ids)
     for r, i in enumerate(sorted(range(len(ids)), key=lambda i: (costs[i], id_key(ids[i])))):
         rank[i] = r
-    ballots = []
-    for b in election.ballots:
-        named = b.projects
-        if election.vote_type == "cumulative" and b.points is not None:
-            named = tuple(p for p, pts in zip(b.projects, b.points, strict=True) if pts > 0)
-        ballots.append([index[p] for p in named])
-    return [ids[i] for i in equal_shares(costs, ballots, election.budget, rank)]
+    # Identical ballots are merged before they are translated: a city's thousands of ballots
+    # hold a few hundred distinct ones.
+    if election.vote_type == "cumulative":
+        named = Counter(
+            tuple(p for p, pts in zip(b.projects, b.points, strict=True) if pts > 0)
+            if b.points is not None
+            else b.projects
+            for b in election.ballots
+        )
+    else:
+        named = Counter(b.projects for b in election.ballots)
+    ballots = [[index[p] for p in b] for b in named]
+    funded = equal_shares(costs, ballots, election.budget, rank, weights=list(named.values()))
+    return [ids[i] for i in funded]

@@ -6,7 +6,9 @@ These work on bare ballots (option ids), so the bot can use them for its own pol
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 
 from bot.counting.election import Election, id_key
 
@@ -27,9 +29,8 @@ def plurality(choices: Iterable[str | None], options: Iterable[str] = ()) -> dic
 def approval(ballots: Iterable[Iterable[str]], options: Iterable[str] = ()) -> dict[str, int]:
     """Count approval ballots: each option a ballot names gets one vote (repeats count once)."""
     totals = _seed(options)
-    for ballot in ballots:
-        for option in set(ballot):
-            totals[option] = totals.get(option, 0) + 1
+    for option, votes in Counter(chain.from_iterable(map(set, ballots))).items():
+        totals[option] = totals.get(option, 0) + votes
     return totals
 
 
