@@ -29,16 +29,17 @@ class Groups:
     ) -> None:
         self.costs = list(costs)
         self.rank = list(rank)
-        groups: Counter[tuple[int, ...]]
+        groups: dict[tuple[int, ...], int]
         if weights is None:
             groups = Counter(tuple(sorted(set(b))) for b in ballots)
         else:
-            groups = Counter()
+            groups = {}
             for b, w in zip(ballots, weights, strict=True):
                 if w < 0:
                     raise ValueError("ballot weights must not be negative")
-                groups[tuple(sorted(set(b)))] += w
-        self.n = groups.total()  # every voter gets a share, even with an empty ballot
+                key = tuple(sorted(set(b)))
+                groups[key] = groups.get(key, 0) + w
+        self.n = sum(groups.values())  # every voter gets a share, even with an empty ballot
         self.ballots = [b for b, w in groups.items() if b and w]
         self.weights = [groups[b] for b in self.ballots]
         self.supporters: list[list[int]] = [[] for _ in self.costs]

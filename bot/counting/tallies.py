@@ -78,9 +78,21 @@ def ranking(score: Mapping[str, int], costs: Mapping[str, int] | None = None) ->
     return sorted(score, key=lambda o: (-score[o], costs.get(o, 0), id_key(o)))
 
 
-def election_votes(election: Election) -> dict[str, int]:
-    """How many ballots name each project (pabulib's ``votes`` column)."""
-    return approval((b.projects for b in election.ballots), (p.id for p in election.projects))
+def election_votes(
+    election: Election, named: Mapping[tuple[str, ...], int] | None = None
+) -> dict[str, int]:
+    """How many ballots name each project (pabulib's ``votes`` column).
+
+    ``named`` may give the ballots' project tuples with how many ballots have each, if the
+    caller has them already: thousands of ballots hold a few hundred distinct ones.
+    """
+    if named is None:
+        named = Counter(b.projects for b in election.ballots)
+    totals = _seed(p.id for p in election.projects)
+    for ballot, times in named.items():
+        for option in set(ballot):
+            totals[option] = totals.get(option, 0) + times
+    return totals
 
 
 def election_scores(election: Election) -> dict[str, int]:
