@@ -10,7 +10,7 @@ MES pass, which mostly funds the same sequence again (only the latest branch is 
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 
@@ -61,11 +61,11 @@ class Groups:
         ``project``: the groups that approve both (computed once per project)."""
         pairs = self._common.get(project)
         if pairs is None:
-            shared: dict[int, list[int]] = {}
+            shared: defaultdict[int, list[int]] = defaultdict(list)
             for g in self.supporters[project]:
                 for p in self.ballots[g]:
-                    if p != project:
-                        shared.setdefault(p, []).append(g)
+                    shared[p].append(g)
+            shared.pop(project, None)
             pairs = self._common[project] = list(shared.items())
         return pairs
 

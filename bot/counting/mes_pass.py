@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 from operator import itemgetter
 from typing import NamedTuple
@@ -81,7 +80,8 @@ class Pass:
 
     def copy(self) -> Pass:
         """A pass that can go on alone (snapshots and partitions are shared, never changed)."""
-        other = copy.copy(self)
+        other = object.__new__(Pass)
+        other.__dict__.update(self.__dict__)
         other.budgets, other.funded = self.budgets[:], self.funded[:]
         other.rounds, other.rhos, other.cuts = self.rounds[:], self.rhos[:], self.cuts[:]
         return other
@@ -268,18 +268,23 @@ class Pass:
     def reach(self, step: int) -> int | None:
         """A guess of how far the outcome may be shown to hold with :meth:`certify`.
 
-        It is where the first project's lower bound on rho, going on straight, would fall to
-        the rho a winner has at ``step``, or an unaffordable project's supporters would get
-        enough money. Only a hint (floats): the certificate decides.
+        Round by round, beyond the step up to which it stands anyway, it is where the first
+        project's lower bound on rho, going on straight, would fall to the winner's rho at
+        ``step``; or where an unaffordable project's supporters would get enough money.
+        Only a hint (floats): the certificate decides.
         """
         budget, n = self.budget, self.groups.n
-        s, ahead = budget + step * n, math.inf  # ahead: the least margin, in money s
+        s = budget + step * n
+        far = min((y for _, y in self.cuts), default=math.inf)
         for j, (w_i, w_sl, w_den) in enumerate(self.rhos):
+            snap = self.rounds[j + 1]  # the bounds after round j
+            stands = snap.limit  # rounds up to j take the same decisions up to this step
+            if stands is None or stands >= far:
+                continue
             w_num = float(w_i + w_sl * s)
             if w_num <= 0:
                 continue
             r, w_rate = w_num / w_den, -w_sl / w_num  # rho, and its relative fall per unit s
-            snap = self.rounds[j + 1]  # the bounds after round j
             hints = snap.hints
             if not hints:
                 lb = snap.lb
@@ -287,6 +292,7 @@ class Pass:
                     (float(i), float(sl), float(d))
                     for i, sl, d in map(lb.__getitem__, snap.remaining)
                 ]  # type: ignore[misc]
+            ahead = math.inf  # the least margin, in money s
             for q_i, q_sl, q_den in hints:
                 q_num = q_i + q_sl * s
                 fall = w_rate * q_num  # how fast q_num falls per unit s, at least
@@ -296,9 +302,8 @@ class Pass:
                     gap = (q_num - r * q_den) / fall
                     if gap < ahead:
                         ahead = gap
-        far = min((y for _, y in self.cuts), default=math.inf)
-        if ahead < math.inf:
-            far = min(far, step + ahead / _CAUTION / n)
+            if ahead < math.inf:
+                far = min(far, max(step + ahead / _CAUTION / n, stands))
         return None if far == math.inf else math.floor(far)
 
     def _clears(
