@@ -48,16 +48,17 @@ def count(election: Election, rule: str) -> Outcome:
     cumulative ballots). Ties go to the cheaper project, then the lower id. The outcome lists
     the funded projects in the order the rule chose them.
     """
-    # Thousands of ballots hold a few hundred distinct ones: the tallies work on those.
-    named = Counter(b.projects for b in election.ballots)
-    _check_ballots(election, named)
+    # MES works on the distinct ballots (a city's thousands hold a few hundred), and so do
+    # the ballot check and the votes then.
+    named = Counter(b.projects for b in election.ballots) if rule == "mes" else None
+    _check_ballots(election, named or (b.projects for b in election.ballots))
     votes = election_votes(election, named)
     score = votes if election.vote_type in ("approval", "choose-1") else election_scores(election)
     costs = {p.id: p.cost for p in election.projects}
     if rule in ("greedy", "greedy-no-skip"):
         selected = greedy(costs, score, election.budget, skip=rule == "greedy")
     elif rule == "mes":
-        selected = _mes(election, named)
+        selected = _mes(election, named or Counter())
     else:
         raise ValueError(f"unknown rule {rule!r} (expected one of: {', '.join(RULES)})")
     spent = sum(costs[p] for p in selected)

@@ -87,7 +87,7 @@ def election_votes(
     caller has them already: thousands of ballots hold a few hundred distinct ones.
     """
     if named is None:
-        named = Counter(b.projects for b in election.ballots)
+        return approval((b.projects for b in election.ballots), (p.id for p in election.projects))
     totals = _seed(p.id for p in election.projects)
     for ballot, times in named.items():
         for option in set(ballot):
