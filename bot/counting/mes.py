@@ -31,11 +31,12 @@ How it stays exact and fast (pabutools uses fractions, voter by voter, pass by p
   voter never lowers anyone's budget after any round: the price of a round only falls as
   its supporters hold more, and what a payer keeps, ``max(0, budget - price)``, only grows.
   So every ``rho`` only falls and every project's support only grows with ``s``. Hence if
-  the pass at a later step ``X`` funds the same sequence, and in each round every other
-  project is unaffordable at ``X`` or has ``rho`` at ``X`` above the winner's ``rho`` at an
-  earlier step ``x`` (equal: ranked after it), then by induction over the rounds every step
-  between ``x`` and ``X`` funds that sequence too, and none of them needs a pass. Where to
-  try ``X`` is a float guess from the slopes; a failed guess costs one pass.
+  the pass at a later step ``X`` funds the same sequence, and in each round it recomputes
+  every other project is unaffordable at ``X`` or has ``rho`` at ``X`` above the winner's
+  ``rho`` at an earlier step ``x`` where the outcome holds (equal: ranked after it), then by
+  induction over the rounds every step between ``x`` and ``X`` funds that sequence too (the
+  rounds it reuses stand there by the affine argument), and none of them needs a pass.
+  Where to try ``X`` is a float guess from the slopes; a failed guess costs one pass.
 """
 
 from __future__ import annotations
