@@ -15,198 +15,36 @@ How it stays exact and fast (pabutools uses fractions, voter by voter, pass by p
 
 * Voters share budgets by class (:mod:`.mes_classes`); a round looks at classes, not voters.
 * Money is kept as integer numerators over one common denominator (a product of supporter
-  counts), so every decision is an exact integer comparison. Floats only order candidates.
+  counts), so every decision is an exact integer comparison. Floats only order candidates
+  and guess where to look; no float ever decides.
 * Candidates are looked at lazily: ``rho`` of a project only grows during a pass, so an old
   value is a lower bound, and a project whose bound is above the current best is skipped.
+  Projects that even all their supporters' money cannot buy leave in round 0.
 * With ``s = n * budget_per_voter``, every amount in a pass is affine in ``s`` for as long
   as the pass takes the same decisions, and every decision is an affine inequality in ``s``.
   So each round records up to which Add1 step its decisions provably stand; the next Add1
   step reuses the rounds that still stand and recomputes only from the first that does not,
-  and steps with an unchanged pass are skipped altogether.
+  and steps with an unchanged pass are skipped altogether (:mod:`.mes_pass`).
+* Those stretches are short (a class paying all it has starts paying the price instead, and
+  every later amount changes) although the outcome rarely changes. Monotonicity lets one
+  pass show it for many steps at once. Along a fixed sequence of winners, more money per
+  voter never lowers anyone's budget after any round: the price of a round only falls as
+  its supporters hold more, and what a payer keeps, ``max(0, budget - price)``, only grows.
+  So every ``rho`` only falls and every project's support only grows with ``s``. Hence if
+  the pass at a later step ``X`` funds the same sequence, and in each round it recomputes
+  every other project is unaffordable at ``X`` or has ``rho`` at ``X`` above the winner's
+  ``rho`` at an earlier step ``x`` where the outcome holds (equal: ranked after it), then by
+  induction over the rounds every step between ``x`` and ``X`` funds that sequence too (the
+  rounds it reuses stand there by the affine argument), and none of them needs a pass.
+  Where to try ``X`` is a float guess from the slopes; a failed guess costs one pass.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
-from bot.counting.mes_classes import Groups, Partition
-
-# Relative slack under which float approximations of two rho values are too close to tell
-# apart; correctly rounded int/int division errs by at most 2**-53, far below this.
-_SLACK = 1e-9
-
-
-class _Round(NamedTuple):
-    """What a pass knows at the start of a round. Nothing here depends on the money ``s``."""
-
-    node: Partition
-    denom: int  # common denominator of all amounts
-    scale: tuple[int, ...]  # scale[e] = denom / (denominator after e fundings)
-    lb: dict[int, tuple[int, int, int]]  # lower bound on rho: (intercept, slope, denominator)
-    remaining: frozenset[int]
-    n_funded: int
-    limit: int | None  # the rounds before this one stand for Add1 steps <= limit
-
-
-def _bound(limit: int | None, x: int, f: int, f_sl: int, strict: bool, n: int) -> int | None:
-    """Tighten ``limit`` so that ``f + f_sl * (y - x) * n >= 0`` (``> 0``) for steps y <= it.
-
-    ``f`` is the value at the current step ``x``, where the condition holds already.
-    """
-    if f_sl >= 0:
-        return limit
-    step = -f_sl * n
-    y = x + ((f - 1) // step if strict else f // step)
-    return y if limit is None or y < limit else limit
-
-
-class _Pass:
-    """MES passes for one election, reusing the rounds that a new Add1 step leaves standing.
-
-    ``budgets[c]`` is ``(intercept, slope, epoch)``: class ``c`` holds
-    ``(intercept + slope * s) * scale[epoch] / denom``. The list is append-only along a
-    pass (new classes get new ids); ``None`` marks a class that has spent everything.
-    """
-
-    def __init__(self, groups: Groups, budget: int) -> None:
-        self.groups = groups
-        self.budget = budget
-        self.budgets: list[tuple[int, int, int] | None] = [(0, 1, 0)]
-        self.funded: list[int] = []
-        lb = {p: (1, 0, groups.support[p]) for p in groups.candidates}
-        start = _Round(groups.root, groups.n, (1,), lb, frozenset(groups.candidates), 0, None)
-        self.rounds = [start]
-        self.last_x = 0
-
-    def run(self, x: int, track: bool = True) -> tuple[list[int], int | None]:
-        """The pass at Add1 step ``x`` (``B / n + x`` per voter).
-
-        Returns the funded projects in order and, if ``track``, the last step with the same
-        pass (``None``: every later step). Steps must not decrease from call to call: the
-        recorded conditions only bound how far up a round stands.
-        """
-        if x < self.last_x:
-            raise ValueError("Add1 steps must not decrease")
-        self.last_x = x
-        groups = self.groups
-        costs, rank, n = groups.costs, groups.rank, groups.n
-        s = self.budget + x * n
-        rounds = self.rounds
-        r = len(rounds) - 1
-        while (stands := rounds[r].limit) is not None and stands < x:
-            r -= 1
-        node, denom, scale, lb, remaining_, n_funded, limit = rounds[r]
-        del rounds[r:]
-        if not track:
-            limit = x
-        lb, remaining = dict(lb), set(remaining_)
-        approx = {q: (lb[q][0] + lb[q][1] * s) / lb[q][2] for q in remaining}  # floats of lb
-        budgets, funded = self.budgets, self.funded
-        del budgets[node.n_classes :]
-        del funded[n_funded:]
-        tracking = limit is None or limit > x
-        while True:
-            rounds.append(
-                _Round(node, denom, scale, dict(lb), frozenset(remaining), len(funded), limit)
-            )
-            best = None
-            for p in sorted(remaining, key=approx.__getitem__):
-                if best is not None:
-                    if approx[p] > best[4] * (1 + _SLACK):
-                        break
-                    q_i, q_sl, q_den = lb[p]
-                    num = q_i + q_sl * s
-                    cmp = num * best[3] - best[1] * q_den
-                    if cmp > 0 or (cmp == 0 and rank[p] > rank[best[0]]):
-                        continue
-                need = costs[p] * denom
-                items = []
-                total = weight = 0
-                for c, w in node.counts[p].items():  # type: ignore[union-attr]
-                    b = budgets[c]
-                    if b is not None:
-                        f = scale[b[2]]
-                        v = (b[0] + b[1] * s) * f
-                        items.append((v, c, w, b[1] * f))
-                        total += v * w
-                        weight += w
-                if total < need:  # unaffordable now, hence for the rest of the pass
-                    remaining.discard(p)
-                    if tracking:
-                        f_sl = -sum(w * v_sl for _, _, w, v_sl in items)
-                        limit = _bound(limit, x, need - total, f_sl, True, n)
-                        tracking = limit != x
-                    continue
-                items.sort()
-                a, a_sl, i = need, 0, 0
-                while a > weight * items[i][0]:  # the i-th poorest class pays all it has
-                    v, _, w, v_sl = items[i]
-                    a -= w * v
-                    a_sl -= w * v_sl
-                    weight -= w
-                    i += 1
-                den = weight * denom * costs[p]  # rho = a / den, the price is a / (weight*denom)
-                lb[p] = (a - a_sl * s, a_sl, den)
-                approx[p] = a / den
-                if best is not None:
-                    cmp = a * best[3] - best[1] * den
-                    if cmp > 0 or (cmp == 0 and rank[p] > rank[best[0]]):
-                        continue
-                best = (p, a, a_sl, den, approx[p], weight, items, i)
-            if best is None:
-                return list(funded), limit
-            won, a, a_sl, den, _, weight, items, i = best
-            remaining.discard(won)
-            if tracking:
-                limit = self._round_limit(limit, x, s, best, remaining, lb, scale)
-                tracking = limit != x
-            node = node.child(won, groups)
-            budgets.extend([None] * (node.n_classes - len(budgets)))
-            epoch = len(scale)
-            for v, c, _, v_sl in items[i:]:  # those who paid the price keep the rest
-                new_sl = weight * v_sl - a_sl
-                budgets[node.new_class[c]] = (weight * v - a - new_sl * s, new_sl, epoch)
-            scale = (*(f * weight for f in scale), 1)
-            denom *= weight
-            funded.append(won)
-
-    def _round_limit(
-        self,
-        limit: int | None,
-        x: int,
-        s: int,
-        best: tuple,
-        remaining: set[int],
-        lb: dict[int, tuple[int, int, int]],
-        scale: tuple[int, ...],
-    ) -> int | None:
-        """Tighten ``limit`` by the conditions under which this round's choice stands."""
-        won, a, a_sl, den, _, weight, items, i = best
-        rank, n = self.groups.rank, self.groups.n
-        # The price formula holds while those who paid all they had hold at most the price
-        # (this binds most often, so it goes first) and those who paid the price at least it.
-        # Inlined _bound: this is the hot loop of Add1; stop once nothing can come lower.
-        for j, (v, _, _, v_sl) in enumerate(items):
-            c_sl = weight * v_sl
-            if j < i:
-                f, f_sl = a - weight * v, a_sl - c_sl
-            else:
-                f, f_sl = weight * v - a, c_sl - a_sl
-            if f_sl < 0:
-                y = x + f // (-f_sl * n)
-                if limit is None or y < limit:
-                    if y == x:
-                        return x
-                    limit = y
-        # rho of the winner stays below (or tied and ranked before) every other bound.
-        for q in remaining:
-            q_i, q_sl, q_den = lb[q]
-            f_sl = q_sl * den - a_sl * q_den
-            if f_sl < 0:
-                f = (q_i + q_sl * s) * den - a * q_den
-                limit = _bound(limit, x, f, f_sl, rank[q] < rank[won], n)
-        return limit
+from bot.counting.mes_classes import Groups
+from bot.counting.mes_pass import Pass
 
 
 def equal_shares(
@@ -216,23 +54,24 @@ def equal_shares(
     rank: Sequence[int] | None = None,
     *,
     add1: bool = True,
+    weights: Sequence[int] | None = None,
 ) -> list[int]:
     """MES (with Add1 unless ``add1=False``) on approval ballots of project indices.
 
-    ``costs[p]`` is the cost of project ``p``; every ballot counts as a voter, empty ones too.
+    ``costs[p]`` is the cost of project ``p``; every ballot counts as a voter, empty ones too,
+    or as ``weights[i]`` voters when weights are given (identical ballots merged beforehand).
     ``rank[p]`` breaks ties (lower first; default: index). Returns the funded indices in the
     order MES funded them, supported zero-cost projects first.
     """
-    groups = Groups(costs, ballots, range(len(costs)) if rank is None else rank)
+    groups = Groups(costs, ballots, range(len(costs)) if rank is None else rank, weights)
     if groups.n == 0:
         return []
-    passes = _Pass(groups, budget)
+    passes = Pass(groups, budget)
     if not add1:
         return groups.free + passes.run(0, track=False)[0]
     previous = list(groups.free)
-    x = 0
+    funded, limit = passes.run(0)
     while True:
-        funded, limit = passes.run(x)
         outcome = groups.free + funded
         spent = sum(costs[p] for p in outcome)
         if spent > budget:
@@ -243,4 +82,14 @@ def equal_shares(
         if limit is None:  # unreachable: with enough money every candidate gets funded
             return outcome
         previous = outcome
-        x = limit + 1
+        # The outcome holds up to step `limit`. Rather than step through the short pieces
+        # that follow, try to show in one pass that it holds as far as the slopes suggest.
+        far = passes.reach(limit)
+        if far is not None and far > limit + 1:
+            probe = passes.copy()
+            shown = probe.certify(far, passes.bar(limit))
+            if shown is not None:
+                passes = probe
+                funded, limit = shown
+                continue
+        funded, limit = passes.run(limit + 1)

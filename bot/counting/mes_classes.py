@@ -10,21 +10,37 @@ MES pass, which mostly funds the same sequence again (only the latest branch is 
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 
 class Groups:
-    """An election reduced to weighted ballot groups (projects are indices)."""
+    """An election reduced to weighted ballot groups (projects are indices).
+
+    ``ballots[i]`` stands for ``weights[i]`` voters (default: one each).
+    """
 
     def __init__(
-        self, costs: Sequence[int], ballots: Sequence[Sequence[int]], rank: Sequence[int]
+        self,
+        costs: Sequence[int],
+        ballots: Sequence[Sequence[int]],
+        rank: Sequence[int],
+        weights: Sequence[int] | None = None,
     ) -> None:
         self.costs = list(costs)
         self.rank = list(rank)
-        self.n = len(ballots)  # every voter gets a share, even with an empty ballot
-        groups = Counter(tuple(sorted(set(b))) for b in ballots)
-        self.ballots = [b for b in groups if b]
+        groups: dict[tuple[int, ...], int]
+        if weights is None:
+            groups = Counter(tuple(sorted(set(b))) for b in ballots)
+        else:
+            groups = {}
+            for b, w in zip(ballots, weights, strict=True):
+                if w < 0:
+                    raise ValueError("ballot weights must not be negative")
+                key = tuple(sorted(set(b)))
+                groups[key] = groups.get(key, 0) + w
+        self.n = sum(groups.values())  # every voter gets a share, even with an empty ballot
+        self.ballots = [b for b, w in groups.items() if b and w]
         self.weights = [groups[b] for b in self.ballots]
         self.supporters: list[list[int]] = [[] for _ in self.costs]
         for g, ballot in enumerate(self.ballots):
@@ -38,6 +54,20 @@ class Groups:
         for p in self.candidates:
             counts[p] = {0: self.support[p]}
         self.root = Partition([0] * len(self.ballots), counts, 1, {})
+        self._common: dict[int, list[tuple[int, list[int]]]] = {}
+
+    def common(self, project: int) -> list[tuple[int, list[int]]]:
+        """``(p, groups)`` for each other project ``p`` with supporters in common with
+        ``project``: the groups that approve both (computed once per project)."""
+        pairs = self._common.get(project)
+        if pairs is None:
+            shared: defaultdict[int, list[int]] = defaultdict(list)
+            for g in self.supporters[project]:
+                for p in self.ballots[g]:
+                    shared[p].append(g)
+            shared.pop(project, None)
+            pairs = self._common[project] = list(shared.items())
+        return pairs
 
 
 class Partition:
@@ -72,32 +102,37 @@ class Partition:
         # Keep one branch only: Add1 passes mostly re-fund the same sequence, and a whole tree
         # of partitions can take gigabytes on large elections with diverse ballots.
         self.children.clear()
-        group_class = self.group_class[:]
-        counts = self.counts[:]
-        copied: set[int] = set()
+        parent_class = self.group_class
+        group_class = parent_class[:]
         new_class: dict[int, int] = {}
         n_classes = self.n_classes
         for g in groups.supporters[funded]:
-            old = group_class[g]
+            old = parent_class[g]
             new = new_class.get(old)
             if new is None:
                 new = new_class[old] = n_classes
                 n_classes += 1
             group_class[g] = new
-            m = groups.weights[g]
-            for p in groups.ballots[g]:
-                d = counts[p]
-                if d is None or p == funded:
-                    continue
-                if p not in copied:  # copy on write: the parent stays valid for other prefixes
-                    d = counts[p] = dict(d)
-                    copied.add(p)
+        counts = self.counts[:]  # copy on write: the parent stays valid for other prefixes
+        counts[funded] = None
+        weights = groups.weights
+        for p, common in groups.common(funded):
+            d = counts[p]
+            if d is None:
+                continue
+            # Supporters of p that also support `funded` leave their class for its new one,
+            # which holds no one else: move them class by class.
+            moved: dict[int, int] = {}
+            for g in common:
+                old = parent_class[g]
+                moved[old] = moved.get(old, 0) + weights[g]
+            d = counts[p] = d.copy()
+            for old, m in moved.items():
                 left = d[old] - m
                 if left:
                     d[old] = left
                 else:
                     del d[old]
-                d[new] = d.get(new, 0) + m
-        counts[funded] = None
+                d[new_class[old]] = m
         node = self.children[funded] = Partition(group_class, counts, n_classes, new_class)
         return node

@@ -6,7 +6,9 @@ These work on bare ballots (option ids), so the bot can use them for its own pol
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 
 from bot.counting.election import Election, id_key
 
@@ -27,9 +29,8 @@ def plurality(choices: Iterable[str | None], options: Iterable[str] = ()) -> dic
 def approval(ballots: Iterable[Iterable[str]], options: Iterable[str] = ()) -> dict[str, int]:
     """Count approval ballots: each option a ballot names gets one vote (repeats count once)."""
     totals = _seed(options)
-    for ballot in ballots:
-        for option in set(ballot):
-            totals[option] = totals.get(option, 0) + 1
+    for option, votes in Counter(chain.from_iterable(map(set, ballots))).items():
+        totals[option] = totals.get(option, 0) + votes
     return totals
 
 
@@ -77,9 +78,21 @@ def ranking(score: Mapping[str, int], costs: Mapping[str, int] | None = None) ->
     return sorted(score, key=lambda o: (-score[o], costs.get(o, 0), id_key(o)))
 
 
-def election_votes(election: Election) -> dict[str, int]:
-    """How many ballots name each project (pabulib's ``votes`` column)."""
-    return approval((b.projects for b in election.ballots), (p.id for p in election.projects))
+def election_votes(
+    election: Election, named: Mapping[tuple[str, ...], int] | None = None
+) -> dict[str, int]:
+    """How many ballots name each project (pabulib's ``votes`` column).
+
+    ``named`` may give the ballots' project tuples with how many ballots have each, if the
+    caller has them already: thousands of ballots hold a few hundred distinct ones.
+    """
+    if named is None:
+        return approval((b.projects for b in election.ballots), (p.id for p in election.projects))
+    totals = _seed(p.id for p in election.projects)
+    for ballot, times in named.items():
+        for option in set(ballot):
+            totals[option] = totals.get(option, 0) + times
+    return totals
 
 
 def election_scores(election: Election) -> dict[str, int]:
