@@ -153,20 +153,23 @@ async def sms_inbound(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="MessageSid and From are required")
     phone = _sender(form["From"])
     body = form.get("Body", "")
-    reply = await ctx.batches.run(phone, lambda: _handle_sms(ctx, sid, phone, body))
+    try:
+        reply = await ctx.batches.run(phone, lambda: _handle_sms(ctx, sid, phone, body))
+    except _SeenBefore:
+        log.info("inbound SMS %s is a duplicate: answered from the record", sid)
+        reply = await ctx.repos.inbound.reply_to(channel="sms", provider_id=sid)
     return _twiml(reply)
 
 
+class _SeenBefore(Exception):
+    """This SMS was recorded (and handled) before: what its handling did is rolled back."""
+
+
 async def _handle_sms(ctx: WebContext, sid: str, phone: str, body: str) -> str | None:
-    """Inside a transaction: record the SMS, handle it, record the outcome; the reply.
-    A duplicate delivery is answered with the reply recorded the first time."""
+    """Inside a transaction: handle the SMS and record it with its outcome (one
+    statement); the reply. If it was recorded before (Twilio delivered it again), raise
+    :class:`_SeenBefore`: the transaction rolls back what handling it again did."""
     now = ctx.clock.now()
-    first = await ctx.repos.inbound.record(
-        municipality_id=ctx.municipality.id, channel="sms", provider_id=sid, now=iso(now)
-    )
-    if not first:
-        log.info("inbound SMS %s is a duplicate: answered from the record", sid)
-        return await ctx.repos.inbound.reply_to(channel="sms", provider_id=sid)
     handled = await handle_text(
         ctx.repos,
         ctx.renderer,
@@ -176,13 +179,17 @@ async def _handle_sms(ctx: WebContext, sid: str, phone: str, body: str) -> str |
         channel="sms",
         now=now,
     )
-    await ctx.repos.inbound.set_outcome(
+    first = await ctx.repos.inbound.record_handled(
+        municipality_id=ctx.municipality.id,
         channel="sms",
         provider_id=sid,
+        now=iso(now),
         resident_id=handled.resident_id,
         command=handled.command,
         reply=handled.text,
     )
+    if not first:
+        raise _SeenBefore(sid)
     return handled.text
 
 

@@ -20,6 +20,27 @@ class InboundRepo:
         )
         return inserted == 1
 
+    async def record_handled(
+        self,
+        *,
+        municipality_id: int,
+        channel: str,
+        provider_id: str,
+        now: str,
+        resident_id: int | None,
+        command: str | None,
+        reply: str | None,
+    ) -> bool:
+        """Record an arrival already handled, with its outcome, in one statement; False
+        when this (channel, provider id) was recorded before (the caller rolls back)."""
+        inserted = await self.db.executemany(
+            "INSERT INTO inbound (municipality_id, channel, provider_id, received_at,"
+            " resident_id, command, reply) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (channel, provider_id) DO NOTHING",
+            [(municipality_id, channel, provider_id, now, resident_id, command, reply)],
+        )
+        return inserted == 1
+
     async def set_outcome(
         self,
         *,
