@@ -47,7 +47,7 @@ from handlers import budget_commands
 from handlers.context import Context
 from handlers.telegram import screens
 from handlers.telegram.budget import ActsPick, Keyword
-from handlers.telegram.filters import LINKED, has_text, not_a_command
+from handlers.telegram.filters import LINKED, has_text, not_a_command, slash_command
 from handlers.telegram.screens import Screen, callback_chat, edit_or_send
 from storage.models import MonitoringAct, Municipality, Project, Resident
 from storage.repos import Repos
@@ -79,7 +79,7 @@ def register(router: Router) -> None:
     message, button = router.message.register, router.callback_query.register
 
     # The form first: in its last step any text (even "ACTS 3") is part of the act.
-    message(cancel_command, Command("cancel"), StateFilter(ActForm))
+    message(cancel_command, slash_command, Command("cancel"), StateFilter(ActForm))
     message(project_typed, StateFilter(ActForm.project), has_text, not_a_command)
     message(content_received, StateFilter(ActForm.content), not_a_command)
     message(start, Keyword("act", args=False), LINKED)

@@ -45,3 +45,9 @@ async def not_a_command(message: Message) -> bool:
     """Text typed into a form, not a command: those go to their own handlers (``/cancel``
     ends the form)."""
     return not (message.text or "").startswith("/")
+
+
+async def slash_command(message: Message) -> bool:
+    """Text that starts with ``/``: put before aiogram's ``Command`` filters, which parse
+    every text they see (a dozen times per update) where most texts are not commands."""
+    return (message.text or "").startswith("/")

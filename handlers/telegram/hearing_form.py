@@ -46,7 +46,7 @@ from bot.services import hearings
 from bot.services.broadcast import NotStaff, require_staff
 from bot.services.errors import ServiceError
 from handlers.telegram import screens
-from handlers.telegram.filters import not_a_command
+from handlers.telegram.filters import not_a_command, slash_command
 from handlers.telegram.screens import Screen, callback_chat, edit_or_send
 from storage.models import Municipality, Resident, Village
 from storage.repos import Repos
@@ -131,8 +131,8 @@ def register(router: Router) -> None:
     message = functools.partial(router.message.register, flags=STAFF_ONLY)
     button = functools.partial(router.callback_query.register, flags=STAFF_ONLY)
 
-    message(start, Command("newhearing"))
-    message(cancel_command, Command("cancel"), StateFilter(HearingForm))
+    message(start, slash_command, Command("newhearing"))
+    message(cancel_command, slash_command, Command("cancel"), StateFilter(HearingForm))
     message(date_entered, StateFilter(HearingForm.date), not_a_command)
     message(time_entered, StateFilter(HearingForm.time), not_a_command)
     message(place_entered, StateFilter(HearingForm.place), not_a_command)

@@ -25,7 +25,7 @@ from bot.services import hearings
 from handlers.context import Context
 from handlers.hearing_commands import list_hearings
 from handlers.telegram import screens
-from handlers.telegram.filters import LINKED
+from handlers.telegram.filters import LINKED, slash_command
 from handlers.telegram.screens import Screen, callback_chat, edit_or_send
 from storage.models import Municipality, Resident
 from storage.repos import Repos
@@ -41,8 +41,8 @@ class Rsvp(CallbackData, prefix="rsvp"):
 
 
 def register(router: Router) -> None:
-    router.message.register(upcoming, Command("hearings"), LINKED)
-    router.message.register(unlinked, Command("hearings"))
+    router.message.register(upcoming, slash_command, Command("hearings"), LINKED)
+    router.message.register(unlinked, slash_command, Command("hearings"))
     router.callback_query.register(rsvp, Rsvp.filter(F.answer.in_(hearings.ANSWERS)))
 
 

@@ -16,7 +16,7 @@ from bot.config import LANGUAGES
 from bot.rendering.templates import Renderer
 from bot.services import residents
 from handlers.telegram import screens
-from handlers.telegram.filters import LINKED
+from handlers.telegram.filters import LINKED, slash_command
 from handlers.telegram.screens import LanguageChoice, MenuAction, callback_chat
 from handlers.text import HANDLERS, Context
 from storage.models import Municipality, Resident
@@ -27,8 +27,8 @@ COMMAND_BUTTONS = ("me", "stop", "start", "help")
 
 
 def register(router: Router) -> None:
-    router.message.register(show_menu, Command("menu"), LINKED)
-    router.message.register(show_languages, Command("lang", magic=F.args.is_(None)))
+    router.message.register(show_menu, slash_command, Command("menu"), LINKED)
+    router.message.register(show_languages, slash_command, Command("lang", magic=F.args.is_(None)))
     router.callback_query.register(pick_language, LanguageChoice.filter(F.code.in_(LANGUAGES)))
     router.callback_query.register(languages, MenuAction.filter(F.action == "lang"))
     router.callback_query.register(

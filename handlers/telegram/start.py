@@ -10,13 +10,14 @@ from aiogram.types import Message
 
 from bot.rendering.templates import Renderer
 from handlers.telegram import screens
+from handlers.telegram.filters import slash_command
 from storage.models import Municipality, Resident
 
 log = logging.getLogger(__name__)
 
 
 def register(router: Router) -> None:
-    router.message.register(start, CommandStart())
+    router.message.register(start, slash_command, CommandStart())
 
 
 async def start(

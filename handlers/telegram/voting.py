@@ -30,7 +30,7 @@ from bot.rendering.templates import Renderer
 from bot.services import voting
 from bot.services.ballot_text import BallotText
 from handlers.telegram import screens
-from handlers.telegram.filters import LINKED
+from handlers.telegram.filters import LINKED, slash_command
 from handlers.telegram.screens import MenuAction, Screen, callback_chat, edit_or_send
 from storage.models import Municipality, Poll, PollOption, Resident
 from storage.repos import Repos
@@ -71,7 +71,7 @@ class BallotStep(CallbackData, prefix="vs"):
 
 def register(router: Router) -> None:
     """Unlinked users fall through to the ``text`` router, which asks for the phone."""
-    router.message.register(vote_command, Command("vote"), LINKED)
+    router.message.register(vote_command, slash_command, Command("vote"), LINKED)
     router.callback_query.register(vote_button, MenuAction.filter(F.action == "vote"), LINKED)
     router.callback_query.register(pick_poll, PollPick.filter(), LINKED)
     router.callback_query.register(tap, BallotTap.filter(), LINKED)
