@@ -6,12 +6,16 @@
 2. Enqueue a national broadcast: one ``bot.services.broadcast.create_broadcast`` per
    municipality, in a fresh process (its time and its peak RSS are printed).
 3. Drain: ``python -m bot run`` (configured by the environment only, ``MUNICIPALITY`` set to
-   the first municipality: several exist) sends the outbox to ``FakeTelegramAPI`` and
-   ``FakeTwilioAPI`` in this process on 127.0.0.1, neither limiting the rate, with
-   ``TELEGRAM_RATE`` and ``TWILIO_RATE`` high; for a bounded window (default 30 s from the
-   first message at the fakes, or until every message arrived) the messages per second
-   are counted, and the process's RSS is sampled every 0.1 s and its peak read from
-   ``/proc/PID/status`` (``VmHWM``) before it is stopped with SIGTERM.
+   the first municipality: several exist) sends that municipality's messages, as each
+   municipality's own process would (its bot, its number), out of the whole national
+   outbox, to ``FakeTelegramAPI`` and ``FakeTwilioAPI`` in this process on 127.0.0.1,
+   neither limiting the rate, with ``TELEGRAM_RATE`` and ``TWILIO_RATE`` high; for a bounded
+   window (default 30 s from the first message at the fakes, or until all of them
+   arrived) the messages per second are counted, and the process's RSS is sampled every
+   0.1 s and its peak read from ``/proc/PID/status`` (``VmHWM``). Then a resident of that
+   municipality asks for the budget in Telegram (``BUDGET``: the summary and its chart,
+   drawn with matplotlib in a short-lived child process), and the peak is read again
+   before the process is stopped with SIGTERM.
 
 Target (issue: load and memory): peak RSS of ``civic-bot run`` at most 150 MB and flat
 from 3,728 to 1,000,000 residents (nothing loads the register into memory).
@@ -46,12 +50,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.clock import SystemClock, iso
 from bot.config import Settings
 from bot.services import broadcast
+from bot.services.budget_import import import_budget
 from bot.services.municipalities import create_municipality
 from storage.db import connect
 from storage.migrate import migrate
 from storage.repos import Repos
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
+from tests.fakes.webhooks import telegram_message_update
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(__file__).resolve()
@@ -68,6 +74,16 @@ RATE = "10000"
 START_TIMEOUT = 120.0
 ENQUEUE_TIMEOUT = 3600.0
 STOP_TIMEOUT = 15.0
+#: the first municipality's budget: what its residents' BUDGET shows, as a chart too
+BUDGET_CSV = b"""kind,year,name,village,amount
+revenue,2026,Local taxes,,2100000
+revenue,2026,Land tax,,1400000
+revenue,2026,Republican budget grant,,8500000
+spending,2026,Schools and kindergartens,,6200000
+spending,2026,Roads and lighting,,3100000
+spending,2026,Administration,,2700000
+"""
+CHART_TIMEOUT = 60.0
 
 _MALE = ["Айбек", "Азамат", "Бакыт", "Болот", "Данияр", "Канат", "Нурлан", "Талант", "Улан"]
 _FEMALE = ["Айгүл", "Айжан", "Асель", "Бермет", "Динара", "Жылдыз", "Мээрим", "Чолпон"]
@@ -177,6 +193,9 @@ async def generate(db_url: str, residents: int, municipalities: int, seed: int) 
                     rows.clear()
         if rows:
             await db.executemany(INSERT_RESIDENTS, rows)
+        first = await repos.municipalities.by_slug("load-001")
+        assert first is not None
+        await import_budget(repos, first, BUDGET_CSV, now=now)
     return {"seconds": time.perf_counter() - started, "linked": linked}
 
 
@@ -189,7 +208,7 @@ async def enqueue(db_url: str) -> dict[str, Any]:
         repos = Repos(db)
         every = await repos.municipalities.all()
         started = time.perf_counter()
-        slowest, messages, recipients = 0.0, 0, 0
+        slowest, messages, recipients, first = 0.0, 0, 0, 0
         for municipality in every:
             began = time.perf_counter()
             queued = await broadcast.create_broadcast(
@@ -198,6 +217,7 @@ async def enqueue(db_url: str) -> dict[str, Any]:
             slowest = max(slowest, time.perf_counter() - began)
             messages += queued.messages
             recipients += queued.broadcast.recipients
+            first = first or queued.messages
         seconds = time.perf_counter() - started
         claim_ms = await time_claim(repos, every[0].id)
     figures = proc_status()
@@ -210,6 +230,7 @@ async def enqueue(db_url: str) -> dict[str, Any]:
         "rss_start_kb": base,
         "hwm_kb": figures["VmHWM"],
         "first_slug": every[0].slug,
+        "first_messages": first,
         "claim_ms": claim_ms,
     }
 
@@ -336,6 +357,15 @@ async def drain(
                 await asyncio.sleep(0.1)
             last = (now, counts)
             figures = proc_status(process.pid)
+            # resident number 1 (of the first municipality, linked) asks for the budget
+            telegram.queue_update(telegram_message_update("BUDGET", FIRST_CHAT + 1))
+            chart_at = time.monotonic()
+            while not any(c.status == 200 for c in telegram.calls("sendPhoto")):
+                if time.monotonic() - chart_at > CHART_TIMEOUT or process.returncode is not None:
+                    tail = log.read_text(errors="replace")[-4000:]
+                    raise SystemExit(f"no budget chart within {CHART_TIMEOUT:.0f} s:\n{tail}")
+                await asyncio.sleep(0.1)
+            with_chart, with_chart_seconds = proc_status(process.pid), time.monotonic() - chart_at
             process.send_signal(signal.SIGTERM)
             try:
                 code = await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
@@ -357,6 +387,8 @@ async def drain(
         "rate": (telegram_sent + sms_sent) / seconds if seconds > 0 else 0.0,
         "hwm_kb": figures["VmHWM"],
         "rss_end_kb": figures["VmRSS"],
+        "chart_hwm_kb": with_chart["VmHWM"],
+        "chart_seconds": with_chart_seconds,
         "rss_first_kb": rss_first,
         "rss_sampled_kb": peak_sampled,
         "exit": code,
@@ -385,7 +417,7 @@ async def main(args: argparse.Namespace) -> None:
             db_url,
             workdir,
             municipality=queued["first_slug"],
-            expected=queued["messages"],
+            expected=queued["first_messages"],
             window=args.window,
         )
 
@@ -406,10 +438,11 @@ async def main(args: argparse.Namespace) -> None:
         " before the first broadcast)"
     )
     print(
-        f"drain           {drained['telegram'] + drained['sms']:,} messages in"
-        f" {drained['seconds']:.1f} s (telegram {drained['telegram']:,}, sms"
-        f" {drained['sms']:,}): {drained['rate']:,.0f} msg/s; first message"
-        f" {drained['startup']:.1f} s after the start"
+        f"drain           {drained['sent_total']:,} of the {queued['first_messages']:,} messages"
+        f" of {queued['first_slug']} (the municipality of the process) reached the fakes;"
+        f" {drained['telegram'] + drained['sms']:,} in {drained['seconds']:.1f} s after the first"
+        f" (telegram {drained['telegram']:,}, sms {drained['sms']:,}): {drained['rate']:,.0f}"
+        f" msg/s; first message {drained['startup']:.1f} s after the start"
     )
     print(
         f"run RSS         peak {mb(drained['hwm_kb'])} (VmHWM; sampled max"
@@ -419,6 +452,11 @@ async def main(args: argparse.Namespace) -> None:
     print(
         "run RSS over time "
         + ", ".join(f"{t:.0f} s {n:,} msgs {kb / 1024:.1f} MB" for t, n, kb in drained["timeline"])
+    )
+    print(
+        f"run RSS, chart  peak {mb(drained['chart_hwm_kb'])} (VmHWM) once a resident's BUDGET"
+        f" was answered with its chart, {drained['chart_seconds']:.1f} s after asking"
+        " (the chart drawn by a child process, matplotlib loaded there only)"
     )
     print(f"run exit        {drained['exit']} (after SIGTERM)")
     if args.keep:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 import struct
+import subprocess
+import sys
+from functools import partial
 
 import pytest
 
@@ -16,10 +19,12 @@ from bot.rendering.charts import (
     ChartCache,
     budget_chart,
     chart_words,
+    draw_apart,
     draw_budget_chart,
     largest,
 )
 from bot.rendering.templates import Renderer
+from tests.conftest import REPO_ROOT
 
 REVENUE = [
     ("Local taxes", 2_100_000),
@@ -92,7 +97,7 @@ async def test_the_cache_draws_a_key_once_and_a_new_budget_version_again() -> No
     cache = ChartCache()
     drawn: list[str] = []
 
-    def draw(name: str) -> bytes:
+    async def draw(name: str) -> bytes:
         drawn.append(name)
         return PNG_SIGNATURE + name.encode()
 
@@ -110,15 +115,19 @@ async def test_two_requests_at_once_wait_for_one_drawing() -> None:
     cache = ChartCache()
     calls = 0
 
-    def slow() -> bytes:
+    release = asyncio.Event()
+
+    async def slow() -> bytes:
         nonlocal calls
         calls += 1
-        import time
-
-        time.sleep(0.05)
+        await release.wait()
         return PNG_SIGNATURE
 
-    results = await asyncio.gather(*(cache.png((1, "en"), slow) for _ in range(5)))
+    async def soon() -> None:
+        await asyncio.sleep(0)
+        release.set()
+
+    *results, _ = await asyncio.gather(*(cache.png((1, "en"), slow) for _ in range(5)), soon())
     assert results == [PNG_SIGNATURE] * 5
     assert calls == 1 and cache.draws == 1
 
@@ -126,7 +135,7 @@ async def test_two_requests_at_once_wait_for_one_drawing() -> None:
 async def test_the_cache_keeps_the_telegram_file_id_and_the_latest_pictures() -> None:
     cache = ChartCache(size=2)
     assert cache.file_id((1, "en")) is None
-    await cache.png((1, "en"), lambda: b"1")
+    await cache.png((1, "en"), partial(_ready, b"1"))
     cache.remember((1, "en"), "AgAC-1")
     assert cache.file_id((1, "en")) == "AgAC-1"
     cache.forget_file((1, "en"))
@@ -134,7 +143,39 @@ async def test_the_cache_keeps_the_telegram_file_id_and_the_latest_pictures() ->
     assert cache.cached((1, "en")) == b"1"  # the picture stays: upload it again, no redraw
 
     cache.remember((1, "en"), "AgAC-1")
-    await cache.png((2, "en"), lambda: b"2")
-    await cache.png((3, "en"), lambda: b"3")  # the oldest goes, with its file_id
+    await cache.png((2, "en"), partial(_ready, b"2"))
+    await cache.png((3, "en"), partial(_ready, b"3"))  # the oldest goes, with its file_id
     assert cache.cached((1, "en")) is None and cache.file_id((1, "en")) is None
     assert cache.cached((3, "en")) == b"3"
+
+
+async def _ready(png: bytes) -> bytes:
+    return png
+
+
+async def test_a_chart_drawn_apart_is_the_chart_drawn_here(renderer: Renderer) -> None:
+    """civic-bot run draws in a child process (matplotlib stays out of the bot's memory):
+    the same picture, byte for byte."""
+    chart = budget_chart(
+        2026, [("Local taxes", 2_100_000), ("Grant", 8_500_000)], [("Schools", 6_200_000)]
+    )
+    words = chart_words(renderer, "ky", chart)
+    assert await draw_apart(chart, words) == draw_budget_chart(chart, words)
+
+
+async def test_a_chart_that_cannot_be_drawn_apart_is_a_clear_error() -> None:
+    chart = budget_chart(2026, [("Local taxes", 2_100_000)], [])
+    with pytest.raises(RuntimeError, match="drawing the chart failed"):
+        await draw_apart(chart, {"title": "no labels: the words are missing"})
+
+
+def test_the_bot_does_not_load_matplotlib() -> None:
+    """Only the child that draws imports it (about 50 MB kept for the process's life)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, bot.app; print('matplotlib' in sys.modules)"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout.strip() == "False", done.stderr

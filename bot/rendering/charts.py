@@ -6,10 +6,13 @@ Names come from the budget itself; every other word and the amounts (``som_short
 as in the texts) come from the ``tg_budget_chart`` template in the reader's language.
 
 Drawn with matplotlib's object API on the Agg canvas (``matplotlib.use("Agg")`` is not
-needed: pyplot is never imported): no display, no global state, so it may run in a
-worker thread. A :class:`ChartCache` keeps each picture per budget version and language
-for the life of the process, and the Telegram ``file_id`` of its first upload, so a
-picture is drawn once and uploaded once.
+needed: pyplot is never imported): no display, no global state. ``civic-bot run`` draws
+in a child process of its own (:func:`draw_apart`, ``bot.rendering.chart_process``):
+matplotlib and a drawing take about 50 MB, which the bot would otherwise keep for the
+rest of its life (``bench/load.py``) for a picture drawn a few times a year. A
+:class:`ChartCache` keeps each picture per budget version and language for the life of
+the process, and the Telegram ``file_id`` of its first upload, so a picture is drawn
+once and uploaded once.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from __future__ import annotations
 import asyncio
 import html
 import io
+import json
+import sys
 import textwrap
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from dataclasses import asdict, dataclass
 
 from bot.rendering.templates import Renderer
 
@@ -122,6 +127,44 @@ def draw_budget_chart(chart: BudgetChart, words: dict[str, str]) -> bytes:
     return out.getvalue()
 
 
+#: a drawing that takes longer than this has hung
+DRAW_TIMEOUT = 120.0
+
+
+async def draw_apart(chart: BudgetChart, words: dict[str, str]) -> bytes:
+    """:func:`draw_budget_chart` in a child process (``python -m
+    bot.rendering.chart_process``: the chart and its words as JSON in, PNG out), so that
+    matplotlib never loads into this one."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.rendering.chart_process",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    order = json.dumps({"chart": asdict(chart), "words": words}).encode()
+    try:
+        png, errors = await asyncio.wait_for(child.communicate(order), DRAW_TIMEOUT)
+    except TimeoutError:
+        child.kill()
+        await child.wait()
+        raise RuntimeError(f"drawing the chart took over {DRAW_TIMEOUT:.0f} s") from None
+    if child.returncode != 0 or not png.startswith(PNG_SIGNATURE):
+        reason = (errors.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"drawing the chart failed ({child.returncode}): {reason}")
+    return png
+
+
+def chart_from_json(data: dict) -> BudgetChart:
+    """The :class:`BudgetChart` that ``dataclasses.asdict`` turned into ``data``."""
+    return BudgetChart(
+        int(data["year"]),
+        [(name, int(amount)) for name, amount in data["revenue"]],
+        [(name, int(amount)) for name, amount in data["spending"]],
+    )
+
+
 class ChartCache:
     """Pictures by key (e.g. ``(budget id, language)``), drawn once per process.
 
@@ -155,9 +198,9 @@ class ChartCache:
             self._png.move_to_end(key)
         return png
 
-    async def png(self, key: Hashable, draw: Callable[[], bytes]) -> bytes:
-        """The picture of ``key``: drawn by ``draw`` (in a worker thread, once; two
-        requests at the same time wait for one drawing) or the one already drawn."""
+    async def png(self, key: Hashable, draw: Callable[[], Awaitable[bytes]]) -> bytes:
+        """The picture of ``key``: drawn by ``draw`` (once; two requests at the same time
+        wait for one drawing) or the one already drawn."""
         png = self.cached(key)
         if png is not None:
             return png
@@ -165,7 +208,7 @@ class ChartCache:
         async with lock:
             png = self.cached(key)
             if png is None:
-                png = await asyncio.to_thread(draw)
+                png = await draw()
                 self.draws += 1
                 self._png[key] = png
                 self._evict()

@@ -32,7 +32,7 @@ from aiogram.types import (
 from pydantic import Field
 
 from bot.clock import Clock
-from bot.rendering.charts import ChartCache, budget_chart, chart_words, draw_budget_chart
+from bot.rendering.charts import ChartCache, budget_chart, chart_words, draw_apart
 from bot.rendering.templates import Renderer
 from bot.services.budget_summary import HouseholdSummary
 from handlers import budget_commands
@@ -189,7 +189,7 @@ async def send_chart(
         if not chart.amounts:
             return
         words = chart_words(renderer, language, chart)
-        png = await charts.png(key, partial(draw_budget_chart, chart, words))
+        png = await charts.png(key, partial(draw_apart, chart, words))
     name = f"budget-{budget.year}-v{budget.version}-{language}.png"
     sent = await bot.send_photo(chat_id, BufferedInputFile(png, filename=name))
     if sent.photo:
