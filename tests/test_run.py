@@ -260,6 +260,17 @@ def sms_counts(twilio: FakeTwilioAPI) -> Counter[str]:
     return Counter(m["to"] for m in twilio.created if m["body"] == BROADCAST_TEXT)
 
 
+async def all_reached(recipients: set[str], twilio: FakeTwilioAPI, civic: Civic) -> None:
+    """Wait until every one of ``recipients`` got the broadcast by SMS."""
+    await wait_until(
+        lambda: set(sms_counts(twilio)) == recipients,
+        DELIVERY_TIMEOUT,
+        f"SMS to all {len(recipients)} recipients",
+        civic,
+        progress=lambda: len(twilio.created),
+    )
+
+
 async def test_run_serves_sms_sends_a_broadcast_and_polls_telegram(
     launch: Launch,
     workdir: Path,
@@ -285,13 +296,7 @@ async def test_run_serves_sms_sends_a_broadcast_and_polls_telegram(
 
     # a broadcast queued by another process is delivered by this one, once each
     recipients = await broadcast(workdir)
-    await wait_until(
-        lambda: set(sms_counts(twilio)) == recipients,
-        DELIVERY_TIMEOUT,
-        f"SMS to all {len(recipients)} recipients",
-        civic,
-        progress=lambda: len(twilio.created),
-    )
+    await all_reached(recipients, twilio, civic)
     await asyncio.sleep(0.3)  # nothing more should arrive
     counts = sms_counts(twilio)
     assert set(counts) == recipients and max(counts.values()) == 1
@@ -359,13 +364,7 @@ async def test_killed_mid_broadcast_resumes_after_restart(
 
     second = await launch(twilio_env(twilio))
     await second.wait_healthy(http)
-    await wait_until(
-        lambda: set(sms_counts(twilio)) == recipients,
-        DELIVERY_TIMEOUT,
-        f"SMS to all {len(recipients)} recipients after the restart",
-        second,
-        progress=lambda: len(twilio.created),
-    )
+    await all_reached(recipients, twilio, second)
     await asyncio.sleep(0.3)
     counts = sms_counts(twilio)
     duplicates = {to: n for to, n in counts.items() if n > 1}
@@ -407,13 +406,7 @@ async def test_run_serves_one_municipality_of_several(
     civic = await launch({**twilio_env(twilio), "MUNICIPALITY": "ak-chiy"})
     await civic.wait_healthy(http)
     recipients = await broadcast(workdir, "ak-chiy")
-    await wait_until(
-        lambda: set(sms_counts(twilio)) == recipients,
-        DELIVERY_TIMEOUT,
-        f"SMS to all {len(recipients)} recipients",
-        civic,
-        progress=lambda: len(twilio.created),
-    )
+    await all_reached(recipients, twilio, civic)
     code, _ = await civic.stop(signal.SIGTERM)
     assert code == 0, civic.output()
     assert "theirs" not in {m["body"] for m in twilio.created}
