@@ -30,7 +30,6 @@ import os
 import random
 import re
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -45,14 +44,13 @@ from urllib.parse import urlsplit, urlunsplit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.clock import SystemClock, iso
-from bot.config import Settings
 from bot.services import demo_data
 from storage.db import connect, is_postgres_url, redact_url
 from storage.repos import Repos
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
+from tests.processes import child_env, free_port
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 FROM_NUMBER = "+15005550006"
 FIRST_CHAT = 7_000_000  # chat id = FIRST_CHAT + resident id
 #: one SMS segment (UCS-2: at most 70 characters), no HTML specials: the same text arrives
@@ -64,26 +62,6 @@ CLI_TIMEOUT = 180.0
 #: crashed worker's rate reservations are released when the next one recovers)
 STALL_TIMEOUT = 60.0
 TOTAL_TIMEOUT = 600.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def child_env(extra: dict[str, str]) -> dict[str, str]:
-    """This environment without any civic-bot setting, plus ``extra``."""
-    ours = {name.upper() for name in Settings.model_fields}
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k.upper() not in ours and not k.startswith(("TELEGRAM_", "TWILIO_"))
-    }
-    env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra)
-    return env
 
 
 async def cli(*args: str, db_url: str, cwd: Path) -> str:

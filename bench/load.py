@@ -35,10 +35,8 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import random
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -48,7 +46,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.clock import SystemClock, iso
-from bot.config import Settings
 from bot.services import broadcast
 from bot.services.budget_import import import_budget
 from bot.services.municipalities import create_municipality
@@ -58,8 +55,8 @@ from storage.repos import Repos
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.fakes.webhooks import telegram_message_update
+from tests.processes import child_env, free_port
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(__file__).resolve()
 FROM_NUMBER = "+15005550006"
 FIRST_CHAT = 7_000_000_000  # chat id = FIRST_CHAT + resident number
@@ -109,26 +106,6 @@ def proc_status(pid: int | str = "self") -> dict[str, int]:
 
 def mb(kb: float) -> str:
     return f"{kb / 1024:.1f} MB"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def child_env(extra: dict[str, str]) -> dict[str, str]:
-    """This environment without any civic-bot setting, plus ``extra``."""
-    ours = {name.upper() for name in Settings.model_fields}
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k.upper() not in ours and not k.startswith(("TELEGRAM_", "TWILIO_"))
-    }
-    env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra)
-    return env
 
 
 # -- 1. the register

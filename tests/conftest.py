@@ -34,9 +34,9 @@ from storage.migrate import migrate
 from storage.models import Municipality
 from storage.repos import Repos
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.processes import child_env
 from tests.telegram_helpers import fake_bot, feed_update
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
 
 
@@ -207,14 +207,10 @@ def run_cli(
     *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m bot ARGS`` as a subprocess, the way a user runs ``civic-bot``."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_"))}
-    full_env.pop("DATABASE_URL", None)
-    full_env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
-    full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=cwd,
-        env=full_env,
+        env=child_env(env or {}),
         input=stdin,
         capture_output=True,
         text=True,

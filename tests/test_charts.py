@@ -24,7 +24,7 @@ from bot.rendering.charts import (
     largest,
 )
 from bot.rendering.templates import Renderer
-from tests.conftest import REPO_ROOT
+from tests.processes import REPO_ROOT
 
 REVENUE = [
     ("Local taxes", 2_100_000),

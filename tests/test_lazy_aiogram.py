@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 
-from tests.conftest import REPO_ROOT
+from tests.processes import REPO_ROOT
 
 
 def run_fresh(code: str) -> dict:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import socket
 import sqlite3
 import sys
 import time
@@ -23,12 +21,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.config import Settings
 from bot.services import demo_data
-from tests.conftest import REPO_ROOT, run_cli
+from tests.conftest import run_cli
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.fakes.webhooks import telegram_contact_update, telegram_message_update
+from tests.processes import child_env, free_port
 
 FROM_NUMBER = "+15005550006"
 VILLAGE = "Kachybek"
@@ -38,26 +36,6 @@ STOP_TIMEOUT = 8.0
 DELIVERY_TIMEOUT = 60.0
 #: no new SMS at the fake for this long: the sending has stopped
 STALL_TIMEOUT = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def child_env(extra: dict[str, str]) -> dict[str, str]:
-    """The test's environment without any civic-bot setting, plus ``extra``."""
-    ours = {name.upper() for name in Settings.model_fields}
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k.upper() not in ours and not k.startswith(("TELEGRAM_", "TWILIO_"))
-    }
-    env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra)
-    return env
 
 
 @dataclass
