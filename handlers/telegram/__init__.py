@@ -50,6 +50,7 @@ def get_router() -> Router:
     private.callback_query.filter(private_callback)
     for observer in (private.message, private.callback_query):
         observer.middleware(StaffOnly())  # acts on the handlers flagged STAFF_ONLY
+    text.register_first(private)
     for feature in FEATURES:
         feature.register(private)
     return private

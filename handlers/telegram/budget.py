@@ -39,7 +39,7 @@ from handlers import budget_commands
 from handlers.commands import parse
 from handlers.context import Context
 from handlers.telegram import screens
-from handlers.telegram.filters import LINKED
+from handlers.telegram.filters import FEATURE_KEYWORDS, LINKED
 from handlers.telegram.screens import MenuAction, Screen, callback_chat
 from storage.models import Budget, Municipality, Resident
 from storage.repos import Repos
@@ -72,6 +72,7 @@ class Keyword(Filter):
     def __init__(self, *names: str, args: bool | None = None) -> None:
         self.names = names
         self.args = args
+        FEATURE_KEYWORDS.update(names)
 
     async def __call__(self, message: Message) -> bool | dict[str, Any]:
         if message.text is None:

@@ -13,8 +13,14 @@ from aiogram.enums import ChatType
 from aiogram.filters import MagicData
 from aiogram.types import CallbackQuery, Message
 
+from handlers.commands import parse
+
 #: the update comes from a Telegram account linked to a resident of the register
 LINKED = MagicData(F.resident)
+
+#: text-command keywords that a Telegram feature answers itself (``BUDGET``, ``ACTS``...):
+#: the ``Keyword`` filters add theirs as they are made
+FEATURE_KEYWORDS: set[str] = set()
 
 
 async def private_message(message: Message) -> bool:
@@ -45,6 +51,16 @@ async def not_a_command(message: Message) -> bool:
     """Text typed into a form, not a command: those go to their own handlers (``/cancel``
     ends the form)."""
     return not (message.text or "").startswith("/")
+
+
+async def plain_text(message: Message, raw_state: str | None = None) -> bool:
+    """A text no feature takes: no form in progress, no ``/command``, no keyword a
+    feature answers itself. Such a text can only end at the text commands, so a handler
+    with this filter, tried first, takes it there without trying two dozen others."""
+    text = message.text
+    if text is None or raw_state is not None or text.startswith("/"):
+        return False
+    return parse(text).name not in FEATURE_KEYWORDS
 
 
 async def slash_command(message: Message) -> bool:

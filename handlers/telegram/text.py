@@ -18,11 +18,18 @@ from bot.group_commit import GroupCommit
 from bot.rendering.templates import Renderer
 from bot.services import broadcast_progress
 from handlers.telegram import screens
-from handlers.telegram.filters import LINKED, has_text
+from handlers.telegram.filters import LINKED, has_text, plain_text
 from handlers.telegram.screens import callback_chat
 from handlers.text import handle_text
 from storage.models import Municipality, Resident
 from storage.repos import Repos
+
+
+def register_first(router: Router) -> None:
+    """Before every feature: a text that no feature takes goes straight to the text
+    commands (``plain_text``); the same handlers at the end take what is left."""
+    router.message.register(command, plain_text, LINKED)
+    router.message.register(unlinked, plain_text)
 
 
 def register(router: Router) -> None:
