@@ -17,12 +17,15 @@ them durable. Each caller gets its own result once the batch has committed.
   others nothing, and the one that fails again gets its error.
 
 Work must do nothing but database work (the transaction stays open while it runs): a
-reply to send elsewhere is returned, and sent after the commit.
+reply to send elsewhere is returned, and sent after the commit. :meth:`GroupCommit.run`
+is not for a caller inside a transaction of the same connection (it would wait for
+that transaction to end).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -63,7 +66,10 @@ class GroupCommit:
         item.done.add_done_callback(lambda done: done.cancelled() or done.exception())
         self._queue.append(item)
         if self._draining is None or self._draining.done():
-            self._draining = asyncio.ensure_future(self._drain())
+            # a context of its own: the batches are nobody's transaction but their own
+            self._draining = asyncio.get_running_loop().create_task(
+                self._drain(), context=contextvars.Context()
+            )
         return await asyncio.shield(item.done)
 
     async def _drain(self) -> None:
