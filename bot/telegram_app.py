@@ -5,11 +5,13 @@ Two outer middlewares run for every update, before any filter (so filters can te
 
 - :class:`DatabaseMiddleware` puts ``repos`` and ``municipality`` (the one this bot
   serves) into the handler data;
-- :class:`LocaleMiddleware` puts ``resident`` (the linked resident or None) and
-  ``language`` (chosen once per update; handlers never work it out themselves).
+- :class:`LocaleMiddleware` finds the resident (the linked one or None) and the language
+  (chosen once per update; handlers never work it out themselves), and puts ``resident``
+  (for the filters) and ``turn`` (:class:`handlers.telegram.turn.Turn`: all that, with the
+  bot, ``repos``, ``renderer`` and ``clock``, for the handlers) into the handler data.
 
-``renderer`` and ``clock`` are dispatcher workflow data, so every handler can ask for
-them by name too. The FSM state and data (forms, ballot drafts) are in the database
+``renderer``, ``clock``, ``batches`` and ``charts`` are dispatcher workflow data. The
+FSM state and data (forms, ballot drafts) are in the database
 (:class:`bot.fsm_storage.DatabaseStorage`): they survive a restart and every process on
 the database sees them.
 """
@@ -35,6 +37,7 @@ from bot.rendering.templates import Renderer
 from bot.services.municipalities import choose_municipality
 from handlers.telegram import get_router
 from handlers.telegram.screens import command_descriptions
+from handlers.telegram.turn import Turn
 from storage.models import Municipality, Resident
 from storage.repos import Repos
 
@@ -83,7 +86,8 @@ class DatabaseMiddleware(BaseMiddleware):
 
 
 class LocaleMiddleware(BaseMiddleware):
-    """Finds the resident behind the Telegram user and the language to answer in."""
+    """Finds the resident behind the Telegram user and the language to answer in; gives
+    the handlers the update's :class:`Turn`."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
@@ -93,7 +97,15 @@ class LocaleMiddleware(BaseMiddleware):
         if user is not None and not user.is_bot:
             resident = await repos.residents.by_telegram(municipality.id, user.id)
         data["resident"] = resident
-        data["language"] = choose_language(resident, user, municipality)
+        data["turn"] = Turn(
+            bot=data["bot"],
+            repos=repos,
+            renderer=data["renderer"],
+            clock=data["clock"],
+            municipality=municipality,
+            resident=resident,
+            language=choose_language(resident, user, municipality),
+        )
         return await handler(event, data)
 
 

@@ -19,7 +19,6 @@ one album (one update each) do not lose one another.
 
 from __future__ import annotations
 
-import html
 import logging
 from datetime import datetime
 from typing import Any
@@ -40,17 +39,13 @@ from aiogram.types import (
     PhotoSize,
 )
 
-from bot.clock import Clock
-from bot.rendering.templates import Renderer
 from bot.services import monitoring
 from handlers import budget_commands
-from handlers.context import Context
-from handlers.telegram import screens
 from handlers.telegram.budget import ActsPick, Keyword
 from handlers.telegram.filters import LINKED, has_text, not_a_command, slash_command
 from handlers.telegram.screens import Screen, callback_chat, edit_or_send
-from storage.models import MonitoringAct, Municipality, Project, Resident
-from storage.repos import Repos
+from handlers.telegram.turn import Turn
+from storage.models import MonitoringAct, Project
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +54,6 @@ MAX_PHOTOS = 10  # one album
 ACTS_SHOWN = 10  # the latest acts listed
 ACTS_WITH_PHOTOS = 5  # the latest acts whose photos are sent
 _ALBUM = 10  # photos per sendMediaGroup
-_ALERT_MAX = 200  # characters Telegram shows in a callback answer
 
 
 class ActForm(StatesGroup):
@@ -98,46 +92,33 @@ def register(router: Router) -> None:
 # --- start, cancel ----------------------------------------------------------------------
 
 
-async def start(
-    message: Message,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    municipality: Municipality,
-    resident: Resident,
-    language: str,
-    state: FSMContext,
-) -> None:
+async def start(message: Message, turn: Turn, state: FSMContext) -> None:
     """``/act``: a fresh form (one in progress is dropped), for the monitoring group."""
     await forget(state)
     # Said before the member starts typing; file_act checks the role again.
-    if "monitor" not in await repos.roles.of(resident.id):
-        log.info("telegram act refused: resident=%s is not a monitor", resident.id)
-        text = renderer.render("budget_refused", language, "telegram", code="not_monitor")
-        await Screen(text).send(bot, message.chat.id)
+    if "monitor" not in await turn.repos.roles.of(turn.linked.id):
+        log.info("telegram act refused: resident=%s is not a monitor", turn.linked.id)
+        text = turn.text("budget_refused", code="not_monitor")
+        await Screen(text).send(turn.bot, message.chat.id)
         return
-    projects = await repos.budget.projects(municipality.id)
+    projects = await turn.repos.budget.projects(turn.municipality.id)
     if not projects:
-        await Screen(_form_text(renderer, language, "no_projects")).send(bot, message.chat.id)
+        await Screen(_form_text(turn, "no_projects")).send(turn.bot, message.chat.id)
         return
     await state.set_state(ActForm.project)
     await state.update_data({FORM: {}})
-    await _project_prompt(renderer, language, projects).send(bot, message.chat.id)
+    await _project_prompt(turn, projects).send(turn.bot, message.chat.id)
 
 
-async def cancel_command(
-    message: Message, bot: Bot, renderer: Renderer, language: str, state: FSMContext
-) -> None:
+async def cancel_command(message: Message, turn: Turn, state: FSMContext) -> None:
     await forget(state)
-    await Screen(_form_text(renderer, language, "cancelled")).send(bot, message.chat.id)
+    await Screen(_form_text(turn, "cancelled")).send(turn.bot, message.chat.id)
 
 
-async def cancel_button(
-    callback: CallbackQuery, bot: Bot, renderer: Renderer, language: str, state: FSMContext
-) -> None:
+async def cancel_button(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None:
     await callback.answer()
     await forget(state)
-    await edit_or_send(bot, callback, Screen(_form_text(renderer, language, "cancelled")))
+    await edit_or_send(turn.bot, callback, Screen(_form_text(turn, "cancelled")))
 
 
 async def stale_button(callback: CallbackQuery) -> None:
@@ -158,88 +139,51 @@ async def forget(state: FSMContext) -> None:
 
 
 async def project_chosen(
-    callback: CallbackQuery,
-    callback_data: ActStep,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    municipality: Municipality,
-    language: str,
-    state: FSMContext,
+    callback: CallbackQuery, callback_data: ActStep, turn: Turn, state: FSMContext
 ) -> None:
     await callback.answer()
-    project = await _project(repos, municipality, callback_data.value)
+    project = await _project(turn, callback_data.value)
     if project is None:  # a project since removed
-        projects = await repos.budget.projects(municipality.id)
-        screen = _project_prompt(renderer, language, projects, "unknown_project")
-        await edit_or_send(bot, callback, screen)
+        projects = await turn.repos.budget.projects(turn.municipality.id)
+        await edit_or_send(turn.bot, callback, _project_prompt(turn, projects, "unknown_project"))
         return
     await _save(state, ActForm.kind, project=project.id)
-    await edit_or_send(bot, callback, _kind_prompt(renderer, language, project))
+    await edit_or_send(turn.bot, callback, _kind_prompt(turn, project))
 
 
-async def project_typed(
-    message: Message,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    municipality: Municipality,
-    language: str,
-    state: FSMContext,
-) -> None:
-    project = await _project(repos, municipality, message.text or "")
+async def project_typed(message: Message, turn: Turn, state: FSMContext) -> None:
+    project = await _project(turn, message.text or "")
     if project is None:
-        projects = await repos.budget.projects(municipality.id)
-        screen = _project_prompt(renderer, language, projects, "unknown_project")
-        await screen.send(bot, message.chat.id)
+        projects = await turn.repos.budget.projects(turn.municipality.id)
+        screen = _project_prompt(turn, projects, "unknown_project")
+        await screen.send(turn.bot, message.chat.id)
         return
     await _save(state, ActForm.kind, project=project.id)
-    await _kind_prompt(renderer, language, project).send(bot, message.chat.id)
+    await _kind_prompt(turn, project).send(turn.bot, message.chat.id)
 
 
 async def kind_chosen(
-    callback: CallbackQuery,
-    callback_data: ActStep,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    municipality: Municipality,
-    language: str,
-    state: FSMContext,
+    callback: CallbackQuery, callback_data: ActStep, turn: Turn, state: FSMContext
 ) -> None:
     await callback.answer()
     if callback_data.value not in monitoring.KINDS:
         return
     form = await _form(state)
-    project = await _project(repos, municipality, str(form.get("project", "")))
+    project = await _project(turn, str(form.get("project", "")))
     if project is None:
         await forget(state)
-        text = renderer.render(
-            "budget_refused",
-            language,
-            "telegram",
-            code="unknown_project",
-            number=form.get("project"),
-        )
-        await edit_or_send(bot, callback, Screen(text))
+        text = turn.text("budget_refused", code="unknown_project", number=form.get("project"))
+        await edit_or_send(turn.bot, callback, Screen(text))
         return
     await _save(state, ActForm.content, kind=callback_data.value, text=[], photos=[])
-    screen = _content_screen(renderer, language, "content", project, callback_data.value, [], [])
-    await edit_or_send(bot, callback, screen)
+    screen = _content_screen(turn, "content", project, callback_data.value, [], [])
+    await edit_or_send(turn.bot, callback, screen)
 
 
 # --- text and photos --------------------------------------------------------------------
 
 
-async def content_received(
-    message: Message,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    municipality: Municipality,
-    language: str,
-    state: FSMContext,
-) -> None:
+async def content_received(message: Message, turn: Turn, state: FSMContext) -> None:
     """Text, or a photo (its largest size) with its caption: added and saved at once,
     then the count. Anything else (a document, a sticker...) is not part of an act."""
     form = await _form(state)
@@ -259,11 +203,9 @@ async def content_received(
         photos += [photo] if photo else []
         form.update(text=texts, photos=photos)
         await state.update_data({FORM: form})
-    project = await _project(repos, municipality, str(form.get("project", "")))
-    screen = _content_screen(
-        renderer, language, "status", project, form.get("kind"), texts, photos, error
-    )
-    await _show_status(bot, message, state, screen)
+    project = await _project(turn, str(form.get("project", "")))
+    screen = _content_screen(turn, "status", project, form.get("kind"), texts, photos, error)
+    await _show_status(turn.bot, message, state, screen)
 
 
 def _largest(sizes: list[PhotoSize]) -> str:
@@ -300,41 +242,29 @@ async def _show_status(bot: Bot, message: Message, state: FSMContext, screen: Sc
 # --- filing -----------------------------------------------------------------------------
 
 
-async def done(
-    callback: CallbackQuery,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    clock: Clock,
-    municipality: Municipality,
-    resident: Resident,
-    language: str,
-    state: FSMContext,
-) -> None:
-    form = await _form(state)
+async def done(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None:
+    form, resident = await _form(state), turn.linked
     try:
-        async with repos.db.transaction():  # the act and its photos, or nothing
+        async with turn.repos.db.transaction():  # the act and its photos, or nothing
             project, act_id = await monitoring.file_act(
-                repos,
-                municipality,
+                turn.repos,
+                turn.municipality,
                 resident,
                 int(form.get("project", 0)),
                 str(form.get("kind", "")),
                 " ".join(form.get("text", [])),
-                now=clock.now(),
+                now=turn.now,
                 photos=list(form.get("photos", [])),
             )
     except monitoring.ActRefused as exc:
         log.info("telegram act refused: resident=%s code=%s", resident.id, exc.code)
-        text = renderer.render(
-            "budget_refused", language, "telegram", code=exc.code, number=form.get("project")
-        )
+        refusal = {"code": exc.code, "number": form.get("project")}
         if exc.code == "empty":  # nothing sent yet: the form stays open
-            await callback.answer(html.unescape(text)[:_ALERT_MAX], show_alert=True)
+            await callback.answer(turn.alert("budget_refused", **refusal), show_alert=True)
             return
         await callback.answer()
         await forget(state)
-        await edit_or_send(bot, callback, Screen(text))
+        await edit_or_send(turn.bot, callback, Screen(turn.text("budget_refused", **refusal)))
         return
     await callback.answer()
     await forget(state)
@@ -345,79 +275,41 @@ async def done(
         resident.id,
         len(form.get("photos", [])),
     )
-    screen = screens.with_menu(
-        renderer,
-        resident,
-        language,
-        "act_filed",
-        project=project,
-        act_id=act_id,
-        kind=form.get("kind"),
-    )
-    await edit_or_send(bot, callback, screen)
+    screen = turn.with_menu("act_filed", project=project, act_id=act_id, kind=form.get("kind"))
+    await edit_or_send(turn.bot, callback, screen)
 
 
 # --- reading ----------------------------------------------------------------------------
 
 
-async def list_acts(
-    message: Message,
-    args: str,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    clock: Clock,
-    municipality: Municipality,
-    resident: Resident,
-    language: str,
-) -> None:
-    ctx = Context(repos, municipality, resident, args, clock.now(), "telegram")
-    await show_acts(bot, message.chat.id, ctx, renderer, language)
+async def list_acts(message: Message, args: str, turn: Turn) -> None:
+    await show_acts(turn, message.chat.id, args)
 
 
-async def acts_button(
-    callback: CallbackQuery,
-    callback_data: ActsPick,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    clock: Clock,
-    municipality: Municipality,
-    resident: Resident,
-    language: str,
-) -> None:
+async def acts_button(callback: CallbackQuery, callback_data: ActsPick, turn: Turn) -> None:
     await callback.answer()
-    args = str(callback_data.project)
-    ctx = Context(repos, municipality, resident, args, clock.now(), "telegram")
-    await show_acts(bot, callback_chat(callback), ctx, renderer, language)
+    await show_acts(turn, callback_chat(callback), str(callback_data.project))
 
 
-async def show_acts(
-    bot: Bot, chat_id: int, ctx: Context, renderer: Renderer, language: str
-) -> None:
+async def show_acts(turn: Turn, chat_id: int, args: str) -> None:
     """The ``ACTS n`` command's answer as HTML, then each recent act's photos."""
-    reply = await budget_commands.acts(ctx)
+    reply = await budget_commands.acts(turn.ctx(args))
     if reply.template != "acts":
-        text = renderer.render(reply.template, language, "telegram", **reply.data)
-        await Screen(text).send(bot, chat_id)
+        await Screen(turn.text(reply.template, **reply.data)).send(turn.bot, chat_id)
         return
     project: Project = reply.data["project"]
     acts: list[MonitoringAct] = reply.data["acts"]
-    text = renderer.render(
+    text = turn.text(
         "tg_acts",
-        language,
-        "telegram",
         project=project,
         acts=[(act, _when(act)) for act in acts[:ACTS_SHOWN]],
         more=max(len(acts) - ACTS_SHOWN, 0),
     )
-    await Screen(text).send(bot, chat_id)
+    await Screen(text).send(turn.bot, chat_id)
     for act in [act for act in acts if act.photos][:ACTS_WITH_PHOTOS]:
-        caption = renderer.render(
-            "tg_act_caption", language, "telegram", act=act, project=project, at=_when(act)
-        )
+        caption = turn.text("tg_act_caption", act=act, project=project, at=_when(act))
         try:
-            await send_photos(bot, chat_id, list(act.photos), caption)
+            await send_photos(turn.bot, chat_id, list(act.photos), caption)
         except TelegramBadRequest as exc:  # a file Telegram no longer has
             log.warning("telegram acts: photos of act %s not sent (%s)", act.id, exc.message)
 
@@ -457,14 +349,14 @@ async def _save(state: FSMContext, step: State, **answers: Any) -> None:
     await state.set_state(step)
 
 
-async def _project(repos: Repos, municipality: Municipality, number: str) -> Project | None:
+async def _project(turn: Turn, number: str) -> Project | None:
     word = number.strip().lstrip("#№")
     if not word.isdecimal() or len(word) > 9:
         return None
-    return await repos.budget.project(municipality.id, int(word))
+    return await turn.repos.budget.project(turn.municipality.id, int(word))
 
 
-def _form_text(renderer: Renderer, language: str, step: str, **data: Any) -> str:
+def _form_text(turn: Turn, step: str, **data: Any) -> str:
     values: dict[str, Any] = {
         "project": None,
         "kind": None,
@@ -475,7 +367,7 @@ def _form_text(renderer: Renderer, language: str, step: str, **data: Any) -> str
         "max_photos": MAX_PHOTOS,
     }
     values.update(data)
-    return renderer.render("tg_act_form", language, "telegram", step=step, **values)
+    return turn.text("tg_act_form", step=step, **values)
 
 
 def _button(label: str, action: str, value: str = "") -> InlineKeyboardButton:
@@ -484,30 +376,27 @@ def _button(label: str, action: str, value: str = "") -> InlineKeyboardButton:
     )
 
 
-def _cancel_row(renderer: Renderer, language: str) -> list[InlineKeyboardButton]:
-    return [_button(screens.labels(renderer, language)["act_cancel"], "cancel")]
+def _cancel_row(turn: Turn) -> list[InlineKeyboardButton]:
+    return [_button(turn.labels()["act_cancel"], "cancel")]
 
 
-def _project_prompt(
-    renderer: Renderer, language: str, projects: list[Project], error: str | None = None
-) -> Screen:
+def _project_prompt(turn: Turn, projects: list[Project], error: str | None = None) -> Screen:
     rows = [[_button(f"№{p.id} {p.name}", "project", str(p.id))] for p in projects]
-    rows.append(_cancel_row(renderer, language))
-    text = _form_text(renderer, language, "project", error=error)
+    rows.append(_cancel_row(turn))
+    text = _form_text(turn, "project", error=error)
     return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
 
 
-def _kind_prompt(renderer: Renderer, language: str, project: Project) -> Screen:
-    label = screens.labels(renderer, language)
+def _kind_prompt(turn: Turn, project: Project) -> Screen:
+    label = turn.labels()
     kinds = [_button(label[f"act_{kind}"], "kind", kind) for kind in monitoring.KINDS]
-    rows = [kinds[:2], kinds[2:], _cancel_row(renderer, language)]
-    text = _form_text(renderer, language, "kind", project=project)
+    rows = [kinds[:2], kinds[2:], _cancel_row(turn)]
+    text = _form_text(turn, "kind", project=project)
     return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
 
 
 def _content_screen(
-    renderer: Renderer,
-    language: str,
+    turn: Turn,
     step: str,
     project: Project | None,
     kind: str | None,
@@ -516,8 +405,7 @@ def _content_screen(
     error: str | None = None,
 ) -> Screen:
     text = _form_text(
-        renderer,
-        language,
+        turn,
         step,
         project=project,
         kind=kind,
@@ -525,6 +413,6 @@ def _content_screen(
         chars=len(" ".join(texts)),
         error=error,
     )
-    done_button = _button(screens.labels(renderer, language)["act_done"], "done")
-    rows = [[done_button], _cancel_row(renderer, language)]
+    done_button = _button(turn.labels()["act_done"], "done")
+    rows = [[done_button], _cancel_row(turn)]
     return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))

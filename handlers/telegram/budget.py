@@ -13,11 +13,10 @@ Unlinked users fall through to the ``text`` router, which asks for the phone.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Annotated, Any
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Filter
 from aiogram.filters.callback_data import CallbackData
@@ -27,22 +26,17 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
-    TelegramObject,
 )
 from pydantic import Field
 
-from bot.clock import Clock
 from bot.rendering.charts import ChartCache, budget_chart, chart_words, draw_apart
-from bot.rendering.templates import Renderer
 from bot.services.budget_summary import HouseholdSummary
 from handlers import budget_commands
 from handlers.commands import parse
-from handlers.context import Context
-from handlers.telegram import screens
 from handlers.telegram.filters import FEATURE_KEYWORDS, LINKED
 from handlers.telegram.screens import MenuAction, Screen, callback_chat
-from storage.models import Budget, Municipality, Resident
-from storage.repos import Repos
+from handlers.telegram.turn import Turn
+from storage.models import Budget
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +79,6 @@ class Keyword(Filter):
         return {"args": parsed.args}
 
 
-Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
-
-
 def register(router: Router) -> None:
     """Handlers get ``charts`` (a :class:`ChartCache`) from the dispatcher's data."""
     router.message.register(budget_command, Keyword("budget"), LINKED)
@@ -99,51 +90,26 @@ def register(router: Router) -> None:
 # --- the summary ------------------------------------------------------------------------
 
 
-async def budget_command(
-    message: Message,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    clock: Clock,
-    municipality: Municipality,
-    resident: Resident,
-    language: str,
-    charts: ChartCache,
-) -> None:
-    ctx = Context(repos, municipality, resident, "", clock.now(), "telegram")
-    await show_budget(bot, message.chat.id, ctx, renderer, language, charts)
+async def budget_command(message: Message, turn: Turn, charts: ChartCache) -> None:
+    await show_budget(turn, message.chat.id, charts)
 
 
-async def budget_button(
-    callback: CallbackQuery,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    clock: Clock,
-    municipality: Municipality,
-    resident: Resident,
-    language: str,
-    charts: ChartCache,
-) -> None:
+async def budget_button(callback: CallbackQuery, turn: Turn, charts: ChartCache) -> None:
     await callback.answer()
-    ctx = Context(repos, municipality, resident, "", clock.now(), "telegram")
-    await show_budget(bot, callback_chat(callback), ctx, renderer, language, charts)
+    await show_budget(turn, callback_chat(callback), charts)
 
 
-async def show_budget(
-    bot: Bot, chat_id: int, ctx: Context, renderer: Renderer, language: str, charts: ChartCache
-) -> None:
+async def show_budget(turn: Turn, chat_id: int, charts: ChartCache) -> None:
     """The summary (or why there is none), then the chart."""
-    reply = await budget_commands.budget(ctx)
+    reply = await budget_commands.budget(turn.ctx())
     summary: HouseholdSummary | None = reply.data.get("summary")
     if summary is None:
-        screen = screens.with_menu(renderer, ctx.resident, language, reply.template, **reply.data)
-        await screen.send(bot, chat_id)
+        await turn.with_menu(reply.template, **reply.data).send(turn.bot, chat_id)
         return
-    text = renderer.render(reply.template, language, "telegram", **reply.data)
-    await Screen(text, _project_buttons(summary)).send(bot, chat_id)
-    await send_chart(bot, chat_id, ctx.repos, renderer, charts, summary.budget, language)
-    log.info("telegram budget: resident=%s budget=%s", ctx.resident.id, summary.budget.id)
+    text = turn.text(reply.template, **reply.data)
+    await Screen(text, _project_buttons(summary)).send(turn.bot, chat_id)
+    await send_chart(turn, chat_id, charts, summary.budget)
+    log.info("telegram budget: resident=%s budget=%s", turn.linked.id, summary.budget.id)
 
 
 def _project_buttons(summary: HouseholdSummary) -> InlineKeyboardMarkup | None:
@@ -159,16 +125,9 @@ def _project_buttons(summary: HouseholdSummary) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
-async def send_chart(
-    bot: Bot,
-    chat_id: int,
-    repos: Repos,
-    renderer: Renderer,
-    charts: ChartCache,
-    budget: Budget,
-    language: str,
-) -> None:
+async def send_chart(turn: Turn, chat_id: int, charts: ChartCache, budget: Budget) -> None:
     """The budget's picture: by ``file_id`` once uploaded, else drawn (once) and uploaded."""
+    bot, language = turn.bot, turn.language
     key = (budget.id, language)
     file_id = charts.file_id(key)
     if file_id is not None:
@@ -180,8 +139,8 @@ async def send_chart(
             charts.forget_file(key)
     png = charts.cached(key)
     if png is None:
-        revenue = await repos.budget.lines(budget.id, "revenue")
-        spending = await repos.budget.lines(budget.id, "spending")
+        revenue = await turn.repos.budget.lines(budget.id, "revenue")
+        spending = await turn.repos.budget.lines(budget.id, "spending")
         chart = budget_chart(
             budget.year,
             [(name, amount) for name, _, amount in revenue],
@@ -189,7 +148,7 @@ async def send_chart(
         )
         if not chart.amounts:
             return
-        words = chart_words(renderer, language, chart)
+        words = chart_words(turn.renderer, language, chart)
         png = await charts.png(key, partial(draw_apart, chart, words))
     name = f"budget-{budget.year}-v{budget.version}-{language}.png"
     sent = await bot.send_photo(chat_id, BufferedInputFile(png, filename=name))
@@ -200,49 +159,25 @@ async def send_chart(
 # --- projects ---------------------------------------------------------------------------
 
 
-async def project_command(
-    message: Message,
-    args: str,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    clock: Clock,
-    municipality: Municipality,
-    resident: Resident,
-    language: str,
-) -> None:
-    ctx = Context(repos, municipality, resident, args, clock.now(), "telegram")
-    await (await project_screen(ctx, renderer, language)).send(bot, message.chat.id)
+async def project_command(message: Message, args: str, turn: Turn) -> None:
+    await (await project_screen(turn, args)).send(turn.bot, message.chat.id)
 
 
-async def project_button(
-    callback: CallbackQuery,
-    callback_data: ProjectPick,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    clock: Clock,
-    municipality: Municipality,
-    resident: Resident,
-    language: str,
-) -> None:
+async def project_button(callback: CallbackQuery, callback_data: ProjectPick, turn: Turn) -> None:
     await callback.answer()
-    ctx = Context(
-        repos, municipality, resident, str(callback_data.project), clock.now(), "telegram"
-    )
-    await (await project_screen(ctx, renderer, language)).send(bot, callback_chat(callback))
+    screen = await project_screen(turn, str(callback_data.project))
+    await screen.send(turn.bot, callback_chat(callback))
 
 
-async def project_screen(ctx: Context, renderer: Renderer, language: str) -> Screen:
+async def project_screen(turn: Turn, args: str) -> Screen:
     """``project`` (the ``PROJECT n`` command), with a button to the acts if it has any."""
-    reply = await budget_commands.project(ctx)
-    text = renderer.render(reply.template, language, "telegram", **reply.data)
+    reply = await budget_commands.project(turn.ctx(args))
+    text = turn.text(reply.template, **reply.data)
     details = reply.data.get("details")
     if details is None or not details.acts:
         return Screen(text)
-    label = screens.labels(renderer, language)["acts"]
     button = InlineKeyboardButton(
-        text=f"{label} ({details.acts})",
+        text=f"{turn.labels()['acts']} ({details.acts})",
         callback_data=ActsPick(project=details.project.id).pack(),
     )
     return Screen(text, InlineKeyboardMarkup(inline_keyboard=[[button]]))

@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from aiogram import Bot, Router
+from aiogram import Router
 from aiogram.types import Message, ReplyKeyboardRemove
 
-from bot.clock import Clock, iso
+from bot.clock import iso
 from bot.phones import InvalidPhone, normalize_phone
-from bot.rendering.templates import Renderer
 from bot.services import residents
 from handlers.telegram import filters, screens
+from handlers.telegram.turn import Turn
 from storage.models import Municipality, Resident
 from storage.repos import Repos
 
@@ -29,34 +29,28 @@ def register(router: Router) -> None:
     router.message.register(someone_elses_contact, filters.has_contact)
 
 
-async def own_contact(
-    message: Message,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    municipality: Municipality,
-    clock: Clock,
-    language: str,
-) -> None:
+async def own_contact(message: Message, turn: Turn) -> None:
     assert message.contact is not None and message.from_user is not None  # the filters
     resident = await link(
-        repos, municipality, message.from_user.id, message.contact.phone_number, now=clock.now()
+        turn.repos,
+        turn.municipality,
+        message.from_user.id,
+        message.contact.phone_number,
+        now=turn.now,
     )
     if resident is None:
-        text = renderer.render("unregistered", language, "telegram")
-        await screens.Screen(text).send(bot, message.chat.id)
+        await screens.Screen(turn.text("unregistered")).send(turn.bot, message.chat.id)
         return
+    # From now on in the resident's own language, not the one this update came in.
+    renderer = turn.renderer
     greeting = renderer.render("tg_linked", resident.language, "telegram", name=resident.name)
-    await screens.Screen(greeting, ReplyKeyboardRemove()).send(bot, message.chat.id)
-    await screens.main_menu(renderer, resident, resident.language).send(bot, message.chat.id)
+    await screens.Screen(greeting, ReplyKeyboardRemove()).send(turn.bot, message.chat.id)
+    await screens.main_menu(renderer, resident, resident.language).send(turn.bot, message.chat.id)
 
 
-async def someone_elses_contact(
-    message: Message, bot: Bot, renderer: Renderer, language: str
-) -> None:
+async def someone_elses_contact(message: Message, turn: Turn) -> None:
     log.info("telegram contact refused: not the sender's own")
-    text = renderer.render("tg_not_own_contact", language, "telegram")
-    await screens.Screen(text).send(bot, message.chat.id)
+    await screens.Screen(turn.text("tg_not_own_contact")).send(turn.bot, message.chat.id)
 
 
 async def link(

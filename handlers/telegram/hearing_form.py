@@ -19,14 +19,13 @@ service stores UTC.
 from __future__ import annotations
 
 import functools
-import html
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot, F, Router
+from aiogram import BaseMiddleware, F, Router
 from aiogram.dispatcher.flags import get_flag
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -40,23 +39,21 @@ from aiogram.types import (
     TelegramObject,
 )
 
-from bot.clock import Clock, iso
-from bot.rendering.templates import Renderer
+from bot.clock import iso
 from bot.services import hearings
 from bot.services.broadcast import NotStaff, require_staff
 from bot.services.errors import ServiceError
 from handlers.telegram import screens
 from handlers.telegram.filters import not_a_command, slash_command
 from handlers.telegram.screens import Screen, callback_chat, edit_or_send
-from storage.models import Municipality, Resident, Village
-from storage.repos import Repos
+from handlers.telegram.turn import Turn
+from storage.models import Village
 
 log = logging.getLogger(__name__)
 
 FORM = "hearing_form"  # the key of the answers in the FSM data
 PLACE_MAX = 200
 AGENDA_MAX = 1000
-_ALERT_MAX = 200  # characters Telegram shows in a callback answer
 _DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y")
 _TIME = re.compile(r"^(\d{1,2})[:.](\d{2})$")
 
@@ -100,28 +97,24 @@ class StaffOnly(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if not get_flag(data, "staff_only"):
             return await handler(event, data)
-        resident: Resident | None = data.get("resident")
-        renderer: Renderer = data["renderer"]
-        language: str = data["language"]
-        bot: Bot = data["bot"]
+        turn: Turn = data["turn"]
         assert isinstance(event, Message | CallbackQuery)  # the observers it is attached to
         chat = event.chat.id if isinstance(event, Message) else callback_chat(event)
-        if resident is None:
+        if turn.resident is None:
             await forget(data["state"])
             if isinstance(event, CallbackQuery):
                 await event.answer()
-            await screens.ask_for_contact(renderer, language).send(bot, chat)
+            await screens.ask_for_contact(turn.renderer, turn.language).send(turn.bot, chat)
             return None
         try:
-            await require_staff(data["repos"], resident)
+            await require_staff(turn.repos, turn.resident)
         except NotStaff:
-            log.warning("telegram hearing form refused: resident=%s is not staff", resident.id)
+            log.warning("telegram hearing form refused: resident=%s is not staff", turn.resident.id)
             await forget(data["state"])
-            text = renderer.render("staff_only", language, "telegram")
             if isinstance(event, CallbackQuery):
-                await event.answer(html.unescape(text)[:_ALERT_MAX], show_alert=True)
+                await event.answer(turn.alert("staff_only"), show_alert=True)
             else:
-                await Screen(text).send(bot, chat)
+                await Screen(turn.text("staff_only")).send(turn.bot, chat)
             return None
         return await handler(event, data)
 
@@ -154,28 +147,22 @@ def register(router: Router) -> None:
 # --- start, cancel ----------------------------------------------------------------------
 
 
-async def start(
-    message: Message, bot: Bot, renderer: Renderer, language: str, state: FSMContext
-) -> None:
+async def start(message: Message, turn: Turn, state: FSMContext) -> None:
     """``/newhearing``: a fresh form (one in progress is dropped)."""
     await state.set_state(HearingForm.kind)
     await state.update_data({FORM: {}})
-    await _prompt(renderer, language, "kind").send(bot, message.chat.id)
+    await _prompt(turn, "kind").send(turn.bot, message.chat.id)
 
 
-async def cancel_command(
-    message: Message, bot: Bot, renderer: Renderer, language: str, state: FSMContext
-) -> None:
+async def cancel_command(message: Message, turn: Turn, state: FSMContext) -> None:
     await forget(state)
-    await Screen(_cancelled(renderer, language)).send(bot, message.chat.id)
+    await Screen(turn.text("tg_hearing_form_cancelled")).send(turn.bot, message.chat.id)
 
 
-async def cancel_button(
-    callback: CallbackQuery, bot: Bot, renderer: Renderer, language: str, state: FSMContext
-) -> None:
+async def cancel_button(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None:
     await callback.answer()
     await forget(state)
-    await edit_or_send(bot, callback, Screen(_cancelled(renderer, language)))
+    await edit_or_send(turn.bot, callback, Screen(turn.text("tg_hearing_form_cancelled")))
 
 
 async def stale_button(callback: CallbackQuery) -> None:
@@ -196,189 +183,119 @@ async def forget(state: FSMContext) -> None:
 
 
 async def kind_chosen(
-    callback: CallbackQuery,
-    callback_data: FormAction,
-    bot: Bot,
-    renderer: Renderer,
-    language: str,
-    state: FSMContext,
+    callback: CallbackQuery, callback_data: FormAction, turn: Turn, state: FSMContext
 ) -> None:
     await callback.answer()
     if callback_data.value not in hearings.KINDS:
         return
     await _save(state, HearingForm.date, kind=callback_data.value)
-    await edit_or_send(bot, callback, _prompt(renderer, language, "date"))
+    await edit_or_send(turn.bot, callback, _prompt(turn, "date"))
 
 
-async def date_entered(
-    message: Message,
-    bot: Bot,
-    renderer: Renderer,
-    clock: Clock,
-    language: str,
-    state: FSMContext,
-) -> None:
+async def date_entered(message: Message, turn: Turn, state: FSMContext) -> None:
     day = parse_date(message.text or "")
     error = None
     if day is None:
         error = "bad_date"
-    elif day < clock.now().astimezone(renderer.tz).date():
+    elif day < turn.now.astimezone(turn.renderer.tz).date():
         error = "past_date"
     if error is None and day is not None:
         await _save(state, HearingForm.time, date=day.isoformat())
-    await _prompt(renderer, language, "time" if error is None else "date", error).send(
-        bot, message.chat.id
-    )
+    await _prompt(turn, "time" if error is None else "date", error).send(turn.bot, message.chat.id)
 
 
-async def time_entered(
-    message: Message,
-    bot: Bot,
-    renderer: Renderer,
-    clock: Clock,
-    language: str,
-    state: FSMContext,
-) -> None:
+async def time_entered(message: Message, turn: Turn, state: FSMContext) -> None:
     moment = parse_time(message.text or "")
     form = await _form(state)
     error = None
     if moment is None:
         error = "bad_time"
-    elif _starts(renderer, form["date"], moment) <= clock.now():
+    elif _starts(turn, form["date"], moment) <= turn.now:
         error = "past_time"
     if error is None and moment is not None:
         await _save(state, HearingForm.place, time=moment.strftime("%H:%M"))
-    await _prompt(renderer, language, "place" if error is None else "time", error).send(
-        bot, message.chat.id
-    )
+    await _prompt(turn, "place" if error is None else "time", error).send(turn.bot, message.chat.id)
 
 
-async def place_entered(
-    message: Message,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    municipality: Municipality,
-    language: str,
-    state: FSMContext,
-) -> None:
+async def place_entered(message: Message, turn: Turn, state: FSMContext) -> None:
     place = " ".join((message.text or "").split())
     error = "empty_place" if not place else "too_long" if len(place) > PLACE_MAX else None
     if error is not None:
-        screen = _prompt(renderer, language, "place", error, limit=PLACE_MAX)
-        await screen.send(bot, message.chat.id)
+        await _prompt(turn, "place", error, limit=PLACE_MAX).send(turn.bot, message.chat.id)
         return
     await _save(state, HearingForm.audience, place=place)
-    villages = await repos.municipalities.villages(municipality.id)
-    await _prompt(renderer, language, "audience", villages=villages).send(bot, message.chat.id)
+    villages = await turn.repos.municipalities.villages(turn.municipality.id)
+    await _prompt(turn, "audience", villages=villages).send(turn.bot, message.chat.id)
 
 
 async def audience_chosen(
-    callback: CallbackQuery,
-    callback_data: FormAction,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    municipality: Municipality,
-    language: str,
-    state: FSMContext,
+    callback: CallbackQuery, callback_data: FormAction, turn: Turn, state: FSMContext
 ) -> None:
     await callback.answer()
-    villages = {str(v.id): v.name for v in await repos.municipalities.villages(municipality.id)}
+    found = await turn.repos.municipalities.villages(turn.municipality.id)
+    villages = {str(v.id): v.name for v in found}
     if callback_data.value != "all" and callback_data.value not in villages:
         return  # not a village of this municipality (any more)
     await _save(state, HearingForm.agenda, village=villages.get(callback_data.value))
-    await edit_or_send(bot, callback, _prompt(renderer, language, "agenda"))
+    await edit_or_send(turn.bot, callback, _prompt(turn, "agenda"))
 
 
-async def agenda_entered(
-    message: Message, bot: Bot, renderer: Renderer, language: str, state: FSMContext
-) -> None:
+async def agenda_entered(message: Message, turn: Turn, state: FSMContext) -> None:
     agenda = (message.text or "").strip()
     if len(agenda) > AGENDA_MAX or not agenda:
         error = "too_long" if agenda else "empty_agenda"
-        screen = _prompt(renderer, language, "agenda", error, limit=AGENDA_MAX)
-        await screen.send(bot, message.chat.id)
+        await _prompt(turn, "agenda", error, limit=AGENDA_MAX).send(turn.bot, message.chat.id)
         return
     form = await _save(state, HearingForm.summary, agenda=agenda)
-    await _summary(renderer, language, form).send(bot, message.chat.id)
+    await _summary(turn, form).send(turn.bot, message.chat.id)
 
 
-async def agenda_skipped(
-    callback: CallbackQuery, bot: Bot, renderer: Renderer, language: str, state: FSMContext
-) -> None:
+async def agenda_skipped(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None:
     await callback.answer()
     form = await _save(state, HearingForm.summary, agenda="")
-    await edit_or_send(bot, callback, _summary(renderer, language, form))
+    await edit_or_send(turn.bot, callback, _summary(turn, form))
 
 
-async def create(
-    callback: CallbackQuery,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    clock: Clock,
-    municipality: Municipality,
-    resident: Resident,
-    language: str,
-    state: FSMContext,
-) -> None:
+async def create(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None:
     await callback.answer()
     form = await _form(state)
-    starts = _starts(renderer, form["date"], time.fromisoformat(form["time"]))
-    if starts <= clock.now():  # the form sat open past the hearing's time
+    starts = _starts(turn, form["date"], time.fromisoformat(form["time"]))
+    if starts <= turn.now:  # the form sat open past the hearing's time
         await _save(state, HearingForm.date)
-        await edit_or_send(bot, callback, _prompt(renderer, language, "date", "past_time"))
+        await edit_or_send(turn.bot, callback, _prompt(turn, "date", "past_time"))
         return
     try:
         hearing = await hearings.create_hearing(
-            repos,
-            municipality,
+            turn.repos,
+            turn.municipality,
             kind=form["kind"],
             starts_at=starts,
             place=form["place"],
-            now=clock.now(),
+            now=turn.now,
             village=form["village"],
             agenda=form["agenda"],
         )
     except ServiceError as exc:  # e.g. the village was removed meanwhile
         log.warning("telegram hearing form: not created (%s)", exc)
         await forget(state)
-        await edit_or_send(bot, callback, _error(renderer, language, "not_created"))
+        await edit_or_send(turn.bot, callback, _error(turn, "not_created"))
         return
     await forget(state)
-    log.info("telegram hearing created: hearing=%s by resident=%s", hearing.id, resident.id)
-    text = renderer.render(
-        "tg_hearing_created",
-        language,
-        "telegram",
-        hearing=hearing,
-        starts=starts,
-        village=form["village"],
-    )
-    label = screens.labels(renderer, language)["hearing_publish"]
+    log.info("telegram hearing created: hearing=%s by resident=%s", hearing.id, turn.linked.id)
+    text = turn.text("tg_hearing_created", hearing=hearing, starts=starts, village=form["village"])
+    label = turn.labels()["hearing_publish"]
     data = PublishHearing(hearing=hearing.id).pack()
     markup = InlineKeyboardMarkup(
         inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=data)]]
     )
-    await edit_or_send(bot, callback, Screen(text, markup))
+    await edit_or_send(turn.bot, callback, Screen(text, markup))
 
 
-async def publish(
-    callback: CallbackQuery,
-    callback_data: PublishHearing,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    clock: Clock,
-    municipality: Municipality,
-    resident: Resident,
-    language: str,
-) -> None:
+async def publish(callback: CallbackQuery, callback_data: PublishHearing, turn: Turn) -> None:
     await callback.answer()
     number = callback_data.hearing
-    hearing = await repos.hearings.get(municipality.id, number)
-    now = clock.now()
+    hearing = await turn.repos.hearings.get(turn.municipality.id, number)
+    now = turn.now
     code = None
     if hearing is None:
         code = "unknown"
@@ -387,21 +304,19 @@ async def publish(
     elif hearing.starts_at <= iso(now):
         code = "past"
     if hearing is None or code is not None:
-        await edit_or_send(bot, callback, _error(renderer, language, code or "", number=number))
+        await edit_or_send(turn.bot, callback, _error(turn, code or "", number=number))
         return
     try:
-        queued = await hearings.publish(repos, renderer, hearing, now=now)
+        queued = await hearings.publish(turn.repos, turn.renderer, hearing, now=now)
     except ServiceError as exc:
         log.warning("telegram hearing %s not published (%s)", number, exc)
-        await edit_or_send(
-            bot, callback, _error(renderer, language, "not_published", number=number)
-        )
+        await edit_or_send(turn.bot, callback, _error(turn, "not_published", number=number))
         return
-    log.info("telegram hearing published: hearing=%s queued=%s by=%s", number, queued, resident.id)
-    text = renderer.render(
-        "tg_hearing_published", language, "telegram", number=number, queued=queued
+    log.info(
+        "telegram hearing published: hearing=%s queued=%s by=%s", number, queued, turn.linked.id
     )
-    await edit_or_send(bot, callback, Screen(text))
+    text = turn.text("tg_hearing_published", number=number, queued=queued)
+    await edit_or_send(turn.bot, callback, Screen(text))
 
 
 # --- parsing ----------------------------------------------------------------------------
@@ -425,9 +340,9 @@ def parse_time(text: str) -> time | None:
     return time(int(match[1]), int(match[2]))
 
 
-def _starts(renderer: Renderer, day: str, moment: time) -> datetime:
+def _starts(turn: Turn, day: str, moment: time) -> datetime:
     """The local date and time as an aware datetime in the municipality's time zone."""
-    return datetime.combine(date.fromisoformat(day), moment, tzinfo=renderer.tz)
+    return datetime.combine(date.fromisoformat(day), moment, tzinfo=turn.renderer.tz)
 
 
 # --- the answers so far -----------------------------------------------------------------
@@ -445,12 +360,11 @@ async def _save(state: FSMContext, step: State, **answers: Any) -> dict[str, Any
     return form
 
 
-# --- screens ----------------------------------------------------------------------------
+# --- screens ---------------------------------------------------------------------------
 
 
 def _prompt(
-    renderer: Renderer,
-    language: str,
+    turn: Turn,
     step: str,
     error: str | None = None,
     *,
@@ -458,10 +372,8 @@ def _prompt(
     villages: list[Village] | None = None,
 ) -> Screen:
     """The question of ``step`` (after the reason the last answer was refused, if any)."""
-    text = renderer.render(
-        "tg_hearing_form", language, "telegram", step=step, error=error, limit=limit
-    )
-    label = screens.labels(renderer, language)
+    text = turn.text("tg_hearing_form", step=step, error=error, limit=limit)
+    label = turn.labels()
     rows: list[list[InlineKeyboardButton]] = []
     if step == "kind":
         rows = [[_button(label[f"hearing_{kind}"], "kind", kind)] for kind in hearings.KINDS]
@@ -474,30 +386,22 @@ def _prompt(
     return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
 
 
-def _summary(renderer: Renderer, language: str, form: dict[str, Any]) -> Screen:
-    text = renderer.render(
+def _summary(turn: Turn, form: dict[str, Any]) -> Screen:
+    text = turn.text(
         "tg_hearing_summary",
-        language,
-        "telegram",
         kind=form["kind"],
-        starts=_starts(renderer, form["date"], time.fromisoformat(form["time"])),
+        starts=_starts(turn, form["date"], time.fromisoformat(form["time"])),
         place=form["place"],
         village=form["village"],
         agenda=form["agenda"],
     )
-    label = screens.labels(renderer, language)
+    label = turn.labels()
     row = [_button(label["hearing_create"], "create"), _button(label["hearing_cancel"], "cancel")]
     return Screen(text, InlineKeyboardMarkup(inline_keyboard=[row]))
 
 
-def _cancelled(renderer: Renderer, language: str) -> str:
-    return renderer.render("tg_hearing_form_cancelled", language, "telegram")
-
-
-def _error(renderer: Renderer, language: str, code: str, *, number: int = 0) -> Screen:
-    return Screen(
-        renderer.render("tg_hearing_error", language, "telegram", code=code, number=number)
-    )
+def _error(turn: Turn, code: str, *, number: int = 0) -> Screen:
+    return Screen(turn.text("tg_hearing_error", code=code, number=number))
 
 
 def _button(text: str, action: str, value: str = "") -> InlineKeyboardButton:

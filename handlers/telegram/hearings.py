@@ -13,22 +13,18 @@ import json
 import logging
 from datetime import datetime
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.clock import Clock
 from bot.rendering.buttons import rsvp_buttons
-from bot.rendering.templates import Renderer
 from bot.services import hearings
-from handlers.context import Context
 from handlers.hearing_commands import list_hearings
 from handlers.telegram import screens
 from handlers.telegram.filters import LINKED, slash_command
 from handlers.telegram.screens import Screen, callback_chat, edit_or_send
-from storage.models import Municipality, Resident
-from storage.repos import Repos
+from handlers.telegram.turn import Turn
 
 log = logging.getLogger(__name__)
 
@@ -46,62 +42,40 @@ def register(router: Router) -> None:
     router.callback_query.register(rsvp, Rsvp.filter(F.answer.in_(hearings.ANSWERS)))
 
 
-async def upcoming(
-    message: Message,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    clock: Clock,
-    municipality: Municipality,
-    resident: Resident,
-    language: str,
-) -> None:
+async def upcoming(message: Message, turn: Turn) -> None:
     """``/hearings``: the hearings ahead that the resident is invited to (as ``HEARINGS``)."""
-    reply = await list_hearings(Context(repos, municipality, resident, "", clock.now(), "telegram"))
-    await Screen(renderer.render(reply.template, language, "telegram", **reply.data)).send(
-        bot, message.chat.id
-    )
+    reply = await list_hearings(turn.ctx())
+    await Screen(turn.text(reply.template, **reply.data)).send(turn.bot, message.chat.id)
 
 
-async def unlinked(message: Message, bot: Bot, renderer: Renderer, language: str) -> None:
-    await screens.ask_for_contact(renderer, language).send(bot, message.chat.id)
+async def unlinked(message: Message, turn: Turn) -> None:
+    await screens.ask_for_contact(turn.renderer, turn.language).send(turn.bot, message.chat.id)
 
 
-async def rsvp(
-    callback: CallbackQuery,
-    callback_data: Rsvp,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    clock: Clock,
-    municipality: Municipality,
-    resident: Resident | None,
-    language: str,
-) -> None:
+async def rsvp(callback: CallbackQuery, callback_data: Rsvp, turn: Turn) -> None:
     await callback.answer()
-    chat = callback_chat(callback)
+    chat, resident = callback_chat(callback), turn.resident
     if resident is None:
-        await screens.ask_for_contact(renderer, language).send(bot, chat)
+        await screens.ask_for_contact(turn.renderer, turn.language).send(turn.bot, chat)
         return
     number, reply = callback_data.hearing, callback_data.answer
     try:
         hearing, code = await hearings.answer(
-            repos, municipality, resident, number, reply, now=clock.now()
+            turn.repos, turn.municipality, resident, number, reply, now=turn.now
         )
     except hearings.RsvpRefused as exc:
         log.info("telegram rsvp refused: hearing=%s code=%s", number, exc.code)
-        text = renderer.render("rsvp_refused", language, "telegram", code=exc.code, **exc.details)
-        await Screen(text).send(bot, chat)  # the invitation stays as it was
+        text = turn.text("rsvp_refused", code=exc.code, **exc.details)
+        await Screen(text).send(turn.bot, chat)  # the invitation stays as it was
         return
     log.info("telegram rsvp: hearing=%s resident=%s answer=%s", hearing.id, resident.id, reply)
-    text = renderer.render(
+    text = turn.text(
         "rsvp_ok",
-        language,
-        "telegram",
         hearing=hearing,
         starts=datetime.fromisoformat(hearing.starts_at),
         answer=reply,
         code=code,
     )
-    buttons = json.loads(rsvp_buttons(renderer, language, hearing.id))
-    await edit_or_send(bot, callback, Screen(text, InlineKeyboardMarkup.model_validate(buttons)))
+    buttons = json.loads(rsvp_buttons(turn.renderer, turn.language, hearing.id))
+    markup = InlineKeyboardMarkup.model_validate(buttons)
+    await edit_or_send(turn.bot, callback, Screen(text, markup))

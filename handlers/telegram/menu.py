@@ -7,20 +7,17 @@ which call ``bot.services``) and answers with the same template, so tapping
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
-from bot.clock import Clock
 from bot.config import LANGUAGES
-from bot.rendering.templates import Renderer
 from bot.services import residents
 from handlers.telegram import screens
 from handlers.telegram.filters import LINKED, slash_command
 from handlers.telegram.screens import LanguageChoice, MenuAction, callback_chat
-from handlers.text import HANDLERS, Context
-from storage.models import Municipality, Resident
-from storage.repos import Repos
+from handlers.telegram.turn import Turn
+from handlers.text import HANDLERS
 
 #: menu buttons that are text commands without arguments
 COMMAND_BUTTONS = ("me", "stop", "start", "help")
@@ -36,58 +33,41 @@ def register(router: Router) -> None:
     )
 
 
-async def show_menu(
-    message: Message, bot: Bot, renderer: Renderer, resident: Resident, language: str
-) -> None:
-    await screens.main_menu(renderer, resident, language).send(bot, message.chat.id)
+async def show_menu(message: Message, turn: Turn) -> None:
+    await screens.main_menu(turn.renderer, turn.linked, turn.language).send(
+        turn.bot, message.chat.id
+    )
 
 
-async def show_languages(message: Message, bot: Bot, renderer: Renderer, language: str) -> None:
+async def show_languages(message: Message, turn: Turn) -> None:
     """``/lang`` without an argument; ``/lang ru`` is the text command (handlers.text)."""
-    await screens.choose_language(renderer, language).send(bot, message.chat.id)
+    await screens.choose_language(turn.renderer, turn.language).send(turn.bot, message.chat.id)
 
 
-async def languages(callback: CallbackQuery, bot: Bot, renderer: Renderer, language: str) -> None:
+async def languages(callback: CallbackQuery, turn: Turn) -> None:
     await callback.answer()
-    await screens.choose_language(renderer, language).send(bot, callback_chat(callback))
+    await screens.choose_language(turn.renderer, turn.language).send(
+        turn.bot, callback_chat(callback)
+    )
 
 
-async def pick_language(
-    callback: CallbackQuery,
-    callback_data: LanguageChoice,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    clock: Clock,
-    resident: Resident | None,
-) -> None:
+async def pick_language(callback: CallbackQuery, callback_data: LanguageChoice, turn: Turn) -> None:
     """Linked residents keep the choice; others (nothing stored) get the next step in it."""
-    code = callback_data.code
+    code, chat = callback_data.code, callback_chat(callback)
     await callback.answer()
-    if resident is None:
-        await screens.ask_for_contact(renderer, code).send(bot, callback_chat(callback))
+    if turn.resident is None:
+        await screens.ask_for_contact(turn.renderer, code).send(turn.bot, chat)
         return
-    await residents.set_language(repos, resident, code, now=clock.now())
-    screen = screens.with_menu(renderer, resident, code, "lang_set")
-    await screen.send(bot, callback_chat(callback))
+    await residents.set_language(turn.repos, turn.resident, code, now=turn.now)
+    screen = screens.with_menu(turn.renderer, turn.resident, code, "lang_set")
+    await screen.send(turn.bot, chat)
 
 
-async def command_button(
-    callback: CallbackQuery,
-    callback_data: MenuAction,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    clock: Clock,
-    municipality: Municipality,
-    resident: Resident,
-    language: str,
-) -> None:
+async def command_button(callback: CallbackQuery, callback_data: MenuAction, turn: Turn) -> None:
     await callback.answer()
-    ctx = Context(repos, municipality, resident, "", clock.now(), "telegram")
-    reply = await HANDLERS[callback_data.action](ctx)
+    reply = await HANDLERS[callback_data.action](turn.ctx())
     # STOP/START change the resident: the menu under the answer shows the new state.
-    current = await repos.residents.by_id(resident.id) or resident
-    language = reply.language or language
-    screen = screens.with_menu(renderer, current, language, reply.template, **reply.data)
-    await screen.send(bot, callback_chat(callback))
+    current = await turn.repos.residents.by_id(turn.linked.id) or turn.linked
+    language = reply.language or turn.language
+    screen = screens.with_menu(turn.renderer, current, language, reply.template, **reply.data)
+    await screen.send(turn.bot, callback_chat(callback))

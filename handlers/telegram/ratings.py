@@ -10,31 +10,26 @@ round since closed refreshes the screen to the current round.
 
 from __future__ import annotations
 
-import html
 import logging
 from typing import Annotated
 
-from aiogram import Bot, Router
+from aiogram import Router
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from pydantic import Field
 
-from bot.clock import Clock
-from bot.rendering.templates import Renderer
 from bot.services import ratings
 from handlers.telegram.budget import Keyword
 from handlers.telegram.filters import LINKED
-from handlers.telegram.hearings import edit_or_send
-from handlers.telegram.screens import Screen
-from storage.models import Municipality, RatingService, Resident
-from storage.repos import Repos
+from handlers.telegram.screens import ALERT_MAX, Screen, edit_or_send
+from handlers.telegram.turn import Turn
+from storage.models import RatingService
 
 log = logging.getLogger(__name__)
 
 MARKS = "ratings"  # the key of the marks in the FSM data: service id -> score
 SCORES = range(1, 6)
-_ALERT_MAX = 200  # characters Telegram shows in a callback answer
 
 
 class RateTap(CallbackData, prefix="rate"):
@@ -49,87 +44,68 @@ def register(router: Router) -> None:
     router.callback_query.register(tap, RateTap.filter(), LINKED)
 
 
-async def show_services(
-    message: Message,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    municipality: Municipality,
-    language: str,
-    state: FSMContext,
-) -> None:
+async def show_services(message: Message, turn: Turn, state: FSMContext) -> None:
     try:
-        services = await ratings.current_services(repos, municipality)
+        services = await ratings.current_services(turn.repos, turn.municipality)
     except ratings.RatingRefused as exc:
-        text = renderer.render("rate_refused", language, "telegram", code=exc.code, **exc.details)
-        await Screen(text).send(bot, message.chat.id)
+        text = turn.text("rate_refused", code=exc.code, **exc.details)
+        await Screen(text).send(turn.bot, message.chat.id)
         return
-    await _screen(renderer, language, services, await _marks(state)).send(bot, message.chat.id)
+    await _screen(turn, services, await _marks(state)).send(turn.bot, message.chat.id)
 
 
 async def tap(
-    callback: CallbackQuery,
-    callback_data: RateTap,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    clock: Clock,
-    municipality: Municipality,
-    resident: Resident,
-    language: str,
-    state: FSMContext,
+    callback: CallbackQuery, callback_data: RateTap, turn: Turn, state: FSMContext
 ) -> None:
     try:
-        services = await ratings.current_services(repos, municipality)
+        services = await ratings.current_services(turn.repos, turn.municipality)
     except ratings.RatingRefused as exc:
-        text = renderer.render("rate_refused", language, "telegram", code=exc.code, **exc.details)
-        await callback.answer(html.unescape(text)[:_ALERT_MAX], show_alert=True)
+        alert = turn.alert("rate_refused", code=exc.code, **exc.details)
+        await callback.answer(alert, show_alert=True)
         return
     service = next((s for s in services if s.id == callback_data.service), None)
     marks = await _marks(state)
     if service is None:  # a button of an earlier round: show the current one
         await callback.answer()
-        await edit_or_send(bot, callback, _screen(renderer, language, services, marks))
+        await edit_or_send(turn.bot, callback, _screen(turn, services, marks))
         return
     if callback_data.score == 0:  # the name button: the whole name, cut on the button
-        await callback.answer(service.name[:_ALERT_MAX])
+        await callback.answer(service.name[:ALERT_MAX])
         return
+    resident = turn.linked
     try:
         # The service goes by its position in the current round (as in ``R 2 4``).
         rated, score = await ratings.rate(
-            repos,
-            municipality,
+            turn.repos,
+            turn.municipality,
             resident,
             str(service.position),
             str(callback_data.score),
-            now=clock.now(),
+            now=turn.now,
         )
     except ratings.RatingRefused as exc:
-        text = renderer.render("rate_refused", language, "telegram", code=exc.code, **exc.details)
-        await callback.answer(html.unescape(text)[:_ALERT_MAX], show_alert=True)
+        alert = turn.alert("rate_refused", code=exc.code, **exc.details)
+        await callback.answer(alert, show_alert=True)
         return
     log.info("telegram rating: service=%s resident=%s score=%s", rated.id, resident.id, score)
-    text = renderer.render("rated", language, "telegram", service=rated, score=score)
-    await callback.answer(html.unescape(text)[:_ALERT_MAX])
+    await callback.answer(turn.alert("rated", service=rated, score=score))
     current = {s.id for s in services}
     marks = {sid: mark for sid, mark in marks.items() if sid in current} | {rated.id: score}
     await state.update_data({MARKS: {str(sid): mark for sid, mark in marks.items()}})
-    await edit_or_send(bot, callback, _screen(renderer, language, services, marks))
+    await edit_or_send(turn.bot, callback, _screen(turn, services, marks))
 
 
 async def _marks(state: FSMContext) -> dict[int, int]:
     return {int(sid): int(mark) for sid, mark in (await state.get_data()).get(MARKS, {}).items()}
 
 
-def _screen(
-    renderer: Renderer, language: str, services: list[RatingService], marks: dict[int, int]
-) -> Screen:
+def _screen(turn: Turn, services: list[RatingService], marks: dict[int, int]) -> Screen:
     rows: list[list[InlineKeyboardButton]] = []
     for service in services:
         rows.append([_tap(f"{service.position}. {service.name}", service, 0)])
         chosen = marks.get(service.id)
         rows.append([_tap(f"✅ {n}" if n == chosen else str(n), service, n) for n in SCORES])
-    text = renderer.render("tg_rating", language, "telegram", services=services)
+    text = turn.text("tg_rating", services=services)
     return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
 
 

@@ -34,6 +34,8 @@ ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 #: Each language is offered under its own name, whatever the reader's language is.
 LANGUAGE_NAMES = {"ky": "Кыргызча", "ru": "Русский", "en": "English"}
 
+ALERT_MAX = 200  # characters Telegram shows in a callback answer
+
 
 class LanguageChoice(CallbackData, prefix="lang"):
     """``lang:ru``: the reader picked a language."""

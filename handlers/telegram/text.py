@@ -9,20 +9,17 @@ their phone number first. Feature routers must be included BEFORE this one.
 
 from __future__ import annotations
 
-from aiogram import Bot, Router
+from aiogram import Router
 from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, Message
 
-from bot.clock import Clock
 from bot.group_commit import GroupCommit
-from bot.rendering.templates import Renderer
 from bot.services import broadcast_progress
 from handlers.telegram import screens
 from handlers.telegram.filters import LINKED, has_text, plain_text
 from handlers.telegram.screens import callback_chat
+from handlers.telegram.turn import Turn
 from handlers.text import handle_text
-from storage.models import Municipality, Resident
-from storage.repos import Repos
 
 
 def register_first(router: Router) -> None:
@@ -38,54 +35,45 @@ def register(router: Router) -> None:
     router.callback_query.register(stale_button)
 
 
-async def command(
-    message: Message,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    clock: Clock,
-    municipality: Municipality,
-    resident: Resident,
-    batches: GroupCommit,
-) -> SendMessage | None:
+async def command(message: Message, turn: Turn, batches: GroupCommit) -> SendMessage | None:
     assert message.text is not None  # the filter
-    text = message.text
+    text, resident = message.text, turn.linked
     # one transaction with the other text commands of the moment (SMS too)
     handled = await batches.run(
         resident.phone,
         lambda: handle_text(
-            repos,
-            renderer,
-            municipality=municipality,
+            turn.repos,
+            turn.renderer,
+            municipality=turn.municipality,
             phone=resident.phone,
             text=text,
             channel="telegram",
-            now=clock.now(),
+            now=turn.now,
             resident=resident,
         ),
     )
     if handled.broadcast_id is not None:  # staff: the reply is the live progress message
         await broadcast_progress.show(
-            bot,
-            repos,
-            renderer,
+            turn.bot,
+            turn.repos,
+            turn.renderer,
             broadcast_id=handled.broadcast_id,
             chat_id=message.chat.id,
             language=resident.language,
-            now=clock.now(),
+            now=turn.now,
         )
         return None
     return screens.Screen(handled.text).method(message.chat.id)
 
 
-async def unlinked(message: Message, renderer: Renderer, language: str) -> SendMessage:
-    return screens.ask_for_contact(renderer, language).method(message.chat.id)
+async def unlinked(message: Message, turn: Turn) -> SendMessage:
+    return screens.ask_for_contact(turn.renderer, turn.language).method(message.chat.id)
 
 
-async def stale_button(
-    callback: CallbackQuery, bot: Bot, renderer: Renderer, resident: Resident | None, language: str
-) -> None:
+async def stale_button(callback: CallbackQuery, turn: Turn) -> None:
     """A button nobody handles (an old menu, or a menu of an account since unlinked)."""
     await callback.answer()
-    if resident is None:
-        await screens.ask_for_contact(renderer, language).send(bot, callback_chat(callback))
+    if turn.resident is None:
+        await screens.ask_for_contact(turn.renderer, turn.language).send(
+            turn.bot, callback_chat(callback)
+        )

@@ -13,34 +13,28 @@ point beyond N), so the voter hears it at once.
 
 from __future__ import annotations
 
-import html
 import logging
-from datetime import datetime
 from typing import Annotated
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from pydantic import Field
 
-from bot.clock import Clock, iso
-from bot.rendering.templates import Renderer
+from bot.clock import iso
 from bot.services import voting
 from bot.services.ballot_text import BallotText
-from handlers.telegram import screens
 from handlers.telegram.filters import LINKED, slash_command
-from handlers.telegram.screens import MenuAction, Screen, callback_chat, edit_or_send
-from storage.models import Municipality, Poll, PollOption, Resident
-from storage.repos import Repos
+from handlers.telegram.screens import ALERT_MAX, MenuAction, Screen, callback_chat, edit_or_send
+from handlers.telegram.turn import Turn
+from storage.models import Poll, PollOption
 
 log = logging.getLogger(__name__)
 
 #: position -> points (None unless cumulative), in the order tapped
 Draft = dict[int, int | None]
-
-_ALERT_MAX = 200  # characters Telegram shows in a callback answer
 _MAX_ID = 999_999_999
 
 
@@ -88,88 +82,42 @@ def register(router: Router) -> None:
 
 
 async def vote_command(
-    message: Message,
-    command: CommandObject,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    clock: Clock,
-    municipality: Municipality,
-    resident: Resident,
-    language: str,
-    state: FSMContext,
+    message: Message, command: CommandObject, turn: Turn, state: FSMContext
 ) -> None:
     wanted = (command.args or "").strip().lstrip("#№PpПп")
     number = int(wanted) if wanted.isdecimal() and int(wanted) <= _MAX_ID else None
-    screen = await _entry(
-        repos, renderer, municipality, resident, language, state, number, clock.now()
-    )
-    await screen.send(bot, message.chat.id)
+    await (await _entry(turn, state, number)).send(turn.bot, message.chat.id)
 
 
-async def vote_button(
-    callback: CallbackQuery,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    clock: Clock,
-    municipality: Municipality,
-    resident: Resident,
-    language: str,
-    state: FSMContext,
-) -> None:
+async def vote_button(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None:
     await callback.answer()
-    screen = await _entry(
-        repos, renderer, municipality, resident, language, state, None, clock.now()
-    )
-    await screen.send(bot, callback_chat(callback))
+    await (await _entry(turn, state, None)).send(turn.bot, callback_chat(callback))
 
 
 async def pick_poll(
-    callback: CallbackQuery,
-    callback_data: PollPick,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    clock: Clock,
-    municipality: Municipality,
-    resident: Resident,
-    language: str,
-    state: FSMContext,
+    callback: CallbackQuery, callback_data: PollPick, turn: Turn, state: FSMContext
 ) -> None:
     await callback.answer()
-    number = callback_data.poll
-    screen = await _entry(
-        repos, renderer, municipality, resident, language, state, number, clock.now()
-    )
-    await edit_or_send(bot, callback, screen)
+    await edit_or_send(turn.bot, callback, await _entry(turn, state, callback_data.poll))
 
 
-async def _entry(
-    repos: Repos,
-    renderer: Renderer,
-    municipality: Municipality,
-    resident: Resident,
-    language: str,
-    state: FSMContext,
-    number: int | None,
-    now: datetime,
-) -> Screen:
+async def _entry(turn: Turn, state: FSMContext, number: int | None) -> Screen:
     """The ballot of poll ``number`` (or of the only open one), the list, or a refusal."""
+    resident, now = turn.linked, turn.now
     try:
         if number is None:
             polls = [
                 poll
-                for poll in await repos.polls.open_at(municipality.id, iso(now))
+                for poll in await turn.repos.polls.open_at(turn.municipality.id, iso(now))
                 if voting.eligible(poll, resident, now)
             ]
             if len(polls) > 1:
-                return _poll_list(renderer, language, polls)
+                return _poll_list(turn, polls)
             if not polls:
                 raise voting.VoteRefused("no_open_poll")
             poll = polls[0]
         else:
-            poll = await voting.choose_poll(repos, municipality, resident, number, now)
+            poll = await voting.choose_poll(turn.repos, turn.municipality, resident, number, now)
         # What cast() would refuse first, said before the voter starts tapping.
         state_now = voting.poll_state(poll, now)
         if state_now != "open":
@@ -177,159 +125,114 @@ async def _entry(
         if not voting.eligible(poll, resident, now):
             raise voting.VoteRefused("not_in_electorate", number=poll.id)
     except voting.VoteRefused as exc:
-        return _refusal(renderer, resident, language, exc)
-    options = await repos.polls.options(poll.id)
-    return _ballot(renderer, language, poll, options, await _load_draft(state, poll.id))
+        return _refusal(turn, exc)
+    options = await turn.repos.polls.options(poll.id)
+    return _ballot(turn, poll, options, await _load_draft(state, poll.id))
 
 
 # --- taps and steps ---------------------------------------------------------------------
 
 
 async def tap(
-    callback: CallbackQuery,
-    callback_data: BallotTap,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    municipality: Municipality,
-    language: str,
-    state: FSMContext,
+    callback: CallbackQuery, callback_data: BallotTap, turn: Turn, state: FSMContext
 ) -> None:
-    found = await _poll(repos, municipality, callback_data.poll)
+    found = await _poll(turn, callback_data.poll)
     poll, options = found or (None, [])
     option = next((o for o in options if o.position == callback_data.option), None)
     if poll is None or option is None:  # a button of a poll or option that is gone
         await callback.answer()
         return
     if poll.ballot_type == "cumulative" and callback_data.delta == 0:
-        await callback.answer(option.label[:_ALERT_MAX])  # the whole label, cut on the button
+        await callback.answer(option.label[:ALERT_MAX])  # the whole label, cut on the button
         return
     draft = await _load_draft(state, poll.id)
     changed = tapped(poll, draft, option.position, callback_data.delta)
     if isinstance(changed, str):
-        alert = _text(renderer, language, "tg_ballot_alert", code=changed, limit=poll.max_choices)
-        await callback.answer(alert[:_ALERT_MAX], show_alert=True)
+        alert = turn.alert("tg_ballot_alert", code=changed, limit=poll.max_choices)
+        await callback.answer(alert, show_alert=True)
         return
     await callback.answer()
     if changed == draft and poll.ballot_type != "choose1":
         return
     await _save_draft(state, poll.id, changed)
     if poll.ballot_type == "choose1":  # one tap is the whole ballot
-        await edit_or_send(bot, callback, _summary(renderer, language, poll, options, changed))
+        await edit_or_send(turn.bot, callback, _summary(turn, poll, options, changed))
         return
-    await edit_or_send(bot, callback, _ballot(renderer, language, poll, options, changed))
+    await edit_or_send(turn.bot, callback, _ballot(turn, poll, options, changed))
 
 
 async def done(
-    callback: CallbackQuery,
-    callback_data: BallotStep,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    municipality: Municipality,
-    language: str,
-    state: FSMContext,
+    callback: CallbackQuery, callback_data: BallotStep, turn: Turn, state: FSMContext
 ) -> None:
-    found = await _poll(repos, municipality, callback_data.poll)
+    found = await _poll(turn, callback_data.poll)
     if found is None:
         await callback.answer()
         return
     poll, options = found
     draft = await _load_draft(state, poll.id)
     if not draft:
-        alert = _text(renderer, language, "tg_ballot_alert", code="empty", limit=poll.max_choices)
-        await callback.answer(alert[:_ALERT_MAX], show_alert=True)
+        alert = turn.alert("tg_ballot_alert", code="empty", limit=poll.max_choices)
+        await callback.answer(alert, show_alert=True)
         return
     try:
-        screen = _summary(renderer, language, poll, options, draft)
+        screen = _summary(turn, poll, options, draft)
     except voting.VoteRefused as exc:
-        alert = _text(renderer, language, "vote_refused", code=exc.code, **exc.details)
-        await callback.answer(alert[:_ALERT_MAX], show_alert=True)
+        alert = turn.alert("vote_refused", code=exc.code, **exc.details)
+        await callback.answer(alert, show_alert=True)
         return
     await callback.answer()
-    await edit_or_send(bot, callback, screen)
+    await edit_or_send(turn.bot, callback, screen)
 
 
 async def change(
-    callback: CallbackQuery,
-    callback_data: BallotStep,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    municipality: Municipality,
-    language: str,
-    state: FSMContext,
+    callback: CallbackQuery, callback_data: BallotStep, turn: Turn, state: FSMContext
 ) -> None:
     await callback.answer()
-    found = await _poll(repos, municipality, callback_data.poll)
+    found = await _poll(turn, callback_data.poll)
     if found is not None:
         poll, options = found
         draft = await _load_draft(state, poll.id)
-        await edit_or_send(bot, callback, _ballot(renderer, language, poll, options, draft))
+        await edit_or_send(turn.bot, callback, _ballot(turn, poll, options, draft))
 
 
 async def confirm(
-    callback: CallbackQuery,
-    callback_data: BallotStep,
-    bot: Bot,
-    repos: Repos,
-    renderer: Renderer,
-    clock: Clock,
-    municipality: Municipality,
-    resident: Resident,
-    language: str,
-    state: FSMContext,
+    callback: CallbackQuery, callback_data: BallotStep, turn: Turn, state: FSMContext
 ) -> None:
-    found = await _poll(repos, municipality, callback_data.poll)
+    found = await _poll(turn, callback_data.poll)
     if found is None:
         await callback.answer()
         return
     poll, options = found
     draft = await _load_draft(state, poll.id)
     if not draft:  # the draft is gone (stale and deleted, or cast already): start over
-        alert = _text(renderer, language, "tg_ballot_alert", code="empty", limit=poll.max_choices)
-        await callback.answer(alert[:_ALERT_MAX], show_alert=True)
-        await edit_or_send(bot, callback, _ballot(renderer, language, poll, options, draft))
+        alert = turn.alert("tg_ballot_alert", code="empty", limit=poll.max_choices)
+        await callback.answer(alert, show_alert=True)
+        await edit_or_send(turn.bot, callback, _ballot(turn, poll, options, draft))
         return
     await callback.answer()
     ballot = BallotText(poll.id, _entries(poll, draft))
+    resident = turn.linked
     try:
         cast = await voting.cast(
-            repos, municipality, resident, ballot, channel="telegram", now=clock.now()
+            turn.repos, turn.municipality, resident, ballot, channel="telegram", now=turn.now
         )
     except voting.VoteRefused as exc:
         log.info("telegram ballot refused: poll=%s code=%s", poll.id, exc.code)
-        screen = _refusal(renderer, resident, language, exc)
+        screen = _refusal(turn, exc)
     else:
         log.info("telegram ballot cast: poll=%s resident=%s", poll.id, resident.id)
-        screen = screens.with_menu(
-            renderer,
-            resident,
-            language,
-            "voted",
-            poll=cast.poll,
-            chosen=cast.chosen,
-            replaced=cast.replaced,
-        )
+        screen = turn.with_menu("voted", poll=cast.poll, chosen=cast.chosen, replaced=cast.replaced)
     await _save_draft(state, poll.id, {})
-    await edit_or_send(bot, callback, screen)
+    await edit_or_send(turn.bot, callback, screen)
 
 
 async def cancel(
-    callback: CallbackQuery,
-    callback_data: BallotStep,
-    bot: Bot,
-    renderer: Renderer,
-    resident: Resident,
-    language: str,
-    state: FSMContext,
+    callback: CallbackQuery, callback_data: BallotStep, turn: Turn, state: FSMContext
 ) -> None:
     await callback.answer()
     await _save_draft(state, callback_data.poll, {})
-    screen = screens.with_menu(
-        renderer, resident, language, "tg_ballot_cancelled", number=callback_data.poll
-    )
-    await edit_or_send(bot, callback, screen)
+    screen = turn.with_menu("tg_ballot_cancelled", number=callback_data.poll)
+    await edit_or_send(turn.bot, callback, screen)
 
 
 # --- the draft --------------------------------------------------------------------------
@@ -383,11 +286,9 @@ async def _save_draft(state: FSMContext, poll_id: int, draft: Draft) -> None:
     await state.update_data(ballots=ballots)
 
 
-async def _poll(
-    repos: Repos, municipality: Municipality, poll_id: int
-) -> tuple[Poll, list[PollOption]] | None:
-    poll = await repos.polls.get(municipality.id, poll_id)
-    return None if poll is None else (poll, await repos.polls.options(poll.id))
+async def _poll(turn: Turn, poll_id: int) -> tuple[Poll, list[PollOption]] | None:
+    poll = await turn.repos.polls.get(turn.municipality.id, poll_id)
+    return None if poll is None else (poll, await turn.repos.polls.options(poll.id))
 
 
 # --- screens ----------------------------------------------------------------------------
@@ -403,18 +304,14 @@ def _weights(poll: Poll, options: list[PollOption], draft: Draft) -> list[tuple[
     ]
 
 
-def _ballot(
-    renderer: Renderer, language: str, poll: Poll, options: list[PollOption], draft: Draft
-) -> Screen:
+def _ballot(turn: Turn, poll: Poll, options: list[PollOption], draft: Draft) -> Screen:
     chosen = _weights(poll, options, draft)
     count = sum(w for _, w in chosen) if poll.ballot_type == "cumulative" else len(chosen)
-    text = renderer.render("tg_ballot", language, "telegram", poll=poll, chosen=chosen, count=count)
+    text = turn.text("tg_ballot", poll=poll, chosen=chosen, count=count)
     weight = {option.position: w for option, w in chosen}
     rows = []
     for option in options:
-        label = _text(
-            renderer,
-            language,
+        label = turn.plain(
             "tg_ballot_option",
             option=option,
             kind=poll.ballot_type,
@@ -433,25 +330,23 @@ def _ballot(
     steps = (
         ("ballot_cancel",) if poll.ballot_type == "choose1" else ("ballot_done", "ballot_cancel")
     )
-    rows.append(_steps(renderer, language, poll, steps))
+    rows.append(_steps(turn, poll, steps))
     return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
 
 
-def _summary(
-    renderer: Renderer, language: str, poll: Poll, options: list[PollOption], draft: Draft
-) -> Screen:
+def _summary(turn: Turn, poll: Poll, options: list[PollOption], draft: Draft) -> Screen:
     """The draft as it would be cast; :class:`voting.VoteRefused` if it would be refused."""
     chosen = voting.validate(poll, options, _entries(poll, draft))
-    text = renderer.render("tg_ballot_summary", language, "telegram", poll=poll, chosen=chosen)
+    text = turn.text("tg_ballot_summary", poll=poll, chosen=chosen)
     rows = [
-        _steps(renderer, language, poll, ("ballot_confirm",)),
-        _steps(renderer, language, poll, ("ballot_change", "ballot_cancel")),
+        _steps(turn, poll, ("ballot_confirm",)),
+        _steps(turn, poll, ("ballot_change", "ballot_cancel")),
     ]
     return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
 
 
-def _poll_list(renderer: Renderer, language: str, polls: list[Poll]) -> Screen:
-    text = renderer.render("tg_ballot_polls", language, "telegram", polls=polls)
+def _poll_list(turn: Turn, polls: list[Poll]) -> Screen:
+    text = turn.text("tg_ballot_polls", polls=polls)
     rows = [
         [
             InlineKeyboardButton(
@@ -463,12 +358,8 @@ def _poll_list(renderer: Renderer, language: str, polls: list[Poll]) -> Screen:
     return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
 
 
-def _refusal(
-    renderer: Renderer, resident: Resident, language: str, exc: voting.VoteRefused
-) -> Screen:
-    return screens.with_menu(
-        renderer, resident, language, "vote_refused", code=exc.code, **exc.details
-    )
+def _refusal(turn: Turn, exc: voting.VoteRefused) -> Screen:
+    return turn.with_menu("vote_refused", code=exc.code, **exc.details)
 
 
 def _tap(text: str, poll: Poll, option: PollOption, delta: int) -> InlineKeyboardButton:
@@ -476,10 +367,8 @@ def _tap(text: str, poll: Poll, option: PollOption, delta: int) -> InlineKeyboar
     return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
-def _steps(
-    renderer: Renderer, language: str, poll: Poll, keys: tuple[str, ...]
-) -> list[InlineKeyboardButton]:
-    label = screens.labels(renderer, language)
+def _steps(turn: Turn, poll: Poll, keys: tuple[str, ...]) -> list[InlineKeyboardButton]:
+    label = turn.labels()
     return [
         InlineKeyboardButton(
             text=label[key],
@@ -487,8 +376,3 @@ def _steps(
         )
         for key in keys
     ]
-
-
-def _text(renderer: Renderer, language: str, feature: str, **data: object) -> str:
-    """A template as plain text (button labels and alerts are not HTML)."""
-    return html.unescape(renderer.render(feature, language, "telegram", **data))
