@@ -15,7 +15,7 @@ from bot.services import budget_summary, demo_data, monitoring, ratings
 from bot.services.budget_import import import_budget
 from bot.services.demo_budget import BUDGET_CSV
 from bot.telegram_app import build_dispatcher
-from handlers.telegram.acts import ActStep
+from handlers.telegram.act_form import ActStep
 from storage.models import Municipality, Resident
 from storage.repos import Repos
 from tests.conftest import FakeClock, table_snapshot

@@ -14,6 +14,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from handlers.telegram import (
+    act_form,
     acts,
     budget,
     contact,
@@ -36,7 +37,8 @@ FEATURES = (
     voting,
     hearing_form,
     hearings,
-    acts,  # before budget: typed words in an act are the act's text
+    act_form,  # before acts and budget: typed words in an act are the act's text
+    acts,
     budget,
     ratings,
     text,
