@@ -19,6 +19,7 @@ from handlers.telegram import (
     budget,
     contact,
     hearing_form,
+    hearing_publish,
     hearings,
     menu,
     ratings,
@@ -36,6 +37,7 @@ FEATURES = (
     menu,
     voting,
     hearing_form,
+    hearing_publish,
     hearings,
     act_form,  # before acts and budget: typed words in an act are the act's text
     acts,

@@ -1,14 +1,15 @@
-"""Staff: a new public hearing, step by step (``/newhearing``), then Publish.
+"""Staff: a new public hearing, step by step (``/newhearing``), then the Publish button
+(handled in ``hearing_publish``).
 
 Steps: kind (buttons) → date → time → place (text) → audience (buttons) → agenda (text
 or Skip) → a summary with Create / Cancel. Cancel (a button at every step, or
 ``/cancel``) leaves nothing behind: nothing is written before Create. Invalid input
 is explained and the step asked again.
 
-The staff role is checked on EVERY update this router handles, by :class:`StaffOnly`:
-an inner middleware, so it runs after the filters matched and right before each
-handler, and calls ``broadcast.require_staff``. A forged button, or a role taken away
-halfway through the form, is refused like ``/newhearing`` itself.
+The staff role is checked on EVERY update these handlers (and ``hearing_publish``) take,
+by :class:`StaffOnly`: an inner middleware, so it runs after the filters matched and
+right before each handler, and calls ``broadcast.require_staff``. A forged button, or a
+role taken away halfway through the form, is refused like ``/newhearing`` itself.
 
 The answers live in the FSM data under ``hearing_form`` only: other features keep
 their own keys in the same storage (the ballot drafts), so the form never clears the
@@ -39,7 +40,6 @@ from aiogram.types import (
     TelegramObject,
 )
 
-from bot.clock import iso
 from bot.services import hearings
 from bot.services.broadcast import NotStaff, require_staff
 from bot.services.errors import ServiceError
@@ -77,7 +77,7 @@ class FormAction(CallbackData, prefix="hf"):
 
 
 class PublishHearing(CallbackData, prefix="hp"):
-    """``hp:12``: publish hearing 12 (invite its audience)."""
+    """``hp:12``: publish hearing 12 (invite its audience: ``hearing_publish``)."""
 
     hearing: int
 
@@ -141,7 +141,6 @@ def register(router: Router) -> None:
     button(agenda_skipped, FormAction.filter(F.action == "skip"), StateFilter(HearingForm.agenda))
     button(create, FormAction.filter(F.action == "create"), StateFilter(HearingForm.summary))
     button(stale_button, FormAction.filter())  # a button of a step already done
-    button(publish, PublishHearing.filter())
 
 
 # --- start, cancel ----------------------------------------------------------------------
@@ -278,7 +277,8 @@ async def create(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None
     except ServiceError as exc:  # e.g. the village was removed meanwhile
         log.warning("telegram hearing form: not created (%s)", exc)
         await forget(state)
-        await edit_or_send(turn.bot, callback, _error(turn, "not_created"))
+        screen = Screen(turn.text("tg_hearing_error", code="not_created"))
+        await edit_or_send(turn.bot, callback, screen)
         return
     await forget(state)
     log.info("telegram hearing created: hearing=%s by resident=%s", hearing.id, turn.linked.id)
@@ -289,34 +289,6 @@ async def create(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None
         inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=data)]]
     )
     await edit_or_send(turn.bot, callback, Screen(text, markup))
-
-
-async def publish(callback: CallbackQuery, callback_data: PublishHearing, turn: Turn) -> None:
-    await callback.answer()
-    number = callback_data.hearing
-    hearing = await turn.repos.hearings.get(turn.municipality.id, number)
-    now = turn.now
-    code = None
-    if hearing is None:
-        code = "unknown"
-    elif hearing.status == "cancelled":
-        code = "cancelled"
-    elif hearing.starts_at <= iso(now):
-        code = "past"
-    if hearing is None or code is not None:
-        await edit_or_send(turn.bot, callback, _error(turn, code or "", number=number))
-        return
-    try:
-        queued = await hearings.publish(turn.repos, turn.renderer, hearing, now=now)
-    except ServiceError as exc:
-        log.warning("telegram hearing %s not published (%s)", number, exc)
-        await edit_or_send(turn.bot, callback, _error(turn, "not_published", number=number))
-        return
-    log.info(
-        "telegram hearing published: hearing=%s queued=%s by=%s", number, queued, turn.linked.id
-    )
-    text = turn.text("tg_hearing_published", number=number, queued=queued)
-    await edit_or_send(turn.bot, callback, Screen(text))
 
 
 # --- parsing ----------------------------------------------------------------------------
@@ -398,10 +370,6 @@ def _summary(turn: Turn, form: dict[str, Any]) -> Screen:
     label = turn.labels()
     row = [_button(label["hearing_create"], "create"), _button(label["hearing_cancel"], "cancel")]
     return Screen(text, InlineKeyboardMarkup(inline_keyboard=[row]))
-
-
-def _error(turn: Turn, code: str, *, number: int = 0) -> Screen:
-    return Screen(turn.text("tg_hearing_error", code=code, number=number))
 
 
 def _button(text: str, action: str, value: str = "") -> InlineKeyboardButton:

@@ -1,0 +1,58 @@
+"""Staff: publish a hearing made with ``/newhearing``, from the Publish button under it.
+
+``hearings.publish`` invites the hearing's audience (through the outbox). A hearing
+cancelled or past since is refused. For staff only, as the form (``STAFF_ONLY``: see
+``hearing_form.StaffOnly``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.types import CallbackQuery
+
+from bot.clock import iso
+from bot.services import hearings
+from bot.services.errors import ServiceError
+from handlers.telegram.hearing_form import STAFF_ONLY, PublishHearing
+from handlers.telegram.screens import Screen, edit_or_send
+from handlers.telegram.turn import Turn
+
+log = logging.getLogger(__name__)
+
+
+def register(router: Router) -> None:
+    router.callback_query.register(publish, PublishHearing.filter(), flags=STAFF_ONLY)
+
+
+async def publish(callback: CallbackQuery, callback_data: PublishHearing, turn: Turn) -> None:
+    await callback.answer()
+    number = callback_data.hearing
+    hearing = await turn.repos.hearings.get(turn.municipality.id, number)
+    now = turn.now
+    code = None
+    if hearing is None:
+        code = "unknown"
+    elif hearing.status == "cancelled":
+        code = "cancelled"
+    elif hearing.starts_at <= iso(now):
+        code = "past"
+    if hearing is None or code is not None:
+        await edit_or_send(turn.bot, callback, _error(turn, code or "", number))
+        return
+    try:
+        queued = await hearings.publish(turn.repos, turn.renderer, hearing, now=now)
+    except ServiceError as exc:
+        log.warning("telegram hearing %s not published (%s)", number, exc)
+        await edit_or_send(turn.bot, callback, _error(turn, "not_published", number))
+        return
+    log.info(
+        "telegram hearing published: hearing=%s queued=%s by=%s", number, queued, turn.linked.id
+    )
+    text = turn.text("tg_hearing_published", number=number, queued=queued)
+    await edit_or_send(turn.bot, callback, Screen(text))
+
+
+def _error(turn: Turn, code: str, number: int) -> Screen:
+    return Screen(turn.text("tg_hearing_error", code=code, number=number))
