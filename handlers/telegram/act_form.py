@@ -9,13 +9,14 @@ checks the role and everything else again. Cancel (a button at every step, or
 Non-members are refused at ``/act`` already, with the service's ``not_monitor``.
 Every resident reads the acts (``acts``).
 
-The answers live in the FSM data under ``act_form`` only (other features keep their own
-keys there). Each input is added and saved before anything is sent, so the photos of
-one album (one update each) do not lose one another.
+The answers live in the FSM data under ``act_form`` only (``forms.FormAnswers``). Each
+input is added and saved before anything is sent, so the photos of one album (one
+update each) do not lose one another.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -37,13 +38,13 @@ from aiogram.types import (
 from bot.services import monitoring
 from handlers.telegram.budget import Keyword
 from handlers.telegram.filters import LINKED, has_text, not_a_command, slash_command
-from handlers.telegram.screens import Screen, edit_or_send
+from handlers.telegram.forms import FormAnswers, stale_button
+from handlers.telegram.screens import Screen, edit, edit_or_send
 from handlers.telegram.turn import Turn
 from storage.models import Project
 
 log = logging.getLogger(__name__)
 
-FORM = "act_form"  # the key of the answers in the FSM data
 MAX_PHOTOS = 10  # one album
 
 
@@ -51,6 +52,9 @@ class ActForm(StatesGroup):
     project = State()
     kind = State()
     content = State()
+
+
+FORM = FormAnswers("act_form", ActForm)
 
 
 class ActStep(CallbackData, prefix="af"):
@@ -84,7 +88,7 @@ def register(router: Router) -> None:
 
 async def start(message: Message, turn: Turn, state: FSMContext) -> None:
     """``/act``: a fresh form (one in progress is dropped), for the monitoring group."""
-    await forget(state)
+    await FORM.forget(state)
     # Said before the member starts typing; file_act checks the role again.
     if "monitor" not in await turn.repos.roles.of(turn.linked.id):
         log.info("telegram act refused: resident=%s is not a monitor", turn.linked.id)
@@ -96,33 +100,19 @@ async def start(message: Message, turn: Turn, state: FSMContext) -> None:
         await Screen(_form_text(turn, "no_projects")).send(turn.bot, message.chat.id)
         return
     await state.set_state(ActForm.project)
-    await state.update_data({FORM: {}})
+    await FORM.put(state, {})
     await _project_prompt(turn, projects).send(turn.bot, message.chat.id)
 
 
 async def cancel_command(message: Message, turn: Turn, state: FSMContext) -> None:
-    await forget(state)
+    await FORM.forget(state)
     await Screen(_form_text(turn, "cancelled")).send(turn.bot, message.chat.id)
 
 
 async def cancel_button(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None:
     await callback.answer()
-    await forget(state)
+    await FORM.forget(state)
     await edit_or_send(turn.bot, callback, Screen(_form_text(turn, "cancelled")))
-
-
-async def stale_button(callback: CallbackQuery) -> None:
-    await callback.answer()
-
-
-async def forget(state: FSMContext) -> None:
-    """Drop the form (its state and its answers) and nothing else of the FSM data."""
-    if (await state.get_state()) in ActForm:
-        await state.set_state(None)
-    data = await state.get_data()
-    if FORM in data:
-        del data[FORM]
-        await state.set_data(data)
 
 
 # --- project and kind -------------------------------------------------------------------
@@ -137,7 +127,7 @@ async def project_chosen(
         projects = await turn.repos.budget.projects(turn.municipality.id)
         await edit_or_send(turn.bot, callback, _project_prompt(turn, projects, "unknown_project"))
         return
-    await _save(state, ActForm.kind, project=project.id)
+    await FORM.save(state, ActForm.kind, project=project.id)
     await edit_or_send(turn.bot, callback, _kind_prompt(turn, project))
 
 
@@ -148,7 +138,7 @@ async def project_typed(message: Message, turn: Turn, state: FSMContext) -> None
         screen = _project_prompt(turn, projects, "unknown_project")
         await screen.send(turn.bot, message.chat.id)
         return
-    await _save(state, ActForm.kind, project=project.id)
+    await FORM.save(state, ActForm.kind, project=project.id)
     await _kind_prompt(turn, project).send(turn.bot, message.chat.id)
 
 
@@ -158,14 +148,14 @@ async def kind_chosen(
     await callback.answer()
     if callback_data.value not in monitoring.KINDS:
         return
-    form = await _form(state)
+    form = await FORM.get(state)
     project = await _project(turn, str(form.get("project", "")))
     if project is None:
-        await forget(state)
+        await FORM.forget(state)
         text = turn.text("budget_refused", code="unknown_project", number=form.get("project"))
         await edit_or_send(turn.bot, callback, Screen(text))
         return
-    await _save(state, ActForm.content, kind=callback_data.value, text=[], photos=[])
+    await FORM.save(state, ActForm.content, kind=callback_data.value, text=[], photos=[])
     screen = _content_screen(turn, "content", project, callback_data.value, [], [])
     await edit_or_send(turn.bot, callback, screen)
 
@@ -176,7 +166,7 @@ async def kind_chosen(
 async def content_received(message: Message, turn: Turn, state: FSMContext) -> None:
     """Text, or a photo (its largest size) with its caption: added and saved at once,
     then the count. Anything else (a document, a sticker...) is not part of an act."""
-    form = await _form(state)
+    form = await FORM.get(state)
     texts: list[str] = list(form.get("text", []))
     photos: list[str] = list(form.get("photos", []))
     text = " ".join((message.text or message.caption or "").split())
@@ -192,7 +182,7 @@ async def content_received(message: Message, turn: Turn, state: FSMContext) -> N
         texts += [text] if text else []
         photos += [photo] if photo else []
         form.update(text=texts, photos=photos)
-        await state.update_data({FORM: form})
+        await FORM.put(state, form)
     project = await _project(turn, str(form.get("project", "")))
     screen = _content_screen(turn, "status", project, form.get("kind"), texts, photos, error)
     await _show_status(turn.bot, message, state, screen)
@@ -205,35 +195,26 @@ def _largest(sizes: list[PhotoSize]) -> str:
 async def _show_status(bot: Bot, message: Message, state: FSMContext, screen: Screen) -> None:
     """The count of what is received: one message per input, but one per album (the
     status of the album's first photo is edited as the others arrive)."""
-    form = await _form(state)
+    form = await FORM.get(state)
     group, status = message.media_group_id, form.get("status")
-    markup = screen.markup if isinstance(screen.markup, InlineKeyboardMarkup) else None
     if group is not None and group == form.get("group") and status is not None:
-        try:
-            await bot.edit_message_text(
-                text=screen.text,
-                chat_id=message.chat.id,
-                message_id=status,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-            )
+        with contextlib.suppress(TelegramBadRequest):  # sent anew
+            await edit(bot, message.chat.id, status, screen)
             return
-        except TelegramBadRequest as exc:
-            if "message is not modified" in exc.message:
-                return
+    markup = screen.markup if isinstance(screen.markup, InlineKeyboardMarkup) else None
     sent = await bot.send_message(
         message.chat.id, screen.text, parse_mode=ParseMode.HTML, reply_markup=markup
     )
-    form = await _form(state)
+    form = await FORM.get(state)
     form.update(status=sent.message_id, group=group)
-    await state.update_data({FORM: form})
+    await FORM.put(state, form)
 
 
 # --- filing -----------------------------------------------------------------------------
 
 
 async def done(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None:
-    form, resident = await _form(state), turn.linked
+    form, resident = await FORM.get(state), turn.linked
     try:
         async with turn.repos.db.transaction():  # the act and its photos, or nothing
             project, act_id = await monitoring.file_act(
@@ -253,11 +234,11 @@ async def done(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None:
             await callback.answer(turn.alert("budget_refused", **refusal), show_alert=True)
             return
         await callback.answer()
-        await forget(state)
+        await FORM.forget(state)
         await edit_or_send(turn.bot, callback, Screen(turn.text("budget_refused", **refusal)))
         return
     await callback.answer()
-    await forget(state)
+    await FORM.forget(state)
     log.info(
         "telegram act filed: act=%s project=%s resident=%s photos=%s",
         act_id,
@@ -270,17 +251,6 @@ async def done(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None:
 
 
 # --- the form's data and screens --------------------------------------------------------
-
-
-async def _form(state: FSMContext) -> dict[str, Any]:
-    return dict((await state.get_data()).get(FORM, {}))
-
-
-async def _save(state: FSMContext, step: State, **answers: Any) -> None:
-    form = await _form(state)
-    form.update(answers)
-    await state.update_data({FORM: form})
-    await state.set_state(step)
 
 
 async def _project(turn: Turn, number: str) -> Project | None:

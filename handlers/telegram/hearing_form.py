@@ -11,10 +11,8 @@ by :class:`StaffOnly`: an inner middleware, so it runs after the filters matched
 right before each handler, and calls ``broadcast.require_staff``. A forged button, or a
 role taken away halfway through the form, is refused like ``/newhearing`` itself.
 
-The answers live in the FSM data under ``hearing_form`` only: other features keep
-their own keys in the same storage (the ballot drafts), so the form never clears the
-whole data. Dates and times are local to the municipality (``renderer.tz``); the
-service stores UTC.
+The answers live in the FSM data under ``hearing_form`` only (``forms.FormAnswers``).
+Dates and times are local to the municipality (``renderer.tz``); the service stores UTC.
 """
 
 from __future__ import annotations
@@ -45,13 +43,13 @@ from bot.services.broadcast import NotStaff, require_staff
 from bot.services.errors import ServiceError
 from handlers.telegram import screens
 from handlers.telegram.filters import not_a_command, slash_command
+from handlers.telegram.forms import FormAnswers, stale_button
 from handlers.telegram.screens import Screen, callback_chat, edit_or_send
 from handlers.telegram.turn import Turn
 from storage.models import Village
 
 log = logging.getLogger(__name__)
 
-FORM = "hearing_form"  # the key of the answers in the FSM data
 PLACE_MAX = 200
 AGENDA_MAX = 1000
 _DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y")
@@ -66,6 +64,9 @@ class HearingForm(StatesGroup):
     audience = State()
     agenda = State()
     summary = State()
+
+
+FORM = FormAnswers("hearing_form", HearingForm)
 
 
 class FormAction(CallbackData, prefix="hf"):
@@ -101,7 +102,7 @@ class StaffOnly(BaseMiddleware):
         assert isinstance(event, Message | CallbackQuery)  # the observers it is attached to
         chat = event.chat.id if isinstance(event, Message) else callback_chat(event)
         if turn.resident is None:
-            await forget(data["state"])
+            await FORM.forget(data["state"])
             if isinstance(event, CallbackQuery):
                 await event.answer()
             await screens.ask_for_contact(turn.renderer, turn.language).send(turn.bot, chat)
@@ -110,7 +111,7 @@ class StaffOnly(BaseMiddleware):
             await require_staff(turn.repos, turn.resident)
         except NotStaff:
             log.warning("telegram hearing form refused: resident=%s is not staff", turn.resident.id)
-            await forget(data["state"])
+            await FORM.forget(data["state"])
             if isinstance(event, CallbackQuery):
                 await event.answer(turn.alert("staff_only"), show_alert=True)
             else:
@@ -149,33 +150,19 @@ def register(router: Router) -> None:
 async def start(message: Message, turn: Turn, state: FSMContext) -> None:
     """``/newhearing``: a fresh form (one in progress is dropped)."""
     await state.set_state(HearingForm.kind)
-    await state.update_data({FORM: {}})
+    await FORM.put(state, {})
     await _prompt(turn, "kind").send(turn.bot, message.chat.id)
 
 
 async def cancel_command(message: Message, turn: Turn, state: FSMContext) -> None:
-    await forget(state)
+    await FORM.forget(state)
     await Screen(turn.text("tg_hearing_form_cancelled")).send(turn.bot, message.chat.id)
 
 
 async def cancel_button(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None:
     await callback.answer()
-    await forget(state)
+    await FORM.forget(state)
     await edit_or_send(turn.bot, callback, Screen(turn.text("tg_hearing_form_cancelled")))
-
-
-async def stale_button(callback: CallbackQuery) -> None:
-    await callback.answer()
-
-
-async def forget(state: FSMContext) -> None:
-    """Drop the form (its state and its answers) and nothing else of the FSM data."""
-    if (await state.get_state()) in HearingForm:
-        await state.set_state(None)
-    data = await state.get_data()
-    if FORM in data:
-        del data[FORM]
-        await state.set_data(data)
 
 
 # --- the steps --------------------------------------------------------------------------
@@ -187,7 +174,7 @@ async def kind_chosen(
     await callback.answer()
     if callback_data.value not in hearings.KINDS:
         return
-    await _save(state, HearingForm.date, kind=callback_data.value)
+    await FORM.save(state, HearingForm.date, kind=callback_data.value)
     await edit_or_send(turn.bot, callback, _prompt(turn, "date"))
 
 
@@ -199,20 +186,20 @@ async def date_entered(message: Message, turn: Turn, state: FSMContext) -> None:
     elif day < turn.now.astimezone(turn.renderer.tz).date():
         error = "past_date"
     if error is None and day is not None:
-        await _save(state, HearingForm.time, date=day.isoformat())
+        await FORM.save(state, HearingForm.time, date=day.isoformat())
     await _prompt(turn, "time" if error is None else "date", error).send(turn.bot, message.chat.id)
 
 
 async def time_entered(message: Message, turn: Turn, state: FSMContext) -> None:
     moment = parse_time(message.text or "")
-    form = await _form(state)
+    form = await FORM.get(state)
     error = None
     if moment is None:
         error = "bad_time"
     elif _starts(turn, form["date"], moment) <= turn.now:
         error = "past_time"
     if error is None and moment is not None:
-        await _save(state, HearingForm.place, time=moment.strftime("%H:%M"))
+        await FORM.save(state, HearingForm.place, time=moment.strftime("%H:%M"))
     await _prompt(turn, "place" if error is None else "time", error).send(turn.bot, message.chat.id)
 
 
@@ -222,7 +209,7 @@ async def place_entered(message: Message, turn: Turn, state: FSMContext) -> None
     if error is not None:
         await _prompt(turn, "place", error, limit=PLACE_MAX).send(turn.bot, message.chat.id)
         return
-    await _save(state, HearingForm.audience, place=place)
+    await FORM.save(state, HearingForm.audience, place=place)
     villages = await turn.repos.municipalities.villages(turn.municipality.id)
     await _prompt(turn, "audience", villages=villages).send(turn.bot, message.chat.id)
 
@@ -235,7 +222,7 @@ async def audience_chosen(
     villages = {str(v.id): v.name for v in found}
     if callback_data.value != "all" and callback_data.value not in villages:
         return  # not a village of this municipality (any more)
-    await _save(state, HearingForm.agenda, village=villages.get(callback_data.value))
+    await FORM.save(state, HearingForm.agenda, village=villages.get(callback_data.value))
     await edit_or_send(turn.bot, callback, _prompt(turn, "agenda"))
 
 
@@ -245,22 +232,22 @@ async def agenda_entered(message: Message, turn: Turn, state: FSMContext) -> Non
         error = "too_long" if agenda else "empty_agenda"
         await _prompt(turn, "agenda", error, limit=AGENDA_MAX).send(turn.bot, message.chat.id)
         return
-    form = await _save(state, HearingForm.summary, agenda=agenda)
+    form = await FORM.save(state, HearingForm.summary, agenda=agenda)
     await _summary(turn, form).send(turn.bot, message.chat.id)
 
 
 async def agenda_skipped(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None:
     await callback.answer()
-    form = await _save(state, HearingForm.summary, agenda="")
+    form = await FORM.save(state, HearingForm.summary, agenda="")
     await edit_or_send(turn.bot, callback, _summary(turn, form))
 
 
 async def create(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None:
     await callback.answer()
-    form = await _form(state)
+    form = await FORM.get(state)
     starts = _starts(turn, form["date"], time.fromisoformat(form["time"]))
     if starts <= turn.now:  # the form sat open past the hearing's time
-        await _save(state, HearingForm.date)
+        await FORM.save(state, HearingForm.date)
         await edit_or_send(turn.bot, callback, _prompt(turn, "date", "past_time"))
         return
     try:
@@ -276,11 +263,11 @@ async def create(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None
         )
     except ServiceError as exc:  # e.g. the village was removed meanwhile
         log.warning("telegram hearing form: not created (%s)", exc)
-        await forget(state)
+        await FORM.forget(state)
         screen = Screen(turn.text("tg_hearing_error", code="not_created"))
         await edit_or_send(turn.bot, callback, screen)
         return
-    await forget(state)
+    await FORM.forget(state)
     log.info("telegram hearing created: hearing=%s by resident=%s", hearing.id, turn.linked.id)
     text = turn.text("tg_hearing_created", hearing=hearing, starts=starts, village=form["village"])
     label = turn.labels()["hearing_publish"]
@@ -315,21 +302,6 @@ def parse_time(text: str) -> time | None:
 def _starts(turn: Turn, day: str, moment: time) -> datetime:
     """The local date and time as an aware datetime in the municipality's time zone."""
     return datetime.combine(date.fromisoformat(day), moment, tzinfo=turn.renderer.tz)
-
-
-# --- the answers so far -----------------------------------------------------------------
-
-
-async def _form(state: FSMContext) -> dict[str, Any]:
-    return dict((await state.get_data()).get(FORM) or {})
-
-
-async def _save(state: FSMContext, step: State, **answers: Any) -> dict[str, Any]:
-    """Keep ``answers`` and move to ``step``; returns all the answers so far."""
-    form = {**await _form(state), **answers}
-    await state.update_data({FORM: form})
-    await state.set_state(step)
-    return form
 
 
 # --- screens ---------------------------------------------------------------------------

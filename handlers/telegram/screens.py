@@ -142,26 +142,34 @@ def callback_chat(callback: CallbackQuery) -> int:
     return callback.message.chat.id if callback.message else callback.from_user.id
 
 
-async def edit_or_send(bot: Bot, callback: CallbackQuery, screen: Screen) -> None:
-    """Show ``screen`` in place of the message whose button was pressed.
+async def edit(bot: Bot, chat_id: int, message_id: int, screen: Screen) -> None:
+    """Show ``screen`` in place of message ``message_id`` (its inline keyboard only).
 
-    If that message cannot be edited (gone, too old) the screen is sent anew; a repeated
-    tap that changes nothing is not an error.
+    An edit that changes nothing (a repeated tap) is not an error; a message that cannot
+    be edited (gone, too old) raises :class:`TelegramBadRequest`.
     """
-    message = callback.message
     markup = screen.markup if isinstance(screen.markup, InlineKeyboardMarkup) else None
+    try:
+        await bot.edit_message_text(
+            text=screen.text,
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+        )
+    except TelegramBadRequest as exc:
+        if "message is not modified" not in exc.message:
+            raise
+
+
+async def edit_or_send(bot: Bot, callback: CallbackQuery, screen: Screen) -> None:
+    """Show ``screen`` in place of the message whose button was pressed, or if that
+    message cannot be edited, anew."""
+    message = callback.message
     if message is not None:
         try:
-            await bot.edit_message_text(
-                text=screen.text,
-                chat_id=message.chat.id,
-                message_id=message.message_id,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-            )
+            await edit(bot, message.chat.id, message.message_id, screen)
             return
         except TelegramBadRequest as exc:
-            if "message is not modified" in exc.message:
-                return
             log.info("telegram: cannot edit the message (%s); sending anew", exc.message)
     await screen.send(bot, callback_chat(callback))
