@@ -79,6 +79,8 @@ class Dialect:
     release_lock: str | None = None
     #: the numbers of the session locks held now, by any connection
     held_locks: str | None = None
+    #: an expression for 64 random hexadecimal digits from the server's secure source
+    random_hex: str = ""
 
 
 SQLITE = Dialect(
@@ -88,6 +90,7 @@ SQLITE = Dialect(
     skip_locked="",
     concurrent_writers=False,
     pipelined=True,
+    random_hex="lower(hex(randomblob(32)))",
 )
 POSTGRESQL = Dialect(
     name="postgresql",
@@ -101,6 +104,8 @@ POSTGRESQL = Dialect(
     # a BIGINT advisory lock shows its high half in classid, its low half in objid
     held_locks="SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks"
     " WHERE locktype = 'advisory' AND objsubid = 1 AND granted",
+    # gen_random_uuid (core since PostgreSQL 13) draws from the server's strong source
+    random_hex="replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '')",
 )
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")

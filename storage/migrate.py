@@ -30,6 +30,7 @@ class Migration:
         text = self.path.read_text(encoding="utf-8")
         text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
         text = text.replace("IDENTITY_PK", db.dialect.identity_pk)
+        text = text.replace("RANDOM_HEX", db.dialect.random_hex)
         return [stmt.strip() for stmt in text.split(";") if stmt.strip()]
 
 

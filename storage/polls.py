@@ -23,6 +23,7 @@ def _poll(row: Row) -> Poll:
 class PollRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._secrets: dict[str, str] = {}
 
     async def create(
         self,
@@ -212,7 +213,17 @@ class PollRepo:
         )
 
     async def secret(self, name: str, make: str) -> str:
-        """A stored deployment secret, created with ``make`` on first use."""
+        """A stored deployment secret, created with ``make`` if missing. One that was
+        there already (the migrations make the ballot key) was committed and never
+        changes: it is kept once read. One made here may yet be rolled back with the
+        caller's transaction: it is read again next time."""
+        known = self._secrets.get(name)
+        if known is not None:
+            return known
+        stored = await self.db.fetchval("SELECT value FROM secrets WHERE name = ?", (name,))
+        if stored is not None:
+            self._secrets[name] = str(stored)
+            return str(stored)
         await self.db.execute(
             "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
             (name, make),

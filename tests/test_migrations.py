@@ -114,3 +114,22 @@ async def test_failed_transaction_leaves_nothing(db_url: str) -> None:
                 )
                 raise RuntimeError("boom")
         assert await db.fetchval("SELECT COUNT(*) FROM municipalities") == 0
+
+
+async def test_the_ballot_key_is_made_with_the_schema_and_kept(
+    db_url: str, new_db_url: Callable[[], str]
+) -> None:
+    """64 random hex digits from the server's source; a database that had a key keeps it."""
+    async with connect(db_url) as db:
+        await migrate(db, 11)
+        await db.execute("INSERT INTO secrets (name, value) VALUES ('ballot-key', 'old-key')")
+        await migrate(db)
+        kept = await db.fetchval("SELECT value FROM secrets WHERE name = 'ballot-key'")
+    assert kept == "old-key"
+    keys = []
+    for _ in range(2):
+        async with connect(new_db_url()) as fresh:
+            await migrate(fresh)
+            keys.append(await fresh.fetchval("SELECT value FROM secrets WHERE name = 'ballot-key'"))
+    assert all(len(key) == 64 and int(key, 16) >= 0 for key in keys)
+    assert keys[0] != keys[1]

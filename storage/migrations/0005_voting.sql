@@ -77,7 +77,7 @@ CREATE TABLE ballot_choices (
     PRIMARY KEY (ballot_id, option_id)
 );
 
--- Deployment secrets generated on first use (e.g. the ballot key when BALLOT_SECRET is unset).
+-- Deployment secrets (the ballot key: made by migration 0012).
 CREATE TABLE secrets (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
