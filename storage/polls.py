@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from storage.db import Database, Row
 from storage.models import Poll, PollOption, StoredBallot
@@ -212,8 +212,8 @@ class PollRepo:
             ),
         )
 
-    async def secret(self, name: str, make: str) -> str:
-        """A stored deployment secret, created with ``make`` if missing. One that was
+    async def secret(self, name: str, make: Callable[[], str]) -> str:
+        """A stored deployment secret, created with ``make()`` if missing. One that was
         there already (the migrations make the ballot key) was committed and never
         changes: it is kept once read. One made here may yet be rolled back with the
         caller's transaction: it is read again next time."""
@@ -226,6 +226,6 @@ class PollRepo:
             return str(stored)
         await self.db.execute(
             "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-            (name, make),
+            (name, make()),
         )
         return str(await self.db.fetchval("SELECT value FROM secrets WHERE name = ?", (name,)))

@@ -63,7 +63,7 @@ def eligible(poll: Poll, resident: Resident, now: datetime) -> bool:
 
 
 async def _voter_key(repos: Repos, poll_id: int, resident_id: int) -> str:
-    key = await repos.polls.secret("ballot-key", secrets.token_hex(32))
+    key = await repos.polls.secret("ballot-key", lambda: secrets.token_hex(32))
     message = f"{poll_id}:{resident_id}".encode()
     return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
