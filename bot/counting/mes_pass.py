@@ -147,7 +147,6 @@ class Pass:
                         if tracking:
                             limit = y if limit is None or y < limit else limit  # type: ignore[operator]
                             tracking = limit != x
-            counts = node.counts
             best = None
             j = len(funded)
             checking = bar is not None and j < len(bar.winners)
@@ -175,7 +174,7 @@ class Pass:
                 items = []
                 total = weight = 0
                 if tracking:
-                    for c, w in counts[p].items():  # type: ignore[union-attr]
+                    for c, w in node.counts(p, groups).items():
                         b = budgets[c]
                         if b is not None:
                             f = scale[b[2]]
@@ -184,7 +183,7 @@ class Pass:
                             total += v * w
                             weight += w
                 else:
-                    for c, w in counts[p].items():  # type: ignore[union-attr]
+                    for c, w in node.counts(p, groups).items():
                         b = budgets[c]
                         if b is not None:
                             v = (b[0] + b[1] * s) * scale[b[2]]
