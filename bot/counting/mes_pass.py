@@ -271,12 +271,16 @@ class Pass:
         winner's rho at ``step``; or where an unaffordable project's supporters would get
         enough money. Bounds left over from earlier rounds are passed over: their slopes are
         stale. A price is the largest of the prices that each set of full payers would
-        give, so while budgets are affine in ``s`` rho is convex and the tangent errs short;
-        a guess too long costs a pass. Only a hint (floats): the certificate decides.
+        give, so while budgets are affine in ``s`` rho is convex and the tangent errs short.
+        Projects out of reach in round 0 are passed over too: when all their supporters'
+        whole shares come to the cost, what those pay for earlier winners mostly keeps them
+        out of reach later on (on Swiecie 2023 and synthetic elections, heeding them took
+        more passes). A guess too long costs a pass, and the pass is kept. Only a hint
+        (floats): the certificate decides.
         """
         n = self.groups.n
         s = self.budget + step * n
-        far = min((y for _, y in self.cuts), default=math.inf)
+        far = min((y for j, y in self.cuts if j), default=math.inf)
         for j, (w_i, w_sl, w_den) in enumerate(self.rhos):
             snap = self.rounds[j + 1]  # the bounds after round j
             stands = snap.limit  # rounds up to j take the same decisions up to this step
