@@ -185,7 +185,7 @@ class Pass:
                     remaining.remove(p)
                     # So it stays up to step y: for sure while the pass is tracked, a guess
                     # for reach() beyond.
-                    f_sl = -sum(w * b[1] * scale[b[2]] for _, w, _, b in items)
+                    f_sl = -sum([w * b[1] * scale[b[2]] for _, w, _, b in items])
                     y = _bound(None, x, need - total, f_sl, True, n)
                     if y is not None:
                         cuts.append((j, y))
@@ -222,27 +222,28 @@ class Pass:
             new_class = node.new_class
             budgets.extend([None] * (node.n_classes - len(budgets)))
             epoch = len(scale)
+            denom *= weight
+            scale = (*[f * weight for f in scale], 1)  # to the new denominator
             # Those who paid the price keep the rest: weight * v - a over the new denominator,
-            # affine in s. Slopes are kept even where the pass is no longer tracked (its
-            # rounds stand for no other step): they are what :meth:`reach` guesses from.
-            ends = []
-            if tracking:
-                for v, _, c, b in items[i:]:
-                    g, g_sl = weight * v - a, weight * b[1] * scale[b[2]] - a_sl
-                    budgets[new_class[c]] = (g - g_sl * s, g_sl, epoch)
-                    if g_sl < 0:
-                        ends.append(g // -g_sl)
-            else:
-                for v, _, c, b in items[i:]:
-                    g_sl = weight * b[1] * scale[b[2]] - a_sl
-                    budgets[new_class[c]] = (weight * v - a - g_sl * s, g_sl, epoch)
+            # affine in s (v = (b[0] + b[1] * s) * scale[b[2]] before this round's scaling,
+            # a = a_0 + a_sl * s). Slopes are kept even where the pass is no longer tracked
+            # (its rounds stand for no other step): they are what :meth:`reach` guesses from.
+            a_0 = a - a_sl * s
+            ends: list[int] = []
+            for _, _, c, b in items[i:]:
+                f = scale[b[2]]
+                budgets[new_class[c]] = (b[0] * f - a_0, b[1] * f - a_sl, epoch)
             if tracking:
                 # The price formula stands while what the payers keep stays >= 0 and what
                 # those who paid all they had would keep stays <= 0; a side moving towards 0
                 # reaches it (g + g_sl * n * (y - x) keeps its sign up to
                 # y = x + (g // -g_sl) // n: a floor of a floor, both divisors positive).
+                for _, _, c, _ in items[i:]:
+                    g_i, g_sl, _ = budgets[new_class[c]]  # type: ignore[misc]
+                    if g_sl < 0:
+                        ends.append((g_i + g_sl * s) // -g_sl)
                 for v, _, _, b in items[:i]:
-                    g_sl = weight * b[1] * scale[b[2]] - a_sl
+                    g_sl = b[1] * scale[b[2]] - a_sl  # scale already includes weight
                     if g_sl > 0:
                         ends.append((a - weight * v) // g_sl)
                 if ends:
@@ -253,8 +254,6 @@ class Pass:
                 if tracking:
                     limit = self._order_limit(limit, x, s, won, a, a_sl, den, remaining, lb)
                     tracking = limit != x
-            scale = (*[f * weight for f in scale], 1)
-            denom *= weight
             funded.append(won)
 
     def bar(self, step: int) -> Bar:
