@@ -14,6 +14,11 @@ _SLACK = 1e-9
 
 _money = itemgetter(0)
 
+# Pass.reach heeds a project out of reach in a round if, when it comes within reach, it
+# would cost at most this times the winner's rho: its cost is estimated at an earlier step,
+# and missing one that takes the round costs a chain of failed guesses.
+_NEAR = 1.05
+
 
 class _Round(NamedTuple):
     """What a pass knows at the start of a round. Nothing here depends on the money ``s``."""
@@ -70,7 +75,9 @@ class Pass:
         start = _Round(groups.root, groups.n, (1,), lb, tuple(groups.candidates), 0, None, [], ())
         self.rounds = [start]
         self.rhos: list[tuple[int, int, int]] = []  # each round's winner: rho as lb is kept
-        self.cuts: list[tuple[int, int]] = []  # (round, last step) of each unaffordability
+        # (round, last step, rho at least when it comes within reach) of each project found
+        # unaffordable: it then costs what its richest supporter holds, everyone paying all
+        self.cuts: list[tuple[int, int, float]] = []
         self.last_x = 0
         self.first = 0  # the first round the last pass recomputed
         self.limit: int | None = None  # the last step where the last pass stands (None: all)
@@ -143,7 +150,7 @@ class Pass:
                     if f > 0:
                         remaining.remove(p)
                         y = _bound(None, x, f, -groups.support[p], True, n)
-                        cuts.append((0, y))  # type: ignore[arg-type]
+                        cuts.append((0, y, 1 / groups.support[p]))  # type: ignore[arg-type]
                         if tracking:
                             limit = y if limit is None or y < limit else limit  # type: ignore[operator]
                             tracking = limit != x
@@ -188,7 +195,8 @@ class Pass:
                     f_sl = -sum([w * b[1] * scale[b[2]] for _, w, _, b in items])
                     y = _bound(None, x, need - total, f_sl, True, n)
                     if y is not None:
-                        cuts.append((j, y))
+                        top = max(items, key=_money)[0]
+                        cuts.append((j, y, top / (denom * costs[p])))
                         if tracking and (limit is None or y < limit):
                             limit = y
                             tracking = y != x
@@ -267,20 +275,21 @@ class Pass:
 
         Round by round, beyond the step up to which it stands anyway, it is where a project
         whose rho the round worked out, going on along its tangent, would fall to the
-        winner's rho at ``step``; or where an unaffordable project's supporters would get
-        enough money. Bounds left over from earlier rounds are passed over: their slopes are
+        winner's rho at ``step``; or where a project out of reach in the round would come
+        within it, if it would then cost about as little as the winner or less (it costs then
+        what its richest supporter holds, per unit of utility, as they all pay all they have:
+        more than now). Bounds left over from earlier rounds are passed over: their slopes are
         stale. A price is the largest of the prices that each set of full payers would
         give, so while budgets are affine in ``s`` rho is convex and the tangent errs short.
-        Projects out of reach in round 0 are passed over too: when all their supporters'
-        whole shares come to the cost, what those pay for earlier winners mostly keeps them
-        out of reach later on (on Swiecie 2023 and synthetic elections, heeding them took
-        more passes). A guess too long costs a pass, and the pass is kept. Only a hint
-        (floats): the certificate decides.
+        A guess too long costs a pass, and the pass is kept. Only a hint (floats): the
+        certificate decides.
         """
         n = self.groups.n
         s = self.budget + step * n
-        far = min((y for j, y in self.cuts if j), default=math.inf)
-        for j, (w_i, w_sl, w_den) in enumerate(self.rhos):
+        won = [(w_i + w_sl * s) / w_den for w_i, w_sl, w_den in self.rhos]  # winners' rho
+        won.append(math.inf)  # after the last winner, any project within reach is funded
+        far = min((y for j, y, rho in self.cuts if rho <= won[j] * _NEAR), default=math.inf)
+        for j, r in enumerate(won[:-1]):
             snap = self.rounds[j + 1]  # the bounds after round j
             stands = snap.limit  # rounds up to j take the same decisions up to this step
             if stands is None or stands >= far:
@@ -293,7 +302,6 @@ class Pass:
                     if q_sl < 0 and q in snap.remaining:
                         hints.append((q_i / q_den, q_sl / q_den))
                 hints.append((math.inf, 0.0))  # not empty any more: worked out
-            r = (w_i + w_sl * s) / w_den
             for h_i, h_sl in hints:
                 if h_sl < 0:
                     y = step + (h_i + h_sl * s - r) / -h_sl / n
