@@ -77,17 +77,20 @@ def equal_shares(
     previous = list(groups.free)
     funded, limit = passes.run(0)
     held: list[Pass] = []  # passes at later steps that did not show the outcome, by step
+    checked: list[int] | None = None
     while True:
-        outcome = groups.free + funded
-        spent = sum(costs[p] for p in outcome)
-        if spent > budget:
-            return previous
-        chosen = set(funded)
-        if all(spent + costs[p] > budget for p in groups.candidates if p not in chosen):
-            return outcome
+        if funded != checked:  # a new outcome: within the budget? exhaustive?
+            checked = funded
+            outcome = groups.free + funded
+            spent = sum(costs[p] for p in outcome)
+            if spent > budget:
+                return previous
+            chosen = set(funded)
+            if all(spent + costs[p] > budget for p in groups.candidates if p not in chosen):
+                return outcome
+            previous = outcome
         if limit is None:  # unreachable: with enough money every candidate gets funded
-            return outcome
-        previous = outcome
+            return previous
         # The outcome holds up to step `limit`. Rather than step through the short pieces
         # that follow, show with one pass at a later step that it holds up to there. Passes
         # that fail to show it are kept: one may show it from a later step on, or be the
