@@ -180,35 +180,32 @@ class Pass:
                 # money. This loop is where the time goes: keep it plain. Slopes are worked
                 # out only where needed: for those who pay all they have, and the winner's.
                 items = []
-                total = weight = 0
+                weight = 0
                 for c, w in node.counts(p, groups).items():
                     b = budgets[c]
                     if b is not None:
-                        v = (b[0] + b[1] * s) * scale[b[2]]
-                        items.append((v, w, c, b))
-                        total += v * w
+                        items.append(((b[0] + b[1] * s) * scale[b[2]], w, c, b))
                         weight += w
-                if total < need:  # unaffordable now, hence for the rest of the pass
-                    remaining.remove(p)
-                    # So it stays up to step y: for sure while the pass is tracked, a guess
-                    # for reach() beyond.
-                    f_sl = -sum([w * b[1] * scale[b[2]] for _, w, _, b in items])
-                    y = _bound(None, x, need - total, f_sl, True, n)
-                    if y is not None:
-                        top = max(items, key=_money)[0]
-                        cuts.append((j, y, top / (denom * costs[p])))
-                        if tracking and (limit is None or y < limit):
-                            limit = y
-                            tracking = y != x
-                    continue
                 items.sort(key=_money)
-                a, a_sl, i = need, 0, 0
-                while a > weight * items[i][0]:  # the i-th poorest class pays all it has
+                a, a_sl, i, k = need, 0, 0, len(items)
+                while i < k and a > weight * items[i][0]:  # the i-th poorest pays all it has
                     v, w, _, b = items[i]
                     a -= w * v
                     a_sl -= w * b[1] * scale[b[2]]
                     weight -= w
                     i += 1
+                if i == k:
+                    # All pay all they have, and some is still owed: unaffordable now, hence
+                    # for the rest of the pass. So it stays up to step y: for sure while the
+                    # pass is tracked, a guess for reach() beyond.
+                    remaining.remove(p)
+                    y = _bound(None, x, a, a_sl, True, n)
+                    if y is not None:
+                        cuts.append((j, y, items[-1][0] / (denom * costs[p])))
+                        if tracking and (limit is None or y < limit):
+                            limit = y
+                            tracking = y != x
+                    continue
                 den = weight * denom * costs[p]  # rho = a / den, the price is a / (weight*denom)
                 lb[p] = (a - a_sl * s, a_sl, den)
                 looked += (p,)
