@@ -77,7 +77,7 @@ class Pass:
         self.rhos: list[tuple[int, int, int]] = []  # each round's winner: rho as lb is kept
         # (round, last step, rho at least when it comes within reach) of each project found
         # unaffordable: it then costs what its richest supporter holds, everyone paying all
-        self.cuts: list[tuple[int, int, float]] = []
+        self.cuts: list[tuple[int, int, float, int]] = []
         self.last_x = 0
         self.first = 0  # the first round the last pass recomputed
         self.limit: int | None = None  # the last step where the last pass stands (None: all)
@@ -150,7 +150,7 @@ class Pass:
                     if f > 0:
                         remaining.remove(p)
                         y = _bound(None, x, f, -groups.support[p], True, n)
-                        cuts.append((0, y, 1 / groups.support[p]))  # type: ignore[arg-type]
+                        cuts.append((0, y, 1 / groups.support[p], p))  # type: ignore[arg-type]
                         if tracking:
                             limit = y if limit is None or y < limit else limit  # type: ignore[operator]
                             tracking = limit != x
@@ -201,7 +201,7 @@ class Pass:
                     remaining.remove(p)
                     y = _bound(None, x, a, a_sl, True, n)
                     if y is not None:
-                        cuts.append((j, y, items[-1][0] / (denom * costs[p])))
+                        cuts.append((j, y, items[-1][0] / (denom * costs[p]), p))
                         if tracking and (limit is None or y < limit):
                             limit = y
                             tracking = y != x
@@ -275,7 +275,8 @@ class Pass:
         winner's rho at ``step``; or where a project out of reach in the round would come
         within it, if it would then cost about as little as the winner or less (it costs then
         what its richest supporter holds, per unit of utility, as they all pay all they have:
-        more than now). Bounds left over from earlier rounds are passed over: their slopes are
+        more than now), else where it would come within reach after the last winner, to be
+        funded there. Bounds left over from earlier rounds are passed over: their slopes are
         stale. A price is the largest of the prices that each set of full payers would
         give, so while budgets are affine in ``s`` rho is convex and the tangent errs short.
         A guess too long costs a pass, and the pass is kept. Only a hint (floats): the
@@ -285,7 +286,12 @@ class Pass:
         s = self.budget + step * n
         won = [(w_i + w_sl * s) / w_den for w_i, w_sl, w_den in self.rhos]  # winners' rho
         won.append(math.inf)  # after the last winner, any project within reach is funded
-        far = min((y for j, y, rho in self.cuts if rho <= won[j] * _NEAR), default=math.inf)
+        far = min((y for j, y, rho, _ in self.cuts if rho <= won[j] * _NEAR), default=math.inf)
+        for j, y, rho, p in self.cuts:
+            if y < far and rho > won[j] * _NEAR:  # it may still be funded after the last winner
+                y = self._at_end(p)
+                if y is not None and y < far:
+                    far = y
         for j, r in enumerate(won[:-1]):
             snap = self.rounds[j + 1]  # the bounds after round j
             stands = snap.limit  # rounds up to j take the same decisions up to this step
@@ -305,6 +311,22 @@ class Pass:
                     if y < far:
                         far = max(y, stands)
         return None if far == math.inf else math.floor(far)
+
+    def _at_end(self, p: int) -> int | None:
+        """The last step at which project ``p``, out of reach since some round of this pass,
+        stays out of reach in its last round (where it would be funded), going on straight
+        from this pass's step; ``None``: never comes within reach so."""
+        groups, snap, budgets = self.groups, self.rounds[-1], self.budgets
+        scale, x = snap.scale, self.last_x
+        s = self.budget + x * groups.n
+        total = total_sl = 0
+        for c, w in snap.node.counts(p, groups).items():
+            b = budgets[c]
+            if b is not None:
+                f = scale[b[2]] * w
+                total += (b[0] + b[1] * s) * f
+                total_sl += b[1] * f
+        return _bound(None, x, groups.costs[p] * snap.denom - total, -total_sl, True, groups.n)
 
     def covers(self, bar: Bar) -> bool:
         """Whether this pass shows that ``bar``'s outcome holds for every step from ``bar``'s
