@@ -60,8 +60,8 @@ class Pass:
     ``budgets[c]`` is ``(intercept, slope, epoch)``: class ``c`` holds
     ``(intercept + slope * s) * scale[epoch] / denom``. The list is append-only along a
     pass (new classes get new ids); ``None`` marks a class that has spent everything.
-    Slopes are only kept while the pass is tracked (its rounds may stand for later steps);
-    past that point they are 0, which is exact at this step's ``s``.
+    Once the pass is no longer tracked (its later rounds stand for no other step), the
+    formulas hold at this step only, and the slopes serve :meth:`reach` for its guesses.
     """
 
     def __init__(self, groups: Groups, budget: int) -> None:
@@ -75,8 +75,9 @@ class Pass:
         start = _Round(groups.root, groups.n, (1,), lb, tuple(groups.candidates), 0, None, [], ())
         self.rounds = [start]
         self.rhos: list[tuple[int, int, int]] = []  # each round's winner: rho as lb is kept
-        # (round, last step, rho at least when it comes within reach) of each project found
-        # unaffordable: it then costs what its richest supporter holds, everyone paying all
+        # (round, last step, rho at least when it comes within reach, project) for each
+        # project found unaffordable: it then costs what its richest supporter holds (all
+        # pay all they have), per unit of utility
         self.cuts: list[tuple[int, int, float, int]] = []
         self.last_x = 0
         self.first = 0  # the first round the last pass recomputed
@@ -268,19 +269,20 @@ class Pass:
 
     def reach(self, step: int) -> int | None:
         """A guess of the farthest step whose pass may show (:meth:`covers`) that the
-        outcome holds from ``step`` on.
+        outcome holds from ``step`` on. Only a hint (floats): the certificate decides; a guess
+        too long costs a pass (which is kept), one too short a pass more.
 
-        Round by round, beyond the step up to which it stands anyway, it is where a project
-        whose rho the round worked out, going on along its tangent, would fall to the
-        winner's rho at ``step``; or where a project out of reach in the round would come
-        within it, if it would then cost about as little as the winner or less (it costs then
-        what its richest supporter holds, per unit of utility, as they all pay all they have:
-        more than now), else where it would come within reach after the last winner, to be
-        funded there. Bounds left over from earlier rounds are passed over: their slopes are
-        stale. A price is the largest of the prices that each set of full payers would
-        give, so while budgets are affine in ``s`` rho is convex and the tangent errs short.
-        A guess too long costs a pass, and the pass is kept. Only a hint (floats): the
-        certificate decides.
+        It is the first step, beyond those where the rounds stand anyway, at which
+
+        * a project whose rho a round worked out, going on along its tangent, falls to that
+          round's winner's rho at ``step``. Bounds left over from earlier rounds are passed
+          over: their slopes are stale. A price is the largest of the prices that each set
+          of full payers would give, so while budgets are affine in ``s`` rho is convex, and
+          the tangent errs short;
+        * a project out of reach in a round comes within reach there, if it would then cost
+          about as little as the winner or less (it costs then what its richest supporter
+          holds, per unit of utility, as all pay all they have: more than now); else where
+          it would come within reach after the last winner, to be funded there.
         """
         n = self.groups.n
         s = self.budget + step * n
@@ -288,7 +290,7 @@ class Pass:
         won.append(math.inf)  # after the last winner, any project within reach is funded
         far = min((y for j, y, rho, _ in self.cuts if rho <= won[j] * _NEAR), default=math.inf)
         for j, y, rho, p in self.cuts:
-            if y < far and rho > won[j] * _NEAR:  # it may still be funded after the last winner
+            if y < far and rho > won[j] * _NEAR:  # it may be funded after the last winner
                 y = self._at_end(p)
                 if y is not None and y < far:
                     far = y
