@@ -289,11 +289,6 @@ class Pass:
         won = [(w_i + w_sl * s) / w_den for w_i, w_sl, w_den in self.rhos]  # winners' rho
         won.append(math.inf)  # after the last winner, any project within reach is funded
         far = min((y for j, y, rho, _ in self.cuts if rho <= won[j] * _NEAR), default=math.inf)
-        for j, y, rho, p in self.cuts:
-            if y < far and rho > won[j] * _NEAR:  # it may be funded after the last winner
-                y = self._at_end(p)
-                if y is not None and y < far:
-                    far = y
         for j, r in enumerate(won[:-1]):
             snap = self.rounds[j + 1]  # the bounds after round j
             stands = snap.limit  # rounds up to j take the same decisions up to this step
@@ -312,6 +307,13 @@ class Pass:
                     y = step + (h_i + h_sl * s - r) / -h_sl / n
                     if y < far:
                         far = max(y, stands)
+        for y, j, rho, p in sorted((y, j, rho, p) for j, y, rho, p in self.cuts if y < far):
+            if y >= far:
+                break
+            if rho > won[j] * _NEAR:  # it may come within reach after the last winner first
+                end = self._at_end(p)
+                if end is not None and end < far:
+                    far = end
         return None if far == math.inf else math.floor(far)
 
     def _at_end(self, p: int) -> int | None:
