@@ -34,15 +34,15 @@ class Groups:
     ) -> None:
         self.costs = list(costs)
         self.rank = list(rank)
-        groups: dict[tuple[int, ...], int]
+        groups: dict[frozenset[int], int]
         if weights is None:
-            groups = Counter(tuple(sorted(set(b))) for b in ballots)
+            groups = Counter(map(frozenset, ballots))
         else:
             groups = {}
             for b, w in zip(ballots, weights, strict=True):
                 if w < 0:
                     raise ValueError("ballot weights must not be negative")
-                key = tuple(sorted(set(b)))
+                key = frozenset(b)
                 groups[key] = groups.get(key, 0) + w
         self.n = sum(groups.values())  # every voter gets a share, even with an empty ballot
         self.ballots = [b for b, w in groups.items() if b and w]
