@@ -475,6 +475,21 @@ def test_mes_look_ahead_refuses_an_outcome_that_leaves_and_comes_back(seed: int)
     assert not probe.covers(passes.bar(limit))
 
 
+def test_mes_partitions_let_go_of_a_branch_at_once() -> None:
+    """Only the latest branch of partitions is kept, and one let go of is taken apart: its
+    nodes refer to their parents, so left whole it would wait for the cyclic collector
+    (which on a large election let a count hold a gigabyte)."""
+    groups = Groups([10, 10, 10], [[0, 1], [1, 2], [0, 2], [0]], [0, 1, 2])
+    root = groups.root
+    first = root.child(0, groups)
+    below = first.child(1, groups)
+    assert root.child(0, groups) is first and first.child(1, groups) is below
+    assert below.counts(2, groups) == {3: 1, 1: 1}  # group [1, 2] left class 1 for class 3
+    other = root.child(1, groups)
+    assert root.children == {1: other}
+    assert first.children == {} and below.parent is first  # a pass may still hold them
+
+
 def test_mes_matches_pabutools_on_random_elections() -> None:
     """Oracle check, only where pabutools (the ``bench`` extra) is installed."""
     pabutools = pytest.importorskip("pabutools.election")

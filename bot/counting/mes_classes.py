@@ -5,18 +5,13 @@ supporters of a funded project pay the same price (or all they have left), so vo
 approve exactly the same funded projects always hold the same budget: they form a *class*.
 Which classes exist depends only on the sequence of funded projects, not on the money, so
 :class:`Partition` builds the classes once per sequence prefix and keeps them for the next
-MES pass, which mostly funds the same sequence again (the latest two branches are kept).
+MES pass, which mostly funds the same sequence again (only the latest branch is kept).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-
-# Children kept per partition. Add1 passes mostly re-fund the same sequence, and the passes
-# that look ahead fund another one now and then; a whole tree of partitions can take
-# gigabytes on large elections with diverse ballots.
-_BRANCHES = 2
 
 
 class Groups:
@@ -139,12 +134,20 @@ class Partition:
         return d
 
     def child(self, funded: int, groups: Groups) -> Partition:
-        """The partition after also funding ``funded`` (cached, see :data:`_BRANCHES`)."""
+        """The partition after also funding ``funded`` (cached until another branch is built)."""
         node = self.children.get(funded)
         if node is not None:
             return node
-        if len(self.children) >= _BRANCHES:
-            del self.children[next(iter(self.children))]  # the oldest
+        # Keep one branch only: Add1 passes mostly re-fund the same sequence, and a whole tree
+        # of partitions can take gigabytes on large elections with diverse ballots. Children
+        # refer to their parents, so a branch let go of is taken apart at once rather than
+        # left to the cyclic garbage collector (a pass still holding part of it keeps that).
+        stack = list(self.children.values())
+        self.children.clear()
+        while stack:
+            node = stack.pop()
+            stack.extend(node.children.values())
+            node.children.clear()
         parent_class = self.group_class
         group_class = parent_class[:]
         new_class: dict[int, int] = {}
