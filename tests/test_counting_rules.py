@@ -27,6 +27,7 @@ from bot.counting import (
     plurality,
     ranking,
 )
+from bot.counting.mes_classes import Groups
 
 
 def election(
@@ -330,18 +331,37 @@ def pb_like_instance(rng: random.Random) -> tuple:
     return costs, ballots, budget, rank
 
 
+def look_ahead_events(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Counts, as the MES count goes, what becomes of its look-ahead passes (see
+    ``bot.counting.mes``): shown at once, failed, and failed but kept and used later."""
+    events: Counter[str] = Counter()
+    failed: set[int] = set()  # passes that did not show the outcome they were run for
+    covers, bar = mes_pass.Pass.covers, mes_pass.Pass.bar
+
+    def counted_covers(self: mes_pass.Pass, bar: mes_pass.Bar) -> bool:
+        shown = covers(self, bar)
+        if shown:
+            events["kept, then shown" if id(self) in failed else "shown"] += 1
+        elif id(self) not in failed:
+            failed.add(id(self))
+            events["failed"] += 1
+        return shown
+
+    def counted_bar(self: mes_pass.Pass, step: int) -> mes_pass.Bar:
+        if id(self) in failed:  # a failed pass became the count's: it was the next step
+            failed.discard(id(self))
+            events["kept, then the next step"] += 1
+        return bar(self, step)
+
+    monkeypatch.setattr(mes_pass.Pass, "covers", counted_covers)
+    monkeypatch.setattr(mes_pass.Pass, "bar", counted_bar)
+    return events
+
+
 def test_mes_matches_the_naive_definition_over_long_add1_runs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    certificates: Counter[bool] = Counter()
-    certify = mes_pass.Pass.certify
-
-    def counted(self: mes_pass.Pass, x: int, bar: mes_pass.Bar) -> object:
-        shown = certify(self, x, bar)
-        certificates[shown is not None] += 1
-        return shown
-
-    monkeypatch.setattr(mes_pass.Pass, "certify", counted)
+    events = look_ahead_events(monkeypatch)
     rng = random.Random(20261201)
     for _ in range(40):
         costs, ballots, budget, rank = pb_like_instance(rng)
@@ -352,9 +372,122 @@ def test_mes_matches_the_naive_definition_over_long_add1_runs(
             budget,
             rank,
         )
-    # Both ways out of a certificate were taken: stretches skipped, and guesses that failed.
-    assert certificates[True] > 10
-    assert certificates[False] > 0
+    # Both ways out of a look-ahead pass were taken: stretches skipped, and guesses that failed.
+    assert events["shown"] > 10, events
+    assert events["failed"] > 0, events
+
+
+def one_pass_per_step(
+    costs: list[int], ballots: list[list[int]], budget: int, rank: list[int]
+) -> list[int]:
+    """MES with Add1 by a fresh pass at every step: none looks ahead, none is reused."""
+    groups = Groups(costs, ballots, rank)
+    previous, step = list(groups.free), 0
+    while True:
+        outcome = groups.free + mes_pass.Pass(groups, budget).run(step, track=False)[0]
+        spent = sum(costs[p] for p in outcome)
+        if spent > budget:
+            return previous
+        if all(spent + costs[p] > budget for p in groups.candidates if p not in outcome):
+            return outcome
+        previous, step = outcome, step + 1
+
+
+def city_like_instance(rng: random.Random) -> tuple:
+    """A hundred or two voters, a dozen projects and a hundred-odd Add1 steps, with outcomes
+    that change now and then: look-ahead passes fail, and failed ones serve later."""
+    k = rng.randint(8, 16)
+    costs = [rng.randint(2, 80) * 500 for _ in range(k)]
+    popularity = [rng.random() ** 1.5 / 2 for _ in range(k)]
+    ballots = [
+        [p for p in range(k) if rng.random() < popularity[p]] for _ in range(rng.randint(80, 250))
+    ]
+    budget = int(sum(costs) * rng.uniform(0.2, 0.45))
+    rank = list(range(k))
+    rng.shuffle(rank)
+    return costs, ballots, budget, rank
+
+
+def test_mes_look_ahead_matches_one_pass_per_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    events = look_ahead_events(monkeypatch)
+    rng = random.Random(2)
+    for _ in range(40):
+        costs, ballots, budget, rank = city_like_instance(rng)
+        expected = one_pass_per_step(costs, ballots, budget, rank)
+        assert equal_shares(costs, ballots, budget, rank) == expected, (
+            costs,
+            ballots,
+            budget,
+            rank,
+        )
+    assert events["shown"] > 50, events
+    assert events["failed"] > 5, events
+    assert events["kept, then shown"] > 3, events
+    assert events["kept, then the next step"] > 3, events
+
+
+def test_mes_look_ahead_shows_only_outcomes_that_hold_at_every_step_in_between() -> None:
+    """The certificate itself (``Pass.covers``) against a fresh pass at every step: for the
+    pass it was run from, and for a later one, as when a failed look-ahead pass is kept."""
+    rng = random.Random(5)
+    verdicts: Counter[tuple[str, bool]] = Counter()
+    for _ in range(30):
+        costs, ballots, budget, rank = city_like_instance(rng)
+        groups = Groups(costs, ballots, rank)
+        passes = mes_pass.Pass(groups, budget)
+        _, limit = passes.run(rng.randint(0, 40))
+        if limit is None:
+            continue
+        truth = [mes_pass.Pass(groups, budget).run(y, track=False)[0] for y in range(limit + 121)]
+        for far in sorted(rng.sample(range(limit + 3, limit + 121), 4)):
+            probe = passes.copy()
+            probe.probe(far, passes.bar(limit))
+            later = passes.copy()
+            _, later_limit = later.run(rng.randint(limit + 1, far - 1))
+            froms = [("its own pass", limit, passes)]
+            if later_limit is not None and later_limit < far:
+                froms.append(("a later pass", later_limit, later))
+            for case, start, frontier in froms:
+                bar = frontier.bar(start)
+                shown = probe.covers(bar)
+                verdicts[case, shown] += 1
+                if shown:
+                    assert all(truth[y] == list(bar.winners) for y in range(start, far + 1))
+    for case in ("its own pass", "a later pass"):  # both verdicts, both ways
+        assert verdicts[case, True] >= 10 and verdicts[case, False] >= 10, verdicts
+
+
+@pytest.mark.parametrize("seed", [85, 131, 152, 181, 196])
+def test_mes_look_ahead_refuses_an_outcome_that_leaves_and_comes_back(seed: int) -> None:
+    """A pass that funds the same sequence at a later step does not show it in between when
+    the sequence changed and came back there (the seeds give such elections)."""
+    costs, ballots, budget, rank = city_like_instance(random.Random(seed))
+    groups = Groups(costs, ballots, rank)
+    truth = [mes_pass.Pass(groups, budget).run(y, track=False)[0] for y in range(200)]
+    back = next(y for y in range(2, 200) if truth[y] != truth[y - 1] and truth[y] in truth[: y - 1])
+    first = truth.index(truth[back])
+    passes = mes_pass.Pass(groups, budget)
+    funded, limit = passes.run(first)
+    assert funded == truth[back] and limit is not None and limit < back
+    probe = passes.copy()
+    probe.probe(back, passes.bar(limit))
+    assert probe.funded == truth[back]
+    assert not probe.covers(passes.bar(limit))
+
+
+def test_mes_partitions_let_go_of_a_branch_at_once() -> None:
+    """Only the latest branch of partitions is kept, and one let go of is taken apart: its
+    nodes refer to their parents, so left whole it would wait for the cyclic collector
+    (which on a large election let a count hold a gigabyte)."""
+    groups = Groups([10, 10, 10], [[0, 1], [1, 2], [0, 2], [0]], [0, 1, 2])
+    root = groups.root
+    first = root.child(0, groups)
+    below = first.child(1, groups)
+    assert root.child(0, groups) is first and first.child(1, groups) is below
+    assert below.counts(2, groups) == {3: 1, 1: 1}  # group [1, 2] left class 1 for class 3
+    other = root.child(1, groups)
+    assert root.children == {1: other}
+    assert first.children == {} and below.parent is first  # a pass may still hold them
 
 
 def test_mes_matches_pabutools_on_random_elections() -> None:

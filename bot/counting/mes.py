@@ -36,7 +36,9 @@ How it stays exact and fast (pabutools uses fractions, voter by voter, pass by p
   ``rho`` at an earlier step ``x`` where the outcome holds (equal: ranked after it), then by
   induction over the rounds every step between ``x`` and ``X`` funds that sequence too (the
   rounds it reuses stand there by the affine argument), and none of them needs a pass.
-  Where to try ``X`` is a float guess from the slopes; a failed guess costs one pass.
+  Where to try ``X`` is a float guess (:meth:`.mes_pass.Pass.reach`). A pass at ``X`` that
+  fails to show it is still an exact pass at ``X``: it is kept, as it may show the outcome
+  from a later step (where the winners' ``rho`` are lower), or be the next step itself.
 """
 
 from __future__ import annotations
@@ -45,6 +47,10 @@ from collections.abc import Sequence
 
 from bot.counting.mes_classes import Groups
 from bot.counting.mes_pass import Pass
+
+# Passes kept that failed to show an outcome: each holds its own budgets and rounds (on
+# Swiecie 2023 and synthetic elections, more than 3 made no difference).
+_HELD = 3
 
 
 def equal_shares(
@@ -71,25 +77,43 @@ def equal_shares(
         return groups.free + passes.run(0, track=False)[0]
     previous = list(groups.free)
     funded, limit = passes.run(0)
+    held: list[Pass] = []  # passes at later steps that did not show the outcome, by step
+    checked: list[int] | None = None
     while True:
-        outcome = groups.free + funded
-        spent = sum(costs[p] for p in outcome)
-        if spent > budget:
-            return previous
-        chosen = set(funded)
-        if all(spent + costs[p] > budget for p in groups.candidates if p not in chosen):
-            return outcome
+        if funded != checked:  # a new outcome: within the budget? exhaustive?
+            checked = funded
+            outcome = groups.free + funded
+            spent = sum(costs[p] for p in outcome)
+            if spent > budget:
+                return previous
+            chosen = set(funded)
+            if all(spent + costs[p] > budget for p in groups.candidates if p not in chosen):
+                return outcome
+            previous = outcome
         if limit is None:  # unreachable: with enough money every candidate gets funded
-            return outcome
-        previous = outcome
+            return previous
         # The outcome holds up to step `limit`. Rather than step through the short pieces
-        # that follow, try to show in one pass that it holds as far as the slopes suggest.
-        far = passes.reach(limit)
-        if far is not None and far > limit + 1:
-            probe = passes.copy()
-            shown = probe.certify(far, passes.bar(limit))
-            if shown is not None:
-                passes = probe
-                funded, limit = shown
+        # that follow, show with one pass at a later step that it holds up to there. Passes
+        # that fail to show it are kept: one may show it from a later step on, or be the
+        # next step itself.
+        held = [p for p in held if p.last_x > limit]
+        bar = passes.bar(limit)
+        shown = next((p for p in reversed(held) if p.covers(bar)), None)
+        if shown is None and held and held[0].last_x == limit + 1:
+            shown = held[0]
+        if shown is None:
+            far = passes.reach(limit)
+            if far is not None and held and far >= held[0].last_x:
+                far = (limit + held[0].last_x) // 2  # that far failed already: try half
+            if far is None or far <= limit + 1:
+                funded, limit = passes.run(limit + 1)
                 continue
-        funded, limit = passes.run(limit + 1)
+            probe = passes.copy()
+            probe.probe(far, bar)
+            if not probe.covers(bar):
+                held.insert(0, probe)
+                del held[_HELD:]
+                continue
+            shown = probe
+        passes = shown
+        funded, limit = list(shown.funded), shown.limit

@@ -29,15 +29,15 @@ class Groups:
     ) -> None:
         self.costs = list(costs)
         self.rank = list(rank)
-        groups: dict[tuple[int, ...], int]
+        groups: dict[frozenset[int], int]
         if weights is None:
-            groups = Counter(tuple(sorted(set(b))) for b in ballots)
+            groups = Counter(map(frozenset, ballots))
         else:
             groups = {}
             for b, w in zip(ballots, weights, strict=True):
                 if w < 0:
                     raise ValueError("ballot weights must not be negative")
-                key = tuple(sorted(set(b)))
+                key = frozenset(b)
                 groups[key] = groups.get(key, 0) + w
         self.n = sum(groups.values())  # every voter gets a share, even with an empty ballot
         self.ballots = [b for b, w in groups.items() if b and w]
@@ -50,49 +50,88 @@ class Groups:
         supported = [p for p, s in enumerate(self.supporters) if s]
         self.free = sorted((p for p in supported if self.costs[p] == 0), key=self.rank.__getitem__)
         self.candidates = [p for p in supported if self.costs[p] > 0]
-        counts: list[dict[int, int] | None] = [None] * len(self.costs)
-        for p in self.candidates:
-            counts[p] = {0: self.support[p]}
-        self.root = Partition([0] * len(self.ballots), counts, 1, {})
-        self._common: dict[int, list[tuple[int, list[int]]]] = {}
+        counts = {p: {0: self.support[p]} for p in self.candidates}
+        self.root = Partition(None, -1, [0] * len(self.ballots), 1, {}, counts)
+        self._common: dict[int, dict[int, list[int]]] = {}
 
-    def common(self, project: int) -> list[tuple[int, list[int]]]:
-        """``(p, groups)`` for each other project ``p`` with supporters in common with
-        ``project``: the groups that approve both (computed once per project)."""
-        pairs = self._common.get(project)
-        if pairs is None:
-            shared: defaultdict[int, list[int]] = defaultdict(list)
+    def common(self, project: int) -> dict[int, list[int]]:
+        """For each other project ``p`` with supporters in common with ``project``, the
+        groups that approve both (computed once per project)."""
+        shared = self._common.get(project)
+        if shared is None:
+            pairs: defaultdict[int, list[int]] = defaultdict(list)
             for g in self.supporters[project]:
                 for p in self.ballots[g]:
-                    shared[p].append(g)
-            shared.pop(project, None)
-            pairs = self._common[project] = list(shared.items())
-        return pairs
+                    pairs[p].append(g)
+            pairs.pop(project, None)
+            shared = self._common[project] = dict(pairs)
+        return shared
 
 
 class Partition:
     """The voter classes after one prefix of funded projects.
 
-    ``counts[p]`` maps class id -> number of supporters of ``p`` in that class (``None`` once
-    ``p`` is funded, and for projects that are never candidates). ``new_class`` maps each
-    class that held supporters of the project funded last to the class they moved to; class
-    ids only grow along a prefix, so a pass can keep class budgets in append-only lists.
+    ``group_class[g]`` is the class of group ``g``; ``new_class`` maps each class that held
+    supporters of the project funded last to the class they moved to. Class ids only grow
+    along a prefix, so a pass can keep class budgets in append-only lists.
     """
 
-    __slots__ = ("children", "counts", "group_class", "n_classes", "new_class")
+    __slots__ = ("_counts", "children", "funded", "group_class", "n_classes", "new_class", "parent")
 
     def __init__(
         self,
+        parent: Partition | None,
+        funded: int,
         group_class: list[int],
-        counts: list[dict[int, int] | None],
         n_classes: int,
         new_class: dict[int, int],
+        counts: dict[int, dict[int, int]],
     ) -> None:
+        self.parent = parent
+        self.funded = funded  # the project funded last (-1 at the root)
         self.group_class = group_class
-        self.counts = counts
         self.n_classes = n_classes
         self.new_class = new_class
+        self._counts = counts
         self.children: dict[int, Partition] = {}
+
+    def counts(self, project: int, groups: Groups) -> dict[int, int]:
+        """Class id -> number of supporters of ``project`` (not funded yet) in that class.
+
+        Built on demand from the parent's: a pass looks at one or two projects a round, and
+        building every project's counts for each new prefix took most of a partition's time.
+        """
+        d = self._counts.get(project)
+        if d is not None:
+            return d
+        path: list[Partition] = []
+        node: Partition = self
+        while d is None:  # the root holds every candidate's counts
+            path.append(node)
+            node = node.parent  # type: ignore[assignment]
+            d = node._counts.get(project)
+        weights = groups.weights
+        for node in reversed(path):
+            # Supporters of `project` that also support the project funded last leave their
+            # class for its new one, which holds no one else: move them class by class.
+            common = groups.common(node.funded).get(project)
+            if common:
+                parent_class = node.parent.group_class  # type: ignore[union-attr]
+                moved: dict[int, int] = {}
+                for g in common:
+                    old = parent_class[g]
+                    moved[old] = moved.get(old, 0) + weights[g]
+                d = d.copy()
+                new_class = node.new_class
+                for old, m in moved.items():
+                    left = d[old] - m
+                    if left:
+                        d[old] = left
+                    else:
+                        del d[old]
+                    d[new_class[old]] = m
+            node._counts[project] = d
+        return d
 
     def child(self, funded: int, groups: Groups) -> Partition:
         """The partition after also funding ``funded`` (cached until another branch is built)."""
@@ -100,8 +139,15 @@ class Partition:
         if node is not None:
             return node
         # Keep one branch only: Add1 passes mostly re-fund the same sequence, and a whole tree
-        # of partitions can take gigabytes on large elections with diverse ballots.
+        # of partitions can take gigabytes on large elections with diverse ballots. Children
+        # refer to their parents, so a branch let go of is taken apart at once rather than
+        # left to the cyclic garbage collector (a pass still holding part of it keeps that).
+        stack = list(self.children.values())
         self.children.clear()
+        while stack:
+            node = stack.pop()
+            stack.extend(node.children.values())
+            node.children.clear()
         parent_class = self.group_class
         group_class = parent_class[:]
         new_class: dict[int, int] = {}
@@ -113,26 +159,7 @@ class Partition:
                 new = new_class[old] = n_classes
                 n_classes += 1
             group_class[g] = new
-        counts = self.counts[:]  # copy on write: the parent stays valid for other prefixes
-        counts[funded] = None
-        weights = groups.weights
-        for p, common in groups.common(funded):
-            d = counts[p]
-            if d is None:
-                continue
-            # Supporters of p that also support `funded` leave their class for its new one,
-            # which holds no one else: move them class by class.
-            moved: dict[int, int] = {}
-            for g in common:
-                old = parent_class[g]
-                moved[old] = moved.get(old, 0) + weights[g]
-            d = counts[p] = d.copy()
-            for old, m in moved.items():
-                left = d[old] - m
-                if left:
-                    d[old] = left
-                else:
-                    del d[old]
-                d[new_class[old]] = m
-        node = self.children[funded] = Partition(group_class, counts, n_classes, new_class)
+        node = self.children[funded] = Partition(
+            self, funded, group_class, n_classes, new_class, {}
+        )
         return node

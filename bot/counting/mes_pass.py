@@ -12,13 +12,12 @@ from bot.counting.mes_classes import Groups, Partition
 # apart; correctly rounded int/int division errs by at most 2**-53, far below this.
 _SLACK = 1e-9
 
-# Pass.reach guesses how far an outcome may be certified assuming that each rho keeps
-# falling at the larger of its own rate and the winner's, times this. Only speed depends on
-# it: on Swiecie 2023, values from 1 to 2 take 74-99 passes with no clear trend (a guess too
-# short wastes steps, one too long a pass); 1.5 sits in the middle.
-_CAUTION = 1.5
-
 _money = itemgetter(0)
+
+# Pass.reach heeds a project out of reach in a round if, when it comes within reach, it
+# would cost at most this times the winner's rho: its cost is estimated at an earlier step,
+# and missing one that takes the round costs a chain of failed guesses.
+_NEAR = 1.05
 
 
 class _Round(NamedTuple):
@@ -31,7 +30,8 @@ class _Round(NamedTuple):
     remaining: tuple[int, ...]
     n_funded: int
     limit: int | None  # the rounds before this one stand for Add1 steps <= limit
-    hints: list[tuple[float, float, float]]  # lb of the remaining as floats, filled by reach()
+    hints: list[tuple[float, float]]  # filled by Pass.reach()
+    looked: tuple[int, ...]  # the projects whose lb the round before worked out
 
 
 class Bar(NamedTuple):
@@ -60,8 +60,8 @@ class Pass:
     ``budgets[c]`` is ``(intercept, slope, epoch)``: class ``c`` holds
     ``(intercept + slope * s) * scale[epoch] / denom``. The list is append-only along a
     pass (new classes get new ids); ``None`` marks a class that has spent everything.
-    Slopes are only kept while the pass is tracked (its rounds may stand for later steps);
-    past that point they are 0, which is exact at this step's ``s``.
+    Once the pass is no longer tracked (its later rounds stand for no other step), the
+    formulas hold at this step only, and the slopes serve :meth:`reach` for its guesses.
     """
 
     def __init__(self, groups: Groups, budget: int) -> None:
@@ -72,11 +72,16 @@ class Pass:
         lb: list[tuple[int, int, int] | None] = [None] * len(groups.costs)
         for p in groups.candidates:
             lb[p] = (1, 0, groups.support[p])
-        start = _Round(groups.root, groups.n, (1,), lb, tuple(groups.candidates), 0, None, [])
+        start = _Round(groups.root, groups.n, (1,), lb, tuple(groups.candidates), 0, None, [], ())
         self.rounds = [start]
         self.rhos: list[tuple[int, int, int]] = []  # each round's winner: rho as lb is kept
-        self.cuts: list[tuple[int, int]] = []  # (round, last step) of each unaffordability
+        # (round, last step, rho at least when it comes within reach, project) for each
+        # project found unaffordable: it then costs what its richest supporter holds (all
+        # pay all they have), per unit of utility
+        self.cuts: list[tuple[int, int, float, int]] = []
         self.last_x = 0
+        self.first = 0  # the first round the last pass recomputed
+        self.limit: int | None = None  # the last step where the last pass stands (None: all)
 
     def copy(self) -> Pass:
         """A pass that can go on alone (snapshots and partitions are shared, never changed)."""
@@ -93,17 +98,14 @@ class Pass:
         pass (``None``: every later step). Steps must not decrease from call to call: the
         recorded conditions only bound how far up a round stands.
         """
-        result = self._run(x, track, None)
-        if result is None:  # pragma: no cover - only a check can fail
-            raise AssertionError("a pass without a check cannot fail it")
-        return result
+        return self._run(x, track, None)
 
-    def certify(self, x: int, bar: Bar) -> tuple[list[int], int | None] | None:
-        """The pass at step ``x`` if it shows that ``bar``'s outcome holds for every step
-        from ``bar``'s up to ``x`` (see :mod:`bot.counting.mes`), else ``None``."""
+    def probe(self, x: int, bar: Bar) -> tuple[list[int], int | None]:
+        """The pass at step ``x``, looking at every project that might come within ``bar``
+        in each round, so that :meth:`covers` can tell whether it shows ``bar``'s outcome."""
         return self._run(x, True, bar)
 
-    def _run(self, x: int, track: bool, bar: Bar | None) -> tuple[list[int], int | None] | None:
+    def _run(self, x: int, track: bool, bar: Bar | None) -> tuple[list[int], int | None]:
         if x < self.last_x:
             raise ValueError("Add1 steps must not decrease")
         self.last_x = x
@@ -114,8 +116,9 @@ class Pass:
         r = len(rounds) - 1
         while (stands := rounds[r].limit) is not None and stands < x:
             r -= 1
-        node, denom, scale, lb_, remaining_, n_funded, limit, _ = rounds[r]
+        node, denom, scale, lb_, remaining_, n_funded, limit, _, looked = rounds[r]
         del rounds[r:]
+        self.first = r
         if not track:
             limit = x
         lb, remaining = lb_[:], list(remaining_)
@@ -130,10 +133,15 @@ class Pass:
         del rhos[n_funded:]
         cuts[:] = [cut for cut in cuts if cut[0] < n_funded]
         tracking = limit is None or limit > x
+        # While the pass funds bar's winners, every project that might come within bar's rho
+        # is looked at; the winner comes within it (rho only falls as money grows), so the
+        # pass finds it too. Past a different winner the pass goes on as usual.
+        on_bar = bar is not None and tuple(funded) == bar.winners[: len(funded)]
         while True:
             rounds.append(
-                _Round(node, denom, scale, lb[:], tuple(remaining), len(funded), limit, [])
+                _Round(node, denom, scale, lb[:], tuple(remaining), len(funded), limit, [], looked)
             )
+            looked = ()
             if not funded:
                 # Round 0: everyone holds s / n, so checking affordability takes one product.
                 # A project out of reach of all its supporters' money leaves now, instead of
@@ -143,14 +151,13 @@ class Pass:
                     if f > 0:
                         remaining.remove(p)
                         y = _bound(None, x, f, -groups.support[p], True, n)
-                        cuts.append((0, y))  # type: ignore[arg-type]
+                        cuts.append((0, y, 1 / groups.support[p], p))  # type: ignore[arg-type]
                         if tracking:
                             limit = y if limit is None or y < limit else limit  # type: ignore[operator]
                             tracking = limit != x
-            counts = node.counts
             best = None
             j = len(funded)
-            checking = bar is not None and j < len(bar.winners)
+            checking = on_bar and j < len(bar.winners)  # type: ignore[union-attr]
             if checking:
                 w_bar, (r_num, r_den) = bar.winners[j], bar.rhos[j]  # type: ignore[union-attr]
                 r_approx = r_num / r_den
@@ -170,81 +177,81 @@ class Pass:
                     if cmp > 0 or (cmp == 0 and rank[p] > rank[best[0]]):
                         continue
                 need = costs[p] * denom
-                # (money, its slope in s, voters, class) of the classes of supporters that
-                # still have money. This loop is where the time goes: keep it plain.
+                # (money, voters, class, budget) of the classes of supporters that still have
+                # money. This loop is where the time goes: keep it plain. Slopes are worked
+                # out only where needed: for those who pay all they have, and the winner's.
                 items = []
-                total = weight = 0
-                if tracking:
-                    for c, w in counts[p].items():  # type: ignore[union-attr]
-                        b = budgets[c]
-                        if b is not None:
-                            f = scale[b[2]]
-                            v = (b[0] + b[1] * s) * f
-                            items.append((v, b[1] * f, w, c))
-                            total += v * w
-                            weight += w
-                else:
-                    for c, w in counts[p].items():  # type: ignore[union-attr]
-                        b = budgets[c]
-                        if b is not None:
-                            v = (b[0] + b[1] * s) * scale[b[2]]
-                            items.append((v, 0, w, c))
-                            total += v * w
-                            weight += w
-                if total < need:  # unaffordable now, hence for the rest of the pass
-                    remaining.remove(p)
-                    if tracking:
-                        f_sl = -sum(w * v_sl for _, v_sl, w, _ in items)
-                        y = _bound(None, x, need - total, f_sl, True, n)
-                        if y is not None:
-                            cuts.append((j, y))
-                            if limit is None or y < limit:
-                                limit = y
-                                tracking = y != x
-                    continue
+                weight = 0
+                for c, w in node.counts(p, groups).items():
+                    b = budgets[c]
+                    if b is not None:
+                        items.append(((b[0] + b[1] * s) * scale[b[2]], w, c, b))
+                        weight += w
                 items.sort(key=_money)
-                a, a_sl, i = need, 0, 0
-                while a > weight * items[i][0]:  # the i-th poorest class pays all it has
-                    v, v_sl, w, _ = items[i]
+                a, a_sl, i, k = need, 0, 0, len(items)
+                while i < k and a > weight * items[i][0]:  # the i-th poorest pays all it has
+                    v, w, _, b = items[i]
                     a -= w * v
-                    a_sl -= w * v_sl
+                    a_sl -= w * b[1] * scale[b[2]]
                     weight -= w
                     i += 1
+                if i == k:
+                    # All pay all they have, and some is still owed: unaffordable now, hence
+                    # for the rest of the pass. So it stays up to step y: for sure while the
+                    # pass is tracked, a guess for reach() beyond.
+                    remaining.remove(p)
+                    y = _bound(None, x, a, a_sl, True, n)
+                    if y is not None:
+                        cuts.append((j, y, items[-1][0] / (denom * costs[p]), p))
+                        if tracking and (limit is None or y < limit):
+                            limit = y
+                            tracking = y != x
+                    continue
                 den = weight * denom * costs[p]  # rho = a / den, the price is a / (weight*denom)
                 lb[p] = (a - a_sl * s, a_sl, den)
+                looked += (p,)
                 approx[p] = a / den
                 if best is not None:
                     cmp = a * best[3] - best[1] * den
                     if cmp > 0 or (cmp == 0 and rank[p] > rank[best[0]]):
                         continue
                 best = (p, a, a_sl, den, approx[p], weight, items, i)
-            if bar is not None and not self._clears(bar, j, best, remaining, lb, s):
-                return None
             if best is None:
+                self.limit = limit
                 return list(funded), limit
             won, a, a_sl, den, _, weight, items, i = best
+            if checking and won != bar.winners[j]:  # type: ignore[union-attr]
+                on_bar = False
             remaining.remove(won)
             rhos.append((a - a_sl * s, a_sl, den))
             node = node.child(won, groups)
             new_class = node.new_class
             budgets.extend([None] * (node.n_classes - len(budgets)))
             epoch = len(scale)
+            denom *= weight
+            scale = (*[f * weight for f in scale], 1)  # to the new denominator
+            # Those who paid the price keep the rest: weight * v - a over the new denominator,
+            # affine in s (v = (b[0] + b[1] * s) * scale[b[2]] before this round's scaling,
+            # a = a_0 + a_sl * s). Slopes are kept even where the pass is no longer tracked
+            # (its rounds stand for no other step): they are what :meth:`reach` guesses from.
+            a_0 = a - a_sl * s
+            ends: list[int] = []
+            for _, _, c, b in items[i:]:
+                f = scale[b[2]]
+                budgets[new_class[c]] = (b[0] * f - a_0, b[1] * f - a_sl, epoch)
             if tracking:
-                # Those who paid the price keep the rest: weight * v - a over the new
-                # denominator, affine in s. The price formula stands while that stays >= 0
-                # for them and <= 0 for those who paid all they had; a side moving towards
-                # 0 reaches it (g + g_sl * n * (y - x) keeps its sign up to
+                # The price formula stands while what the payers keep stays >= 0 and what
+                # those who paid all they had would keep stays <= 0; a side moving towards 0
+                # reaches it (g + g_sl * n * (y - x) keeps its sign up to
                 # y = x + (g // -g_sl) // n: a floor of a floor, both divisors positive).
-                ends = [
-                    (a - weight * v) // g_sl
-                    for v, v_sl, _, _ in items[:i]
-                    if (g_sl := weight * v_sl - a_sl) > 0
-                ]
-                for v, v_sl, _, c in items[i:]:
-                    g, g_sl = weight * v - a, weight * v_sl - a_sl
-                    budgets[new_class[c]] = (g - g_sl * s, g_sl, epoch)
+                for _, _, c, _ in items[i:]:
+                    g_i, g_sl, _ = budgets[new_class[c]]  # type: ignore[misc]
                     if g_sl < 0:
-                        ends.append(g // -g_sl)
+                        ends.append((g_i + g_sl * s) // -g_sl)
+                for v, _, _, b in items[:i]:
+                    g_sl = b[1] * scale[b[2]] - a_sl  # scale already includes weight
+                    if g_sl > 0:
+                        ends.append((a - weight * v) // g_sl)
                 if ends:
                     y = x + min(ends) // n
                     if limit is None or y < limit:
@@ -253,11 +260,6 @@ class Pass:
                 if tracking:
                     limit = self._order_limit(limit, x, s, won, a, a_sl, den, remaining, lb)
                     tracking = limit != x
-            else:
-                for v, _, _, c in items[i:]:
-                    budgets[new_class[c]] = (weight * v - a, 0, epoch)
-            scale = (*[f * weight for f in scale], 1)
-            denom *= weight
             funded.append(won)
 
     def bar(self, step: int) -> Bar:
@@ -266,70 +268,91 @@ class Pass:
         return Bar(tuple(self.funded), tuple((i + sl * s, den) for i, sl, den in self.rhos))
 
     def reach(self, step: int) -> int | None:
-        """A guess of how far the outcome may be shown to hold with :meth:`certify`.
+        """A guess of the farthest step whose pass may show (:meth:`covers`) that the
+        outcome holds from ``step`` on. Only a hint (floats): the certificate decides; a guess
+        too long costs a pass (which is kept), one too short a pass more.
 
-        Round by round, beyond the step up to which it stands anyway, it is where the first
-        project's lower bound on rho, going on straight, would fall to the winner's rho at
-        ``step``; or where an unaffordable project's supporters would get enough money.
-        Only a hint (floats): the certificate decides.
+        It is the first step, beyond those where the rounds stand anyway, at which
+
+        * a project whose rho a round worked out, going on along its tangent, falls to that
+          round's winner's rho at ``step``. Bounds left over from earlier rounds are passed
+          over: their slopes are stale. A price is the largest of the prices that each set
+          of full payers would give, so while budgets are affine in ``s`` rho is convex, and
+          the tangent errs short;
+        * a project out of reach in a round comes within reach there, if it would then cost
+          about as little as the winner or less (it costs then what its richest supporter
+          holds, per unit of utility, as all pay all they have: more than now); else where
+          it would come within reach after the last winner, to be funded there.
         """
-        budget, n = self.budget, self.groups.n
-        s = budget + step * n
-        far = min((y for _, y in self.cuts), default=math.inf)
-        for j, (w_i, w_sl, w_den) in enumerate(self.rhos):
+        n = self.groups.n
+        s = self.budget + step * n
+        won = [(w_i + w_sl * s) / w_den for w_i, w_sl, w_den in self.rhos]  # winners' rho
+        won.append(math.inf)  # after the last winner, any project within reach is funded
+        far = min((y for j, y, rho, _ in self.cuts if rho <= won[j] * _NEAR), default=math.inf)
+        for j, r in enumerate(won[:-1]):
             snap = self.rounds[j + 1]  # the bounds after round j
             stands = snap.limit  # rounds up to j take the same decisions up to this step
             if stands is None or stands >= far:
                 continue
-            w_num = float(w_i + w_sl * s)
-            if w_num <= 0:
-                continue
-            r, w_rate = w_num / w_den, -w_sl / w_num  # rho, and its relative fall per unit s
             hints = snap.hints
-            if not hints:
+            if not hints:  # ratios to the denominator: the integers may be out of float range
                 lb = snap.lb
-                hints += [
-                    (float(i), float(sl), float(d))
-                    for i, sl, d in map(lb.__getitem__, snap.remaining)
-                ]  # type: ignore[misc]
-            ahead = math.inf  # the least margin, in money s
-            for q_i, q_sl, q_den in hints:
-                q_num = q_i + q_sl * s
-                fall = w_rate * q_num  # how fast q_num falls per unit s, at least
-                if -q_sl > fall:
-                    fall = -q_sl
-                if fall > 0 and q_num > 0:
-                    gap = (q_num - r * q_den) / fall
-                    if gap < ahead:
-                        ahead = gap
-            if ahead < math.inf:
-                far = min(far, max(step + ahead / _CAUTION / n, stands))
+                for q in snap.looked:
+                    q_i, q_sl, q_den = lb[q]  # type: ignore[misc]
+                    if q_sl < 0 and q in snap.remaining:
+                        hints.append((q_i / q_den, q_sl / q_den))
+                hints.append((math.inf, 0.0))  # not empty any more: worked out
+            for h_i, h_sl in hints:
+                if h_sl < 0:
+                    y = step + (h_i + h_sl * s - r) / -h_sl / n
+                    if y < far:
+                        far = max(y, stands)
+        for y, j, rho, p in sorted((y, j, rho, p) for j, y, rho, p in self.cuts if y < far):
+            if y >= far:
+                break
+            if rho > won[j] * _NEAR:  # it may come within reach after the last winner first
+                end = self._at_end(p)
+                if end is not None and end < far:
+                    far = end
         return None if far == math.inf else math.floor(far)
 
-    def _clears(
-        self,
-        bar: Bar,
-        j: int,
-        best: tuple | None,
-        remaining: list[int],
-        lb: list[tuple[int, int, int] | None],
-        s: int,
-    ) -> bool:
-        """Whether round ``j`` of this pass keeps ``bar``'s choice for every step in between."""
-        if j == len(bar.winners):
-            return best is None  # nothing more is affordable, as in bar's outcome
-        w, (r_num, r_den) = bar.winners[j], bar.rhos[j]
-        if best is None or best[0] != w:
+    def _at_end(self, p: int) -> int | None:
+        """The last step at which project ``p``, out of reach since some round of this pass,
+        stays out of reach in its last round (where it would be funded), going on straight
+        from this pass's step; ``None``: never comes within reach so."""
+        groups, snap, budgets = self.groups, self.rounds[-1], self.budgets
+        scale, x = snap.scale, self.last_x
+        s = self.budget + x * groups.n
+        total = total_sl = 0
+        for c, w in snap.node.counts(p, groups).items():
+            b = budgets[c]
+            if b is not None:
+                f = scale[b[2]] * w
+                total += (b[0] + b[1] * s) * f
+                total_sl += b[1] * f
+        return _bound(None, x, groups.costs[p] * snap.denom - total, -total_sl, True, groups.n)
+
+    def covers(self, bar: Bar) -> bool:
+        """Whether this pass shows that ``bar``'s outcome holds for every step from ``bar``'s
+        up to this pass's (see :mod:`bot.counting.mes`).
+
+        The pass must fund the same sequence, and in each round it recomputed, every other
+        project still in the running must have a lower bound on ``rho`` above bar's winner's
+        (equal: ranked after it). The rounds it reused stand from before ``bar``'s step on.
+        """
+        if tuple(self.funded) != bar.winners:
             return False
-        if best[1] * r_den > r_num * best[3]:
-            return False  # cannot happen: rho only falls as money grows
         rank = self.groups.rank
-        for q in remaining:
-            if q != w:
+        s = self.budget + self.last_x * self.groups.n
+        rounds = self.rounds
+        for j in range(self.first, len(bar.winners)):
+            snap = rounds[j + 1]  # after round j: its winner is gone, so are the unaffordable
+            w, (r_num, r_den) = bar.winners[j], bar.rhos[j]
+            lb = snap.lb
+            for q in snap.remaining:
                 q_i, q_sl, q_den = lb[q]  # type: ignore[misc]
-                q_num = q_i + q_sl * s
-                cmp = q_num * r_den - r_num * q_den
-                if cmp < 0 or (cmp == 0 and rank[q] <= rank[w]):
+                cmp = (q_i + q_sl * s) * r_den - r_num * q_den
+                if cmp < 0 or (cmp == 0 and rank[q] < rank[w]):
                     return False
         return True
 
