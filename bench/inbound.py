@@ -120,8 +120,13 @@ def fake_telegram_main(pipe: Connection) -> None:
 
 
 def server_main(pipe: Connection, db_url: str, telegram_url: str, profile: str | None) -> None:
-    """Child: the no-op app and the civic-bot web app on ephemeral ports."""
+    """Child: the no-op app and the civic-bot web app on ephemeral ports, on one CPU as
+    civic-bot run keeps itself (bot/cpu.py)."""
     import cProfile
+
+    from bot.cpu import pin
+
+    pin("auto")
 
     async def main() -> None:
         from aiogram import Bot

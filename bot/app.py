@@ -20,6 +20,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.cpu import pin
 from bot.delivery.senders import Sender
 from bot.delivery.telegram_sender import TelegramSender
 from bot.delivery.twilio_sender import TwilioSender, twilio_client
@@ -198,6 +199,10 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
 
 
 def run_forever(settings: Settings) -> None:
+    cpu = pin(settings.cpu_pin)  # before any thread starts: they all inherit it
+    if cpu is not None:
+        log.info("on CPU %s (CPU_PIN=%s)", cpu, settings.cpu_pin)
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

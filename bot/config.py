@@ -7,6 +7,7 @@ Every variable of the deployment contract is a field here and is documented in
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -60,6 +61,8 @@ class Settings(BaseSettings):
     twilio_rate: float = 10.0
     #: Telegram forms and ballot drafts untouched for this many days are deleted
     telegram_draft_days: int = 30
+    #: the CPU civic-bot run keeps its threads on: auto, off, or a CPU number (bot/cpu.py)
+    cpu_pin: str = "auto"
 
     @field_validator("http_port")
     @classmethod
@@ -80,6 +83,17 @@ class Settings(BaseSettings):
     def _positive_days(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be a whole number of days, at least 1")
+        return value
+
+    @field_validator("cpu_pin")
+    @classmethod
+    def _cpu_choice(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("auto", "off") and not value.isdigit():
+            raise ValueError("must be auto, off or a CPU number")
+        allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
+        if value.isdigit() and allowed and int(value) not in allowed:
+            raise ValueError(f"must be one of the CPUs this process may run on: {sorted(allowed)}")
         return value
 
     @field_validator("timezone")
