@@ -21,6 +21,11 @@ Run from the repository root: ``python bench/inbound.py`` (about half a minute),
 ``python bench/inbound.py --requests 1000`` for a quick run; ``--profile`` writes a cProfile
 of the server process for the civic-bot cases (``--profile-out``; ``--case`` picks one).
 
+``--case floor`` measures, in this process and without HTTP, how long aiogram alone takes
+per update (a dispatcher with one handler that returns a ``sendMessage``, no database) and how
+long civic-bot's dispatcher takes (``build_dispatcher`` + ``webhook_feed`` on the demo
+database): what the Telegram webhook cannot go below.
+
 ``--commands ballots`` sends ballots instead (``V 1 3``, ``V 2``, ... to an open approval
 poll; a resident's later ballot replaces the earlier): issue 6 asks >= 1,000 ballots/s.
 """
@@ -345,6 +350,64 @@ def print_table(results: list[tuple[Result, Result]]) -> list[str]:
     return misses
 
 
+async def floor(db_url: str, users: list[int], commands: tuple[str, ...], count: int) -> None:
+    """Microseconds per update: aiogram alone, then civic-bot's dispatcher (no HTTP)."""
+    from aiogram import Bot, Dispatcher, Router
+    from aiogram.methods import SendMessage
+    from aiogram.types import Message
+
+    from bot.clock import SystemClock
+    from bot.cpu import pin
+    from bot.rendering.templates import Renderer
+    from bot.services.municipalities import choose_municipality
+    from bot.telegram_app import build_dispatcher, webhook_feed
+    from storage.db import connect
+    from storage.repos import Repos
+    from tests.fakes.webhooks import telegram_message_update
+
+    pin("auto")
+    updates = [
+        telegram_message_update(commands[n % len(commands)], users[n % len(users)], update_id=n)
+        for n in range(count + 200)
+    ]
+
+    async def per_update(feed: Any) -> float:
+        for update in updates[:200]:  # warm-up: models built, caches filled
+            await feed(update)
+        left = iter(updates[200:])
+
+        async def one_connection() -> None:
+            for update in left:
+                await feed(update)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one_connection() for _ in range(32)))
+        return (time.perf_counter() - started) / count * 1e6
+
+    bot = Bot("123456:FLOOR")
+    bare = Dispatcher()
+    router = Router()
+
+    async def reply(message: Message) -> SendMessage:
+        return SendMessage(chat_id=message.chat.id, text="ok")
+
+    router.message.register(reply)
+    bare.include_router(router)
+    alone = await per_update(lambda update: bare.feed_raw_update(bot, update))
+    async with connect(db_url) as db:
+        repos = Repos(db)
+        municipality = await choose_municipality(repos, None)
+        dp = build_dispatcher(
+            repos=repos, renderer=Renderer("Asia/Bishkek"), clock=SystemClock(),
+            municipality=municipality,
+        )  # fmt: skip
+        ours = await per_update(webhook_feed(dp, bot))
+    await bot.session.close()
+    print(f"floor: {count} updates ({', '.join(commands)}), 32 at a time, in one process")
+    print(f"aiogram alone (one handler, no database)  {alone:6.0f} us/update")
+    print(f"civic-bot's dispatcher (webhook_feed)      {ours:6.0f} us/update")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=5000, help="per case (default 5000)")
@@ -352,7 +415,10 @@ def main() -> int:
     parser.add_argument("--residents", type=int, default=2000, help="senders (default 2000)")
     parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests per case")
     parser.add_argument(
-        "--case", choices=["sms", "telegram", "both"], default="both", help="what to measure"
+        "--case",
+        choices=["sms", "telegram", "both", "floor"],
+        default="both",
+        help="what to measure",
     )
     parser.add_argument("--profile", action="store_true", help="cProfile the server process")
     parser.add_argument("--profile-out", default="inbound.prof", help="where the profile goes")
@@ -367,6 +433,9 @@ def main() -> int:
         db_url = f"sqlite:///{db_path}"
         phones, users = asyncio.run(prepare(db_url, args.residents, args.commands == "ballots"))
         commands = BALLOTS if args.commands == "ballots" else COMMANDS
+        if args.case == "floor":
+            asyncio.run(floor(db_url, users, commands, args.requests))
+            return 0
 
         tg_pipe, tg_child = ctx.Pipe()
         fake = ctx.Process(target=fake_telegram_main, args=(tg_child,), daemon=True)
