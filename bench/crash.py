@@ -13,11 +13,11 @@ sent its first copy).
 
 Target (issue: crash safety): 0 lost, at most 1 duplicate per crash.
 
-Run from the repository root: ``python bench/crash.py`` (about 40 s on SQLite);
+Run from the repository root: ``python bench/crash.py`` (about 25 s on SQLite);
 ``--database-url postgresql://USER@HOST:PORT/DB`` (or ``TEST_POSTGRES_URL``) runs the same on
 PostgreSQL, in a fresh database created on that server and dropped afterwards (the user
-must be allowed to create databases; about 2.5 minutes: see ``STALL_TIMEOUT``). ``--seed``
-repeats the kill moments of a run.
+must be allowed to create databases; about 25 s too). ``--seed`` repeats the kill points of
+a run (when each kill comes still depends on timing).
 """
 
 from __future__ import annotations
