@@ -82,8 +82,11 @@ class GroupCommit:
             try:
                 async with self._db.transaction():
                     results = await self._together(batch)
-            except _BatchFailed:
-                log.warning("a batch of %s failed: handling each on its own", len(batch))
+            except _BatchFailed as failed:
+                if len(batch) == 1:  # it was alone already: that is its answer
+                    batch[0].done.set_exception(failed.__cause__ or failed)
+                    continue
+                log.info("a batch of %s rolled back: handling each on its own", len(batch))
                 for item in batch:
                     await self._alone(item)
             except Exception as exc:  # BEGIN or COMMIT failed: nothing was kept

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.group_commit import GroupCommit
 from storage.db import Database, connect
 
@@ -99,3 +101,19 @@ async def test_a_commit_that_fails_fails_every_caller(db: Database) -> None:
     assert await slugs(db) == ["before"]  # rolled back, and the connection works on
     await batches.run("after", lambda: add(db, "after"))
     assert await slugs(db) == ["after", "before"]
+
+
+async def test_work_that_fails_alone_fails_once_with_its_own_error(db: Database) -> None:
+    batches = GroupCommit(db)
+    runs = 0
+
+    async def fails() -> None:
+        nonlocal runs
+        runs += 1
+        await add(db, "half-done")
+        raise LookupError("no such poll")
+
+    with pytest.raises(LookupError, match="no such poll"):
+        await batches.run("sender", fails)
+    assert runs == 1
+    assert await slugs(db) == []
