@@ -199,9 +199,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
 
 
 def run_forever(settings: Settings) -> None:
-    cpu = pin(settings.cpu_pin)  # before any thread starts: they all inherit it
-    if cpu is not None:
-        log.info("on CPU %s (CPU_PIN=%s)", cpu, settings.cpu_pin)
+    pin(settings.cpu_pin)  # before any thread starts: they all inherit it
 
     async def main() -> None:
         stop = asyncio.Event()
