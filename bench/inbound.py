@@ -2,10 +2,11 @@
 
 Requests carry the text commands (ME, HELP, LANG, STOP/START) from many demo residents.
 Each SMS is a signed Twilio form with its own MessageSid, answered in TwiML after its
-transaction commits; each Telegram update (its own update_id, the secret header) is fed
-through the real aiogram dispatcher and answered once handled and recorded; a text
-command's reply is in that answer (a ``sendMessage`` Telegram runs), what a handler sends
-itself goes to ``FakeTelegramAPI``. Both are measured against a
+transaction commits; each Telegram update (its own update_id, the secret header) goes
+where ``civic-bot run`` sends it (a text command: ``bot.telegram_lane``, else the aiogram
+dispatcher) and is answered once handled and recorded; a text command's reply is in that
+answer (a ``sendMessage`` Telegram runs), what a handler sends itself goes to
+``FakeTelegramAPI``. Both are measured against a
 no-op aiohttp handler in the same run: the same client, the same concurrency, the very same
 request bodies and headers.
 
@@ -22,12 +23,13 @@ Run from the repository root: ``python bench/inbound.py`` (about half a minute),
 of the server process for the civic-bot cases (``--profile-out``; ``--case`` picks one).
 
 ``--case floor`` measures, in this process and without HTTP, how long aiogram alone takes
-per update (a dispatcher with one handler that returns a ``sendMessage``, no database) and how
+per update (a dispatcher with one handler that returns a ``sendMessage``, no database), how
 long civic-bot's dispatcher takes (``build_dispatcher`` + ``webhook_feed`` on the demo
-database): what the Telegram webhook cannot go below.
+database) and how long the text lane takes (``TextLane``, its inbound record included).
 
 ``--commands ballots`` sends ballots instead (``V 1 3``, ``V 2``, ... to an open approval
-poll; a resident's later ballot replaces the earlier): issue 6 asks >= 1,000 ballots/s.
+poll; a resident's later ballot replaces the earlier): issue 6 asks >= 1,000 ballots/s
+(and p99 <= 100 ms, as the commands; no share of the no-op).
 """
 
 from __future__ import annotations
@@ -145,6 +147,7 @@ def server_main(pipe: Connection, db_url: str, telegram_url: str, profile: str |
         from bot.rendering.templates import Renderer
         from bot.services.municipalities import choose_municipality
         from bot.telegram_app import build_dispatcher, webhook_feed
+        from bot.telegram_lane import TextLane
         from bot.web import WebContext, build_app
         from storage.db import open_database
         from storage.repos import Repos
@@ -187,6 +190,7 @@ def server_main(pipe: Connection, db_url: str, telegram_url: str, profile: str |
             batches=ctx.batches,
         )
         ctx.telegram_feed = webhook_feed(dp, bot)
+        ctx.telegram_lane = TextLane(dp, bot, ctx)
 
         runners = []
         ports = []
@@ -264,7 +268,7 @@ async def hammer(name: str, port: int, requests: list[Request], concurrency: int
                     body = await resp.read()
                     if resp.status != 200:
                         errors += 1
-                    elif body.startswith(b"method="):
+                    elif body.startswith(b'{"method":'):
                         answers += 1
                 latencies.append(time.perf_counter() - started)
 
@@ -321,7 +325,8 @@ def check_database(path: Path, channel: str, expected: int) -> str:
     )
 
 
-def print_table(results: list[tuple[Result, Result]]) -> list[str]:
+def print_table(results: list[tuple[Result, Result]], ratio_target: float | None) -> list[str]:
+    """The table; what misses the targets (``ratio_target``: of the no-op, if any)."""
     header = (
         f"{'case':<18} {'requests':>8} {'elapsed s':>9} {'rate/s':>8} {'p50 ms':>7}"
         f" {'p95 ms':>7} {'p99 ms':>7} {'vs no-op':>8} {'errors':>6}"
@@ -340,8 +345,8 @@ def print_table(results: list[tuple[Result, Result]]) -> list[str]:
         ratio = real.rate / noop.rate
         if real.rate < TARGET_RATE:
             misses.append(f"{real.name}: {real.rate:.0f}/s < {TARGET_RATE:.0f}/s")
-        if ratio < TARGET_RATIO:
-            misses.append(f"{real.name}: {ratio:.0%} of the no-op < {TARGET_RATIO:.0%}")
+        if ratio_target is not None and ratio < ratio_target:
+            misses.append(f"{real.name}: {ratio:.0%} of the no-op < {ratio_target:.0%}")
         if real.percentile(99) > TARGET_P99_MS:
             misses.append(f"{real.name}: p99 {real.percentile(99):.0f} ms > {TARGET_P99_MS:.0f}")
         if real.errors:
@@ -361,6 +366,8 @@ async def floor(db_url: str, users: list[int], commands: tuple[str, ...], count:
     from bot.rendering.templates import Renderer
     from bot.services.municipalities import choose_municipality
     from bot.telegram_app import build_dispatcher, webhook_feed
+    from bot.telegram_lane import TextLane
+    from bot.web import WebContext
     from storage.db import connect
     from storage.repos import Repos
     from tests.fakes.webhooks import telegram_message_update
@@ -397,15 +404,23 @@ async def floor(db_url: str, users: list[int], commands: tuple[str, ...], count:
     async with connect(db_url) as db:
         repos = Repos(db)
         municipality = await choose_municipality(repos, None)
-        dp = build_dispatcher(
+        ctx = WebContext(
             repos=repos, renderer=Renderer("Asia/Bishkek"), clock=SystemClock(),
             municipality=municipality,
         )  # fmt: skip
+        dp = build_dispatcher(
+            repos=repos, renderer=ctx.renderer, clock=ctx.clock, municipality=municipality,
+            batches=ctx.batches,
+        )  # fmt: skip
         ours = await per_update(webhook_feed(dp, bot))
+        lane = TextLane(dp, bot, ctx)
+        ids = iter(range(10**9))
+        in_lane = await per_update(lambda update: lane(update, f"floor-{next(ids)}"))
     await bot.session.close()
     print(f"floor: {count} updates ({', '.join(commands)}), 32 at a time, in one process")
     print(f"aiogram alone (one handler, no database)  {alone:6.0f} us/update")
     print(f"civic-bot's dispatcher (webhook_feed)      {ours:6.0f} us/update")
+    print(f"civic-bot's text lane (recorded too)       {in_lane:6.0f} us/update")
 
 
 def main() -> int:
@@ -491,7 +506,9 @@ def main() -> int:
             f" {args.concurrency} connections, {len(phones)} residents, commands"
             f" {', '.join(commands)}"
         )
-        misses = print_table(results)
+        # issue 4 asks the commands for a share of the no-op; issue 6 asks ballots for a rate
+        ratio_target = TARGET_RATIO if args.commands == "mix" else None
+        misses = print_table(results, ratio_target)
         sms = args.case in ("sms", "both")
         telegram = args.case in ("telegram", "both")
         print(check_database(db_path, "sms", (warm + n) * sms))
@@ -508,10 +525,8 @@ def main() -> int:
         if misses:
             print("targets missed: " + "; ".join(misses))
             return 1
-        print(
-            f"targets met: >= {TARGET_RATE:.0f}/s, >= {TARGET_RATIO:.0%} of the no-op,"
-            f" p99 <= {TARGET_P99_MS:.0f} ms"
-        )
+        share = f", >= {ratio_target:.0%} of the no-op" if ratio_target is not None else ""
+        print(f"targets met: >= {TARGET_RATE:.0f}/s{share}, p99 <= {TARGET_P99_MS:.0f} ms")
         return 0
 
 

@@ -33,6 +33,7 @@ from bot.services.hearing_jobs import HearingJobs
 from bot.services.municipalities import choose_municipality
 from bot.services.poll_jobs import PollJobs
 from bot.telegram_app import build_dispatcher, set_commands, webhook_feed
+from bot.telegram_lane import TextLane
 from bot.web import WebContext, build_app
 from storage.db import open_database
 from storage.migrate import migrate
@@ -132,6 +133,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
             if settings.telegram_webhook_url and settings.telegram_webhook_secret:
                 ctx.telegram_secret = settings.telegram_webhook_secret.get_secret_value()
                 ctx.telegram_feed = webhook_feed(dp, bot)
+                ctx.telegram_lane = TextLane(dp, bot, ctx)
                 await bot.set_webhook(
                     settings.telegram_webhook_url,
                     secret_token=ctx.telegram_secret,

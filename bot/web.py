@@ -7,11 +7,12 @@ answered with the recorded reply and handled only once.
 
 An SMS is recorded and handled in one transaction: a failure leaves no trace and
 Twilio's retry is handled afresh. SMS and status callbacks that arrive together share
-that transaction (:mod:`bot.group_commit`). A Telegram update is recorded on arrival and
-marked handled only once the dispatcher has returned; a feed that raises is answered 500
-and Telegram's retry is fed again. A reply the handler returned goes back in the
-webhook's answer (Telegram sends it: no request of ours), and is kept with the record,
-so that a repeated delivery gets the same answer.
+that transaction (:mod:`bot.group_commit`). A Telegram text command from a linked
+resident is handled and recorded the same way (:mod:`bot.telegram_lane`); any other
+Telegram update is recorded on arrival and marked handled only once the dispatcher has
+returned; a feed that raises is answered 500 and Telegram's retry is fed again. A reply
+the handler returned goes back in the webhook's answer (Telegram sends it: no request of
+ours), and is kept with the record, so that a repeated delivery gets the same answer.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from bot.phones import InvalidPhone, normalize_phone
 from bot.rendering.templates import Renderer
 from bot.services import delivery_status
 from handlers.text import handle_text
+from storage.inbound import AlreadyRecorded
 from storage.models import Municipality
 from storage.repos import Repos
 
@@ -53,8 +55,12 @@ class WebContext:
     public_base_url: str | None = None
     telegram_secret: str | None = None
     #: handles a raw update dict from the webhook; returns the webhook's answer (a
-    #: form-encoded Bot API method, see ``bot.telegram_app.webhook_feed``) or None
+    #: Bot API method as JSON, see ``bot.telegram_app.webhook_feed``) or None
     telegram_feed: Callable[[dict[str, Any]], Awaitable[str | None]] | None = None
+    #: tried before ``telegram_feed`` with the update and its update_id: the answer
+    #: if it took the update (recorded, as it was handled), None if not
+    #: (``bot.telegram_lane.TextLane``)
+    telegram_lane: Callable[[dict[str, Any], str], Awaitable[str | None]] | None = None
     #: Telegram updates being fed now, by update_id: the answer once handled (""
     #: without one), None if it failed
     telegram_in_flight: dict[str, asyncio.Future[str | None]] = field(
@@ -155,20 +161,16 @@ async def sms_inbound(request: web.Request) -> web.Response:
     body = form.get("Body", "")
     try:
         reply = await ctx.batches.run(phone, lambda: _handle_sms(ctx, sid, phone, body))
-    except _SeenBefore:
+    except AlreadyRecorded:
         log.info("inbound SMS %s is a duplicate: answered from the record", sid)
         reply = await ctx.repos.inbound.reply_to(channel="sms", provider_id=sid)
     return _twiml(reply)
 
 
-class _SeenBefore(Exception):
-    """This SMS was recorded (and handled) before: what its handling did is rolled back."""
-
-
 async def _handle_sms(ctx: WebContext, sid: str, phone: str, body: str) -> str | None:
     """Inside a transaction: handle the SMS and record it with its outcome (one
-    statement); the reply. If it was recorded before (Twilio delivered it again), raise
-    :class:`_SeenBefore`: the transaction rolls back what handling it again did."""
+    statement); the reply. If it was recorded before (Twilio delivered it again),
+    :class:`AlreadyRecorded` rolls back what handling it again did."""
     now = ctx.clock.now()
     handled = await handle_text(
         ctx.repos,
@@ -179,7 +181,7 @@ async def _handle_sms(ctx: WebContext, sid: str, phone: str, body: str) -> str |
         channel="sms",
         now=now,
     )
-    first = await ctx.repos.inbound.record_handled(
+    await ctx.repos.inbound.record_handled(
         municipality_id=ctx.municipality.id,
         channel="sms",
         provider_id=sid,
@@ -188,8 +190,6 @@ async def _handle_sms(ctx: WebContext, sid: str, phone: str, body: str) -> str |
         command=handled.command,
         reply=handled.text,
     )
-    if not first:
-        raise _SeenBefore(sid)
     return handled.text
 
 
@@ -259,7 +259,9 @@ async def telegram_webhook(request: web.Request) -> web.Response:
 def _webhook_answer(answer: str) -> web.Response:
     if not answer:
         return web.Response(status=200)
-    return web.Response(text=answer, content_type="application/x-www-form-urlencoded")
+    # JSON; an answer an earlier civic-bot recorded form-encoded is replayed as it was
+    kind = "application/json" if answer.startswith("{") else "application/x-www-form-urlencoded"
+    return web.Response(text=answer, content_type=kind)
 
 
 async def _feed_once(
@@ -270,6 +272,10 @@ async def _feed_once(
 ) -> str:
     """Feed ``update`` unless an earlier delivery of it was handled; the webhook's answer
     ("" for none), the recorded one for a repeated delivery."""
+    if ctx.telegram_lane is not None:
+        answer = await ctx.telegram_lane(update, key)
+        if answer is not None:
+            return answer
     first = await ctx.repos.inbound.record(
         municipality_id=ctx.municipality.id,
         channel="telegram",

@@ -5,6 +5,11 @@ from __future__ import annotations
 from storage.db import Database
 
 
+class AlreadyRecorded(Exception):
+    """This message was recorded before (the provider delivered it again): raised inside
+    the transaction that handled it once more, so that what the handling did rolls back."""
+
+
 class InboundRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -30,16 +35,17 @@ class InboundRepo:
         resident_id: int | None,
         command: str | None,
         reply: str | None,
-    ) -> bool:
-        """Record an arrival already handled, with its outcome, in one statement; False
-        when this (channel, provider id) was recorded before (the caller rolls back)."""
+    ) -> None:
+        """Record an arrival already handled, with its outcome, in one statement; raise
+        :class:`AlreadyRecorded` when this (channel, provider id) was recorded before."""
         inserted = await self.db.executemany(
             "INSERT INTO inbound (municipality_id, channel, provider_id, received_at,"
             " resident_id, command, reply) VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (channel, provider_id) DO NOTHING",
             [(municipality_id, channel, provider_id, now, resident_id, command, reply)],
         )
-        return inserted == 1
+        if inserted != 1:
+            raise AlreadyRecorded(provider_id)
 
     async def set_outcome(
         self,

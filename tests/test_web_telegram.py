@@ -20,6 +20,7 @@ from bot.clock import iso
 from bot.rendering.templates import Renderer
 from bot.services import demo_data
 from bot.telegram_app import build_dispatcher, webhook_feed
+from bot.telegram_lane import TextLane
 from bot.web import WebContext, build_app
 from storage.models import Municipality
 from storage.repos import Repos
@@ -260,8 +261,11 @@ async def live(
         municipality=demo,
         telegram_secret=SECRET,
     )
-    dp = build_dispatcher(repos=repos, renderer=renderer, clock=clock, municipality=demo)
+    dp = build_dispatcher(
+        repos=repos, renderer=renderer, clock=clock, municipality=demo, batches=ctx.batches
+    )
     ctx.telegram_feed = webhook_feed(dp, bot)
+    ctx.telegram_lane = TextLane(dp, bot, ctx)
     async with (
         TestServer(build_app(ctx), host="127.0.0.1") as server,
         aiohttp.ClientSession() as http,
@@ -297,9 +301,9 @@ async def test_a_lost_answer_is_given_again_to_telegrams_retry(
     assert len(api.sent_messages(USER)) == 1
     stopped = await repos.residents.by_id(resident.id)
     assert stopped is not None and stopped.opted_out
-    ((key, kind, answer),) = await telegram_rows(repos)
-    assert (key, kind) == ("901004", "message")
-    assert answer.startswith("method=sendMessage&")
+    ((key, command, answer),) = await telegram_rows(repos)
+    assert (key, command) == ("901004", "stop")  # a text command: recorded as the SMS are
+    assert json.loads(answer)["method"] == "sendMessage"
 
 
 async def test_linked_resident_gets_their_card(
@@ -342,3 +346,25 @@ async def test_updates_arriving_together_are_each_handled_once(
         USER + n for n in range(20)
     ]
     assert len(await telegram_rows(repos)) == 20
+
+
+async def test_a_staff_broadcast_by_text_gets_its_progress_message(
+    live: Web, api: FakeTelegramAPI, repos: Repos, demo: Municipality, clock: FakeClock
+) -> None:
+    """``BROADCAST`` typed by staff: queued for everyone, and the reply is the live
+    progress message, which the bot sends itself (it is edited later): the webhook's
+    answer is empty."""
+    admin = await repos.residents.by_phone(demo.id, demo_data.ADMIN_PHONE)
+    assert admin is not None
+    await repos.residents.link_telegram(admin.id, USER, now=iso(clock.now()))
+    update = telegram_message_update("BROADCAST Hearing on Friday", USER, update_id=901_010)
+    delivery = await api.deliver_webhook(
+        update, url=str(live.server.make_url("/telegram/webhook")), secret=SECRET, token=TOKEN
+    )
+    assert delivery.status == 200 and delivery.answer is None
+    (progress,) = api.calls("sendMessage")
+    assert progress.content_type != "webhook-answer" and progress.chat_id == USER
+    assert "Hearing" not in progress.params["text"]  # counts, not the text
+    queued = await repos.db.fetchval("SELECT COUNT(*) FROM outbox WHERE status = 'queued'")
+    assert queued > 1000
+    assert await telegram_rows(repos) == [("901010", "broadcast", "")]

@@ -53,14 +53,19 @@ async def not_a_command(message: Message) -> bool:
     return not (message.text or "").startswith("/")
 
 
-async def plain_text(message: Message, raw_state: str | None = None) -> bool:
-    """A text no feature takes: no form in progress, no ``/command``, no keyword a
-    feature answers itself. Such a text can only end at the text commands, so a handler
-    with this filter, tried first, takes it there without trying two dozen others."""
-    text = message.text
-    if text is None or raw_state is not None or text.startswith("/"):
+def for_text_commands(text: str | None) -> bool:
+    """Outside a form, a text no feature takes: no ``/command``, no keyword a feature
+    answers itself (``bot.telegram_lane`` asks this of a raw update)."""
+    if text is None or text.startswith("/"):
         return False
     return parse(text).name not in FEATURE_KEYWORDS
+
+
+async def plain_text(message: Message, raw_state: str | None = None) -> bool:
+    """A text no feature takes, and no form in progress. Such a text can only end at the
+    text commands, so a handler with this filter, tried first, takes it there without
+    trying two dozen others."""
+    return raw_state is None and for_text_commands(message.text)
 
 
 async def slash_command(message: Message) -> bool:

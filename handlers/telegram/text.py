@@ -19,7 +19,7 @@ from handlers.telegram import screens
 from handlers.telegram.filters import LINKED, has_text, plain_text
 from handlers.telegram.screens import callback_chat
 from handlers.telegram.turn import Turn
-from handlers.text import handle_text
+from handlers.text import Handled, handle_text
 
 
 def register_first(router: Router) -> None:
@@ -53,17 +53,25 @@ async def command(message: Message, turn: Turn, batches: GroupCommit) -> SendMes
         ),
     )
     if handled.broadcast_id is not None:  # staff: the reply is the live progress message
-        await broadcast_progress.show(
-            turn.bot,
-            turn.repos,
-            turn.renderer,
-            broadcast_id=handled.broadcast_id,
-            chat_id=message.chat.id,
-            language=resident.language,
-            now=turn.now,
-        )
+        await show_progress(turn, handled, message.chat.id)
         return None
     return screens.Screen(handled.text).method(message.chat.id)
+
+
+async def show_progress(turn: Turn, handled: Handled, chat_id: int) -> None:
+    """After a staff member's ``BROADCAST`` has committed: the progress message, sent
+    (and edited as the messages go out) in place of a reply."""
+    if handled.broadcast_id is None:
+        return
+    await broadcast_progress.show(
+        turn.bot,
+        turn.repos,
+        turn.renderer,
+        broadcast_id=handled.broadcast_id,
+        chat_id=chat_id,
+        language=turn.language,
+        now=turn.now,
+    )
 
 
 async def unlinked(message: Message, turn: Turn) -> SendMessage:

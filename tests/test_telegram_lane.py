@@ -1,0 +1,246 @@
+"""The text lane (``bot.telegram_lane``): a linked resident's plain text, handled without
+the dispatcher, must be answered and recorded exactly as the dispatcher would have; what
+it must not take goes on to the dispatcher untouched.
+
+Real SQLite (or PostgreSQL) databases, the real dispatcher, a bot pointed at the fake
+Bot API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.base import StorageKey
+
+from bot.clock import iso
+from bot.rendering.templates import Renderer
+from bot.services import demo_data
+from bot.telegram_app import build_dispatcher, text_answer, webhook_answer, webhook_feed
+from bot.telegram_lane import TextLane, plain_text_message
+from bot.web import WebContext
+from handlers.telegram.hearing_form import HearingForm
+from handlers.telegram.screens import Screen
+from storage.db import connect
+from storage.migrate import migrate
+from storage.repos import Repos
+from tests.conftest import FakeClock
+from tests.fakes.webhooks import (
+    telegram_callback_update,
+    telegram_contact_update,
+    telegram_message_update,
+)
+
+USER = 7_100_001
+
+
+@dataclass
+class Side:
+    """A demo database with the resident linked to ``USER``, its dispatcher and lane."""
+
+    repos: Repos
+    dp: Dispatcher
+    lane: TextLane
+
+
+async def open_side(
+    stack: contextlib.AsyncExitStack, url: str, bot: Bot, renderer: Renderer, clock: FakeClock
+) -> Side:
+    repos = Repos(await stack.enter_async_context(connect(url)))
+    await migrate(repos.db)
+    municipality, _ = await demo_data.ensure_demo(repos, now=clock.now())
+    resident = await repos.residents.by_phone(municipality.id, demo_data.RESIDENT_PHONE)
+    assert resident is not None
+    await repos.residents.link_telegram(resident.id, USER, now=iso(clock.now()))
+    ctx = WebContext(repos=repos, renderer=renderer, clock=clock, municipality=municipality)
+    dp = build_dispatcher(
+        repos=repos,
+        renderer=renderer,
+        clock=clock,
+        municipality=municipality,
+        batches=ctx.batches,
+    )
+    return Side(repos, dp, TextLane(dp, bot, ctx))
+
+
+@pytest.fixture
+async def sides(
+    new_db_url: Callable[[], str], bot: Bot, renderer: Renderer, clock: FakeClock
+) -> AsyncIterator[tuple[Side, Side]]:
+    """Two databases alike: one for the lane, one for the dispatcher."""
+    async with contextlib.AsyncExitStack() as stack:
+        yield (
+            await open_side(stack, new_db_url(), bot, renderer, clock),
+            await open_side(stack, new_db_url(), bot, renderer, clock),
+        )
+
+
+@pytest.fixture
+async def side(sides: tuple[Side, Side]) -> Side:
+    return sides[0]
+
+
+async def resident_row(repos: Repos) -> tuple[Any, ...]:
+    row = await repos.db.fetchone(
+        "SELECT language, opted_out FROM residents WHERE telegram_user_id = ?", (USER,)
+    )
+    assert row is not None
+    return tuple(row)
+
+
+async def inbound_rows(repos: Repos) -> list[tuple[Any, ...]]:
+    rows = await repos.db.fetchall(
+        "SELECT provider_id, resident_id IS NOT NULL, command, reply FROM inbound"
+        " WHERE channel = 'telegram' ORDER BY id"
+    )
+    return [tuple(row) for row in rows]
+
+
+TEXTS = ["ME", "HELP", "LANG RU", "me", "МЕН", "STOP", "START", "PROBLEMS", "V 1", "hello?", "",
+         "LANG EN", "HELP", "x" * 5000]  # fmt: skip
+
+
+async def test_the_lane_answers_and_changes_what_the_dispatcher_would(
+    sides: tuple[Side, Side], bot: Bot
+) -> None:
+    """The same texts, one database through the lane, the other through the dispatcher:
+    the very same answers (byte for byte) and the same resident at every step."""
+    lane_side, dispatcher_side = sides
+    through_dispatcher = webhook_feed(dispatcher_side.dp, bot)
+    for n, text in enumerate(TEXTS):
+        update = telegram_message_update(text, USER, update_id=n + 1)
+        assert plain_text_message(update) is not None
+        by_lane = await lane_side.lane(update, str(n + 1))
+        by_dispatcher = await through_dispatcher(update)
+        assert by_lane is not None and by_lane == by_dispatcher, text
+        assert json.loads(by_lane)["chat_id"] == USER
+        assert await resident_row(lane_side.repos) == await resident_row(dispatcher_side.repos)
+    assert await resident_row(lane_side.repos) == ("en", False)
+    # recorded as handled, with the answer it gave (the dispatcher's path is the webhook's)
+    rows = await inbound_rows(lane_side.repos)
+    assert [row[0] for row in rows] == [str(n + 1) for n in range(len(TEXTS))]
+    assert [row[2] for row in rows[:4]] == ["me", "help", "lang", "me"]
+    assert all(row[1] and json.loads(row[3])["method"] == "sendMessage" for row in rows)
+
+
+@pytest.mark.parametrize(
+    "text", ["", "Салам!", 'a "quoted" <b>bold</b> &amp;\nline\\', "😀 emoji", "\u2028\x00"]
+)
+def test_the_lanes_answer_is_the_one_aiogram_would_make(bot: Bot, text: str) -> None:
+    assert text_answer(USER, text) == webhook_answer(bot, Screen(text).method(USER))
+
+
+def _with(update: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {**update, "message": {**update["message"], **fields}}
+
+
+ME = telegram_message_update("ME", USER, update_id=1)
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        pytest.param(telegram_message_update("/start", USER, update_id=1), id="slash-command"),
+        pytest.param(telegram_message_update("/cancel", USER, update_id=1), id="cancel"),
+        pytest.param(telegram_message_update("BUDGET", USER, update_id=1), id="feature-keyword"),
+        pytest.param(telegram_message_update("акт", USER, update_id=1), id="feature-keyword-ky"),
+        pytest.param(telegram_contact_update(USER, "996700000001", update_id=1), id="contact"),
+        pytest.param(telegram_callback_update("menu:me", USER, update_id=1), id="button"),
+        pytest.param({"update_id": 1, "edited_message": ME["message"]}, id="edited"),
+        pytest.param({**ME, "callback_query": {}}, id="two-kinds"),
+        pytest.param(
+            _with(ME, chat={"id": -100123, "type": "supergroup", "title": "Ak-Chiy"}),
+            id="group",
+        ),
+        pytest.param(_with(ME, **{"from": {**ME["message"]["from"], "is_bot": True}}), id="a-bot"),
+        pytest.param(
+            {"update_id": 1, "message": {k: v for k, v in ME["message"].items() if k != "from"}},
+            id="no-sender",
+        ),
+        pytest.param(_with(ME, message_thread_id=7), id="topic"),
+        pytest.param(_with(ME, business_connection_id="b1"), id="business"),
+        pytest.param(_with(ME, text=["ME"]), id="text-not-a-string"),
+        pytest.param(_with(ME, chat={"id": "7100001", "type": "private"}), id="chat-id-string"),
+        pytest.param({"update_id": 1, "message": "ME"}, id="message-not-an-object"),
+    ],
+)
+async def test_what_the_lane_leaves_to_the_dispatcher(side: Side, update: dict[str, Any]) -> None:
+    assert plain_text_message(update) is None
+    assert await side.lane(update, "1") is None
+    assert await inbound_rows(side.repos) == []
+
+
+async def test_an_unlinked_sender_is_left_to_the_dispatcher(side: Side) -> None:
+    """Who is not linked is asked for their phone by the dispatcher: the lane does
+    nothing, records nothing."""
+    update = telegram_message_update("ME", USER + 1, update_id=5)
+    assert plain_text_message(update) is not None
+    assert await side.lane(update, "5") is None
+    assert await inbound_rows(side.repos) == []
+
+
+async def test_a_text_typed_into_a_form_is_left_to_the_form(side: Side, bot: Bot) -> None:
+    """In the middle of a form (state kept in the database), ``ME`` is the form's answer
+    to its question, not a command."""
+    key = StorageKey(bot_id=bot.id, chat_id=USER, user_id=USER)
+    await side.dp.fsm.storage.set_state(key, HearingForm.place)
+    update = telegram_message_update("ME", USER, update_id=6)
+    assert await side.lane(update, "6") is None
+    assert await inbound_rows(side.repos) == []
+    await side.dp.fsm.storage.set_state(key, None)  # the form ended
+    assert await side.lane(update, "6") is not None
+
+
+async def test_a_repeated_delivery_is_answered_from_the_record(side: Side) -> None:
+    update = telegram_message_update("STOP", USER, update_id=7)
+    first = await side.lane(update, "7")
+    again = await side.lane(update, "7")
+    assert first is not None and again == first
+    assert len(await inbound_rows(side.repos)) == 1
+
+
+async def test_a_delivery_the_dispatcher_recorded_but_never_handled_is_its_again(
+    side: Side, clock: FakeClock
+) -> None:
+    """Recorded on arrival by the dispatcher's path, which then failed (500): the lane
+    does not answer from that record (there is no answer): the dispatcher's again."""
+    demo = await side.repos.municipalities.by_slug(demo_data.SLUG)
+    assert demo is not None
+    await side.repos.inbound.record(
+        municipality_id=demo.id, channel="telegram", provider_id="8", now=iso(clock.now())
+    )
+    assert await side.lane(telegram_message_update("ME", USER, update_id=8), "8") is None
+    assert await inbound_rows(side.repos) == [("8", False, None, None)]
+
+
+async def test_one_chats_texts_keep_their_order(side: Side) -> None:
+    """``LANG RU`` then ``ME`` at once: ``ME`` is answered in Russian."""
+    lang, me = await asyncio.gather(
+        side.lane(telegram_message_update("LANG RU", USER, update_id=9), "9"),
+        side.lane(telegram_message_update("ME", USER, update_id=10), "10"),
+    )
+    assert lang is not None and me is not None
+    assert "Телефон" in json.loads(me)["text"], json.loads(me)["text"]
+
+
+async def test_a_text_waits_for_the_update_of_its_chat_the_dispatcher_is_handling(
+    side: Side, bot: Bot
+) -> None:
+    """Updates of one chat take turns (the dispatcher's event isolation): a text sent
+    while the dispatcher handles a button of the same chat is handled after it."""
+    key = StorageKey(bot_id=bot.id, chat_id=USER, user_id=USER)
+    async with side.dp.fsm.events_isolation.lock(key):  # as the dispatcher holds it
+        text = asyncio.create_task(
+            side.lane(telegram_message_update("ME", USER, update_id=11), "11")
+        )
+        other = await side.lane(telegram_message_update("ME", USER + 5, update_id=12), "12")
+        assert other is None  # another chat (not linked) was not held up
+        await asyncio.sleep(0.05)
+        assert not text.done()
+    assert await text is not None
