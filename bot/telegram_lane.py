@@ -12,7 +12,8 @@ give to ``text.command`` is handled here the same way, with the same functions, 
 transaction of the group commit that also records it (with its answer) as the SMS
 webhook does. Anything else, a sender who is not linked, or one in the middle of a form
 goes on to the dispatcher untouched; so does every update when the bot polls. Updates of
-one chat still take turns with the dispatcher's (its event isolation lock).
+one sender still take their turns, in the order they came (the webhook's, whichever way
+each goes).
 """
 
 from __future__ import annotations
@@ -62,20 +63,14 @@ def plain_text_message(update: dict[str, Any]) -> PlainText | None:
     return PlainText(chat_id, user_id, text)
 
 
-@dataclass(frozen=True)
-class _Taken:
-    turn: Turn
-    handled: Handled
-    answer: str
-
-
 class TextLane:
     """Takes the plain texts of linked residents off the dispatcher ``dp`` of ``bot``, for
-    the webhook of ``web`` (its database, municipality and group commit)."""
+    the webhook of ``web`` (its database, municipality and group commit). The webhook
+    gives a sender's updates their turns (``WebContext.telegram_turns``), whichever way
+    each of them goes."""
 
     def __init__(self, dp: Dispatcher, bot: Bot, web: WebContext) -> None:
         self._fsm = dp.fsm.storage
-        self._isolation = dp.fsm.events_isolation
         self._bot = bot
         self._repos = web.repos
         self._renderer = web.renderer
@@ -89,31 +84,37 @@ class TextLane:
         message = plain_text_message(update)
         if message is None:
             return None
-        fsm_key = StorageKey(bot_id=self._bot.id, chat_id=message.chat_id, user_id=message.user_id)
-        async with self._isolation.lock(fsm_key):
-            try:
-                taken = await self._batches.run(
-                    f"telegram:{message.chat_id}", lambda: self._handle(message, fsm_key, key)
-                )
-            except AlreadyRecorded:
-                # handled before: its answer; or recorded and never handled (the
-                # dispatcher's, which failed): the dispatcher's again
-                return await self._repos.inbound.reply_to(channel="telegram", provider_id=key)
+        try:
+            # With the other text commands of the moment (SMS too), the lookups in the
+            # same transaction (outside, each would wait for the batch before to end).
+            # Keyed by the Telegram user, whose updates the webhook takes one at a time;
+            # a clash with the same resident's SMS in the batch (two ballots at once)
+            # rolls the batch back and each is handled alone, in the order they came.
+            taken = await self._batches.run(
+                f"telegram:{message.user_id}", lambda: self._handle(message, key)
+            )
+        except AlreadyRecorded:
+            # handled before: its answer; or recorded and never handled (the
+            # dispatcher's, which failed): the dispatcher's again
+            return await self._repos.inbound.reply_to(channel="telegram", provider_id=key)
         if taken is None:
             return None
-        await show_progress(taken.turn, taken.handled, message.chat_id)
-        return taken.answer
+        turn, handled, answer = taken
+        await show_progress(turn, handled, message.chat_id)
+        return answer
 
-    async def _handle(self, message: PlainText, fsm_key: StorageKey, key: str) -> _Taken | None:
-        """In the group commit's transaction: handle and record the text of a linked
-        resident outside a form; None (nothing done) for any other sender."""
-        repos = self._repos
-        resident = await repos.residents.by_telegram(self._municipality.id, message.user_id)
-        if resident is None or await self._fsm.get_state(fsm_key) is not None:
-            return None
+    async def _handle(self, message: PlainText, key: str) -> tuple[Turn, Handled, str] | None:
+        """In the group commit's transaction: handle the text of a linked resident outside
+        a form and record it with its answer; None (nothing done) for anyone else."""
+        resident = await self._repos.residents.by_telegram(self._municipality.id, message.user_id)
+        if resident is None:
+            return None  # asked to share their phone number: the dispatcher's
+        fsm_key = StorageKey(bot_id=self._bot.id, chat_id=message.chat_id, user_id=message.user_id)
+        if await self._fsm.get_state(fsm_key) is not None:
+            return None  # a form's answer: the dispatcher's
         turn = Turn(
             bot=self._bot,
-            repos=repos,
+            repos=self._repos,
             renderer=self._renderer,
             clock=self._clock,
             municipality=self._municipality,
@@ -122,7 +123,7 @@ class TextLane:
         )
         now = turn.now
         handled = await handle_text(
-            repos,
+            self._repos,
             self._renderer,
             municipality=self._municipality,
             phone=resident.phone,
@@ -135,7 +136,7 @@ class TextLane:
         answer = (
             "" if handled.broadcast_id is not None else text_answer(message.chat_id, handled.text)
         )
-        await repos.inbound.record_handled(
+        await self._repos.inbound.record_handled(
             municipality_id=self._municipality.id,
             channel="telegram",
             provider_id=key,
@@ -144,4 +145,4 @@ class TextLane:
             command=handled.command,
             reply=answer,
         )
-        return _Taken(turn, handled, answer)
+        return turn, handled, answer

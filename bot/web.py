@@ -32,6 +32,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.clock import Clock, iso
 from bot.group_commit import GroupCommit
+from bot.keyed_lock import KeyedLock
 from bot.phones import InvalidPhone, normalize_phone
 from bot.rendering.templates import Renderer
 from bot.services import delivery_status
@@ -66,6 +67,9 @@ class WebContext:
     telegram_in_flight: dict[str, asyncio.Future[str | None]] = field(
         default_factory=dict, init=False, repr=False
     )
+    #: one update of a Telegram user at a time, in the order they arrived, whichever way
+    #: each goes (the text lane or the dispatcher)
+    telegram_turns: KeyedLock = field(default_factory=KeyedLock, init=False, repr=False)
     #: SMS and status callbacks handled together, one transaction a batch
     batches: GroupCommit = field(init=False, repr=False)
 
@@ -221,6 +225,17 @@ def _update_kind(update: dict[str, Any]) -> str:
     return next((key for key in update if key != "update_id"), "unknown")
 
 
+def _update_sender(update: dict[str, Any]) -> int | None:
+    """Who an update comes from (the user; else the chat); None if it does not say."""
+    body = update.get(_update_kind(update))
+    if isinstance(body, dict):
+        for field_name in ("from", "user", "chat"):
+            who = body.get(field_name)
+            if isinstance(who, dict) and type(who.get("id")) is int:
+                return who["id"]
+    return None
+
+
 async def telegram_webhook(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     if ctx.telegram_feed is None or not ctx.telegram_secret:
@@ -244,7 +259,9 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
     ctx.telegram_in_flight[key] = done
     try:
-        answer = await _feed_once(ctx, ctx.telegram_feed, update, key)
+        # taken before anything is awaited: the sender's updates keep their order
+        async with ctx.telegram_turns.hold(_update_sender(update)):
+            answer = await _feed_once(ctx, ctx.telegram_feed, update, key)
         done.set_result(answer)
     except Exception:
         log.exception("Telegram update %s failed: answered 500 for a retry", key)

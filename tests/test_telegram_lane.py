@@ -13,6 +13,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,11 +23,13 @@ from aiogram.fsm.storage.base import StorageKey
 from bot.clock import iso
 from bot.rendering.templates import Renderer
 from bot.services import demo_data
+from bot.services.polls import OptionSpec, create_poll
 from bot.telegram_app import build_dispatcher, text_answer, webhook_answer, webhook_feed
 from bot.telegram_lane import TextLane, plain_text_message
 from bot.web import WebContext
 from handlers.telegram.hearing_form import HearingForm
 from handlers.telegram.screens import Screen
+from handlers.text import handle_text
 from storage.db import connect
 from storage.migrate import migrate
 from storage.repos import Repos
@@ -47,6 +50,7 @@ class Side:
     repos: Repos
     dp: Dispatcher
     lane: TextLane
+    web: WebContext
 
 
 async def open_side(
@@ -66,7 +70,7 @@ async def open_side(
         municipality=municipality,
         batches=ctx.batches,
     )
-    return Side(repos, dp, TextLane(dp, bot, ctx))
+    return Side(repos, dp, TextLane(dp, bot, ctx), ctx)
 
 
 @pytest.fixture
@@ -219,28 +223,30 @@ async def test_a_delivery_the_dispatcher_recorded_but_never_handled_is_its_again
     assert await inbound_rows(side.repos) == [("8", False, None, None)]
 
 
-async def test_one_chats_texts_keep_their_order(side: Side) -> None:
-    """``LANG RU`` then ``ME`` at once: ``ME`` is answered in Russian."""
-    lang, me = await asyncio.gather(
-        side.lane(telegram_message_update("LANG RU", USER, update_id=9), "9"),
-        side.lane(telegram_message_update("ME", USER, update_id=10), "10"),
-    )
-    assert lang is not None and me is not None
-    assert "Телефон" in json.loads(me)["text"], json.loads(me)["text"]
-
-
-async def test_a_text_waits_for_the_update_of_its_chat_the_dispatcher_is_handling(
-    side: Side, bot: Bot
+async def test_a_ballot_by_sms_and_one_by_telegram_at_once_count_once(
+    side: Side, clock: FakeClock
 ) -> None:
-    """Updates of one chat take turns (the dispatcher's event isolation): a text sent
-    while the dispatcher handles a button of the same chat is handled after it."""
-    key = StorageKey(bot_id=bot.id, chat_id=USER, user_id=USER)
-    async with side.dp.fsm.events_isolation.lock(key):  # as the dispatcher holds it
-        text = asyncio.create_task(
-            side.lane(telegram_message_update("ME", USER, update_id=11), "11")
-        )
-        other = await side.lane(telegram_message_update("ME", USER + 5, update_id=12), "12")
-        assert other is None  # another chat (not linked) was not held up
-        await asyncio.sleep(0.05)
-        assert not text.done()
-    assert await text is not None
+    """The same resident votes by SMS and by Telegram in the same moment (one batch of
+    the group commit): the two clash, the batch is rolled back and each handled alone,
+    in the order they came: one ballot, the later one."""
+    demo = side.web.municipality
+    now = clock.now()
+    poll = await create_poll(
+        side.repos, demo, title="Priorities", ballot_type="approval", max_choices=3,
+        options=[OptionSpec(f"Option {n}") for n in range(1, 4)], min_age=0,
+        opens_at=now - timedelta(hours=1), closes_at=now + timedelta(days=1), now=now,
+    )  # fmt: skip
+    by_sms = side.web.batches.run(
+        demo_data.RESIDENT_PHONE,
+        lambda: handle_text(
+            side.repos, side.web.renderer, municipality=demo, phone=demo_data.RESIDENT_PHONE,
+            text="V 2 3", channel="sms", now=now,
+        ),
+    )  # fmt: skip
+    by_telegram = side.lane(telegram_message_update("V 1", USER, update_id=20), "20")
+    telegram, sms = await asyncio.gather(by_telegram, by_sms)
+    assert sms is not None and telegram is not None
+    (ballot,) = await side.repos.polls.ballots(poll.id)
+    options = {option.id: option.label for option in await side.repos.polls.options(poll.id)}
+    assert sorted(options[option] for option in ballot.choices) == ["Option 2", "Option 3"]
+    assert await side.repos.polls.turnout_count(poll.id) == 1

@@ -28,6 +28,7 @@ from tests.conftest import FakeClock
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.webhooks import (
     TELEGRAM_SECRET_HEADER,
+    telegram_callback_update,
     telegram_message_update,
     telegram_webhook_headers,
 )
@@ -368,3 +369,65 @@ async def test_a_staff_broadcast_by_text_gets_its_progress_message(
     queued = await repos.db.fetchval("SELECT COUNT(*) FROM outbox WHERE status = 'queued'")
     assert queued > 1000
     assert await telegram_rows(repos) == [("901010", "broadcast", "")]
+
+
+async def test_a_broadcast_whose_progress_message_fails_is_queued_once(
+    live: Web, api: FakeTelegramAPI, repos: Repos, demo: Municipality, clock: FakeClock
+) -> None:
+    """Telegram refuses the progress message (500): the broadcast is queued all the same,
+    the update answered 200 (no retry that would queue it again), and a repeated
+    delivery changes nothing."""
+    admin = await repos.residents.by_phone(demo.id, demo_data.ADMIN_PHONE)
+    assert admin is not None
+    await repos.residents.link_telegram(admin.id, USER, now=iso(clock.now()))
+    api.fail_next("sendMessage", status=500)
+    update = telegram_message_update("BROADCAST Hearing on Friday", USER, update_id=901_020)
+    assert await live.deliver(api, update) == 200
+    queued = await repos.db.fetchval("SELECT COUNT(*) FROM outbox")
+    assert queued > 1000
+    assert await live.deliver(api, update) == 200
+    assert await repos.db.fetchval("SELECT COUNT(*) FROM broadcasts") == 1
+    assert await repos.db.fetchval("SELECT COUNT(*) FROM outbox") == queued
+
+
+async def test_a_senders_updates_take_turns_in_the_order_they_came(
+    live: Web, repos: Repos, demo: Municipality, clock: FakeClock
+) -> None:
+    """A button (the dispatcher's) is being handled when the same resident's text (the
+    text lane's) arrives: the text waits for it; another sender does not."""
+    resident = await repos.residents.by_phone(demo.id, demo_data.RESIDENT_PHONE)
+    assert resident is not None
+    await repos.residents.link_telegram(resident.id, USER, now=iso(clock.now()))
+    dispatcher = live.ctx.telegram_feed
+    assert dispatcher is not None
+    gate, entered, finished = asyncio.Event(), asyncio.Event(), []
+
+    async def slow_button(update: dict[str, Any]) -> str | None:
+        if "callback_query" in update:
+            entered.set()
+            await gate.wait()
+        answer = await dispatcher(update)
+        finished.append(update["update_id"])
+        return answer
+
+    live.ctx.telegram_feed = slow_button
+    button = asyncio.create_task(
+        live.post(telegram_callback_update("menu:me", USER, update_id=901_031))
+    )
+    await asyncio.wait_for(entered.wait(), timeout=5)
+    text = asyncio.create_task(live.post(telegram_message_update("ME", USER, update_id=901_032)))
+    other = telegram_message_update("ME", USER + 1, update_id=901_033)
+    assert await asyncio.wait_for(live.post(other), timeout=5) == 200  # not held up
+    assert not text.done() and not button.done()
+    assert [row[:2] for row in await telegram_rows(repos)] == [
+        ("901031", None),  # arrived, being handled
+        ("901033", "message"),
+    ]
+    gate.set()
+    assert await asyncio.gather(button, text) == [200, 200]
+    assert [row[:2] for row in await telegram_rows(repos)] == [
+        ("901031", "callback_query"),
+        ("901033", "message"),
+        ("901032", "me"),
+    ]
+    assert len(live.ctx.telegram_turns) == 0  # nothing left behind

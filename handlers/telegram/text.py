@@ -9,7 +9,10 @@ their phone number first. Feature routers must be included BEFORE this one.
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, Message
 
@@ -20,6 +23,8 @@ from handlers.telegram.filters import LINKED, has_text, plain_text
 from handlers.telegram.screens import callback_chat
 from handlers.telegram.turn import Turn
 from handlers.text import Handled, handle_text
+
+log = logging.getLogger(__name__)
 
 
 def register_first(router: Router) -> None:
@@ -60,18 +65,27 @@ async def command(message: Message, turn: Turn, batches: GroupCommit) -> SendMes
 
 async def show_progress(turn: Turn, handled: Handled, chat_id: int) -> None:
     """After a staff member's ``BROADCAST`` has committed: the progress message, sent
-    (and edited as the messages go out) in place of a reply."""
+    (and edited as the messages go out) in place of a reply. If Telegram refuses it the
+    broadcast goes out all the same (``civic-bot broadcast status`` shows its progress):
+    the update must not fail, or Telegram's retry would queue the broadcast again."""
     if handled.broadcast_id is None:
         return
-    await broadcast_progress.show(
-        turn.bot,
-        turn.repos,
-        turn.renderer,
-        broadcast_id=handled.broadcast_id,
-        chat_id=chat_id,
-        language=turn.language,
-        now=turn.now,
-    )
+    try:
+        await broadcast_progress.show(
+            turn.bot,
+            turn.repos,
+            turn.renderer,
+            broadcast_id=handled.broadcast_id,
+            chat_id=chat_id,
+            language=turn.language,
+            now=turn.now,
+        )
+    except TelegramAPIError as error:
+        log.warning(
+            "broadcast %s: the progress message could not be sent (%s)",
+            handled.broadcast_id,
+            type(error).__name__,
+        )
 
 
 async def unlinked(message: Message, turn: Turn) -> SendMessage:
