@@ -47,9 +47,10 @@ from bot.clock import SystemClock, iso
 from bot.services import demo_data
 from storage.db import connect, is_postgres_url, redact_url
 from storage.repos import Repos
+from tests import processes
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
-from tests.processes import child_env, free_port
+from tests.processes import child_env
 
 FROM_NUMBER = "+15005550006"
 FIRST_CHAT = 7_000_000  # chat id = FIRST_CHAT + resident id
@@ -184,30 +185,8 @@ class Run:
 
 
 async def start_run(env: dict[str, str], workdir: Path, number: int) -> Run:
-    port = free_port()
-    full = child_env(
-        {
-            **env,
-            "HTTP_HOST": "127.0.0.1",
-            "HTTP_PORT": str(port),
-            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        }
-    )
     log = workdir / f"run-{number}.log"
-    with log.open("wb") as sink:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            "--log-level",
-            "WARNING",
-            cwd=workdir,
-            env=full,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=sink,
-            stderr=sink,
-        )
+    process, _ = await processes.start_run(env, workdir, log, "--log-level", "WARNING")
     return Run(process, log, time.monotonic())
 
 

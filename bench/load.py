@@ -55,7 +55,7 @@ from storage.repos import Repos
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.fakes.webhooks import telegram_message_update
-from tests.processes import child_env, free_port
+from tests.processes import child_env, start_run
 
 SCRIPT = Path(__file__).resolve()
 FROM_NUMBER = "+15005550006"
@@ -270,43 +270,24 @@ async def drain(
         FakeTelegramAPI(long_poll_cap=0.5) as telegram,
         FakeTwilioAPI(owned_numbers={FROM_NUMBER}) as twilio,
     ):
-        port = free_port()
-        env = child_env(
-            {
-                "DATABASE_URL": db_url,
-                "MUNICIPALITY": municipality,
-                "HTTP_HOST": "127.0.0.1",
-                "HTTP_PORT": str(port),
-                "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-                "TELEGRAM_BOT_TOKEN": "123456:LOAD",
-                "TELEGRAM_API_URL": telegram.base_url,
-                "TELEGRAM_RATE": RATE,
-                "TWILIO_ACCOUNT_SID": twilio.account_sid,
-                "TWILIO_AUTH_TOKEN": twilio.auth_token,
-                "TWILIO_FROM_NUMBER": FROM_NUMBER,
-                "TWILIO_API_URL": twilio.base_url,
-                "TWILIO_RATE": RATE,
-            }
-        )
+        settings = {
+            "DATABASE_URL": db_url,
+            "MUNICIPALITY": municipality,
+            "TELEGRAM_BOT_TOKEN": "123456:LOAD",
+            "TELEGRAM_API_URL": telegram.base_url,
+            "TELEGRAM_RATE": RATE,
+            "TWILIO_ACCOUNT_SID": twilio.account_sid,
+            "TWILIO_AUTH_TOKEN": twilio.auth_token,
+            "TWILIO_FROM_NUMBER": FROM_NUMBER,
+            "TWILIO_API_URL": twilio.base_url,
+            "TWILIO_RATE": RATE,
+        }
         log = workdir / "run.log"
 
         def arrived() -> tuple[int, int]:
             return len(telegram.delivered), len(twilio.created)
 
-        with log.open("wb") as sink:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                "--log-level",
-                "WARNING",
-                cwd=workdir,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=sink,
-                stderr=sink,
-            )
+        process, _ = await start_run(settings, workdir, log, "--log-level", "WARNING")
         started = time.monotonic()
         peak_sampled = 0
         rss_first = 0

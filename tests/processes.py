@@ -3,8 +3,10 @@ tests/conftest.run_cli, bench/crash.py, bench/load.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+import sys
 from pathlib import Path
 
 from bot.config import Settings
@@ -31,3 +33,34 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
     return env
+
+
+async def start_run(
+    extra: dict[str, str], workdir: Path, log: Path, *args: str
+) -> tuple[asyncio.subprocess.Process, int]:
+    """``python -m bot run ARGS`` in ``workdir``, configured by :func:`child_env` (``extra``)
+    and its web server on a free port of 127.0.0.1 (``extra`` may name it:
+    ``HTTP_PORT``), its output to ``log``. The process and the port."""
+    port = int(extra.get("HTTP_PORT") or free_port())
+    env = child_env(
+        {
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": str(port),
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            **extra,
+        }
+    )
+    with log.open("wb") as sink:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            *args,
+            cwd=workdir,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=sink,
+            stderr=sink,
+        )
+    return process, port

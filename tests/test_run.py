@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import signal
 import sqlite3
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,7 +25,7 @@ from tests.conftest import run_cli
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.fakes.webhooks import telegram_contact_update, telegram_message_update
-from tests.processes import child_env, free_port
+from tests.processes import free_port, start_run
 
 FROM_NUMBER = "+15005550006"
 VILLAGE = "Kachybek"
@@ -102,29 +101,11 @@ async def launch(workdir: Path) -> AsyncIterator[Launch]:
     started: list[Civic] = []
 
     async def start(extra: dict[str, str], port: int | None = None) -> Civic:
-        port = port or free_port()
-        env = child_env(
-            {
-                "DATABASE_URL": db_url(workdir),
-                "HTTP_HOST": "127.0.0.1",
-                "HTTP_PORT": str(port),
-                "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-                **extra,
-            }
-        )
         log = workdir / f"run-{len(started)}.log"
-        with log.open("wb") as sink:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                cwd=workdir,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=sink,
-                stderr=sink,
-            )
+        settings = {"DATABASE_URL": db_url(workdir), **extra}
+        if port:
+            settings["HTTP_PORT"] = str(port)
+        process, port = await start_run(settings, workdir, log)
         civic = Civic(process, port, log)
         started.append(civic)
         return civic

@@ -32,40 +32,32 @@ class HearingJobs:
             local = starts.astimezone(self.tz)
             morning = datetime.combine(local.date(), MORNING, tzinfo=self.tz)
             key = f"hearing:{hearing.id}:r{hearing.revision}"
-            found.append(Job(f"{key}:remind-early", starts - EARLY, starts, self._early(hearing)))
+            found.append(
+                Job(f"{key}:remind-early", starts - EARLY, starts, self._reminder(hearing, False))
+            )
             if morning < starts:
-                found.append(Job(f"{key}:remind-today", morning, starts, self._today(hearing)))
+                found.append(
+                    Job(f"{key}:remind-today", morning, starts, self._reminder(hearing, True))
+                )
         return found
 
-    def _early(self, hearing: Hearing):
+    def _reminder(self, hearing: Hearing, today: bool):
+        """Three days before: to yes, maybe and who has not answered (with the answer
+        buttons); on the morning of the day: to yes and maybe."""
+        which = "today" if today else "early"
+
         async def run(now: datetime) -> int:
             return await notify_invited(
                 self.repos,
                 self.renderer,
                 hearing,
                 "hearing_reminder",
-                f"hearing:{hearing.id}:r{hearing.revision}:remind-early",
+                f"hearing:{hearing.id}:r{hearing.revision}:remind-{which}",
                 now=now,
                 answers=("yes", "maybe"),
-                unanswered=True,
-                rsvp=True,
-                today=False,
-            )
-
-        return run
-
-    def _today(self, hearing: Hearing):
-        async def run(now: datetime) -> int:
-            return await notify_invited(
-                self.repos,
-                self.renderer,
-                hearing,
-                "hearing_reminder",
-                f"hearing:{hearing.id}:r{hearing.revision}:remind-today",
-                now=now,
-                answers=("yes", "maybe"),
-                unanswered=False,
-                today=True,
+                unanswered=not today,
+                rsvp=not today,
+                today=today,
             )
 
         return run

@@ -18,6 +18,7 @@ from bot.phones import InvalidPhone, normalize_phone
 from bot.rendering.buttons import rsvp_buttons
 from bot.rendering.templates import Renderer
 from bot.services.errors import ServiceError
+from bot.services.municipalities import village_id
 from bot.services.outbound import drafts_for
 from bot.services.voting import AGE_GROUPS, age_group
 from storage.broadcasts import Recipient
@@ -35,15 +36,6 @@ class RsvpRefused(Exception):
         super().__init__(code)
         self.code = code
         self.details = details
-
-
-async def _village_id(repos: Repos, municipality: Municipality, village: str | None) -> int | None:
-    if not village:
-        return None
-    for candidate in await repos.municipalities.villages(municipality.id):
-        if candidate.name.casefold() == village.casefold():
-            return candidate.id
-    raise ServiceError(f"unknown village {village!r}")
 
 
 async def get_hearing(repos: Repos, municipality: Municipality, hearing_id: int) -> Hearing:
@@ -75,7 +67,7 @@ async def create_hearing(
         kind=kind,
         starts_at=iso(starts_at),
         place=place.strip(),
-        village_id=await _village_id(repos, municipality, village),
+        village_id=await village_id(repos, municipality, village),
         agenda=agenda.strip(),
         now=iso(now),
     )

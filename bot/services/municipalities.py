@@ -64,3 +64,14 @@ async def choose_municipality(repos: Repos, slug: str | None) -> Municipality:
             f"several municipalities: pass --municipality or set MUNICIPALITY (one of: {slugs})"
         )
     return every[0]
+
+
+async def village_id(repos: Repos, municipality: Municipality, village: str | None) -> int | None:
+    """The id of ``municipality``'s village named ``village`` (any case); None for no
+    village (the whole municipality)."""
+    if not village:
+        return None
+    for candidate in await repos.municipalities.villages(municipality.id):
+        if candidate.name.casefold() == village.casefold():
+            return candidate.id
+    raise ServiceError(f"unknown village {village!r}")

@@ -13,6 +13,7 @@ from datetime import datetime
 from bot.clock import iso
 from bot.rendering.templates import Renderer
 from bot.services.errors import ServiceError
+from bot.services.municipalities import village_id
 from bot.services.outbound import drafts_for
 from storage.broadcasts import Recipient
 from storage.models import Municipality, Poll, PollOption
@@ -88,14 +89,14 @@ async def create_poll(
         if not label:
             raise ServiceError("every option needs a label")
         labels.append((label, option.problem_id, option.cost))
-    village_id = await _village_id(repos, municipality, village)
+    electorate = await village_id(repos, municipality, village)
     async with repos.db.transaction():
         poll_id = await repos.polls.create(
             municipality_id=municipality.id,
             title=title.strip(),
             ballot_type=ballot_type,
             max_choices=limit,
-            village_id=village_id,
+            village_id=electorate,
             min_age=min_age,
             opens_at=iso(opens_at),
             closes_at=iso(closes_at),
@@ -108,15 +109,6 @@ async def create_poll(
     poll = await repos.polls.get(municipality.id, poll_id)
     assert poll is not None
     return poll
-
-
-async def _village_id(repos: Repos, municipality: Municipality, village: str | None) -> int | None:
-    if not village:
-        return None
-    for candidate in await repos.municipalities.villages(municipality.id):
-        if candidate.name.casefold() == village.casefold():
-            return candidate.id
-    raise ServiceError(f"unknown village {village!r}")
 
 
 async def get_poll(repos: Repos, municipality: Municipality, poll_id: int) -> Poll:

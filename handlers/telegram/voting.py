@@ -164,16 +164,10 @@ async def tap(
 async def done(
     callback: CallbackQuery, callback_data: BallotStep, turn: Turn, state: FSMContext
 ) -> None:
-    found = await _poll(turn, callback_data.poll)
+    found = await _drafted(callback, callback_data, turn, state)
     if found is None:
-        await callback.answer()
         return
-    poll, options = found
-    draft = await _load_draft(state, poll.id)
-    if not draft:
-        alert = turn.alert("tg_ballot_alert", code="empty", limit=poll.max_choices)
-        await callback.answer(alert, show_alert=True)
-        return
+    poll, options, draft = found
     try:
         screen = _summary(turn, poll, options, draft)
     except voting.VoteRefused as exc:
@@ -198,17 +192,11 @@ async def change(
 async def confirm(
     callback: CallbackQuery, callback_data: BallotStep, turn: Turn, state: FSMContext
 ) -> None:
-    found = await _poll(turn, callback_data.poll)
+    # a draft gone (stale and deleted, or cast already): start over
+    found = await _drafted(callback, callback_data, turn, state, start_over=True)
     if found is None:
-        await callback.answer()
         return
-    poll, options = found
-    draft = await _load_draft(state, poll.id)
-    if not draft:  # the draft is gone (stale and deleted, or cast already): start over
-        alert = turn.alert("tg_ballot_alert", code="empty", limit=poll.max_choices)
-        await callback.answer(alert, show_alert=True)
-        await edit_or_send(turn.bot, callback, _ballot(turn, poll, options, draft))
-        return
+    poll, _, draft = found
     await callback.answer()
     ballot = BallotText(poll.id, _entries(poll, draft))
     resident = turn.linked
@@ -284,6 +272,32 @@ async def _save_draft(state: FSMContext, poll_id: int, draft: Draft) -> None:
     else:
         ballots.pop(str(poll_id), None)
     await state.update_data(ballots=ballots)
+
+
+async def _drafted(
+    callback: CallbackQuery,
+    callback_data: BallotStep,
+    turn: Turn,
+    state: FSMContext,
+    *,
+    start_over: bool = False,
+) -> tuple[Poll, list[PollOption], Draft] | None:
+    """The poll, its options and the resident's draft ballot. None, with the button
+    answered, if the poll is gone or the draft is empty (an alert says so; with
+    ``start_over`` the empty ballot is shown again)."""
+    found = await _poll(turn, callback_data.poll)
+    if found is None:
+        await callback.answer()
+        return None
+    poll, options = found
+    draft = await _load_draft(state, poll.id)
+    if not draft:
+        alert = turn.alert("tg_ballot_alert", code="empty", limit=poll.max_choices)
+        await callback.answer(alert, show_alert=True)
+        if start_over:
+            await edit_or_send(turn.bot, callback, _ballot(turn, poll, options, draft))
+        return None
+    return poll, options, draft
 
 
 async def _poll(turn: Turn, poll_id: int) -> tuple[Poll, list[PollOption]] | None:
