@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.cli.errors import CliError
+from bot.clock import SystemClock
 from bot.config import Settings, SettingsError, load_settings
 from bot.services.errors import ServiceError
 from bot.services.municipalities import choose_municipality
@@ -78,3 +81,33 @@ def local_time(text: str, config: Settings) -> datetime:
     except ValueError:
         raise CliError(f"not a date and time: {text!r} (expected e.g. 2026-12-01 09:00)") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=config.tz)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One action of a subcommand with actions (``hearing create``, ``poll publish``...):
+    what it works with."""
+
+    repos: Repos
+    municipality: Municipality
+    args: argparse.Namespace
+    config: Settings
+    now: datetime
+
+
+CallT = TypeVar("CallT", bound=Call)
+
+
+async def run_action(
+    args: argparse.Namespace,
+    actions: Mapping[str, Callable[[CallT], Awaitable[None]]],
+    make: Callable[[Repos, Municipality, argparse.Namespace, Settings, datetime], CallT],
+) -> int:
+    """Run the action ``args.action`` names (``import-ballots`` -> ``import_ballots``) on
+    the configured database and municipality."""
+    config = settings()
+    async with open_repos(config) as repos:
+        municipality = await chosen_municipality(repos, args)
+        action = actions[args.action.replace("-", "_")]
+        await action(make(repos, municipality, args, config, SystemClock().now()))
+    return 0

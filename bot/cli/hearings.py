@@ -11,23 +11,19 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.cli.common import (
+    Call,
     add_municipality_option,
     async_handler,
-    chosen_municipality,
     local_time,
-    open_repos,
-    settings,
+    run_action,
 )
 from bot.cli.errors import CliError
-from bot.clock import SystemClock
-from bot.config import Settings
 from bot.phones import mask_phone
 from bot.rendering.templates import Renderer
 from bot.services import hearings
 from bot.services.attendance_import import ROLES, import_attendance
 from bot.services.csv_input import ImportRejected
-from storage.models import Hearing, Municipality
-from storage.repos import Repos
+from storage.models import Hearing
 
 EXPORT_COLUMNS = ["date", "kind", "participants", "women", "deputies"]
 
@@ -83,13 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 @dataclass(frozen=True)
-class Call:
-    repos: Repos
-    municipality: Municipality
-    args: argparse.Namespace
-    config: Settings
-    now: datetime
-
+class HearingCall(Call):
     async def hearing(self) -> Hearing:
         return await hearings.get_hearing(self.repos, self.municipality, self.args.id)
 
@@ -103,15 +93,10 @@ class Call:
 
 @async_handler
 async def _hearing(args: argparse.Namespace) -> int:
-    config = settings()
-    async with open_repos(config) as repos:
-        municipality = await chosen_municipality(repos, args)
-        action = ACTIONS[args.action.replace("-", "_")]
-        await action(Call(repos, municipality, args, config, SystemClock().now()))
-    return 0
+    return await run_action(args, ACTIONS, HearingCall)
 
 
-async def _create(c: Call) -> None:
+async def _create(c: HearingCall) -> None:
     hearing = await hearings.create_hearing(
         c.repos,
         c.municipality,
@@ -125,14 +110,14 @@ async def _create(c: Call) -> None:
     print(f"hearing {hearing.id} created (draft): {c.local(hearing)}, {hearing.place}")
 
 
-async def _list(c: Call) -> None:
+async def _list(c: HearingCall) -> None:
     for hearing in await c.repos.hearings.all(c.municipality.id):
         print(
             f"{hearing.id}\t{c.local(hearing)}\t{hearing.kind}\t{hearing.status}\t{hearing.place}"
         )
 
 
-async def _show(c: Call) -> None:
+async def _show(c: HearingCall) -> None:
     hearing = await c.hearing()
     where = f"{c.local(hearing)}, {hearing.place}"
     print(f"hearing {hearing.id}: {hearing.kind}, {where} ({hearing.status})")
@@ -153,12 +138,12 @@ async def _show(c: Call) -> None:
             print(f"{answer}\t{village}\t{mask_phone(phone)}\t{name}")
 
 
-async def _publish(c: Call) -> None:
+async def _publish(c: HearingCall) -> None:
     queued = await hearings.publish(c.repos, Renderer(c.config.tz), await c.hearing(), now=c.now)
     print(f"hearing {c.args.id}: published; {queued} invitation(s) queued")
 
 
-async def _update(c: Call) -> None:
+async def _update(c: HearingCall) -> None:
     hearing, told = await hearings.update(
         c.repos,
         Renderer(c.config.tz),
@@ -171,12 +156,12 @@ async def _update(c: Call) -> None:
     print(f"hearing {hearing.id}: {c.local(hearing)}, {hearing.place}; {told} resident(s) told")
 
 
-async def _cancel(c: Call) -> None:
+async def _cancel(c: HearingCall) -> None:
     told = await hearings.cancel(c.repos, Renderer(c.config.tz), await c.hearing(), now=c.now)
     print(f"hearing {c.args.id}: cancelled; {told} resident(s) told")
 
 
-async def _checkin(c: Call) -> None:
+async def _checkin(c: HearingCall) -> None:
     result = await hearings.check_in(
         c.repos,
         c.municipality,
@@ -193,7 +178,7 @@ async def _checkin(c: Call) -> None:
     )
 
 
-async def _import_attendance(c: Call) -> None:
+async def _import_attendance(c: HearingCall) -> None:
     try:
         data = c.args.file.read_bytes()
     except OSError as exc:
@@ -209,14 +194,14 @@ async def _import_attendance(c: Call) -> None:
     print(f"hearing {c.args.id}: {new} counted, {repeated} already checked in")
 
 
-async def _outcome(c: Call) -> None:
+async def _outcome(c: HearingCall) -> None:
     told = await hearings.publish_outcome(
         c.repos, Renderer(c.config.tz), await c.hearing(), c.args.text, now=c.now
     )
     print(f"hearing {c.args.id}: outcome queued to {told} resident(s)")
 
 
-async def _export(c: Call) -> None:
+async def _export(c: HearingCall) -> None:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)

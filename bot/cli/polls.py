@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from bot.cli.common import (
+    Call,
     add_municipality_option,
     async_handler,
-    chosen_municipality,
     local_time,
-    open_repos,
-    settings,
+    run_action,
 )
 from bot.cli.errors import CliError
-from bot.clock import SystemClock
-from bot.config import Settings
 from bot.counting import PabulibError, parse_pb
 from bot.phones import InvalidPhone, normalize_phone
 from bot.rendering.templates import Renderer
@@ -27,8 +22,6 @@ from bot.services.ballot_text import BallotSyntaxError, parse_ballot_text
 from bot.services.csv_input import ImportRejected
 from bot.services.poll_jobs import publish_results
 from bot.services.polls import BALLOT_TYPES, RULES, OptionSpec, create_poll, get_poll
-from storage.models import Municipality
-from storage.repos import Repos
 
 CREATE_HELP = """\
 Options: --option LABEL or --option LABEL=COST (som), repeated, and/or --problem ID
@@ -114,21 +107,7 @@ def _read(path: Path) -> bytes:
 
 @async_handler
 async def _poll(args: argparse.Namespace) -> int:
-    config = settings()
-    async with open_repos(config) as repos:
-        municipality = await chosen_municipality(repos, args)
-        action = ACTIONS[args.action.replace("-", "_")]
-        await action(Call(repos, municipality, args, config, SystemClock().now()))
-    return 0
-
-
-@dataclass(frozen=True)
-class Call:
-    repos: Repos
-    municipality: Municipality
-    args: argparse.Namespace
-    config: Settings
-    now: datetime
+    return await run_action(args, ACTIONS, Call)
 
 
 async def _create(c: Call) -> None:
