@@ -50,7 +50,6 @@ from storage.repos import Repos
 from tests import processes
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
-from tests.processes import child_env
 
 FROM_NUMBER = "+15005550006"
 FIRST_CHAT = 7_000_000  # chat id = FIRST_CHAT + resident id
@@ -73,7 +72,7 @@ async def cli(*args: str, db_url: str, cwd: Path) -> str:
         "bot",
         *args,
         cwd=cwd,
-        env=child_env({"DATABASE_URL": db_url}),
+        env=processes.child_env({"DATABASE_URL": db_url}),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -39,8 +39,9 @@ async def start_run(
     extra: dict[str, str], workdir: Path, log: Path, *args: str
 ) -> tuple[asyncio.subprocess.Process, int]:
     """``python -m bot run ARGS`` in ``workdir``, configured by :func:`child_env` (``extra``)
-    and its web server on a free port of 127.0.0.1 (``extra`` may name it:
-    ``HTTP_PORT``), its output to ``log``. The process and the port."""
+    and its web server on a free port of 127.0.0.1 (what ``extra`` says of ``HTTP_HOST``,
+    ``HTTP_PORT`` or ``PUBLIC_BASE_URL`` wins), its output to ``log``. The process and
+    the port."""
     port = int(extra.get("HTTP_PORT") or free_port())
     env = child_env(
         {

@@ -7,14 +7,7 @@ import csv
 import io
 from pathlib import Path
 
-from bot.cli.common import (
-    add_municipality_option,
-    async_handler,
-    chosen_municipality,
-    open_repos,
-    settings,
-)
-from bot.clock import SystemClock
+from bot.cli.common import Call, add_municipality_option, async_handler, run_action
 from bot.phones import mask_phone
 from bot.rendering.templates import Renderer
 from bot.services import budget_summary, projects, ratings
@@ -57,84 +50,85 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 @async_handler
 async def _budget(args: argparse.Namespace) -> int:
-    config = settings()
-    async with open_repos(config) as repos:
-        municipality = await chosen_municipality(repos, args)
-        if args.action == "versions":
-            for budget in await repos.budget.versions(municipality.id):
-                print(f"{budget.year}\tversion {budget.version}")
-        else:
-            queued = await budget_summary.push_to_households(
-                repos, Renderer(config.tz), municipality, now=SystemClock().now()
-            )
-            print(f"budget summary queued to {queued} household(s)")
-    return 0
+    return await run_action(args, BUDGET_ACTIONS, Call)
 
 
 @async_handler
 async def _project(args: argparse.Namespace) -> int:
-    config = settings()
-    async with open_repos(config) as repos:
-        municipality = await chosen_municipality(repos, args)
-        if args.action == "list":
-            for p in await repos.budget.projects(municipality.id):
-                plan = "plan" if p.in_plan else ""
-                print(f"{p.id}\t{p.code}\t{p.cost}\t{p.status}\t{plan}\t{p.name}")
-        elif args.action == "status":
-            project, told = await projects.update_status(
-                repos, Renderer(config.tz), municipality, args.code, args.status,
-                now=SystemClock().now(),
-            )  # fmt: skip
-            print(f"project {project.code}: {project.status}; {told} resident(s) told")
-        else:
-            for name, phone, village in await repos.problems.members(args.problem):
-                print(f"{village}\t{mask_phone(phone)}\t{name}")
-    return 0
+    return await run_action(args, PROJECT_ACTIONS, Call)
 
 
 @async_handler
 async def _rating(args: argparse.Namespace) -> int:
-    config = settings()
-    async with open_repos(config) as repos:
-        municipality = await chosen_municipality(repos, args)
-        if args.action == "open":
-            round_id = await ratings.open_round(
-                repos, municipality, args.name, args.service, now=SystemClock().now()
-            )
-            print(f"rating round {round_id} open with {len(args.service)} service(s)")
-            return 0
-        results = await ratings.results(repos, municipality)
-        if args.action == "results":
-            for round_name, services in results.rounds.items():
-                print(round_name)
-                for service, villages in services.items():
-                    overall = villages[""]
-                    by_village = ", ".join(
-                        f"{v} {a.mean:.1f}" for v, a in sorted(villages.items()) if v
-                    )
-                    print(f"  {service}: {overall.mean:.2f} ({overall.count}) — {by_village}")
-            services = {s for r in results.rounds.values() for s in r}
-            for service in sorted(services):
-                trend = " → ".join(f"{mean:.2f}" for _, mean in results.trend(service))
-                print(f"trend {service}: {trend}")
-            return 0
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["round", "service", "village", "ratings", "average"])
-        for round_name, services in results.rounds.items():
-            for service, villages in services.items():
-                for village, average in sorted(villages.items()):
-                    writer.writerow(
-                        [
-                            round_name,
-                            service,
-                            village or "all",
-                            average.count,
-                            f"{average.mean:.2f}",
-                        ]
-                    )
-        if args.output:
-            args.output.write_text(out.getvalue(), encoding="utf-8")
-        else:
-            print(out.getvalue(), end="")
-    return 0
+    return await run_action(args, RATING_ACTIONS, Call)
+
+
+async def _versions(c: Call) -> None:
+    for budget in await c.repos.budget.versions(c.municipality.id):
+        print(f"{budget.year}\tversion {budget.version}")
+
+
+async def _push(c: Call) -> None:
+    queued = await budget_summary.push_to_households(
+        c.repos, Renderer(c.config.tz), c.municipality, now=c.now
+    )
+    print(f"budget summary queued to {queued} household(s)")
+
+
+async def _projects(c: Call) -> None:
+    for p in await c.repos.budget.projects(c.municipality.id):
+        plan = "plan" if p.in_plan else ""
+        print(f"{p.id}\t{p.code}\t{p.cost}\t{p.status}\t{plan}\t{p.name}")
+
+
+async def _status(c: Call) -> None:
+    project, told = await projects.update_status(
+        c.repos, Renderer(c.config.tz), c.municipality, c.args.code, c.args.status, now=c.now
+    )
+    print(f"project {project.code}: {project.status}; {told} resident(s) told")
+
+
+async def _members(c: Call) -> None:
+    for name, phone, village in await c.repos.problems.members(c.args.problem):
+        print(f"{village}\t{mask_phone(phone)}\t{name}")
+
+
+async def _open_round(c: Call) -> None:
+    round_id = await ratings.open_round(
+        c.repos, c.municipality, c.args.name, c.args.service, now=c.now
+    )
+    print(f"rating round {round_id} open with {len(c.args.service)} service(s)")
+
+
+async def _results(c: Call) -> None:
+    results = await ratings.results(c.repos, c.municipality)
+    for round_name, services in results.rounds.items():
+        print(round_name)
+        for service, villages in services.items():
+            overall = villages[""]
+            by_village = ", ".join(f"{v} {a.mean:.1f}" for v, a in sorted(villages.items()) if v)
+            print(f"  {service}: {overall.mean:.2f} ({overall.count}) — {by_village}")
+    for service in sorted({s for r in results.rounds.values() for s in r}):
+        trend = " → ".join(f"{mean:.2f}" for _, mean in results.trend(service))
+        print(f"trend {service}: {trend}")
+
+
+async def _export(c: Call) -> None:
+    results = await ratings.results(c.repos, c.municipality)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["round", "service", "village", "ratings", "average"])
+    for round_name, services in results.rounds.items():
+        for service, villages in services.items():
+            for village, average in sorted(villages.items()):
+                row = [round_name, service, village or "all", average.count, f"{average.mean:.2f}"]
+                writer.writerow(row)
+    if c.args.output:
+        c.args.output.write_text(out.getvalue(), encoding="utf-8")
+    else:
+        print(out.getvalue(), end="")
+
+
+BUDGET_ACTIONS = {"versions": _versions, "push": _push}
+PROJECT_ACTIONS = {"list": _projects, "status": _status, "members": _members}
+RATING_ACTIONS = {"open": _open_round, "results": _results, "export": _export}

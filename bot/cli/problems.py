@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli.common import (
-    add_municipality_option,
-    async_handler,
-    chosen_municipality,
-    open_repos,
-    settings,
-)
-from bot.clock import SystemClock
+from bot.cli.common import Call, add_municipality_option, async_handler, run_action
 from bot.rendering.templates import Renderer
 from bot.services import problems
 
@@ -40,23 +33,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 @async_handler
 async def _problem(args: argparse.Namespace) -> int:
-    config = settings()
-    now = SystemClock().now()
-    async with open_repos(config) as repos:
-        municipality = await chosen_municipality(repos, args)
-        if args.action == "list":
-            support = await repos.problems.support(municipality.id)
-            for problem in await repos.problems.by_status(municipality.id, args.status):
-                print(f"{problem.id}\t{support.get(problem.id, 0)}\t{problem.body}")
-        elif args.action == "approve":
-            await problems.approve(repos, municipality, args.id, now=now)
-            print(f"problem {args.id}: approved")
-        elif args.action == "reject":
-            told = await problems.reject(
-                repos, municipality, Renderer(config.tz), args.id, args.reason, now=now
-            )
-            print(f"problem {args.id}: rejected; {told} proposer(s) will be told")
-        else:
-            await problems.merge(repos, municipality, args.duplicate, args.into, now=now)
-            print(f"problem {args.duplicate}: merged into {args.into}")
-    return 0
+    return await run_action(args, ACTIONS, Call)
+
+
+async def _list(c: Call) -> None:
+    support = await c.repos.problems.support(c.municipality.id)
+    for problem in await c.repos.problems.by_status(c.municipality.id, c.args.status):
+        print(f"{problem.id}\t{support.get(problem.id, 0)}\t{problem.body}")
+
+
+async def _approve(c: Call) -> None:
+    await problems.approve(c.repos, c.municipality, c.args.id, now=c.now)
+    print(f"problem {c.args.id}: approved")
+
+
+async def _reject(c: Call) -> None:
+    told = await problems.reject(
+        c.repos, c.municipality, Renderer(c.config.tz), c.args.id, c.args.reason, now=c.now
+    )
+    print(f"problem {c.args.id}: rejected; {told} proposer(s) will be told")
+
+
+async def _merge(c: Call) -> None:
+    await problems.merge(c.repos, c.municipality, c.args.duplicate, c.args.into, now=c.now)
+    print(f"problem {c.args.duplicate}: merged into {c.args.into}")
+
+
+ACTIONS = {"list": _list, "approve": _approve, "reject": _reject, "merge": _merge}
