@@ -311,13 +311,9 @@ async def crash_run(args: argparse.Namespace) -> dict[str, object]:
                 fakes = Fakes(telegram, twilio)
                 env = {
                     "DATABASE_URL": db_url,
-                    "TELEGRAM_BOT_TOKEN": "123456:CRASH",
-                    "TELEGRAM_API_URL": telegram.base_url,
+                    **processes.telegram_env(telegram, "123456:CRASH"),
+                    **processes.twilio_env(twilio, FROM_NUMBER),
                     "TELEGRAM_RATE": RATE,
-                    "TWILIO_ACCOUNT_SID": twilio.account_sid,
-                    "TWILIO_AUTH_TOKEN": twilio.auth_token,
-                    "TWILIO_FROM_NUMBER": FROM_NUMBER,
-                    "TWILIO_API_URL": twilio.base_url,
                     "TWILIO_RATE": RATE,
                 }
 

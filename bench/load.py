@@ -55,7 +55,7 @@ from storage.repos import Repos
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.fakes.webhooks import telegram_message_update
-from tests.processes import child_env, start_run
+from tests.processes import child_env, start_run, telegram_env, twilio_env
 
 SCRIPT = Path(__file__).resolve()
 FROM_NUMBER = "+15005550006"
@@ -273,13 +273,9 @@ async def drain(
         settings = {
             "DATABASE_URL": db_url,
             "MUNICIPALITY": municipality,
-            "TELEGRAM_BOT_TOKEN": "123456:LOAD",
-            "TELEGRAM_API_URL": telegram.base_url,
+            **telegram_env(telegram, "123456:LOAD"),
+            **twilio_env(twilio, FROM_NUMBER),
             "TELEGRAM_RATE": RATE,
-            "TWILIO_ACCOUNT_SID": twilio.account_sid,
-            "TWILIO_AUTH_TOKEN": twilio.auth_token,
-            "TWILIO_FROM_NUMBER": FROM_NUMBER,
-            "TWILIO_API_URL": twilio.base_url,
             "TWILIO_RATE": RATE,
         }
         log = workdir / "run.log"

@@ -1,5 +1,6 @@
 """Starting civic-bot as its own process, as a user or a deployment does (tests/test_run.py,
-tests/conftest.run_cli, bench/crash.py, bench/load.py)."""
+tests/conftest.run_cli, bench/crash.py, bench/load.py), and configuring it for the fake
+providers."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.twilio_api import FakeTwilioAPI
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +36,21 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
     return env
+
+
+def telegram_env(telegram: FakeTelegramAPI, token: str = "123456:TEST") -> dict[str, str]:
+    """The settings that point civic-bot's Telegram bot at ``telegram``."""
+    return {"TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_URL": telegram.base_url}
+
+
+def twilio_env(twilio: FakeTwilioAPI, from_number: str) -> dict[str, str]:
+    """The settings that send civic-bot's SMS from ``from_number`` through ``twilio``."""
+    return {
+        "TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": twilio.auth_token,
+        "TWILIO_FROM_NUMBER": from_number,
+        "TWILIO_API_URL": twilio.base_url,
+    }
 
 
 async def start_run(

@@ -21,11 +21,12 @@ import aiohttp
 import pytest
 
 from bot.services import demo_data
+from tests import processes
 from tests.conftest import run_cli
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.fakes.webhooks import telegram_contact_update, telegram_message_update
-from tests.processes import free_port, start_run
+from tests.processes import free_port, start_run, telegram_env
 
 FROM_NUMBER = "+15005550006"
 VILLAGE = "Kachybek"
@@ -136,17 +137,7 @@ async def twilio() -> AsyncIterator[FakeTwilioAPI]:
 
 
 def twilio_env(twilio: FakeTwilioAPI) -> dict[str, str]:
-    return {
-        "TWILIO_ACCOUNT_SID": twilio.account_sid,
-        "TWILIO_AUTH_TOKEN": twilio.auth_token,
-        "TWILIO_FROM_NUMBER": FROM_NUMBER,
-        "TWILIO_API_URL": twilio.base_url,
-        "TWILIO_RATE": "200",
-    }
-
-
-def telegram_env(telegram: FakeTelegramAPI) -> dict[str, str]:
-    return {"TELEGRAM_BOT_TOKEN": "123456:TEST", "TELEGRAM_API_URL": telegram.base_url}
+    return {**processes.twilio_env(twilio, FROM_NUMBER), "TWILIO_RATE": "200"}
 
 
 async def broadcast(workdir: Path, municipality: str | None = None) -> set[str]:
