@@ -238,6 +238,7 @@ def _received(phone: FakeAndroidGateway, **payload: Any) -> bytes:
         ("no phone number", 400),
         ("phone number not a string", 400),
         ("unknown event", 400),
+        ("too large", 413),
     ],
 )
 async def test_webhook_requests(
@@ -270,6 +271,7 @@ async def test_webhook_requests(
             "no phone number": _received(phone, phoneNumber=None),
             "phone number not a string": _received(phone, phoneNumber=996555123456),
             "unknown event": phone.envelope("sms:exploded", {}),
+            "too large": _received(phone, message="ж" * 40_000),
         }.get(case, body)
         headers = phone.signed_headers(body)
     assert await phone.post(body, headers) == status

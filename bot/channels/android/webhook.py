@@ -6,7 +6,7 @@ followed by ``X-Timestamp`` (Unix seconds), keyed with the app's signing key (Se
 Webhooks). A request is accepted only with a valid signature and a timestamp within
 ``MAX_AGE`` seconds of ours (a replayed request is older; a replay within that time has
 the same event ``id``, which is the event's ``dedupe_key``). The app retries until it gets
-a 2xx, so the handler answers 2xx only once the runtime recorded the event.
+a 2xx: :mod:`bot.channels.webhooks` answers one only once the runtime recorded the event.
 """
 
 from __future__ import annotations
@@ -14,15 +14,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
 
 from bot.channels.events import EventHandler, InboundSms, StatusEvent
-
-log = logging.getLogger(__name__)
+from bot.channels.webhooks import WebhookRejected, event_handler
 
 #: seconds a signed request stays valid (the app's docs advise ±5 minutes)
 MAX_AGE = 300
@@ -30,16 +28,6 @@ MAX_AGE = 300
 EVENT_STATUS = {"sms:sent": "sent", "sms:delivered": "delivered", "sms:failed": "failed"}
 #: events this channel does not use: accepted and ignored
 IGNORED_EVENTS = {"system:ping", "app:started", "sms:cancelled", "sms:data-received"}
-MAX_BODY = 64 * 1024
-
-
-class WebhookRejected(Exception):
-    """Not from our phone or not a webhook of the documented shape (``status``: HTTP)."""
-
-    def __init__(self, reason: str, status: int) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
 
 
 def sign(body: bytes, timestamp: str, key: str) -> str:
@@ -108,28 +96,10 @@ def parse_webhook(
 
 def webhook_handler(
     signing_keys: Sequence[str], on_event: EventHandler, *, clock: Callable[[], float]
-) -> Callable[[web.Request], Any]:
-    """An aiohttp handler for the app's webhook URL: 204 once ``on_event`` recorded the
-    event; 401 unsigned or stale, 400 malformed, 413 too big: no input gets a 5xx (a failing
-    ``on_event`` answers 503 so that the app retries)."""
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The aiohttp handler of the app's webhook URL; ``clock``: Unix seconds."""
 
-    async def handle(request: web.Request) -> web.Response:
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return web.json_response({"error": "too large"}, status=413)
-        body = await request.content.read(MAX_BODY + 1)
-        if len(body) > MAX_BODY:
-            return web.json_response({"error": "too large"}, status=413)
-        try:
-            event = parse_webhook(body, request.headers, signing_keys=signing_keys, now=clock())
-        except WebhookRejected as exc:
-            log.info("Android webhook rejected: %s", exc.reason)
-            return web.json_response({"error": exc.reason}, status=exc.status)
-        if event is not None:
-            try:
-                await on_event(event)
-            except Exception:
-                log.exception("Android webhook event not recorded; the app will retry")
-                return web.json_response({"error": "try again"}, status=503)
-        return web.Response(status=204)
+    def parse(body: bytes, headers: Mapping[str, str]) -> InboundSms | StatusEvent | None:
+        return parse_webhook(body, headers, signing_keys=signing_keys, now=clock())
 
-    return handle
+    return event_handler("Android", parse, on_event)
