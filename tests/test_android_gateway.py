@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.channels.android import AndroidPhone, AndroidSender, webhook_handler
+from bot.channels.android import AndroidPhone, AndroidSender, parse_phones, webhook_handler
 from bot.channels.events import Event, InboundSms, StatusEvent
 from bot.delivery.senders import PermanentFailure, TemporaryFailure
 from tests.conftest import FakeClock
@@ -291,3 +291,15 @@ async def test_a_webhook_not_recorded_is_answered_for_a_retry(
     assert await phone.post(body, phone.signed_headers(body)) == 204  # a duplicate
     first, second = receiver.events
     assert first == second  # the same dedupe_key: the runtime records it once
+
+
+def test_phones_from_the_setting() -> None:
+    phones = parse_phones(
+        "http://sms:p%40ss@192.168.1.10:8080/, https://sms:two@api.sms-gate.app/3rdparty/v1",
+        "20,30",
+    )
+    assert phones == [
+        AndroidPhone("http://192.168.1.10:8080", "sms", "p@ss", 20),
+        AndroidPhone("https://api.sms-gate.app/3rdparty/v1", "sms", "two", 30),
+    ]
+    assert [p.per_minute for p in parse_phones("http://a:b@h1,http://a:b@h2")] == [20, 20]

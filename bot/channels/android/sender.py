@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import aiohttp
 from android_sms_gateway import client as asg_client
@@ -45,6 +46,33 @@ class AndroidPhone:
     login: str
     password: str
     per_minute: int = DEFAULT_PER_MINUTE
+
+
+def parse_phones(urls: str, per_minute: str = str(DEFAULT_PER_MINUTE)) -> list[AndroidPhone]:
+    """Phones from ``ANDROID_GATEWAY_PHONES`` (comma-separated ``http[s]://LOGIN:PASSWORD@
+    HOST[:PORT][/PATH]``) and ``ANDROID_GATEWAY_PER_MINUTE`` (one number for all, or one
+    per phone); ``ValueError`` says what is wrong without repeating a password."""
+    entries = [entry.strip() for entry in urls.split(",") if entry.strip()]
+    limits = [limit.strip() for limit in per_minute.split(",")]
+    if len(limits) == 1:
+        limits *= len(entries)
+    if not entries:
+        raise ValueError("no phone given")
+    if len(limits) != len(entries):
+        raise ValueError("give one per-minute limit, or one per phone")
+    phones = []
+    for number, (entry, limit) in enumerate(zip(entries, limits, strict=True), start=1):
+        url = urlsplit(entry)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"phone {number} is not an http(s) URL")
+        if not url.username or not url.password:
+            raise ValueError(f"phone {number} has no LOGIN:PASSWORD@ in its URL")
+        if not limit.isdigit() or not 1 <= int(limit) <= 600:
+            raise ValueError(f"phone {number}: the per-minute limit must be 1 to 600")
+        host = url.hostname if url.port is None else f"{url.hostname}:{url.port}"
+        base = urlunsplit((url.scheme, host, url.path.rstrip("/"), "", ""))
+        phones.append(AndroidPhone(base, unquote(url.username), unquote(url.password), int(limit)))
+    return phones
 
 
 class _Phone:

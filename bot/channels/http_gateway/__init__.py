@@ -3,8 +3,15 @@
 from bot.channels.http_gateway.gateway import (
     HttpGatewayConfig,
     HttpGatewaySender,
+    InvalidSetting,
     inbound_handler,
     parse_inbound,
 )
 
-__all__ = ["HttpGatewayConfig", "HttpGatewaySender", "inbound_handler", "parse_inbound"]
+__all__ = [
+    "HttpGatewayConfig",
+    "HttpGatewaySender",
+    "InvalidSetting",
+    "inbound_handler",
+    "parse_inbound",
+]

@@ -63,16 +63,26 @@ class HttpGatewayConfig:
     inbound_id_field: str = "id"
 
     def __post_init__(self) -> None:
-        for template in (self.send_url, self.body_template):
-            unknown = {name.strip() for name in _PLACEHOLDER.findall(template)} - set(VARIABLES)
+        for name in ("send_url", "body_template"):
+            placeholders = _PLACEHOLDER.findall(getattr(self, name))
+            unknown = {p.strip() for p in placeholders} - set(VARIABLES)
             if unknown:
-                raise ValueError(f"unknown template variable {sorted(unknown)[0]!r}")
+                raise InvalidSetting(name, f"unknown template variable {sorted(unknown)[0]!r}")
         if self.method not in ("GET", "POST", "PUT"):
-            raise ValueError("method must be GET, POST or PUT")
+            raise InvalidSetting("method", "must be GET, POST or PUT")
         if self.content_type not in (FORM, JSON):
-            raise ValueError(f"content type must be {JSON} or {FORM}")
+            raise InvalidSetting("content_type", f"must be {JSON} or {FORM}")
         if self.auth_header and ":" not in self.auth_header:
-            raise ValueError("auth header must be 'Name: value'")
+            raise InvalidSetting("auth_header", "must be a header line 'Name: value'")
+
+
+class InvalidSetting(ValueError):
+    """A wrong :class:`HttpGatewayConfig` value; ``field`` names it."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
 
 
 def render(template: str, values: Mapping[str, str], escape: Callable[[str], str]) -> str:
