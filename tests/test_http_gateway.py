@@ -12,7 +12,12 @@ import pytest
 from aiohttp import web
 
 from bot.channels.events import Event, InboundSms
-from bot.channels.http_gateway import HttpGatewayConfig, HttpGatewaySender, inbound_handler
+from bot.channels.http_gateway import (
+    HttpGatewayConfig,
+    HttpGatewaySender,
+    InvalidSetting,
+    inbound_handler,
+)
 from bot.delivery.senders import PermanentFailure, TemporaryFailure
 from tests.fakes.http_gateway import FakeHttpGateway
 from tests.fakes.telegram_api import FakeHTTPServer
@@ -131,7 +136,7 @@ async def test_an_unreachable_gateway_is_retried(session: aiohttp.ClientSession)
     ],
 )
 def test_a_wrong_configuration_is_refused(settings: dict[str, str]) -> None:
-    with pytest.raises(ValueError, match=r"must be|unknown template variable"):
+    with pytest.raises(InvalidSetting, match=r"must be|unknown template variable"):
         HttpGatewayConfig(**{"send_url": "http://x/send", **settings})
 
 

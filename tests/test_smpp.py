@@ -305,3 +305,56 @@ async def test_find_sent_cannot_tell(connect: Connect) -> None:
 
     channel = await connect()
     assert await channel.find_sent(PHONE, "hello", datetime.now(UTC)) == []
+
+
+async def test_inbound_parts_by_sar_tlvs_are_joined(
+    smsc: FakeSMSC, connect: Connect, events: list[Event]
+) -> None:
+    await connect()
+    for number, piece in enumerate(["Бюджет: ", "2 жана 5"], start=1):
+        await smsc.deliver(
+            source_addr_ton=1,
+            source_addr="996555123456",
+            destination_addr="7070",
+            data_coding=0x08,
+            short_message=piece.encode("utf-16-be"),
+            sar_msg_ref_num=300,
+            sar_total_segments=2,
+            sar_segment_seqnum=number,
+        )
+    assert [(e.sender, e.text) for e in events if isinstance(e, InboundSms)] == [
+        (PHONE, "Бюджет: 2 жана 5")
+    ]
+
+
+async def test_a_receipt_with_only_the_message_state_tlv(
+    smsc: FakeSMSC, connect: Connect, events: list[Event]
+) -> None:
+    channel = await connect()
+    message_id = await channel.send(PHONE, "hi")
+    await smsc.deliver(
+        esm_class=0x04,
+        source_addr="996555123456",
+        destination_addr="AyilBudget",
+        short_message=b"",
+        receipted_message_id=message_id,
+        message_state=8,  # REJECTED
+    )
+    [event] = events
+    assert isinstance(event, StatusEvent)
+    assert (event.provider_id, event.provider_status, event.status) == (
+        message_id,
+        "REJECTD",
+        "failed",
+    )
+
+
+async def test_the_smscs_enquire_link_and_unbind_are_answered(
+    smsc: FakeSMSC, connect: Connect
+) -> None:
+    channel = await connect()
+    assert await smsc.request("enquire_link") == pdu.ESME_ROK
+    assert await smsc.request("unbind") == pdu.ESME_ROK
+    # the SMSC ended the session: the channel binds again and sends
+    await smsc.until(lambda: sum(ok for *_, ok in smsc.binds) == 2)
+    assert await channel.send(PHONE, "after unbind")

@@ -194,16 +194,20 @@ class FakeSMSC:
 
     async def deliver(self, **fields: Any) -> int:
         """Send a ``deliver_sm`` on the bound link; the ``command_status`` of its answer."""
+        status = await self.request("deliver_sm", **fields)
+        self.deliver_answers.append(status)
+        return status
+
+    async def request(self, name: str, **fields: Any) -> int:
+        """Send PDU ``name`` on the bound link; the ``command_status`` of its answer."""
         link = next(link for link in self._links if link.bound)
         sequence = next(self._sequence)
         answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         link.pending[sequence] = answer
-        link.writer.write(pdu.build("deliver_sm", sequence, **fields))
+        link.writer.write(pdu.build(name, sequence, **fields))
         await link.writer.drain()
         async with asyncio.timeout(5):
-            status = int(await answer)
-        self.deliver_answers.append(status)
-        return status
+            return int(await answer)
 
     # -- the protocol ------------------------------------------------------------------
 
@@ -247,7 +251,7 @@ class FakeSMSC:
             reply(pdu.build("unbind_resp", sequence))
             await link.writer.drain()
             return False
-        elif name in ("deliver_sm_resp", "enquire_link_resp", "generic_nack"):
+        elif name in ("deliver_sm_resp", "enquire_link_resp", "unbind_resp", "generic_nack"):
             waiting = link.pending.pop(sequence, None)
             if waiting is not None and not waiting.done():
                 waiting.set_result(received.status)
