@@ -144,6 +144,21 @@ async def test_a_refused_number_is_not_retried(
     assert len(phones[0].requests) + len(phones[1].requests) == 1
 
 
+@pytest.mark.parametrize("answer", [{}, {"id": "x", "state": "Exploded", "recipients": []}])
+async def test_an_unreadable_answer_is_an_unknown_outcome(
+    phones: list[FakeAndroidGateway],
+    session: aiohttp.ClientSession,
+    ticks: Ticks,
+    answer: dict[str, object],
+) -> None:
+    """The phone took the request: it may send the SMS, so the outbox must know."""
+    sender = sender_for(session, ticks, account(phones[0]))
+    phones[0].answer_next(202, answer)
+    with pytest.raises(TemporaryFailure, match="unreadable answer") as failure:
+        await sender.send(PHONE, "hello")
+    assert failure.value.unknown_outcome
+
+
 async def test_wrong_credentials_and_an_unreachable_phone_fall_over_to_the_next(
     phones: list[FakeAndroidGateway], session: aiohttp.ClientSession, ticks: Ticks
 ) -> None:

@@ -59,7 +59,7 @@ class FakeAndroidGateway(FakeHTTPServer):
         self.webhook_url = ""
         #: HTTP status of each webhook POST
         self.webhook_answers: list[int] = []
-        self._forced: list[int] = []
+        self._forced: list[tuple[int, Any]] = []
 
     def build_app(self) -> web.Application:
         app = web.Application()
@@ -69,7 +69,11 @@ class FakeAndroidGateway(FakeHTTPServer):
 
     def fail_next(self, *statuses: int) -> None:
         """Answer the next send requests with these HTTP statuses (e.g. 429, 500)."""
-        self._forced.extend(statuses)
+        self._forced.extend((status, {"message": f"forced {status}"}) for status in statuses)
+
+    def answer_next(self, status: int, body: Any) -> None:
+        """Answer the next send request with ``body`` as JSON (whatever its shape)."""
+        self._forced.append((status, body))
 
     async def _send(self, request: web.Request) -> web.Response:
         answer = await self._answer(request)
@@ -81,8 +85,8 @@ class FakeAndroidGateway(FakeHTTPServer):
         if request.headers.get("Authorization") != f"Basic {expected}":
             return web.json_response({"message": "Unauthorized"}, status=401)
         if self._forced:
-            status = self._forced.pop(0)
-            return web.json_response({"message": f"forced {status}"}, status=status)
+            status, body = self._forced.pop(0)
+            return web.json_response(body, status=status)
         if self.limiter.wait_time():
             return web.json_response({"message": "Too Many Requests"}, status=429)
         try:

@@ -148,6 +148,10 @@ class AndroidSender:
                 raise TemporaryFailure(
                     f"android: {type(exc).__name__}", unknown_outcome=True
                 ) from exc
+            except (KeyError, TypeError, ValueError) as exc:  # accepted, but an odd answer
+                raise TemporaryFailure(
+                    f"android: unreadable answer ({type(exc).__name__})", unknown_outcome=True
+                ) from exc
             else:
                 return state.id
             phone.resting_until = self._clock() + REST_SECONDS

@@ -199,6 +199,9 @@ class SmppChannel:
                 if self._closing:
                     return
                 log.warning("SMPP session to %s ended: %s", self.config.host, self.last_error)
+            except Exception as exc:  # a defect must not stop the channel for good
+                self.last_error = type(exc).__name__
+                log.exception("SMPP session to %s failed", self.config.host)
             finally:
                 self._bound.clear()
                 if self._session is not None:
