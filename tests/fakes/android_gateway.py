@@ -32,6 +32,8 @@ class SentMessage:
     phone_numbers: list[str]
     text: str
     with_delivery_report: bool
+    #: when the phone took it (the fake's clock)
+    at: float
 
 
 class FakeAndroidGateway(FakeHTTPServer):
@@ -104,6 +106,7 @@ class FakeAndroidGateway(FakeHTTPServer):
             phone_numbers=numbers,
             text=text,
             with_delivery_report=bool(body.get("withDeliveryReport", True)),
+            at=self.clock(),
         )
         self.messages.append(message)
         return web.json_response(

@@ -40,6 +40,8 @@ class Submit:
     registered_delivery: int
     status: int
     message_id: str
+    #: when it was answered (the event loop's clock)
+    at: float
 
 
 @dataclass
@@ -310,6 +312,7 @@ class FakeSMSC:
                 registered_delivery=received.registered_delivery,
                 status=status,
                 message_id=message_id,
+                at=now,
             )
         )
         if link.writer.is_closing():
