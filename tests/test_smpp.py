@@ -358,3 +358,31 @@ async def test_the_smscs_enquire_link_and_unbind_are_answered(
     # the SMSC ended the session: the channel binds again and sends
     await smsc.until(lambda: sum(ok for *_, ok in smsc.binds) == 2)
     assert await channel.send(PHONE, "after unbind")
+
+
+async def test_a_slow_handler_holds_up_neither_sends_nor_the_link(smsc: FakeSMSC) -> None:
+    release = asyncio.Event()
+    recorded: list[Event] = []
+
+    async def record(event: Event) -> None:
+        await release.wait()  # the database is busy
+        recorded.append(event)
+
+    channel = SmppChannel(
+        smsc.config(enquire_link_interval=0.02, response_timeout=0.5), on_event=record
+    )
+    channel.start()
+    try:
+        assert await channel.wait_bound(5)
+        delivering = asyncio.create_task(smsc.deliver_sms(PHONE, "3"))
+        await smsc.until(lambda: smsc.enquire_links >= 1)
+        assert await channel.send(PHONE, "meanwhile")  # its answer is read all the same
+        links = smsc.enquire_links
+        await smsc.until(lambda: smsc.enquire_links >= links + 3)
+        assert not delivering.done() and recorded == []
+        release.set()
+        assert await delivering == [pdu.ESME_ROK]
+        assert [e.text for e in recorded if isinstance(e, InboundSms)] == ["3"]
+        assert smsc.connections == 1
+    finally:
+        await channel.close()

@@ -14,6 +14,8 @@ waited for its answer → retry, outcome unknown (SMPP cannot list what was sent
 
 A long text is several ``submit_sm``; :meth:`send` returns the SMSC's id of the first part,
 and receipts of later parts are reported under that id while this process remembers them.
+A part that fails after earlier ones went out fails the whole send as of unknown outcome:
+the outbox sends the text again, whole (the resident may see the first parts twice).
 
 Inbound ``deliver_sm`` — a resident's SMS (parts joined) or a delivery receipt — goes to
 the ``on_event`` handler, and the SMSC gets its ``deliver_sm_resp`` only after the handler
@@ -43,6 +45,7 @@ from bot.phones import mask_phone
 log = logging.getLogger(__name__)
 
 TEMPORARY_STATUSES = {
+    pdu.ESME_RINVBNDSTS,
     pdu.ESME_RTHROTTLED,
     pdu.ESME_RMSGQFUL,
     pdu.ESME_RSYSERR,
@@ -202,21 +205,19 @@ class SmppChannel:
             except Exception as exc:  # a defect must not stop the channel for good
                 self.last_error = type(exc).__name__
                 log.exception("SMPP session to %s failed", self.config.host)
-            finally:
-                self._bound.clear()
-                if self._session is not None:
-                    self._session.close()
-                    self._session = None
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.config.reconnect_max)
 
     async def _run_session(self) -> None:
+        """One TCP session, from connect to its end; sends use it only once it is bound."""
         config = self.config
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(config.host, config.port), config.response_timeout
         )
-        session = self._session = _Session(reader, writer, config.response_timeout)
-        reading = asyncio.create_task(self._read(session))
+        session = _Session(reader, writer, config.response_timeout)
+        inbox: asyncio.Queue[pdu.Pdu] = asyncio.Queue()
+        reading = asyncio.create_task(self._read(session, inbox))
+        handling = asyncio.create_task(self._handle_inbox(session, inbox))
         try:
             bound = await session.request(
                 "bind_transceiver",
@@ -231,13 +232,19 @@ class SmppChannel:
             if bound.status != pdu.ESME_ROK:
                 raise _SessionLost(f"bind refused: 0x{bound.status:02X}")
             self.last_error = ""
+            self._session = session
             self._bound.set()
             log.info("SMPP bound to %s:%s as %s", config.host, config.port, config.system_id)
             await self._enquire_links(session, reading)
         finally:
-            reading.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reading
+            self._bound.clear()
+            if self._session is session:
+                self._session = None
+            session.close()
+            for task in (reading, handling):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     async def _enquire_links(self, session: _Session, reading: asyncio.Task[None]) -> None:
         """Until the reader stops: an ``enquire_link`` each interval (no answer → lost)."""
@@ -247,7 +254,9 @@ class SmppChannel:
                 await session.request("enquire_link")
         reading.result()  # the reader's failure, if any, ends the session
 
-    async def _read(self, session: _Session) -> None:
+    async def _read(self, session: _Session, inbox: asyncio.Queue[pdu.Pdu]) -> None:
+        """Answers go to their requests at once; ``deliver_sm`` waits in ``inbox`` for the
+        handler, so that a slow handler holds up neither sends nor ``enquire_link``."""
         while True:
             received = await pdu.read_pdu(session.reader)
             name = received.command
@@ -256,8 +265,7 @@ class SmppChannel:
             elif name == "enquire_link":
                 await session.answer("enquire_link_resp", received.sequence)
             elif name == "deliver_sm":
-                status = await self._deliver(received)
-                await session.answer("deliver_sm_resp", received.sequence, status=status)
+                inbox.put_nowait(received)
             elif name == "unbind":
                 await session.answer("unbind_resp", received.sequence)
                 raise _SessionLost("the SMSC unbound")
@@ -265,6 +273,13 @@ class SmppChannel:
                 await session.answer(
                     "generic_nack", received.sequence, status=0x03
                 )  # ESME_RINVCMDID
+
+    async def _handle_inbox(self, session: _Session, inbox: asyncio.Queue[pdu.Pdu]) -> None:
+        """Each ``deliver_sm`` in arrival order: hand it on, then answer it."""
+        while True:
+            received = await inbox.get()
+            status = await self._deliver(received)
+            await session.answer("deliver_sm_resp", received.sequence, status=status)
 
     # -- outbound ----------------------------------------------------------------------
 

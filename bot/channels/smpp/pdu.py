@@ -16,6 +16,7 @@ from smpplib import command, consts, smpp
 #: command_status values this channel tells apart (SMPP 3.4, 5.1.3)
 ESME_ROK = consts.SMPP_ESME_ROK
 ESME_RINVMSGLEN = 0x01
+ESME_RINVBNDSTS = 0x04
 ESME_RSYSERR = 0x08
 ESME_RINVSRCADR = 0x0A
 ESME_RINVDSTADR = 0x0B
