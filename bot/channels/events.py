@@ -18,6 +18,8 @@ class InboundSms:
     text: str
     #: our number or short code it was sent to ("" when the gateway does not say)
     to: str
+    #: the gateway's id of the SMS where it gives one; else (SMPP, an HTTP gateway without
+    #: ids) the sender and a digest of the text: a duplicate only within minutes
     dedupe_key: str
 
 

@@ -27,17 +27,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import itertools
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.channels.events import EventHandler, InboundSms, StatusEvent
+from bot.channels.events import EventHandler
 from bot.channels.smpp import pdu
-from bot.channels.smpp.receipts import RECEIPT_STATUS, is_receipt, parse_receipt
-from bot.channels.smpp.text import Concat, decode_payload, encode_text, split_udh
+from bot.channels.smpp.inbound import Inbound
+from bot.channels.smpp.text import encode_text
 from bot.delivery.rate_limit import RateLimiter
 from bot.delivery.senders import PermanentFailure, TemporaryFailure
 from bot.phones import mask_phone
@@ -52,10 +50,6 @@ TEMPORARY_STATUSES = {
     pdu.ESME_RX_T_APPN,
 }
 INVALID_NUMBER_STATUSES = {pdu.ESME_RINVDSTADR, pdu.ESME_RINVDSTTON, pdu.ESME_RINVDSTNPI}
-#: first parts' ids kept to report later parts' receipts under them
-PART_IDS_KEPT = 10_000
-#: parts of residents' long SMS waiting for the rest
-PARTIAL_KEPT = 1_000
 
 
 @dataclass(frozen=True)
@@ -158,8 +152,7 @@ class SmppChannel:
         loop = asyncio.get_running_loop()
         self._limiter = RateLimiter(config.tps, clock=loop.time)
         self._references = itertools.count()
-        self._first_part: OrderedDict[str, str] = OrderedDict()
-        self._partial: OrderedDict[tuple[str, int, int], dict[int, str]] = OrderedDict()
+        self._inbound = Inbound()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         #: why the last bind or connection failed (for the failure of a waiting send)
@@ -302,7 +295,7 @@ class SmppChannel:
             if first_id is None:
                 first_id = message_id
             else:
-                self._remember_part(message_id, first_id)
+                self._inbound.remember_part(message_id, first_id)
         return first_id
 
     async def _submit(
@@ -347,11 +340,6 @@ class SmppChannel:
             raise PermanentFailure(f"{reason}: invalid number")
         raise PermanentFailure(reason)
 
-    def _remember_part(self, part_id: str, first_id: str) -> None:
-        self._first_part[part_id] = first_id
-        while len(self._first_part) > PART_IDS_KEPT:
-            self._first_part.popitem(last=False)
-
     async def find_sent(self, address: str, body: str, since: datetime) -> list[str]:
         """SMPP cannot list what was sent."""
         return []
@@ -361,71 +349,10 @@ class SmppChannel:
     async def _deliver(self, received: pdu.Pdu) -> int:
         """Hand a ``deliver_sm`` on; the ``command_status`` of its answer."""
         try:
-            event = self._event_of(received)
+            event = self._inbound.event_of(received)
             if event is not None:
                 await self._on_event(event)
         except Exception:
             log.exception("deliver_sm not recorded: the SMSC will deliver it again")
             return pdu.ESME_RX_T_APPN
         return pdu.ESME_ROK
-
-    def _event_of(self, received: pdu.Pdu) -> InboundSms | StatusEvent | None:
-        esm_class = received.esm_class or 0
-        data_coding = received.data_coding or 0
-        raw = received.short_message or received.message_payload or b""
-        if is_receipt(esm_class):
-            found = parse_receipt(
-                decode_payload(raw, data_coding),
-                receipted_message_id=pdu.text_field(received.receipted_message_id),
-                message_state=received.message_state,
-            )
-            if found is None:
-                return None
-            part_id, stat, err = found
-            message_id = self._first_part.get(part_id, part_id)
-            return StatusEvent(
-                provider_id=message_id,
-                provider_status=stat,
-                status=RECEIPT_STATUS.get(stat),
-                error=f"smpp {stat} err:{err}" if stat != "DELIVRD" and err else None,
-                dedupe_key=f"smpp:dlr:{part_id}:{stat}",
-            )
-        sender = pdu.text_field(received.source_addr)
-        if received.source_addr_ton == 1 and sender.isdigit():
-            sender = "+" + sender
-        concat, payload = split_udh(raw) if esm_class & 0x40 else (None, raw)
-        if concat is None and received.sar_msg_ref_num is not None:
-            concat = _sar(received)
-        text = decode_payload(payload, data_coding)
-        digest = hashlib.sha256(raw).hexdigest()[:16]
-        if concat is not None and concat.total > 1:
-            joined = self._join(sender, concat, text)
-            if joined is None:
-                return None
-            text = joined
-            digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-        return InboundSms(
-            sender=sender,
-            text=text,
-            to=pdu.text_field(received.destination_addr),
-            dedupe_key=f"smpp:mo:{sender}:{digest}",
-        )
-
-    def _join(self, sender: str, concat: Concat, text: str) -> str | None:
-        """The whole text once every part of it is in; ``None`` until then."""
-        key = (sender, concat.reference, concat.total)
-        parts = self._partial.setdefault(key, {})
-        parts[concat.number] = text
-        if len(self._partial) > PARTIAL_KEPT:
-            self._partial.popitem(last=False)
-        if len(parts) < concat.total:
-            return None
-        del self._partial[key]
-        return "".join(parts[number] for number in sorted(parts))
-
-
-def _sar(received: pdu.Pdu) -> Concat:
-    """Concatenation given by the ``sar_*`` TLVs instead of a UDH."""
-    return Concat(
-        received.sar_msg_ref_num, received.sar_total_segments or 1, received.sar_segment_seqnum or 1
-    )
