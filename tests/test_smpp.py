@@ -260,7 +260,7 @@ async def test_the_smsc_dropping_every_link_is_survived(smsc: FakeSMSC, connect:
 async def test_enquire_link_keeps_the_link_and_a_silent_link_is_replaced(
     smsc: FakeSMSC, connect: Connect
 ) -> None:
-    await connect(enquire_link_interval=0.02, response_timeout=0.2)
+    await connect(enquire_link_interval=0.02, response_timeout=1.0)
     await smsc.until(lambda: smsc.enquire_links >= 3)
     assert smsc.connections == 1
     smsc.silent = True  # the link is open but nobody answers
@@ -369,7 +369,7 @@ async def test_a_slow_handler_holds_up_neither_sends_nor_the_link(smsc: FakeSMSC
         recorded.append(event)
 
     channel = SmppChannel(
-        smsc.config(enquire_link_interval=0.02, response_timeout=0.5), on_event=record
+        smsc.config(enquire_link_interval=0.02, response_timeout=1.0), on_event=record
     )
     channel.start()
     try:

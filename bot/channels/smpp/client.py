@@ -149,6 +149,7 @@ class SmppChannel:
         self._session: _Session | None = None
         self._bound = asyncio.Event()
         self._window = asyncio.Semaphore(config.window)
+        self._pacing = asyncio.Lock()
         loop = asyncio.get_running_loop()
         self._limiter = RateLimiter(config.tps, clock=loop.time)
         self._references = itertools.count()
@@ -307,7 +308,11 @@ class SmppChannel:
                 f"smpp: not bound ({self.last_error or 'connecting'})", unknown_outcome=partly_sent
             )
         async with self._window:
-            await asyncio.sleep(self._limiter.reserve(self.rate_key))
+            # one reservation at a time, each made when the previous one's slot came: the
+            # limiter then sees what completed meanwhile (reserved ahead, sends woken
+            # together after a stall would burst)
+            async with self._pacing:
+                await asyncio.sleep(self._limiter.reserve(self.rate_key))
             session = self._session
             if session is None:
                 raise TemporaryFailure("smpp: connection lost", unknown_outcome=partly_sent)
