@@ -9,8 +9,9 @@ answer; its aiohttp transport runs on our session (timeouts).
 An unrooted phone sends only a few dozen SMS a minute (Android's SMS limit), so each phone
 has its own ``per_minute`` limit (default 20) and a deployment may list several: each send
 takes the phone free soonest, spaced ``60 / per_minute`` seconds apart. A phone that
-answers 429, 5xx or cannot be reached rests for a minute and the next phone is tried; when
-none is left the outbox retries later. A refused number (400) is never retried.
+answers 429, 5xx or 401/403 (wrong credentials: a setting to fix, not the resident's
+fault), or cannot be reached, rests for a minute and the next phone is tried; when none is
+left the outbox retries later. A refused number (400) is never retried.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -44,7 +45,7 @@ class AndroidPhone:
 
     url: str
     login: str
-    password: str
+    password: str = field(repr=False)
     per_minute: int = DEFAULT_PER_MINUTE
 
 
