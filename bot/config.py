@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     twilio_rate: float = 10.0
     #: Telegram forms and ballot drafts untouched for this many days are deleted
     telegram_draft_days: int = 30
+    #: hearing check-in opens this many hours before the start and closes this many
+    #: after it, never outside the hearing's local day; later: a correction by staff
+    checkin_opens_before_hours: float = 2.0
+    checkin_closes_after_hours: float = 6.0
     #: the CPU civic-bot run keeps its threads on: auto, off, or a CPU number (bot/cpu.py)
     cpu_pin: str = "auto"
 
@@ -110,6 +114,13 @@ class Settings(BaseSettings):
     def _positive_rate(cls, value: float) -> float:
         if value <= 0:
             raise ValueError("must be a positive number of messages per second")
+        return value
+
+    @field_validator("checkin_opens_before_hours", "checkin_closes_after_hours")
+    @classmethod
+    def _hours_in_a_day(cls, value: float) -> float:
+        if not 0 <= value <= 24:
+            raise ValueError("must be a number of hours between 0 and 24")
         return value
 
     @field_validator("telegram_draft_days")

@@ -18,6 +18,8 @@ from storage.db import Database
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+#: ``APPEND_ONLY table``: the dialect's triggers that refuse UPDATE and DELETE
+_APPEND_ONLY = re.compile(r"^APPEND_ONLY ([a-z_]+)$")
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,13 @@ class Migration:
         text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
         text = text.replace("IDENTITY_PK", db.dialect.identity_pk)
         text = text.replace("RANDOM_HEX", db.dialect.random_hex)
-        return [stmt.strip() for stmt in text.split(";") if stmt.strip()]
+        statements = []
+        for stmt in (s.strip() for s in text.split(";")):
+            if match := _APPEND_ONLY.match(stmt):
+                statements += [t.format(table=match[1]) for t in db.dialect.append_only]
+            elif stmt:
+                statements.append(stmt)
+        return statements
 
 
 def available() -> list[Migration]:

@@ -37,7 +37,7 @@ from storage.db import connect
 from storage.migrate import migrate
 from storage.models import Municipality
 from storage.repos import Repos
-from tests.conftest import FakeClock, run_cli
+from tests.conftest import WINDOW, FakeClock, run_cli
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.fakes.webhooks import (
@@ -315,23 +315,28 @@ async def test_a_hearing_from_creation_to_export_survives_restarts(
         async with run() as p:
             hearing = await hearings.get_hearing(p.repos, p.municipality, hearing.id)
             by_code = await hearings.check_in(
-                p.repos, p.municipality, hearing, now=clock.now(), code=sms_code
+                p.repos, p.municipality, hearing, now=clock.now(), window=WINDOW, code=sms_code
             )
             by_phone = await hearings.check_in(
-                p.repos, p.municipality, hearing, now=clock.now(), phone=village[tg_yes][0]
+                p.repos,
+                p.municipality,
+                hearing,
+                now=clock.now(),
+                window=WINDOW,
+                phone=village[tg_yes][0],
             )
             deputy = await hearings.check_in(
-                p.repos, p.municipality, hearing, now=clock.now(), phone=deputy_phone
+                p.repos, p.municipality, hearing, now=clock.now(), window=WINDOW, phone=deputy_phone
             )
             walk_in = await hearings.check_in(
-                p.repos, p.municipality, hearing, now=clock.now(), walk_in_gender="f"
+                p.repos, p.municipality, hearing, now=clock.now(), window=WINDOW, walk_in_gender="f"
             )
             assert all(c.first_time for c in (by_code, by_phone, deputy, walk_in))
             deputy_resident = await p.repos.residents.by_phone(p.municipality.id, deputy_phone)
             assert deputy_resident is not None
         async with run() as p:  # counted once, even after a restart
             again = await hearings.check_in(
-                p.repos, p.municipality, hearing, now=clock.now(), code=sms_code
+                p.repos, p.municipality, hearing, now=clock.now(), window=WINDOW, code=sms_code
             )
             assert not again.first_time
             report = await hearings.report(p.repos, hearing)

@@ -37,7 +37,7 @@ from bot.clock import iso
 from bot.phones import InvalidPhone, normalize_phone
 from bot.rendering.sms import sms_size
 from bot.rendering.templates import Renderer
-from bot.services import broadcast, demo_data, hearings, monitoring, polls, problems, ratings
+from bot.services import demo_data, hearings, monitoring, polls, problems, ratings, roles
 from bot.services.ballot_text import BallotSyntaxError, parse_ballot_text
 from bot.services.voting import VoteRefused, age_group, eligible, poll_state, validate
 from bot.web import WebContext, build_app
@@ -583,7 +583,7 @@ class Model:
                 score = parts[1]
                 if service and score.isdecimal() and 1 <= int(score) <= 5:
                     self.ratings[service, rid] = int(score)
-        elif name == "broadcast" and self.roles[rid] & broadcast.STAFF_ROLES and args:
+        elif name == "broadcast" and self.roles[rid] & roles.STAFF_ROLES and args:
             audience = {r for r, out in self.opted_out.items() if not out}
             self.broadcasts.append((rid, args, audience))
 

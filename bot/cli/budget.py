@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 from pathlib import Path
 
-from bot.cli.common import Call, add_municipality_option, async_handler, run_action
+from bot.cli.common import Call, add_municipality_option, async_handler, run_action, write_export
 from bot.phones import mask_phone
+from bot.rendering.spreadsheet import csv_text
 from bot.rendering.templates import Renderer
 from bot.services import budget_summary, projects, ratings
 from bot.services.budget_import import STATUSES
@@ -115,18 +114,15 @@ async def _results(c: Call) -> None:
 
 async def _export(c: Call) -> None:
     results = await ratings.results(c.repos, c.municipality)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["round", "service", "village", "ratings", "average"])
-    for round_name, services in results.rounds.items():
-        for service, villages in services.items():
-            for village, average in sorted(villages.items()):
-                row = [round_name, service, village or "all", average.count, f"{average.mean:.2f}"]
-                writer.writerow(row)
-    if c.args.output:
-        c.args.output.write_text(out.getvalue(), encoding="utf-8")
-    else:
-        print(out.getvalue(), end="")
+    rows = [
+        [round_name, service, village or "all", average.count, f"{average.mean:.2f}"]
+        for round_name, services in results.rounds.items()
+        for service, villages in services.items()
+        for village, average in sorted(villages.items())
+    ]
+    write_export(
+        csv_text(["round", "service", "village", "ratings", "average"], rows), c.args.output
+    )
 
 
 BUDGET_ACTIONS = {"versions": _versions, "push": _push}

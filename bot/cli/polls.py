@@ -12,6 +12,7 @@ from bot.cli.common import (
     async_handler,
     local_time,
     run_action,
+    write_export,
 )
 from bot.cli.errors import CliError
 from bot.counting import PabulibError, parse_pb
@@ -196,10 +197,7 @@ async def _export(c: Call) -> None:
         text = await poll_io.results_csv(c.repos, poll, now=c.now)
     else:
         text = await poll_io.export_pb(c.repos, c.municipality, poll)
-    if c.args.output:
-        c.args.output.write_text(text, encoding="utf-8")
-    else:
-        print(text, end="")
+    write_export(text, c.args.output)
 
 
 async def _import_pb(c: Call) -> None:

@@ -13,16 +13,12 @@ from datetime import datetime
 from bot.clock import iso
 from bot.services.errors import ServiceError
 from bot.services.outbound import drafts_for
+from bot.services.roles import require_staff
 from storage.models import Broadcast, Municipality, Resident
 from storage.repos import Repos
 
 MAX_BODY = 1600
 PAGE = 5000
-STAFF_ROLES = {"staff", "admin"}
-
-
-class NotStaff(ServiceError):
-    """Only staff may broadcast."""
 
 
 @dataclass(frozen=True)
@@ -42,12 +38,6 @@ class Progress:
             f" sent {c.get('sent', 0)}, delivered {c.get('delivered', 0)},"
             f" failed {c.get('failed', 0) + c.get('undelivered', 0)}"
         )
-
-
-async def require_staff(repos: Repos, resident: Resident) -> None:
-    """Checked on every staff call, not only when a menu is shown."""
-    if not await repos.roles.of(resident.id) & STAFF_ROLES:
-        raise NotStaff("only municipal staff may do this")
 
 
 async def create_broadcast(

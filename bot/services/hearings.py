@@ -10,13 +10,16 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.clock import iso
 from bot.phones import InvalidPhone, normalize_phone
 from bot.rendering.buttons import rsvp_buttons
 from bot.rendering.templates import Renderer
+from bot.services import audit
+from bot.services.audit import CLI, Actor
 from bot.services.errors import ServiceError
 from bot.services.municipalities import village_id
 from bot.services.outbound import drafts_for
@@ -55,6 +58,7 @@ async def create_hearing(
     now: datetime,
     village: str | None = None,
     agenda: str = "",
+    actor: Actor = CLI,
 ) -> Hearing:
     if kind not in KINDS:
         raise ServiceError(f"kind must be one of {', '.join(KINDS)}")
@@ -62,16 +66,34 @@ async def create_hearing(
         raise ServiceError("a hearing cannot be in the past")
     if not place.strip():
         raise ServiceError("a hearing needs a place")
-    hearing_id = await repos.hearings.create(
-        municipality_id=municipality.id,
-        kind=kind,
-        starts_at=iso(starts_at),
-        place=place.strip(),
-        village_id=await village_id(repos, municipality, village),
-        agenda=agenda.strip(),
-        now=iso(now),
-    )
+    chosen_village = await village_id(repos, municipality, village)
+    async with repos.db.transaction():
+        hearing_id = await repos.hearings.create(
+            municipality_id=municipality.id,
+            kind=kind,
+            starts_at=iso(starts_at),
+            place=place.strip(),
+            village_id=chosen_village,
+            agenda=agenda.strip(),
+            now=iso(now),
+        )
+        await _audit(repos, hearing_id, municipality.id, actor, "hearing created", now, kind)
     return await get_hearing(repos, municipality, hearing_id)
+
+
+async def _audit(
+    repos: Repos,
+    hearing_id: int,
+    municipality_id: int,
+    actor: Actor,
+    action: str,
+    now: datetime,
+    detail: str = "",
+) -> None:
+    await audit.record(
+        repos, municipality_id, actor, action, now=now, object_kind="hearing",
+        object_id=hearing_id, detail=detail,
+    )  # fmt: skip
 
 
 def _data(hearing: Hearing, **extra: Any) -> dict[str, Any]:
@@ -108,7 +130,9 @@ async def _notify(
     return await repos.outbox.enqueue(drafts, now=iso(now))
 
 
-async def publish(repos: Repos, renderer: Renderer, hearing: Hearing, *, now: datetime) -> int:
+async def publish(
+    repos: Repos, renderer: Renderer, hearing: Hearing, *, now: datetime, actor: Actor = CLI
+) -> int:
     """Invite every opted-in resident of the audience; return the invitations queued now."""
     hearing = await _reload(repos, hearing)
     if hearing.status == "cancelled":
@@ -141,6 +165,8 @@ async def publish(repos: Repos, renderer: Renderer, hearing: Hearing, *, now: da
                 rsvp=True,
             )
             after = page[-1].resident_id
+        await _audit(repos, hearing.id, hearing.municipality_id, actor, "hearing published", now,
+                     f"{queued} invitation(s) queued")  # fmt: skip
     return queued
 
 
@@ -190,6 +216,7 @@ async def update(
     starts_at: datetime | None = None,
     place: str | None = None,
     agenda: str | None = None,
+    actor: Actor = CLI,
 ) -> tuple[Hearing, int]:
     """Change a hearing; a new time or place is told to everyone invited."""
     hearing = await _reload(repos, hearing)
@@ -203,6 +230,7 @@ async def update(
         raise ServiceError("a hearing needs a place")
     moved = (new_start, new_place) != (hearing.starts_at, hearing.place)
     revision = hearing.revision + 1 if moved else hearing.revision
+    before = hearing
     async with repos.db.transaction():
         await repos.hearings.update(
             hearing.id,
@@ -223,17 +251,26 @@ async def update(
                 now=now,
                 rsvp=True,
             )
+        changed = [what for what, new, old in (
+            ("time", new_start, before.starts_at), ("place", new_place, before.place),
+            ("agenda", hearing.agenda, before.agenda),
+        ) if new != old]  # fmt: skip
+        detail = f"{', '.join(changed) or 'nothing'} changed; {told} resident(s) told"
+        await _audit(repos, hearing.id, hearing.municipality_id, actor, "hearing changed", now,
+                     detail)  # fmt: skip
     return hearing, told
 
 
-async def cancel(repos: Repos, renderer: Renderer, hearing: Hearing, *, now: datetime) -> int:
+async def cancel(
+    repos: Repos, renderer: Renderer, hearing: Hearing, *, now: datetime, actor: Actor = CLI
+) -> int:
     hearing = await _reload(repos, hearing)
     if hearing.status == "cancelled":
         raise ServiceError(f"hearing {hearing.id} is already cancelled")
     async with repos.db.transaction():
         await repos.hearings.set_status(hearing.id, "cancelled")
         hearing = await _reload(repos, hearing)
-        return await notify_invited(
+        told = await notify_invited(
             repos,
             renderer,
             hearing,
@@ -241,10 +278,19 @@ async def cancel(repos: Repos, renderer: Renderer, hearing: Hearing, *, now: dat
             f"hearing:{hearing.id}:cancelled",
             now=now,
         )
+        await _audit(repos, hearing.id, hearing.municipality_id, actor, "hearing cancelled", now,
+                     f"{told} resident(s) told")  # fmt: skip
+    return told
 
 
 async def publish_outcome(
-    repos: Repos, renderer: Renderer, hearing: Hearing, outcome: str, *, now: datetime
+    repos: Repos,
+    renderer: Renderer,
+    hearing: Hearing,
+    outcome: str,
+    *,
+    now: datetime,
+    actor: Actor = CLI,
 ) -> int:
     """After the hearing: its outcome to everyone invited and everyone who came."""
     hearing = await _reload(repos, hearing)
@@ -255,7 +301,7 @@ async def publish_outcome(
     async with repos.db.transaction():
         await repos.hearings.set_outcome(hearing.id, outcome.strip())
         hearing = await _reload(repos, hearing)
-        return await notify_invited(
+        told = await notify_invited(
             repos,
             renderer,
             hearing,
@@ -265,6 +311,9 @@ async def publish_outcome(
             attendees=True,
             outcome=hearing.outcome,
         )
+        await _audit(repos, hearing.id, hearing.municipality_id, actor, "hearing outcome", now,
+                     f"{told} resident(s) told")  # fmt: skip
+    return told
 
 
 # Residents' answers
@@ -322,9 +371,77 @@ async def upcoming(repos: Repos, municipality: Municipality, resident: Resident,
 
 
 @dataclass(frozen=True)
+class CheckInWindow:
+    """When the door is open: from ``before`` the start to ``after`` it, and only on the
+    hearing's own day in the municipality's time zone (CHECKIN_OPENS_BEFORE_HOURS,
+    CHECKIN_CLOSES_AFTER_HOURS)."""
+
+    tz: ZoneInfo
+    before: timedelta
+    after: timedelta
+
+    def bounds(self, hearing: Hearing) -> tuple[datetime, datetime]:
+        starts = datetime.fromisoformat(hearing.starts_at).astimezone(self.tz)
+        day = datetime.combine(starts.date(), time(0), tzinfo=self.tz)
+        next_day = datetime.combine(starts.date() + timedelta(days=1), time(0), tzinfo=self.tz)
+        return max(starts - self.before, day), min(starts + self.after, next_day)
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A change to the attendance after the window: by a staff member, for a reason."""
+
+    actor: Actor
+    reason: str
+
+
+def admit(
+    hearing: Hearing, window: CheckInWindow, *, now: datetime, correction: Correction | None
+) -> bool:
+    """May the attendance of ``hearing`` change now? True: as a correction (to be
+    audited). A ServiceError with one clear line when not."""
+    if hearing.status == "cancelled":
+        raise ServiceError(f"hearing {hearing.id} is cancelled")
+    opens, closes = window.bounds(hearing)
+    shown = "%Y-%m-%d %H:%M"
+    if now < opens:
+        raise ServiceError(
+            f"check-in for hearing {hearing.id} opens at {opens.strftime(shown)}: not yet"
+        )
+    if now <= closes:
+        return False
+    if correction is None or correction.actor.resident_id is None or not correction.reason.strip():
+        raise ServiceError(
+            f"check-in for hearing {hearing.id} closed at {closes.strftime(shown)}: a later"
+            " correction needs a staff member (--by PHONE) and a reason (--reason)"
+        )
+    return True
+
+
+@dataclass(frozen=True)
 class CheckIn:
     name: str | None
     first_time: bool
+
+
+async def _person(
+    repos: Repos, municipality: Municipality, hearing: Hearing, phone: str | None, code: str | None
+) -> Resident | None:
+    """The registered resident a phone number or RSVP code names (None: neither given)."""
+    if phone:
+        try:
+            resident = await repos.residents.by_phone(municipality.id, normalize_phone(phone))
+        except InvalidPhone as exc:
+            raise ServiceError(str(exc)) from None
+        if resident is None:
+            raise ServiceError(f"{phone} is not in the register: check in as a walk-in")
+        return resident
+    if code:
+        rsvp = await repos.hearings.by_code(hearing.id, code.strip())
+        if rsvp is None:
+            raise ServiceError(f"no answer with code {code!r} for hearing {hearing.id}")
+        return await repos.residents.by_id(rsvp.resident_id)
+    return None
 
 
 async def check_in(
@@ -333,31 +450,52 @@ async def check_in(
     hearing: Hearing,
     *,
     now: datetime,
+    window: CheckInWindow,
     phone: str | None = None,
     code: str | None = None,
     walk_in_gender: str | None = None,
     walk_in_role: str = "resident",
+    correction: Correction | None = None,
 ) -> CheckIn:
-    """Check in by phone, by RSVP code, or a walk-in outside the register (gender, role)."""
-    if hearing.status == "cancelled":
-        raise ServiceError(f"hearing {hearing.id} is cancelled")
-    resident = None
-    if phone:
-        try:
-            resident = await repos.residents.by_phone(municipality.id, normalize_phone(phone))
-        except InvalidPhone as exc:
-            raise ServiceError(str(exc)) from None
-        if resident is None:
-            raise ServiceError(f"{phone} is not in the register: check in as a walk-in")
-    elif code:
-        rsvp = await repos.hearings.by_code(hearing.id, code.strip())
-        if rsvp is None:
-            raise ServiceError(f"no answer with code {code!r} for hearing {hearing.id}")
-        resident = await repos.residents.by_id(rsvp.resident_id)
+    """Check in by phone, by RSVP code, or a walk-in outside the register (gender, role),
+    inside the window; afterwards only as an audited correction."""
+    corrected = admit(hearing, window, now=now, correction=correction)
+    resident = await _person(repos, municipality, hearing, phone, code)
+    async with repos.db.transaction():
+        result = await count_person(
+            repos, hearing, resident, now=now, walk_in_gender=walk_in_gender,
+            walk_in_role=walk_in_role,
+        )  # fmt: skip
+        if corrected and result.first_time:
+            assert correction is not None
+            who = _who(resident, walk_in_gender, walk_in_role)
+            detail = f"{who}; reason: {correction.reason.strip()}"
+            await _audit(repos, hearing.id, municipality.id, correction.actor,
+                         "attendance added", now, detail)  # fmt: skip
+    return result
+
+
+def _who(resident: Resident | None, gender: str | None, role: str) -> str:
+    """An attendee as the audit names them: residents by id only."""
+    return f"resident {resident.id}" if resident else f"walk-in {gender} {role}"
+
+
+async def count_person(
+    repos: Repos,
+    hearing: Hearing,
+    resident: Resident | None,
+    *,
+    now: datetime,
+    walk_in_gender: str | None = None,
+    walk_in_role: str = "resident",
+    walk_in_key: str | None = None,
+) -> CheckIn:
+    """Record one person at the door (no window check: see :func:`admit`). A walk-in with
+    a ``walk_in_key`` already recorded is not counted again."""
     if resident is None:
         if walk_in_gender not in ("f", "m"):
             raise ServiceError("a walk-in needs a gender (f or m)")
-        await repos.hearings.check_in(
+        first = await repos.hearings.check_in(
             hearing.id,
             resident_id=None,
             gender=walk_in_gender,
@@ -365,8 +503,9 @@ async def check_in(
             village_id=None,
             birth_year=None,
             now=iso(now),
+            walk_in_key=walk_in_key,
         )
-        return CheckIn(None, True)
+        return CheckIn(None, first)
     roles = await repos.roles.of(resident.id)
     role = "deputy" if "deputy" in roles else "staff" if roles & {"staff", "admin"} else "resident"
     first = await repos.hearings.check_in(
@@ -379,6 +518,44 @@ async def check_in(
         now=iso(now),
     )
     return CheckIn(resident.name, first)
+
+
+async def remove_attendee(
+    repos: Repos,
+    municipality: Municipality,
+    hearing: Hearing,
+    *,
+    now: datetime,
+    window: CheckInWindow,
+    correction: Correction,
+    phone: str | None = None,
+    code: str | None = None,
+    walk_in_gender: str | None = None,
+    walk_in_role: str = "resident",
+) -> None:
+    """Take one person off the attendance (a mistaken check-in): always a correction by a
+    staff member with a reason, audited; never before the window opens."""
+    if correction.actor.resident_id is None or not correction.reason.strip():
+        raise ServiceError(
+            "removing an attendee needs a staff member (--by PHONE) and a reason (--reason)"
+        )
+    admit(hearing, window, now=now, correction=correction)
+    resident = await _person(repos, municipality, hearing, phone, code)
+    if resident is None and walk_in_gender not in ("f", "m"):
+        raise ServiceError("a walk-in needs a gender (f or m)")
+    async with repos.db.transaction():
+        removed = await repos.hearings.remove_attendee(
+            hearing.id,
+            resident_id=resident.id if resident else None,
+            gender=walk_in_gender,
+            role=walk_in_role,
+        )
+        who = _who(resident, walk_in_gender, walk_in_role)
+        if not removed:
+            raise ServiceError(f"{'that resident' if resident else who} is not checked in")
+        detail = f"{who}; reason: {correction.reason.strip()}"
+        await _audit(repos, hearing.id, municipality.id, correction.actor,
+                     "attendance removed", now, detail)  # fmt: skip
 
 
 @dataclass(frozen=True)

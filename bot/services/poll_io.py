@@ -6,13 +6,12 @@ an imported ``.pb`` becomes a poll with its ballots, which count like any others
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.counting import Election, format_pb
 from bot.phones import InvalidPhone, normalize_phone
+from bot.rendering.spreadsheet import csv_text
 from bot.services import poll_results, voting
 from bot.services.ballot_text import BallotSyntaxError, parse_ballot_text
 from bot.services.csv_input import ImportRejected, LineError, decode, read_rows
@@ -30,13 +29,9 @@ FROM_PB_RULE = {"greedy": "greedy", "greedy-no-skip": "greedy", "equalshares/add
 async def results_csv(repos: Repos, poll: Poll, *, now: datetime) -> str:
     """Totals per option, then the same per village, gender and age group."""
     results = await poll_results.compute(repos, poll, now=now)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        ["dimension", "group", "ballots", "option", "label", "cost", "votes", "score", "selected"]
-    )
+    rows: list[list[object]] = []
     for r in sorted(results.options, key=lambda r: r.option.position):
-        writer.writerow([
+        rows.append([
             "all", "all", results.ballots, r.option.position, r.option.label,
             r.option.cost if r.option.cost is not None else "", r.votes, r.score,
             int(r.selected),
@@ -45,13 +40,16 @@ async def results_csv(repos: Repos, poll: Poll, *, now: datetime) -> str:
     for dimension, groups in results.breakdown.items():
         for group, (ballots, scores) in groups.items():
             for position in sorted(scores):
-                writer.writerow(
+                rows.append(
                     [dimension, group, ballots, position, labels[position], "", "",
                      scores[position], ""]
                 )  # fmt: skip
-    writer.writerow(["turnout", "all", results.ballots, "", f"eligible {results.eligible}",
-                     "", "", "", ""])  # fmt: skip
-    return out.getvalue()
+    rows.append(["turnout", "all", results.ballots, "", f"eligible {results.eligible}",
+                 "", "", "", ""])  # fmt: skip
+    return csv_text(
+        ["dimension", "group", "ballots", "option", "label", "cost", "votes", "score", "selected"],
+        rows,
+    )
 
 
 async def export_pb(repos: Repos, municipality: Municipality, poll: Poll) -> str:

@@ -5,10 +5,34 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.clock import iso
-from bot.phones import InvalidPhone, normalize_phone
+from bot.phones import InvalidPhone, mask_phone, normalize_phone
+from bot.services.audit import Actor
 from bot.services.errors import ServiceError
 from storage.models import ROLES, Municipality, Resident, RoleHolder
 from storage.repos import Repos
+
+STAFF_ROLES = {"staff", "admin"}
+
+
+class NotStaff(ServiceError):
+    """Only staff may do this."""
+
+
+async def require_staff(repos: Repos, resident: Resident) -> None:
+    """Checked on every staff call, not only when a menu is shown."""
+    if not await repos.roles.of(resident.id) & STAFF_ROLES:
+        raise NotStaff("only municipal staff may do this")
+
+
+async def staff_actor(repos: Repos, municipality: Municipality, phone: str) -> Actor:
+    """The staff member a phone number names (``--by PHONE``); a ServiceError otherwise."""
+    resident = await _resident(repos, municipality, phone)
+    try:
+        await require_staff(repos, resident)
+    except NotStaff:
+        who = mask_phone(resident.phone)
+        raise NotStaff(f"{who} is not staff of {municipality.slug}") from None
+    return Actor(resident.id, "cli")
 
 
 async def _resident(repos: Repos, municipality: Municipality, phone: str) -> Resident:
