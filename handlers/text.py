@@ -67,8 +67,9 @@ async def _broadcast(ctx: Context) -> Reply:
         return Reply("broadcast_usage")
     try:
         progress = await broadcast.create_broadcast(
-            ctx.repos, ctx.municipality, body=ctx.args, now=ctx.now, author=ctx.resident
-        )
+            ctx.repos, ctx.municipality, body=ctx.args, now=ctx.now, author=ctx.resident,
+            via=ctx.channel,
+        )  # fmt: skip
     except ServiceError:
         return Reply("broadcast_usage")
     queued = progress.broadcast

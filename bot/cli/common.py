@@ -85,6 +85,12 @@ def add_staff_option(parser: Any, *, reason: bool = False) -> None:
         parser.add_argument("--reason", help="why (a correction after the check-in window)")
 
 
+async def acting(repos: Repos, municipality: Municipality, args: Any) -> Actor:
+    """The staff member ``--by PHONE`` names, else the command line's operator (cli)."""
+    phone = getattr(args, "by", None)
+    return await roles.staff_actor(repos, municipality, phone) if phone else CLI
+
+
 def checkin_window(config: Settings) -> CheckInWindow:
     return CheckInWindow(
         config.tz,
@@ -128,9 +134,7 @@ class Call:
     now: datetime
 
     async def actor(self) -> Actor:
-        """The staff member ``--by PHONE`` names, else the command line's operator."""
-        phone = getattr(self.args, "by", None)
-        return await roles.staff_actor(self.repos, self.municipality, phone) if phone else CLI
+        return await acting(self.repos, self.municipality, self.args)
 
 
 CallT = TypeVar("CallT", bound=Call)

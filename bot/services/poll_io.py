@@ -12,12 +12,13 @@ from datetime import datetime
 from bot.counting import Election, format_pb
 from bot.phones import InvalidPhone, normalize_phone
 from bot.rendering.spreadsheet import csv_text
-from bot.services import poll_results, voting
-from bot.services.ballot_text import BallotSyntaxError, parse_ballot_text
+from bot.services import audit, poll_results, voting
+from bot.services.audit import CLI, Actor
+from bot.services.ballot_text import BallotSyntaxError, BallotText, parse_ballot_text
 from bot.services.csv_input import ImportRejected, LineError, decode, read_rows
 from bot.services.errors import ServiceError
 from bot.services.polls import OptionSpec, create_poll
-from storage.models import Municipality, Poll
+from storage.models import Municipality, Poll, Resident
 from storage.repos import Repos
 
 PB_RULES = {"greedy": "greedy", "mes": "equalshares/add1"}
@@ -83,6 +84,7 @@ async def import_pb(
     opens_at: datetime,
     closes_at: datetime,
     now: datetime,
+    actor: Actor = CLI,
 ) -> Poll:
     """A new poll with the election's projects as options and its ballots as cast."""
     ballot_type = FROM_PB_TYPE[election.vote_type]
@@ -107,6 +109,7 @@ async def import_pb(
         rule=FROM_PB_RULE.get(election.meta.get("rule", ""), "totals"),
         min_age=0,
         imported=True,
+        actor=actor,
     )
     options = {str(n): o.id for n, o in enumerate(await repos.polls.options(poll.id), start=1)}
     by_project = {p.id: options[str(n)] for n, p in enumerate(election.projects, start=1)}
@@ -137,7 +140,13 @@ class PaperReport:
 
 
 async def import_paper_ballots(
-    repos: Repos, municipality: Municipality, poll: Poll, data: bytes, *, now: datetime
+    repos: Repos,
+    municipality: Municipality,
+    poll: Poll,
+    data: bytes,
+    *,
+    now: datetime,
+    actor: Actor = CLI,
 ) -> PaperReport:
     """``phone,choices`` rows cast on paper; any bad row rejects the whole file."""
     rows, errors = read_rows(decode(data), required=("phone", "choices"))
@@ -172,7 +181,32 @@ async def import_paper_ballots(
     async with repos.db.transaction():
         for resident, ballot in prepared:
             await voting.cast(repos, municipality, resident, ballot, channel=voting.PAPER, now=now)
+        await _paper_audit(repos, poll, actor, len(prepared), now)
     return PaperReport(len(prepared))
+
+
+async def enter_paper_ballot(
+    repos: Repos,
+    municipality: Municipality,
+    poll: Poll,
+    resident: Resident,
+    ballot: BallotText,
+    *,
+    now: datetime,
+    actor: Actor = CLI,
+) -> None:
+    """One paper ballot, typed in by staff (raises VoteRefused like any ballot)."""
+    async with repos.db.transaction():
+        await voting.cast(repos, municipality, resident, ballot, channel=voting.PAPER, now=now)
+        await _paper_audit(repos, poll, actor, 1, now)
+
+
+async def _paper_audit(repos: Repos, poll: Poll, actor: Actor, count: int, now: datetime) -> None:
+    """Paper ballots entered: how many, never whose or which choice."""
+    await audit.record(
+        repos, poll.municipality_id, actor, "paper ballots entered", now=now,
+        object_kind="poll", object_id=poll.id, detail=f"{count} ballot(s)",
+    )  # fmt: skip
 
 
 def describe_state(poll: Poll, now: datetime) -> str:

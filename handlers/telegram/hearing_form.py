@@ -260,6 +260,7 @@ async def create(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None
             now=turn.now,
             village=form["village"],
             agenda=form["agenda"],
+            actor=turn.actor,
         )
     except ServiceError as exc:  # e.g. the village was removed meanwhile
         log.warning("telegram hearing form: not created (%s)", exc)
