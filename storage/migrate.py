@@ -1,10 +1,13 @@
 """Numbered SQL migrations, applied in order and recorded in ``schema_version``.
 
 A migration is ``storage/migrations/NNNN_name.sql``: portable SQL statements ending
-in ``;``. Each is applied in its own transaction, so a failure leaves the database
-at the previous version. Applying when up to date changes nothing. Processes that start
-together may all migrate: each migration is checked again inside its transaction (and on
-PostgreSQL they take turns under a lock), so each is applied once.
+in ``;``, with placeholders for what differs between engines (``IDENTITY_PK``,
+``RANDOM_HEX``, and the statement ``APPEND_ONLY table;``: triggers that refuse UPDATE and
+DELETE of the table's rows, see ``Dialect.append_only``). Each is applied in its own
+transaction, so a failure leaves the database at the previous version. Applying when up
+to date changes nothing. Processes that start together may all migrate: each migration
+is checked again inside its transaction (and on PostgreSQL they take turns under a
+lock), so each is applied once.
 """
 
 from __future__ import annotations
