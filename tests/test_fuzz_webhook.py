@@ -701,7 +701,7 @@ async def check_changes(
     allowed = {
         "inbound", "residents", "problems", "problem_proposers", "turnout", "ballots",
         "ballot_choices", "secrets", "rsvps", "invitations", "initiative_members",
-        "monitoring_acts", "ratings", "broadcasts", "outbox",
+        "monitoring_acts", "ratings", "broadcasts", "outbox", "audit_log",
     }  # fmt: skip
     for table in sorted(before.keys() - allowed):
         assert after[table] == before[table], f"{table} changed"
@@ -875,4 +875,12 @@ async def check_changes(
         queued[row["broadcast_id"]].add(row["resident_id"])
     assert [queued[b["id"]] for b in new_broadcasts] == [a for _, _, a in model.broadcasts]
     assert len(new_broadcasts) == 2, "both staff broadcasts went out"
+    # --- the audit trail: the broadcasts, each by its staff member by SMS, nothing else
+    old_audit = keyed(before, "audit_log", "id")
+    audit_rows = keyed(after, "audit_log", "id")
+    assert all(audit_rows[k] == v for k, v in old_audit.items())
+    new_audit = [audit_rows[k] for k in sorted(audit_rows.keys() - old_audit.keys())]
+    assert [(a["actor_id"], a["via"], a["action"], a["object_id"]) for a in new_audit] == [
+        (b["author_id"], "sms", "broadcast", b["id"]) for b in new_broadcasts
+    ]
     return model
