@@ -29,7 +29,7 @@ from aiogram import Bot, Dispatcher
 
 from bot.rendering.templates import Renderer
 from bot.services import demo_data
-from bot.services.hearings import CheckInWindow
+from bot.services.attendance import CheckInWindow
 from bot.telegram_app import build_dispatcher
 from storage.db import Database, connect
 from storage.migrate import migrate

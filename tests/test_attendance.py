@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.services import demo_data, hearings
+from bot.services import attendance, demo_data, hearings
+from bot.services.attendance import Correction
 from bot.services.attendance_import import import_attendance
 from bot.services.audit import CLI, Actor
 from bot.services.errors import ServiceError
-from bot.services.hearings import Correction
 from storage.models import Hearing, Municipality, Resident
 from storage.repos import Repos
 from tests.conftest import WINDOW, FakeClock, table_snapshot
@@ -66,7 +66,7 @@ async def test_a_check_in_for_a_hearing_of_2013_is_refused_and_changes_nothing(
     before = await table_snapshot(repos, "attendance", "audit_log")
     for who in ({"phone": demo_data.RESIDENT_PHONE}, {"walk_in_gender": "f"}):
         with pytest.raises(ServiceError, match=f"check-in for hearing {hearing.id} closed at"):
-            await hearings.check_in(repos, demo, hearing, now=clock.now(), window=WINDOW, **who)
+            await attendance.check_in(repos, demo, hearing, now=clock.now(), window=WINDOW, **who)
     assert await counts(repos, hearing) == (111, 65)
     assert await table_snapshot(repos, "attendance", "audit_log") == before
 
@@ -81,7 +81,7 @@ async def test_a_check_in_13_days_early_is_refused_even_as_a_correction(
     correction = Correction(Actor.of(await staff(repos, demo), "cli"), "early bird")
     for extra in ({}, {"correction": correction}):
         with pytest.raises(ServiceError, match="opens at"):
-            await hearings.check_in(
+            await attendance.check_in(
                 repos, demo, hearing, now=clock.now(), window=WINDOW, walk_in_gender="m", **extra
             )
     assert await counts(repos, hearing) == (0, 0)
@@ -101,7 +101,7 @@ async def test_the_window_opens_before_the_start_and_ends_with_the_day(
 
     async def walk_in(hearing: Hearing, at: datetime) -> bool:
         try:
-            await hearings.check_in(
+            await attendance.check_in(
                 repos, demo, hearing, now=at.astimezone(UTC), window=WINDOW, walk_in_gender="f"
             )
         except ServiceError:
@@ -130,7 +130,7 @@ async def test_a_later_correction_needs_staff_and_a_reason_and_is_audited(
         Correction(Actor.of(member, "cli"), "  "),  # no reason
     ):
         with pytest.raises(ServiceError, match="needs a staff member"):
-            await hearings.check_in(
+            await attendance.check_in(
                 repos, demo, hearing, now=clock.now(), window=WINDOW, phone=resident.phone,
                 correction=bad,
             )  # fmt: skip
@@ -138,18 +138,18 @@ async def test_a_later_correction_needs_staff_and_a_reason_and_is_audited(
     assert await audit_rows(repos) == []
 
     fix = Correction(Actor.of(member, "cli"), "paper sheet entered next day")
-    added = await hearings.check_in(
+    added = await attendance.check_in(
         repos, demo, hearing, now=clock.now(), window=WINDOW, phone=resident.phone, correction=fix
     )
     assert added.first_time
     women = 65 + (resident.gender == "f")
     assert await counts(repos, hearing) == (112, women)
-    await hearings.remove_attendee(
+    await attendance.remove_attendee(
         repos, demo, hearing, now=clock.now(), window=WINDOW, phone=resident.phone, correction=fix
     )
     assert await counts(repos, hearing) == (111, 65)
     with pytest.raises(ServiceError, match="not checked in"):
-        await hearings.remove_attendee(
+        await attendance.remove_attendee(
             repos, demo, hearing, now=clock.now(), window=WINDOW, phone=resident.phone,
             correction=fix,
         )  # fmt: skip

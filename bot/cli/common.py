@@ -16,9 +16,9 @@ from bot.cli.errors import CliError
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError, load_settings
 from bot.services import roles
+from bot.services.attendance import CheckInWindow
 from bot.services.audit import CLI, Actor
 from bot.services.errors import ServiceError
-from bot.services.hearings import CheckInWindow
 from bot.services.municipalities import choose_municipality
 from storage.db import DatabaseUnavailable, open_database, redact_url
 from storage.migrate import migrate

@@ -22,7 +22,7 @@ from bot.cli.errors import CliError
 from bot.phones import mask_phone
 from bot.rendering.spreadsheet import csv_text
 from bot.rendering.templates import Renderer
-from bot.services import hearings
+from bot.services import attendance, hearings
 from bot.services.attendance_import import ROLES, import_attendance
 from bot.services.csv_input import ImportRejected
 from storage.models import Hearing
@@ -101,11 +101,11 @@ class HearingCall(Call):
     async def hearing(self) -> Hearing:
         return await hearings.get_hearing(self.repos, self.municipality, self.args.id)
 
-    async def correction(self) -> hearings.Correction | None:
+    async def correction(self) -> attendance.Correction | None:
         """``--by`` and ``--reason`` given: a correction of the attendance."""
         if self.args.by is None and self.args.reason is None:
             return None
-        return hearings.Correction(await self.actor(), self.args.reason or "")
+        return attendance.Correction(await self.actor(), self.args.reason or "")
 
     def local(self, hearing: Hearing) -> str:
         return (
@@ -192,7 +192,7 @@ async def _cancel(c: HearingCall) -> None:
 
 
 async def _checkin(c: HearingCall) -> None:
-    result = await hearings.check_in(
+    result = await attendance.check_in(
         c.repos,
         c.municipality,
         await c.hearing(),
@@ -214,7 +214,7 @@ async def _uncheck(c: HearingCall) -> None:
     correction = await c.correction()
     if correction is None:
         raise CliError("taking a check-in off needs --by PHONE (staff) and --reason")
-    await hearings.remove_attendee(
+    await attendance.remove_attendee(
         c.repos,
         c.municipality,
         await c.hearing(),

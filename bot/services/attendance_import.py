@@ -17,10 +17,10 @@ from collections import Counter
 from datetime import datetime
 
 from bot.phones import InvalidPhone, normalize_phone
-from bot.services import audit, hearings
+from bot.services import attendance, audit
+from bot.services.attendance import CheckInWindow, Correction
 from bot.services.audit import CLI, Actor
 from bot.services.csv_input import ImportRejected, LineError, decode, read_rows
-from bot.services.hearings import CheckInWindow, Correction
 from storage.models import Hearing, Municipality, Resident
 from storage.repos import Repos
 
@@ -40,7 +40,7 @@ async def import_attendance(
     correction: Correction | None = None,
 ) -> tuple[int, int]:
     """Return (people newly counted, rows that were already counted)."""
-    corrected = hearings.admit(hearing, window, now=now, correction=correction)
+    corrected = attendance.admit(hearing, window, now=now, correction=correction)
     rows, errors = read_rows(decode(data), required=("phone",), optional=("gender", "role"))
     entries: list[tuple[Resident | None, str | None, str, str | None]] = []
     walk_ins: Counter[tuple[str, str]] = Counter()
@@ -73,7 +73,7 @@ async def import_attendance(
     who = correction.actor if correction else actor
     async with repos.db.transaction():
         for resident, gender, role, key in entries:
-            result = await hearings.count_person(
+            result = await attendance.count_person(
                 repos, hearing, resident, now=now, walk_in_gender=gender, walk_in_role=role,
                 walk_in_key=key,
             )  # fmt: skip
