@@ -22,7 +22,7 @@ import functools
 import hmac
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
@@ -30,6 +30,7 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
+from bot import twilio_form
 from bot.clock import Clock, iso
 from bot.group_commit import GroupCommit
 from bot.keyed_lock import KeyedLock
@@ -53,6 +54,8 @@ class WebContext:
     clock: Clock
     municipality: Municipality
     twilio_validator: RequestValidator | None = None
+    #: our Twilio account: a request naming another is refused (None: any well-formed one)
+    twilio_account_sid: str | None = None
     public_base_url: str | None = None
     telegram_secret: str | None = None
     #: handles a raw update dict from the webhook; returns the webhook's answer (a
@@ -102,16 +105,33 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
-async def _signed_form(request: web.Request) -> dict[str, str] | None:
-    """The form of a Twilio request whose signature is right; None otherwise."""
+async def _signed_form(
+    request: web.Request, problem: Callable[[Mapping[str, str], str | None], str | None]
+) -> dict[str, str]:
+    """The form of a Twilio request whose signature is right and whose every parameter
+    has its shape (``problem``: :mod:`bot.twilio_form`). A missing or wrong signature is
+    answered 403; a body that is no form (not UTF-8, a name twice) or a signed form that
+    is malformed (re-cut: see :mod:`bot.twilio_form`), 400: nothing is done with either."""
     ctx = request.app[CTX]
     signature = request.headers.get("X-Twilio-Signature")
     if ctx.twilio_validator is None or not signature:
-        return None
-    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        log.warning("Twilio request refused: missing signature")
+        raise web.HTTPForbidden(text="signature")
+    try:
+        posted = await request.post()
+    except (UnicodeDecodeError, ValueError):
+        raise web.HTTPBadRequest(text="not a form") from None
+    form = {k: v for k, v in posted.items() if isinstance(v, str)}
+    if len(form) != len(posted):
+        raise web.HTTPBadRequest(text="not a form")
     base = (ctx.public_base_url or f"{request.scheme}://{request.host}").rstrip("/")
     if not _signature_ok(ctx.twilio_validator, base + request.path_qs, form, signature):
-        return None
+        log.warning("Twilio request refused: wrong signature")
+        raise web.HTTPForbidden(text="signature")
+    why = problem(form, ctx.twilio_account_sid)
+    if why is not None:
+        log.warning("Twilio request refused, signed but malformed: %s", why)
+        raise web.HTTPBadRequest(text="malformed")
     return form
 
 
@@ -154,13 +174,8 @@ def _twiml(text: str | None) -> web.Response:
 
 async def sms_inbound(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
-    form = await _signed_form(request)
-    if form is None:
-        log.warning("inbound SMS refused: missing or wrong signature")
-        raise web.HTTPForbidden(text="signature")
-    sid = form.get("MessageSid") or form.get("SmsSid")
-    if not sid or "From" not in form:
-        raise web.HTTPBadRequest(text="MessageSid and From are required")
+    form = await _signed_form(request, twilio_form.inbound_problem)
+    sid = form.get("MessageSid") or form["SmsSid"]
     phone = _sender(form["From"])
     body = form.get("Body", "")
     try:
@@ -199,12 +214,8 @@ async def _handle_sms(ctx: WebContext, sid: str, phone: str, body: str) -> str |
 
 async def sms_status(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
-    form = await _signed_form(request)
-    if form is None:
-        raise web.HTTPForbidden(text="signature")
-    sid, status = form.get("MessageSid"), form.get("MessageStatus")
-    if not sid or not status:
-        raise web.HTTPBadRequest(text="MessageSid and MessageStatus are required")
+    form = await _signed_form(request, twilio_form.status_problem)
+    sid, status = form["MessageSid"], form["MessageStatus"]
     error = form.get("ErrorCode")
     await ctx.batches.run(
         sid,
