@@ -182,7 +182,9 @@ async def sms_inbound(request: web.Request) -> web.Response:
         reply = await ctx.batches.run(phone, lambda: _handle_sms(ctx, sid, phone, body))
     except AlreadyRecorded:
         log.info("inbound SMS %s is a duplicate: answered from the record", sid)
-        reply = await ctx.repos.inbound.reply_to(channel="sms", provider_id=sid)
+        reply = await ctx.repos.inbound.reply_to(
+            municipality_id=ctx.municipality.id, channel="sms", provider_id=sid
+        )
     return _twiml(reply)
 
 
@@ -311,13 +313,16 @@ async def _feed_once(
         now=iso(ctx.clock.now()),
     )
     if not first:
-        handled = await ctx.repos.inbound.reply_to(channel="telegram", provider_id=key)
+        handled = await ctx.repos.inbound.reply_to(
+            municipality_id=ctx.municipality.id, channel="telegram", provider_id=key
+        )
         if handled is not None:
             log.info("Telegram update %s is a duplicate: not handled again", key)
             return handled
         log.info("Telegram update %s was not handled before: feeding it again", key)
     answer = await feed(update) or TELEGRAM_HANDLED
     await ctx.repos.inbound.set_outcome(
+        municipality_id=ctx.municipality.id,
         channel="telegram",
         provider_id=key,
         resident_id=None,

@@ -20,6 +20,7 @@ from twilio.request_validator import RequestValidator
 from bot.clock import iso
 from bot.rendering.templates import Renderer
 from bot.services import demo_data, residents
+from bot.services.municipalities import create_municipality
 from bot.web import WebContext, build_app
 from handlers.commands import MAX_MESSAGE_LENGTH
 from storage.models import Municipality, OutboxDraft, Resident
@@ -414,6 +415,37 @@ async def test_a_body_that_is_no_form_is_answered_400(
     async with web.http.post(web.local_url(path), data=body, headers=headers) as resp:
         assert resp.status == 400
     assert await table_snapshot(repos, "inbound", "residents", "outbox") == before
+
+
+async def test_the_same_sid_at_another_municipality_is_its_own_message(
+    web: Web, repos: Repos, demo: Municipality, clock: FakeClock, renderer: Renderer
+) -> None:
+    """Deduplication is per municipality (per number): another municipality on the same
+    database handles its message and answers it itself, not with the first one's reply."""
+    other = await create_municipality(
+        repos, slug="kara-suu", name="Kara-Suu", villages=["Kara-Suu"],
+        default_language="ru", now=clock.now(),
+    )  # fmt: skip
+    ctx = WebContext(
+        repos=repos,
+        renderer=renderer,
+        clock=clock,
+        municipality=other,
+        twilio_validator=RequestValidator(DEFAULT_AUTH_TOKEN),
+        twilio_account_sid=DEFAULT_ACCOUNT_SID,
+        public_base_url=PUBLIC,
+    )
+    form = _stop()
+    status, first = await web.post("/sms/twilio", form)
+    assert (status, first) == (200, twiml(renderer.render("stopped", "ky", "sms")))
+    async with TestServer(build_app(ctx), host="127.0.0.1") as server:
+        second = Web(ctx, server, web.http)
+        status, text = await second.post("/sms/twilio", form)
+    assert status == 200
+    assert text != first
+    assert [row[0] for row in await repos.db.fetchall(
+        "SELECT municipality_id FROM inbound ORDER BY id"
+    )] == [demo.id, other.id]  # fmt: skip
 
 
 async def test_replies_follow_the_residents_language_across_messages(

@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestServer
 from bot.clock import iso
 from bot.rendering.templates import Renderer
 from bot.services import demo_data
+from bot.services.municipalities import create_municipality
 from bot.telegram_app import build_dispatcher, webhook_feed
 from bot.telegram_lane import TextLane
 from bot.web import WebContext, build_app
@@ -177,6 +178,45 @@ async def test_webhook(
     assert got == statuses
     assert len(feed.fed) == fed
     assert len(await telegram_rows(repos)) == fed
+
+
+async def test_two_municipalities_on_one_database_each_handle_their_own_update_ids(
+    web: Web, repos: Repos, clock: FakeClock, renderer: Renderer, feed: Feed
+) -> None:
+    """Each municipality's bot counts its update ids on its own: update 900_001 of the
+    second one is another update than the first one's, handled all the same; and a
+    repeated delivery is still recognised within each."""
+    other = await create_municipality(
+        repos, slug="kara-suu", name="Kara-Suu", villages=["Kara-Suu"],
+        default_language="ru", now=clock.now(),
+    )  # fmt: skip
+    other_feed = Feed()
+    ctx = WebContext(
+        repos=repos,
+        renderer=renderer,
+        clock=clock,
+        municipality=other,
+        telegram_secret=SECRET,
+        telegram_feed=other_feed,
+    )
+    async with (
+        TestServer(build_app(ctx), host="127.0.0.1") as server,
+        aiohttp.ClientSession() as http,
+    ):
+        second = Web(ctx, server, http)
+        assert await web.post(UPDATE) == 200
+        assert await second.post(UPDATE) == 200
+        assert await second.post(UPDATE) == 200  # Telegram's retry: not handled again
+        assert await web.post(UPDATE) == 200
+    assert feed.fed == [UPDATE]
+    assert other_feed.fed == [UPDATE]
+    rows = await repos.db.fetchall(
+        "SELECT municipality_id, provider_id FROM inbound WHERE channel = 'telegram' ORDER BY id"
+    )
+    assert [tuple(row) for row in rows] == [
+        (web.ctx.municipality.id, str(UPDATE["update_id"])),
+        (other.id, str(UPDATE["update_id"])),
+    ]
 
 
 async def test_webhook_is_off_without_a_secret(
