@@ -258,9 +258,12 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         raise web.HTTPForbidden(text="secret")
     try:
         update: dict[str, Any] = await request.json()
-        update_id = int(update["update_id"])
-    except (ValueError, KeyError, TypeError):
+        update_id = update["update_id"]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        # not JSON, nested deeper than Python parses, no object, no update_id
         raise web.HTTPBadRequest(text="not an update") from None
+    if type(update_id) is not int:
+        raise web.HTTPBadRequest(text="not an update")
     key = str(update_id)
     in_flight = ctx.telegram_in_flight.get(key)
     if in_flight is not None:

@@ -25,10 +25,11 @@ from bot.telegram_lane import TextLane
 from bot.web import WebContext, build_app
 from storage.models import Municipality
 from storage.repos import Repos
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, table_snapshot
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.webhooks import (
     TELEGRAM_SECRET_HEADER,
+    next_update_id,
     telegram_callback_update,
     telegram_message_update,
     telegram_webhook_headers,
@@ -158,6 +159,14 @@ UPDATE = telegram_message_update("ME", USER, update_id=900_001)
         pytest.param([({"message": UPDATE["message"]}, None)], [400], 0, id="no-update-id"),
         pytest.param([({"update_id": "x1"}, None)], [400], 0, id="update-id-not-a-number"),
         pytest.param([(b"[1, 2]", None)], [400], 0, id="json-array"),
+        pytest.param(
+            [(b'{"update_id": 1, "x": ' + b"[" * 20_000 + b"]" * 20_000 + b"}", None)],
+            [400],
+            0,
+            id="nested-deeper-than-json-parses",
+        ),
+        pytest.param([(b'{"update_id": 1e400}', None)], [400], 0, id="update-id-infinite"),
+        pytest.param([({"update_id": 1.5}, None)], [400], 0, id="update-id-fraction"),
         pytest.param(
             [(b"{not json", telegram_webhook_headers("wrong"))],
             [403],
@@ -471,3 +480,78 @@ async def test_a_senders_updates_take_turns_in_the_order_they_came(
         ("901032", "me"),
     ]
     assert len(live.ctx.telegram_turns) == 0  # nothing left behind
+
+
+# ------------------------------------------------------------------------------ garbage updates
+
+
+def _without(update: dict[str, Any], key: str) -> dict[str, Any]:
+    message = {k: v for k, v in update["message"].items() if k != key}
+    return {"update_id": update["update_id"], "message": message}
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        pytest.param(_without(telegram_message_update("/start", USER), "chat"), id="no-chat"),
+        pytest.param(_without(telegram_message_update("/start", USER), "date"), id="no-date"),
+        pytest.param(
+            {"update_id": next_update_id(), "message": {"chat": "x", "date": "y"}},
+            id="wrong-types",
+        ),
+        pytest.param(
+            {"update_id": next_update_id(), "message": {"text": {"a": [[[[[[[[[]]]]]]]]]}}},
+            id="nested",
+        ),
+    ],
+)
+async def test_an_update_that_is_none_is_answered_200_and_dropped(
+    live: Web, api: FakeTelegramAPI, repos: Repos, update: dict[str, Any]
+) -> None:
+    """No handler could ever take it: 200 (Telegram stops delivering it), recorded as
+    handled, nothing sent."""
+    assert await live.post(update) == 200
+    assert await live.post(update) == 200  # were it delivered again: not fed again
+    assert api.calls("sendMessage") == []
+    assert [row[0] for row in await telegram_rows(repos)] == [str(update["update_id"])]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "rsvp:99999999999999999999:yes",
+        "rsvp:0:yes",
+        "rsvp:-1:no",
+        "hp:99999999999999999999",
+        "vp:99999999999999999999",
+        "vt:1:99999999999999999999:0",
+        "bp:99999999999999999999",
+        "ba:1e9",
+        "rate:99999999999999999999:4",
+        "menu:nothing",
+        "lang:xx",
+        "nobody:1",
+    ],
+)
+async def test_a_button_with_data_out_of_range_is_answered_politely(
+    live: Web,
+    api: FakeTelegramAPI,
+    repos: Repos,
+    demo: Municipality,
+    clock: FakeClock,
+    renderer: Renderer,
+    data: str,
+) -> None:
+    """Callback data comes from the client: an id out of range is answered as a button
+    nobody handles (a short note), not an error that Telegram retries for ever."""
+    resident = await repos.residents.by_phone(demo.id, demo_data.ADMIN_PHONE)
+    assert resident is not None
+    await repos.residents.link_telegram(resident.id, USER, now=iso(clock.now()))
+    before = await table_snapshot(repos, "hearings", "rsvps", "outbox", "ratings")
+
+    assert await live.post(telegram_callback_update(data, USER)) == 200
+
+    (answered,) = api.calls("answerCallbackQuery")
+    stale = renderer.render("tg_stale_button", resident.language, "telegram")
+    assert answered.params["text"] == stale
+    assert await table_snapshot(repos, "hearings", "rsvps", "outbox", "ratings") == before

@@ -44,7 +44,7 @@ from bot.services.errors import ServiceError
 from handlers.telegram import screens
 from handlers.telegram.filters import not_a_command, slash_command
 from handlers.telegram.forms import FormAnswers, stale_button
-from handlers.telegram.screens import Screen, callback_chat, edit_or_send
+from handlers.telegram.screens import ButtonId, Screen, callback_chat, edit_or_send
 from handlers.telegram.turn import Turn
 from storage.models import Village
 
@@ -80,7 +80,7 @@ class FormAction(CallbackData, prefix="hf"):
 class PublishHearing(CallbackData, prefix="hp"):
     """``hp:12``: publish hearing 12 (invite its audience: ``hearing_publish``)."""
 
-    hearing: int
+    hearing: ButtonId
 
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Annotated
 
 from aiogram import Bot
 from aiogram.enums import ParseMode
@@ -22,6 +23,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
+from pydantic import Field
 
 from bot.config import LANGUAGES
 from bot.rendering.templates import Renderer
@@ -35,6 +37,13 @@ ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 LANGUAGE_NAMES = {"ky": "Кыргызча", "ru": "Русский", "en": "English"}
 
 ALERT_MAX = 200  # characters Telegram shows in a callback answer
+
+#: the largest id a button may carry
+MAX_ID = 999_999_999
+#: an id in a button's callback data. The data comes from the client: a number out of
+#: range (``rsvp:99999999999999999999:yes`` would overflow the database's integer) does
+#: not match, and the button is answered as one nobody handles (``text.stale_button``).
+ButtonId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class LanguageChoice(CallbackData, prefix="lang"):
