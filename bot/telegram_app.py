@@ -36,7 +36,8 @@ from bot.group_commit import GroupCommit
 from bot.rendering.charts import ChartCache
 from bot.rendering.templates import Renderer
 from bot.services.municipalities import choose_municipality
-from handlers.telegram import get_router
+from handlers.telegram import get_router, replies
+from handlers.telegram.replies import RepliesMiddleware
 from handlers.telegram.screens import command_descriptions
 from handlers.telegram.turn import Turn
 from storage.models import Municipality, Resident
@@ -149,6 +150,7 @@ def build_dispatcher(
     )
     dp.update.outer_middleware(DatabaseMiddleware(repos, source))
     dp.update.outer_middleware(LocaleMiddleware())
+    dp.update.outer_middleware(RepliesMiddleware())
     dp.include_router(get_router())
     # With polling or aiogram's webhook runner a missing municipality stops the start-up.
     dp.startup.register(source.get)
@@ -159,11 +161,15 @@ def webhook_feed(dp: Dispatcher, bot: Bot) -> Callable[[dict[str, Any]], Awaitab
     """Feeds a webhook's update to ``dp``; a Bot API method the handler returned (a reply)
     comes back as the webhook's answer (:func:`webhook_answer`), where Telegram runs it:
     one request less per reply (a method with files is called instead). As aiogram's own
-    webhook handler and polling do with a returned method.
+    webhook handler and polling do with a returned method. A message a handler sends
+    itself that Telegram refuses for the moment goes to the outbox
+    (:mod:`handlers.telegram.replies`): the webhook does not fail for it.
 
     An update that is not one (no ``chat`` or ``date`` in a message, a wrong type
     anywhere) is logged and dropped: it could never be handled, and the webhook's 200 keeps
     Telegram from delivering it again."""
+
+    replies.install(bot)
 
     async def feed(update: dict[str, Any]) -> str | None:
         try:

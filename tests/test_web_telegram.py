@@ -17,12 +17,15 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.clock import iso
+from bot.delivery.telegram_sender import TelegramSender
+from bot.delivery.worker import ChannelLimit, OutboxWorker
 from bot.rendering.templates import Renderer
 from bot.services import demo_data
 from bot.services.municipalities import create_municipality
 from bot.telegram_app import build_dispatcher, webhook_feed
 from bot.telegram_lane import TextLane
 from bot.web import WebContext, build_app
+from handlers.telegram import screens
 from storage.models import Municipality
 from storage.repos import Repos
 from tests.conftest import FakeClock, table_snapshot
@@ -369,10 +372,12 @@ async def test_linked_resident_gets_their_card(
 async def test_bot_api_failure_is_retried_by_telegram_and_answered_once(
     live: Web, api: FakeTelegramAPI, repos: Repos
 ) -> None:
-    """/start sends its two messages itself; the first fails (Telegram's side had a
-    hiccup): 500, so Telegram retries; the retry answers the user; the update is not
-    lost as a 'duplicate', and a delivery after that is not handled again."""
-    api.fail_next("sendMessage", 500)
+    """/start sends its two messages itself; the first is refused, not for the moment
+    (a 400: a Telegram busy for the moment is the outbox's, see
+    ``test_a_reply_telegram_refuses_for_the_moment_is_queued_and_sent_once``): 500, so
+    Telegram retries; the retry answers the user; the update is not lost as a
+    'duplicate', and a delivery after that is not handled again."""
+    api.fail_next("sendMessage", 400)
     update = telegram_message_update("/start", USER, update_id=901_003)
     assert await live.deliver(api, update) == 500
     assert api.sent_messages(USER) == []
@@ -555,3 +560,99 @@ async def test_a_button_with_data_out_of_range_is_answered_politely(
     stale = renderer.render("tg_stale_button", resident.language, "telegram")
     assert answered.params["text"] == stale
     assert await table_snapshot(repos, "hearings", "rsvps", "outbox", "ratings") == before
+
+
+# ------------------------------------------------------------------------------ Telegram busy
+
+
+@pytest.fixture
+async def worker(
+    repos: Repos, demo: Municipality, api: FakeTelegramAPI, clock: FakeClock
+) -> AsyncIterator[OutboxWorker]:
+    """The outbox worker of ``civic-bot run``, sending to the fake Telegram."""
+
+    async def sleep(seconds: float) -> None:  # time passes only on the test's clock
+        clock.advance(seconds=seconds)
+
+    bot = fake_bot(api, TOKEN)
+    yield OutboxWorker(
+        repos,
+        {"telegram": TelegramSender(bot)},
+        {"telegram": ChannelLimit(30, 1)},
+        municipality_id=demo.id,
+        clock=clock,
+        sleep=sleep,
+    )
+    await bot.session.close()
+
+
+async def drain(worker: OutboxWorker, clock: FakeClock) -> None:
+    """Every row the worker would send over the next minute (one a second per chat)."""
+    for _ in range(30):
+        await worker.drain_channel("telegram")
+        clock.advance(seconds=2)
+
+
+@pytest.mark.parametrize(
+    ("failure", "refused"),
+    [
+        pytest.param({"status": 429, "retry_after": 5, "skip": 1}, 2, id="second-throttled"),
+        pytest.param({"status": 429, "retry_after": 5}, 1, id="first-throttled"),
+        pytest.param({"status": 502, "skip": 1}, 2, id="second-bad-gateway"),
+        pytest.param({"disconnect": True, "skip": 1}, 2, id="second-network-error"),
+    ],
+)
+async def test_a_reply_telegram_refuses_for_the_moment_is_queued_and_sent_once(
+    live: Web,
+    api: FakeTelegramAPI,
+    repos: Repos,
+    demo: Municipality,
+    clock: FakeClock,
+    renderer: Renderer,
+    worker: OutboxWorker,
+    failure: dict[str, Any],
+    refused: int,
+) -> None:
+    """A new user's ``/start`` sends two messages itself; Telegram refuses one for the
+    moment. The update is answered 200 (not 500: Telegram would deliver it again), the
+    refused message and any after it wait in the outbox and go out once, in order."""
+    welcome = renderer.render("tg_welcome", "en", "telegram", municipality=demo.name)
+    languages = renderer.render("tg_choose_language", "en", "telegram")
+    api.fail_next("sendMessage", **failure)
+    update = telegram_message_update("/start", USER, update_id=905_001)
+
+    assert await live.deliver(api, update) == 200
+    assert await live.deliver(api, update) == 200  # delivered again: not handled again
+
+    queued = await repos.db.fetchall(
+        "SELECT dedupe_key, address, body FROM outbox WHERE channel = 'telegram' ORDER BY id"
+    )
+    expected = [welcome, languages][refused - 1 :]
+    assert [(row[1], row[2]) for row in queued] == [(str(USER), text) for text in expected]
+    assert len({row[0] for row in queued}) == len(queued)
+    await drain(worker, clock)
+    statuses = await repos.db.fetchall("SELECT status FROM outbox ORDER BY id")
+    assert [row[0] for row in statuses] == ["sent"] * len(expected)
+    sent = [c for c in api.calls("sendMessage") if c.status == 200]
+    assert [(c.chat_id, c.params["text"]) for c in sent] == [(USER, welcome), (USER, languages)]
+    assert [c.params["reply_markup"] for c in sent] == [
+        screens.contact_keyboard(renderer, "en").model_dump(mode="json", exclude_none=True),
+        screens.language_keyboard().model_dump(mode="json", exclude_none=True),
+    ]
+    assert api.duplicates() == {}
+
+
+async def test_a_button_answer_telegram_refuses_for_the_moment_is_let_go(
+    live: Web, api: FakeTelegramAPI, repos: Repos, demo: Municipality, clock: FakeClock
+) -> None:
+    """The spinner's answer has no later: the button's action is done all the same, and
+    the update is answered 200."""
+    resident = await repos.residents.by_phone(demo.id, demo_data.RESIDENT_PHONE)
+    assert resident is not None
+    await repos.residents.link_telegram(resident.id, USER, now=iso(clock.now()))
+    api.fail_next("answerCallbackQuery", 429, retry_after=3)
+
+    assert await live.post(telegram_callback_update("lang:ru", USER)) == 200
+
+    changed = await repos.residents.by_phone(demo.id, demo_data.RESIDENT_PHONE)
+    assert changed is not None and changed.language == "ru"

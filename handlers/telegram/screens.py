@@ -27,6 +27,7 @@ from pydantic import Field
 
 from bot.config import LANGUAGES
 from bot.rendering.templates import Renderer
+from handlers.telegram import replies
 from storage.models import Resident
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,8 @@ class Screen:
         )
 
     async def send(self, bot: Bot, chat_id: int) -> None:
-        await bot(self.method(chat_id))
+        """Send it now (to the outbox if Telegram is busy: :mod:`replies`)."""
+        await replies.send(bot, self.method(chat_id))
 
 
 def labels(renderer: Renderer, language: str) -> dict[str, str]:
@@ -173,12 +175,15 @@ async def edit(bot: Bot, chat_id: int, message_id: int, screen: Screen) -> None:
 
 async def edit_or_send(bot: Bot, callback: CallbackQuery, screen: Screen) -> None:
     """Show ``screen`` in place of the message whose button was pressed, or if that
-    message cannot be edited, anew."""
+    message cannot be edited, anew; anew too if Telegram is busy (the outbox can send
+    but not edit: :mod:`replies`)."""
     message = callback.message
-    if message is not None:
+    if message is not None and not replies.queued():
         try:
             await edit(bot, message.chat.id, message.message_id, screen)
             return
         except TelegramBadRequest as exc:
             log.info("telegram: cannot edit the message (%s); sending anew", exc.message)
+        except replies.FOR_THE_MOMENT as exc:
+            log.warning("telegram: cannot edit the message now (%s)", type(exc).__name__)
     await screen.send(bot, callback_chat(callback))
