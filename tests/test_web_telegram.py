@@ -521,6 +521,17 @@ async def test_an_update_that_is_none_is_answered_200_and_dropped(
     assert [row[0] for row in await telegram_rows(repos)] == [str(update["update_id"])]
 
 
+async def test_a_staff_command_without_a_sender_is_answered(
+    live: Web, api: FakeTelegramAPI
+) -> None:
+    """A message without ``from`` has no FSM context: the staff-only guard asks for the
+    phone number as to anyone unknown, and does not fail (found by the fuzz)."""
+    update = _without(telegram_message_update("/newhearing", USER), "from")
+    assert await live.post(update) == 200
+    assert await live.post(update) == 200
+    assert [call.chat_id for call in api.calls("sendMessage")] == [USER]
+
+
 @pytest.mark.parametrize(
     "data",
     [
