@@ -1,9 +1,12 @@
 """The web server: provider webhooks and the health check (the contract's routes).
 
 Every webhook is authenticated before anything else (Twilio's ``X-Twilio-Signature``,
-Telegram's secret-token header): a forged request gets 403 and changes nothing.
-Inbound messages are recorded by provider id first, so a duplicate delivery is
-answered with the recorded reply and handled only once.
+Telegram's secret-token header): a forged request gets 403 and changes nothing. A signed
+Twilio form is then checked parameter by parameter (:mod:`bot.twilio_form`: a signed
+request can be re-cut and keep its signature), and input that is no form, no update or
+malformed gets 400: no input is answered 5xx. Inbound messages are recorded by
+(municipality, channel, provider id) first, so a duplicate delivery is answered with the
+recorded reply and handled only once.
 
 An SMS is recorded and handled in one transaction: a failure leaves no trace and
 Twilio's retry is handled afresh. SMS and status callbacks that arrive together share
