@@ -36,7 +36,7 @@ from bot.group_commit import GroupCommit
 from bot.rendering.charts import ChartCache
 from bot.rendering.templates import Renderer
 from bot.services.municipalities import choose_municipality
-from handlers.telegram import get_router, replies
+from handlers.telegram import get_router
 from handlers.telegram.replies import RepliesMiddleware
 from handlers.telegram.screens import command_descriptions
 from handlers.telegram.turn import Turn
@@ -168,8 +168,6 @@ def webhook_feed(dp: Dispatcher, bot: Bot) -> Callable[[dict[str, Any]], Awaitab
     An update that is not one (no ``chat`` or ``date`` in a message, a wrong type
     anywhere) is logged and dropped: it could never be handled, and the webhook's 200 keeps
     Telegram from delivering it again."""
-
-    replies.install(bot)
 
     async def feed(update: dict[str, Any]) -> str | None:
         try:

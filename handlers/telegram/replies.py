@@ -51,10 +51,12 @@ class UpdateReplies:
     count: int = 0
     queued: bool = False
 
-    async def send(self, bot: Bot, method: SendMessage) -> None:
-        """Send ``method`` now; to the outbox if Telegram refuses it for the moment, or
-        if a message of the update before it went there."""
+    async def send(self, bot: Bot, method: SendMessage, *, busy: bool = False) -> None:
+        """Send ``method`` now; to the outbox if Telegram refuses it for the moment, if a
+        message of the update before it went there, or if ``busy`` (Telegram has just
+        refused another request of the update for the moment)."""
         self.count += 1
+        self.queued = self.queued or busy
         if not self.queued:
             try:
                 await bot(method)
@@ -85,14 +87,14 @@ class UpdateReplies:
 _current: ContextVar[UpdateReplies | None] = ContextVar("telegram_update_replies", default=None)
 
 
-async def send(bot: Bot, method: SendMessage) -> None:
+async def send(bot: Bot, method: SendMessage, *, busy: bool = False) -> None:
     """Send a handler's message: while an update is handled, as :class:`UpdateReplies`
     does; otherwise (no update: a job) just send it."""
     replies = _current.get()
     if replies is None:
         await bot(method)
     else:
-        await replies.send(bot, method)
+        await replies.send(bot, method, busy=busy)
 
 
 def queued() -> bool:
@@ -108,10 +110,12 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 class RepliesMiddleware(BaseMiddleware):
     """An outer middleware of updates (after ``DatabaseMiddleware``): the update's
     :class:`UpdateReplies` while it is handled; a webhook answer that would overtake
-    queued messages is queued behind them."""
+    queued messages is queued behind them. Also lets go of the bot's button answers
+    refused for the moment (:class:`LetGoOfCallbackAnswers`)."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
+        _install(data["bot"])
         replies = UpdateReplies(
             data["repos"], data["municipality"].id, event.update_id, data["clock"]
         )
@@ -146,7 +150,7 @@ class LetGoOfCallbackAnswers(BaseRequestMiddleware):
             return True
 
 
-def install(bot: Bot) -> None:
+def _install(bot: Bot) -> None:
     """Let go of the button answers of ``bot`` that Telegram refuses for the moment
     (once per bot)."""
     if not any(isinstance(m, LetGoOfCallbackAnswers) for m in bot.session.middleware):

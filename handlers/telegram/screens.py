@@ -74,9 +74,10 @@ class Screen:
             chat_id=chat_id, text=self.text, parse_mode=ParseMode.HTML, reply_markup=self.markup
         )
 
-    async def send(self, bot: Bot, chat_id: int) -> None:
-        """Send it now (to the outbox if Telegram is busy: :mod:`replies`)."""
-        await replies.send(bot, self.method(chat_id))
+    async def send(self, bot: Bot, chat_id: int, *, busy: bool = False) -> None:
+        """Send it now (to the outbox if Telegram is busy, or has just said so: ``busy``;
+        see :mod:`replies`)."""
+        await replies.send(bot, self.method(chat_id), busy=busy)
 
 
 def labels(renderer: Renderer, language: str) -> dict[str, str]:
@@ -177,7 +178,7 @@ async def edit_or_send(bot: Bot, callback: CallbackQuery, screen: Screen) -> Non
     """Show ``screen`` in place of the message whose button was pressed, or if that
     message cannot be edited, anew; anew too if Telegram is busy (the outbox can send
     but not edit: :mod:`replies`)."""
-    message = callback.message
+    message, busy = callback.message, False
     if message is not None and not replies.queued():
         try:
             await edit(bot, message.chat.id, message.message_id, screen)
@@ -186,4 +187,5 @@ async def edit_or_send(bot: Bot, callback: CallbackQuery, screen: Screen) -> Non
             log.info("telegram: cannot edit the message (%s); sending anew", exc.message)
         except replies.FOR_THE_MOMENT as exc:
             log.warning("telegram: cannot edit the message now (%s)", type(exc).__name__)
-    await screen.send(bot, callback_chat(callback))
+            busy = True
+    await screen.send(bot, callback_chat(callback), busy=busy)
