@@ -7,8 +7,9 @@ through would answer the webhook 500, and Telegram would deliver the update agai
 handled twice, and the messages before sent twice. Instead the message goes into the
 durable outbox, keyed by the update and its place among the update's messages, and the
 outbox worker sends it once, as it sends every message (``retry_after`` honoured).
-Once one message of an update is queued, the update's further messages, the webhook's
-answer included, are queued behind it: they keep their order.
+Once one message of an update is queued, the update's further messages are queued
+behind it: they keep their order. (No handler both sends messages itself and returns
+one for the webhook's answer, which would overtake them.)
 
 An answer to a button press (it stops the button's spinner) that fails for the moment
 is let go: it has no later (the spinner stops by itself).
@@ -109,8 +110,7 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 class RepliesMiddleware(BaseMiddleware):
     """An outer middleware of updates (after ``DatabaseMiddleware``): the update's
-    :class:`UpdateReplies` while it is handled; a webhook answer that would overtake
-    queued messages is queued behind them. Also lets go of the bot's button answers
+    :class:`UpdateReplies` while it is handled. Also lets go of the bot's button answers
     refused for the moment (:class:`LetGoOfCallbackAnswers`)."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -121,14 +121,9 @@ class RepliesMiddleware(BaseMiddleware):
         )
         token = _current.set(replies)
         try:
-            result = await handler(event, data)
+            return await handler(event, data)
         finally:
             _current.reset(token)
-        if replies.queued and isinstance(result, SendMessage):
-            replies.count += 1
-            await replies.queue(result)
-            return None
-        return result
 
 
 class LetGoOfCallbackAnswers(BaseRequestMiddleware):
