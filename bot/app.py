@@ -117,6 +117,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
             twilio_validator=RequestValidator(settings.twilio_auth_token.get_secret_value())
             if sms is not None and settings.twilio_auth_token
             else None,
+            twilio_account_sid=settings.twilio_account_sid,
             public_base_url=settings.public_base_url,
         )
         tasks: list[asyncio.Task[Any]] = []

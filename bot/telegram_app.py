@@ -26,7 +26,8 @@ from typing import Any
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.methods import TelegramMethod
-from aiogram.types import BotCommand, TelegramObject, User
+from aiogram.types import BotCommand, TelegramObject, Update, User
+from pydantic import ValidationError
 
 from bot.clock import Clock
 from bot.config import LANGUAGES
@@ -36,6 +37,7 @@ from bot.rendering.charts import ChartCache
 from bot.rendering.templates import Renderer
 from bot.services.municipalities import choose_municipality
 from handlers.telegram import get_router
+from handlers.telegram.replies import RepliesMiddleware
 from handlers.telegram.screens import command_descriptions
 from handlers.telegram.turn import Turn
 from storage.models import Municipality, Resident
@@ -148,6 +150,7 @@ def build_dispatcher(
     )
     dp.update.outer_middleware(DatabaseMiddleware(repos, source))
     dp.update.outer_middleware(LocaleMiddleware())
+    dp.update.outer_middleware(RepliesMiddleware())
     dp.include_router(get_router())
     # With polling or aiogram's webhook runner a missing municipality stops the start-up.
     dp.startup.register(source.get)
@@ -158,10 +161,25 @@ def webhook_feed(dp: Dispatcher, bot: Bot) -> Callable[[dict[str, Any]], Awaitab
     """Feeds a webhook's update to ``dp``; a Bot API method the handler returned (a reply)
     comes back as the webhook's answer (:func:`webhook_answer`), where Telegram runs it:
     one request less per reply (a method with files is called instead). As aiogram's own
-    webhook handler and polling do with a returned method."""
+    webhook handler and polling do with a returned method. A message a handler sends
+    itself that Telegram refuses for the moment goes to the outbox
+    (:mod:`handlers.telegram.replies`): the webhook does not fail for it.
+
+    An update that is not one (no ``chat`` or ``date`` in a message, a wrong type
+    anywhere) is logged and dropped: it could never be handled, and the webhook's 200 keeps
+    Telegram from delivering it again."""
 
     async def feed(update: dict[str, Any]) -> str | None:
-        result = await dp.feed_raw_update(bot, update)
+        try:
+            parsed = Update.model_validate(update, context={"bot": bot})
+        except ValidationError as exc:
+            log.warning(
+                "Telegram update %s is not a valid update (%d errors): dropped",
+                update.get("update_id"),
+                exc.error_count(),
+            )
+            return None
+        result = await dp.feed_update(bot, parsed)
         if not isinstance(result, TelegramMethod):
             return None
         answer = webhook_answer(bot, result)

@@ -96,7 +96,9 @@ class TextLane:
         except AlreadyRecorded:
             # handled before: its answer; or recorded and never handled (the
             # dispatcher's, which failed): the dispatcher's again
-            return await self._repos.inbound.reply_to(channel="telegram", provider_id=key)
+            return await self._repos.inbound.reply_to(
+                municipality_id=self._municipality.id, channel="telegram", provider_id=key
+            )
         if taken is None:
             return None
         turn, handled, answer = taken

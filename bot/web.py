@@ -1,9 +1,12 @@
 """The web server: provider webhooks and the health check (the contract's routes).
 
 Every webhook is authenticated before anything else (Twilio's ``X-Twilio-Signature``,
-Telegram's secret-token header): a forged request gets 403 and changes nothing.
-Inbound messages are recorded by provider id first, so a duplicate delivery is
-answered with the recorded reply and handled only once.
+Telegram's secret-token header): a forged request gets 403 and changes nothing. A signed
+Twilio form is then checked parameter by parameter (:mod:`bot.twilio_form`: a signed
+request can be re-cut and keep its signature), and input that is no form, no update or
+malformed gets 400: no input is answered 5xx. Inbound messages are recorded by
+(municipality, channel, provider id) first, so a duplicate delivery is answered with the
+recorded reply and handled only once.
 
 An SMS is recorded and handled in one transaction: a failure leaves no trace and
 Twilio's retry is handled afresh. SMS and status callbacks that arrive together share
@@ -22,7 +25,7 @@ import functools
 import hmac
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
@@ -30,6 +33,7 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
+from bot import twilio_form
 from bot.clock import Clock, iso
 from bot.group_commit import GroupCommit
 from bot.keyed_lock import KeyedLock
@@ -53,6 +57,8 @@ class WebContext:
     clock: Clock
     municipality: Municipality
     twilio_validator: RequestValidator | None = None
+    #: our Twilio account: a request naming another is refused (None: any well-formed one)
+    twilio_account_sid: str | None = None
     public_base_url: str | None = None
     telegram_secret: str | None = None
     #: handles a raw update dict from the webhook; returns the webhook's answer (a
@@ -102,16 +108,33 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
-async def _signed_form(request: web.Request) -> dict[str, str] | None:
-    """The form of a Twilio request whose signature is right; None otherwise."""
+async def _signed_form(
+    request: web.Request, problem: Callable[[Mapping[str, str], str | None], str | None]
+) -> dict[str, str]:
+    """The form of a Twilio request whose signature is right and whose every parameter
+    has its shape (``problem``: :mod:`bot.twilio_form`). A missing or wrong signature is
+    answered 403; a body that is no form (not UTF-8, a name twice) or a signed form that
+    is malformed (re-cut: see :mod:`bot.twilio_form`), 400: nothing is done with either."""
     ctx = request.app[CTX]
     signature = request.headers.get("X-Twilio-Signature")
     if ctx.twilio_validator is None or not signature:
-        return None
-    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+        log.warning("Twilio request refused: missing signature")
+        raise web.HTTPForbidden(text="signature")
+    try:
+        posted = await request.post()
+    except (UnicodeDecodeError, ValueError):
+        raise web.HTTPBadRequest(text="not a form") from None
+    form = {k: v for k, v in posted.items() if isinstance(v, str)}
+    if len(form) != len(posted):
+        raise web.HTTPBadRequest(text="not a form")
     base = (ctx.public_base_url or f"{request.scheme}://{request.host}").rstrip("/")
     if not _signature_ok(ctx.twilio_validator, base + request.path_qs, form, signature):
-        return None
+        log.warning("Twilio request refused: wrong signature")
+        raise web.HTTPForbidden(text="signature")
+    why = problem(form, ctx.twilio_account_sid)
+    if why is not None:
+        log.warning("Twilio request refused, signed but malformed: %s", why)
+        raise web.HTTPBadRequest(text="malformed")
     return form
 
 
@@ -154,20 +177,17 @@ def _twiml(text: str | None) -> web.Response:
 
 async def sms_inbound(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
-    form = await _signed_form(request)
-    if form is None:
-        log.warning("inbound SMS refused: missing or wrong signature")
-        raise web.HTTPForbidden(text="signature")
-    sid = form.get("MessageSid") or form.get("SmsSid")
-    if not sid or "From" not in form:
-        raise web.HTTPBadRequest(text="MessageSid and From are required")
+    form = await _signed_form(request, twilio_form.inbound_problem)
+    sid = form.get("MessageSid") or form["SmsSid"]
     phone = _sender(form["From"])
     body = form.get("Body", "")
     try:
         reply = await ctx.batches.run(phone, lambda: _handle_sms(ctx, sid, phone, body))
     except AlreadyRecorded:
         log.info("inbound SMS %s is a duplicate: answered from the record", sid)
-        reply = await ctx.repos.inbound.reply_to(channel="sms", provider_id=sid)
+        reply = await ctx.repos.inbound.reply_to(
+            municipality_id=ctx.municipality.id, channel="sms", provider_id=sid
+        )
     return _twiml(reply)
 
 
@@ -199,12 +219,8 @@ async def _handle_sms(ctx: WebContext, sid: str, phone: str, body: str) -> str |
 
 async def sms_status(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
-    form = await _signed_form(request)
-    if form is None:
-        raise web.HTTPForbidden(text="signature")
-    sid, status = form.get("MessageSid"), form.get("MessageStatus")
-    if not sid or not status:
-        raise web.HTTPBadRequest(text="MessageSid and MessageStatus are required")
+    form = await _signed_form(request, twilio_form.status_problem)
+    sid, status = form["MessageSid"], form["MessageStatus"]
     error = form.get("ErrorCode")
     await ctx.batches.run(
         sid,
@@ -245,9 +261,12 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         raise web.HTTPForbidden(text="secret")
     try:
         update: dict[str, Any] = await request.json()
-        update_id = int(update["update_id"])
-    except (ValueError, KeyError, TypeError):
+        update_id = update["update_id"]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        # not JSON, nested deeper than Python parses, no object, no update_id
         raise web.HTTPBadRequest(text="not an update") from None
+    if type(update_id) is not int:
+        raise web.HTTPBadRequest(text="not an update")
     key = str(update_id)
     in_flight = ctx.telegram_in_flight.get(key)
     if in_flight is not None:
@@ -300,13 +319,16 @@ async def _feed_once(
         now=iso(ctx.clock.now()),
     )
     if not first:
-        handled = await ctx.repos.inbound.reply_to(channel="telegram", provider_id=key)
+        handled = await ctx.repos.inbound.reply_to(
+            municipality_id=ctx.municipality.id, channel="telegram", provider_id=key
+        )
         if handled is not None:
             log.info("Telegram update %s is a duplicate: not handled again", key)
             return handled
         log.info("Telegram update %s was not handled before: feeding it again", key)
     answer = await feed(update) or TELEGRAM_HANDLED
     await ctx.repos.inbound.set_outcome(
+        municipality_id=ctx.municipality.id,
         channel="telegram",
         provider_id=key,
         resident_id=None,

@@ -1,4 +1,7 @@
-"""Inbound messages, recorded once each: the key to handling duplicates exactly once."""
+"""Inbound messages, recorded once each: the key to handling duplicates exactly once.
+
+A message is known by (municipality, channel, provider id): each municipality has its own
+bot, whose update ids count on their own, and its own numbers."""
 
 from __future__ import annotations
 
@@ -17,10 +20,11 @@ class InboundRepo:
     async def record(
         self, *, municipality_id: int, channel: str, provider_id: str, now: str
     ) -> bool:
-        """Record an arrival; False when this (channel, provider id) was seen before."""
+        """Record an arrival; False when this (municipality, channel, provider id) was
+        seen before."""
         inserted = await self.db.executemany(
             "INSERT INTO inbound (municipality_id, channel, provider_id, received_at)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (channel, provider_id) DO NOTHING",
+            " VALUES (?, ?, ?, ?) ON CONFLICT (municipality_id, channel, provider_id) DO NOTHING",
             [(municipality_id, channel, provider_id, now)],
         )
         return inserted == 1
@@ -37,11 +41,12 @@ class InboundRepo:
         reply: str | None,
     ) -> None:
         """Record an arrival already handled, with its outcome, in one statement; raise
-        :class:`AlreadyRecorded` when this (channel, provider id) was recorded before."""
+        :class:`AlreadyRecorded` when this (municipality, channel, provider id) was
+        recorded before."""
         inserted = await self.db.executemany(
             "INSERT INTO inbound (municipality_id, channel, provider_id, received_at,"
             " resident_id, command, reply) VALUES (?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (channel, provider_id) DO NOTHING",
+            " ON CONFLICT (municipality_id, channel, provider_id) DO NOTHING",
             [(municipality_id, channel, provider_id, now, resident_id, command, reply)],
         )
         if inserted != 1:
@@ -50,6 +55,7 @@ class InboundRepo:
     async def set_outcome(
         self,
         *,
+        municipality_id: int,
         channel: str,
         provider_id: str,
         resident_id: int | None,
@@ -58,12 +64,13 @@ class InboundRepo:
     ) -> None:
         await self.db.execute(
             "UPDATE inbound SET resident_id = ?, command = ?, reply = ?"
-            " WHERE channel = ? AND provider_id = ?",
-            (resident_id, command, reply, channel, provider_id),
+            " WHERE municipality_id = ? AND channel = ? AND provider_id = ?",
+            (resident_id, command, reply, municipality_id, channel, provider_id),
         )
 
-    async def reply_to(self, *, channel: str, provider_id: str) -> str | None:
+    async def reply_to(self, *, municipality_id: int, channel: str, provider_id: str) -> str | None:
         return await self.db.fetchval(
-            "SELECT reply FROM inbound WHERE channel = ? AND provider_id = ?",
-            (channel, provider_id),
+            "SELECT reply FROM inbound"
+            " WHERE municipality_id = ? AND channel = ? AND provider_id = ?",
+            (municipality_id, channel, provider_id),
         )

@@ -133,3 +133,26 @@ async def test_the_ballot_key_is_made_with_the_schema_and_kept(
             keys.append(await fresh.fetchval("SELECT value FROM secrets WHERE name = 'ballot-key'"))
     assert all(len(key) == 64 and int(key, 16) >= 0 for key in keys)
     assert keys[0] != keys[1]
+
+
+async def test_inbound_records_are_kept_and_made_per_municipality(db_url: str) -> None:
+    """0015: what was recorded stays (a duplicate is still one); the same provider id
+    may now come to another municipality."""
+    insert = (
+        "INSERT INTO inbound (municipality_id, channel, provider_id, reply, received_at)"
+        " VALUES (?, 'telegram', '900001', ?, 'now')"
+    )
+    async with connect(db_url) as db:
+        await migrate(db, 14)
+        for slug in ("a", "b"):
+            await db.execute(
+                "INSERT INTO municipalities (slug, name, created_at) VALUES (?, ?, 'now')",
+                (slug, slug.upper()),
+            )
+        await db.execute(insert, (1, "answer"))
+        await migrate(db)
+        await db.execute(insert, (2, "another"))
+        with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+            await db.execute(insert, (1, "again"))
+        rows = await db.fetchall("SELECT municipality_id, reply FROM inbound ORDER BY id")
+    assert [tuple(row) for row in rows] == [(1, "answer"), (2, "another")]

@@ -324,6 +324,27 @@ async def test_a_monitor_files_an_act_with_two_photos(
     assert "menu:budget" in member.shown()
 
 
+async def test_an_act_forms_receipt_refused_for_the_moment_is_queued(
+    member: Person, api: FakeTelegramAPI, repos: Repos, monitor: Resident
+) -> None:
+    """The form's receipt of a line of the act is a message the handler sends itself: a
+    Telegram busy for the moment queues it (the update does not fail, which would make
+    Telegram deliver it again), and the line is kept."""
+    await member.say("/act")
+    await member.press(step("project", "1"))
+    await member.press(step("kind", "purchase"))
+    api.fail_next("sendMessage", 429, retry_after=3)
+
+    await member.say("120 t of gravel delivered")
+
+    rows = await repos.db.fetchall("SELECT address FROM outbox WHERE channel = 'telegram'")
+    assert [row[0] for row in rows] == [str(MONITOR_USER)]
+    await member.say("and checked")  # the next receipt goes out as usual
+    await member.press(step("done"))
+    [body] = await repos.db.fetchall("SELECT body FROM monitoring_acts")
+    assert body[0] == "120 t of gravel delivered and checked"
+
+
 async def test_a_resident_reads_the_acts_with_their_photos(
     me: Person,
     api: FakeTelegramAPI,

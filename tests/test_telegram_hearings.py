@@ -483,6 +483,36 @@ async def test_rsvp_buttons_record_the_answer_and_keep_the_code(
     )
 
 
+async def test_an_rsvp_while_telegram_is_busy_is_recorded_and_its_confirmation_queued(
+    feed,
+    api: FakeTelegramAPI,
+    repos: Repos,
+    renderer: Renderer,
+    demo: Municipality,
+    clock: FakeClock,
+    resident: Resident,
+) -> None:
+    """The button's answer and the edit of the invitation are refused for the moment:
+    the answer is recorded all the same (the update does not fail), the spinner's answer
+    let go, and the confirmation queued in the outbox as a message of its own."""
+    hearing = await published(repos, renderer, demo, clock)
+    queued_before = await repos.outbox.pending()
+    api.fail_next("answerCallbackQuery", 429, retry_after=2)
+    api.fail_next("editMessageText", 502)
+
+    await feed(telegram_callback_update(f"rsvp:{hearing.id}:yes", RESIDENT_USER, message_id=77))
+
+    rsvp = await repos.hearings.rsvp(hearing.id, resident.id)
+    assert rsvp is not None and rsvp.answer == "yes"
+    assert await repos.outbox.pending() == queued_before + 1
+    [row] = await repos.db.fetchall(
+        "SELECT address, body, reply_markup FROM outbox WHERE dedupe_key LIKE '%:update:%'"
+    )
+    assert row[0] == str(RESIDENT_USER) and rsvp.code in row[1]
+    assert f"rsvp:{hearing.id}:maybe" in row[2]
+    assert api.calls("sendMessage") == []  # not tried again at once: Telegram is busy
+
+
 async def test_rsvp_to_a_cancelled_hearing_is_refused_and_changes_nothing(
     feed,
     api: FakeTelegramAPI,

@@ -20,6 +20,7 @@ from twilio.request_validator import RequestValidator
 from bot.clock import iso
 from bot.rendering.templates import Renderer
 from bot.services import demo_data, residents
+from bot.services.municipalities import create_municipality
 from bot.web import WebContext, build_app
 from handlers.commands import MAX_MESSAGE_LENGTH
 from storage.models import Municipality, OutboxDraft, Resident
@@ -84,6 +85,7 @@ async def web(
         clock=clock,
         municipality=demo,
         twilio_validator=RequestValidator(DEFAULT_AUTH_TOKEN),
+        twilio_account_sid=DEFAULT_ACCOUNT_SID,
         public_base_url=PUBLIC,
     )
     server = TestServer(build_app(ctx), host="127.0.0.1")
@@ -298,6 +300,154 @@ async def test_concurrent_duplicates_are_handled_once(
     assert (await resident(repos, demo)).language == "ru"
 
 
+# ------------------------------------------------------------------ re-cut and malformed
+
+
+async def test_a_recut_replay_of_a_signed_broadcast_is_refused(
+    web: Web, repos: Repos, demo: Municipality
+) -> None:
+    """Twilio joins names and values with no separator: a captured BROADCAST whose
+    ``NumMedia=0`` is dropped and ``NumMedia0`` appended to ``MessageSid`` carries the
+    same signature, and a MessageSid never seen. It must not go out a second time."""
+    captured = twilio_inbound_form(demo_data.ADMIN_PHONE, OUR_NUMBER, "BROADCAST Water off")
+    status, _ = await web.post("/sms/twilio", captured)
+    assert status == 200
+    queued = len((await table_snapshot(repos, "outbox"))["outbox"])
+    assert queued > 1000  # the broadcast went out to every resident once
+    recut = {k: v for k, v in captured.items() if k != "NumMedia"}
+    recut["MessageSid"] = captured["MessageSid"] + "NumMedia0"
+    validator = RequestValidator(DEFAULT_AUTH_TOKEN)
+    assert validator.validate(
+        PUBLIC + "/sms/twilio", recut, validator.compute_signature(PUBLIC + "/sms/twilio", captured)
+    )  # the captured signature is valid for the re-cut form
+    before = await table_snapshot(repos, "inbound", "outbox", "broadcasts", "residents")
+
+    status, _ = await web.post("/sms/twilio", recut, signed_form=captured)
+
+    assert status == 400
+    assert await table_snapshot(repos, "inbound", "outbox", "broadcasts", "residents") == before
+
+
+def _stop_with(**changes: str | None) -> Callable[[], dict[str, str]]:
+    """STOP from the resident with ``changes`` (None removes the parameter)."""
+
+    def make() -> dict[str, str]:
+        form = _stop()
+        for key, value in changes.items():
+            if value is None:
+                form.pop(key, None)
+            else:
+                form[key] = value
+        return form
+
+    return make
+
+
+_SID = "SM" + "0123456789abcdef" * 2
+_SIDS = {"MessageSid": _SID, "SmsSid": _SID, "SmsMessageSid": _SID}
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(
+            _stop_with(**{k: _SID + "0" for k in _SIDS}, NumMedia=None), id="sid-too-long"
+        ),
+        pytest.param(_stop_with(**{k: _SID.upper() for k in _SIDS}), id="sid-upper-case"),
+        pytest.param(_stop_with(**{k: "SM123" for k in _SIDS}), id="sid-too-short"),
+        pytest.param(_stop_with(**{k: "AB" + _SID[2:] for k in _SIDS}), id="sid-not-a-message"),
+        pytest.param(_stop_with(**(_SIDS | {"SmsSid": "SM" + "1" * 32})), id="sids-differ"),
+        pytest.param(_stop_with(AccountSid="AC" + "1" * 32), id="another-account"),
+        pytest.param(_stop_with(AccountSid=None), id="no-account"),
+        pytest.param(_stop_with(NumMedia="0x"), id="num-media-not-a-number"),
+        pytest.param(_stop_with(NumMedia="-1"), id="num-media-negative"),
+        pytest.param(_stop_with(NumSegments="1.0"), id="num-segments-not-a-number"),
+        pytest.param(_stop_with(NumMedia=None, NumMedia0=""), id="num-media-suffixed"),
+        pytest.param(_stop_with(MessageSidX=""), id="message-sid-suffixed"),
+        pytest.param(_stop_with(FromZip=None, FromZip2=""), id="from-zip-suffixed"),
+        pytest.param(_stop_with(MediaUrl0="https://x.example/a.jpg"), id="media-beyond-num-media"),
+        pytest.param(
+            _stop_with(NumMedia="1", MediaUrl0="https://x.example/a", MediaUrl1="https://x/b"),
+            id="second-media-of-one",
+        ),
+        pytest.param(_stop_with(NumMedia="99"), id="num-media-out-of-range"),
+        pytest.param(_stop_with(ApiVersion="yesterday"), id="api-version"),
+    ],
+)
+async def test_a_signed_but_malformed_sms_is_refused(
+    web: Web, repos: Repos, make: Callable[[], dict[str, str]]
+) -> None:
+    """Signed with our token over exactly this form: the signature is right, the shape
+    is not. 400, and nothing happens (the STOP would opt the resident out)."""
+    before = await table_snapshot(repos, "inbound", "residents", "outbox")
+
+    status, _ = await web.post("/sms/twilio", make())
+
+    assert status == 400
+    assert await table_snapshot(repos, "inbound", "residents", "outbox") == before
+
+
+async def test_an_mms_with_its_media_is_handled(web: Web, repos: Repos) -> None:
+    media = [("https://api.twilio.com/m/1.jpg", "image/jpeg")] * 2
+    form = twilio_inbound_form(RESIDENT, OUR_NUMBER, "ME", media=media)
+    status, _ = await web.post("/sms/twilio", form)
+    assert status == 200
+    assert [row[1] for row in await inbound_rows(repos)] == [form["MessageSid"]]
+
+
+@pytest.mark.parametrize("path", ["/sms/twilio", "/sms/twilio/status"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"Body=\xff\xfe&From=%2B996700000001", id="latin-1"),
+        pytest.param(b"\xc3\x28=1", id="bad-utf8-name"),
+        pytest.param(b"MessageSid=SM1&MessageSid=SM2", id="name-twice"),
+    ],
+)
+async def test_a_body_that_is_no_form_is_answered_400(
+    web: Web, repos: Repos, path: str, body: bytes
+) -> None:
+    before = await table_snapshot(repos, "inbound", "residents", "outbox")
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": "c2lnbmF0dXJl",
+    }
+    async with web.http.post(web.local_url(path), data=body, headers=headers) as resp:
+        assert resp.status == 400
+    assert await table_snapshot(repos, "inbound", "residents", "outbox") == before
+
+
+async def test_the_same_sid_at_another_municipality_is_its_own_message(
+    web: Web, repos: Repos, demo: Municipality, clock: FakeClock, renderer: Renderer
+) -> None:
+    """Deduplication is per municipality (per number): another municipality on the same
+    database handles its message and answers it itself, not with the first one's reply."""
+    other = await create_municipality(
+        repos, slug="kara-suu", name="Kara-Suu", villages=["Kara-Suu"],
+        default_language="ru", now=clock.now(),
+    )  # fmt: skip
+    ctx = WebContext(
+        repos=repos,
+        renderer=renderer,
+        clock=clock,
+        municipality=other,
+        twilio_validator=RequestValidator(DEFAULT_AUTH_TOKEN),
+        twilio_account_sid=DEFAULT_ACCOUNT_SID,
+        public_base_url=PUBLIC,
+    )
+    form = _stop()
+    status, first = await web.post("/sms/twilio", form)
+    assert (status, first) == (200, twiml(renderer.render("stopped", "ky", "sms")))
+    async with TestServer(build_app(ctx), host="127.0.0.1") as server:
+        second = Web(ctx, server, web.http)
+        status, text = await second.post("/sms/twilio", form)
+    assert status == 200
+    assert text != first
+    assert [row[0] for row in await repos.db.fetchall(
+        "SELECT municipality_id FROM inbound ORDER BY id"
+    )] == [demo.id, other.id]  # fmt: skip
+
+
 async def test_replies_follow_the_residents_language_across_messages(
     web: Web, repos: Repos, renderer: Renderer, demo: Municipality
 ) -> None:
@@ -450,6 +600,24 @@ async def _no_status(web: Web, sent: Sent) -> int:
     return (await web.post("/sms/twilio/status", form))[0]
 
 
+async def _recut_status(web: Web, sent: Sent) -> int:
+    """``ApiVersion`` moved into the SID: the same signature, another message."""
+    captured = status_form(sent, "undelivered", 21610)
+    recut = {k: v for k, v in captured.items() if k != "ApiVersion"}
+    recut["AccountSid"] = captured["AccountSid"] + "ApiVersion" + captured["ApiVersion"]
+    return (await web.post("/sms/twilio/status", recut, signed_form=captured))[0]
+
+
+async def _status_of_another_account(web: Web, sent: Sent) -> int:
+    form = status_form(sent, "undelivered", 21610) | {"AccountSid": "AC" + "1" * 32}
+    return (await web.post("/sms/twilio/status", form))[0]
+
+
+async def _status_with_error_text(web: Web, sent: Sent) -> int:
+    form = status_form(sent, "undelivered") | {"ErrorCode": "21610; DROP"}
+    return (await web.post("/sms/twilio/status", form))[0]
+
+
 @pytest.mark.parametrize(
     ("post", "status"),
     [
@@ -460,6 +628,9 @@ async def _no_status(web: Web, sent: Sent) -> int:
         pytest.param(_forged, 403, id="wrong-token"),
         pytest.param(_signed_for_inbound_route, 403, id="signed-for-another-path"),
         pytest.param(_no_status, 400, id="missing-status"),
+        pytest.param(_recut_status, 400, id="recut-sid"),
+        pytest.param(_status_of_another_account, 400, id="another-account"),
+        pytest.param(_status_with_error_text, 400, id="error-code-not-a-number"),
     ],
 )
 async def test_status_callbacks_that_change_nothing(

@@ -17,17 +17,22 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.clock import iso
+from bot.delivery.telegram_sender import TelegramSender
+from bot.delivery.worker import ChannelLimit, OutboxWorker
 from bot.rendering.templates import Renderer
 from bot.services import demo_data
+from bot.services.municipalities import create_municipality
 from bot.telegram_app import build_dispatcher, webhook_feed
 from bot.telegram_lane import TextLane
 from bot.web import WebContext, build_app
+from handlers.telegram import screens
 from storage.models import Municipality
 from storage.repos import Repos
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, table_snapshot
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.webhooks import (
     TELEGRAM_SECRET_HEADER,
+    next_update_id,
     telegram_callback_update,
     telegram_message_update,
     telegram_webhook_headers,
@@ -158,6 +163,14 @@ UPDATE = telegram_message_update("ME", USER, update_id=900_001)
         pytest.param([({"update_id": "x1"}, None)], [400], 0, id="update-id-not-a-number"),
         pytest.param([(b"[1, 2]", None)], [400], 0, id="json-array"),
         pytest.param(
+            [(b'{"update_id": 1, "x": ' + b"[" * 20_000 + b"]" * 20_000 + b"}", None)],
+            [400],
+            0,
+            id="nested-deeper-than-json-parses",
+        ),
+        pytest.param([(b'{"update_id": 1e400}', None)], [400], 0, id="update-id-infinite"),
+        pytest.param([({"update_id": 1.5}, None)], [400], 0, id="update-id-fraction"),
+        pytest.param(
             [(b"{not json", telegram_webhook_headers("wrong"))],
             [403],
             0,
@@ -177,6 +190,45 @@ async def test_webhook(
     assert got == statuses
     assert len(feed.fed) == fed
     assert len(await telegram_rows(repos)) == fed
+
+
+async def test_two_municipalities_on_one_database_each_handle_their_own_update_ids(
+    web: Web, repos: Repos, clock: FakeClock, renderer: Renderer, feed: Feed
+) -> None:
+    """Each municipality's bot counts its update ids on its own: update 900_001 of the
+    second one is another update than the first one's, handled all the same; and a
+    repeated delivery is still recognised within each."""
+    other = await create_municipality(
+        repos, slug="kara-suu", name="Kara-Suu", villages=["Kara-Suu"],
+        default_language="ru", now=clock.now(),
+    )  # fmt: skip
+    other_feed = Feed()
+    ctx = WebContext(
+        repos=repos,
+        renderer=renderer,
+        clock=clock,
+        municipality=other,
+        telegram_secret=SECRET,
+        telegram_feed=other_feed,
+    )
+    async with (
+        TestServer(build_app(ctx), host="127.0.0.1") as server,
+        aiohttp.ClientSession() as http,
+    ):
+        second = Web(ctx, server, http)
+        assert await web.post(UPDATE) == 200
+        assert await second.post(UPDATE) == 200
+        assert await second.post(UPDATE) == 200  # Telegram's retry: not handled again
+        assert await web.post(UPDATE) == 200
+    assert feed.fed == [UPDATE]
+    assert other_feed.fed == [UPDATE]
+    rows = await repos.db.fetchall(
+        "SELECT municipality_id, provider_id FROM inbound WHERE channel = 'telegram' ORDER BY id"
+    )
+    assert [tuple(row) for row in rows] == [
+        (web.ctx.municipality.id, str(UPDATE["update_id"])),
+        (other.id, str(UPDATE["update_id"])),
+    ]
 
 
 async def test_webhook_is_off_without_a_secret(
@@ -320,10 +372,12 @@ async def test_linked_resident_gets_their_card(
 async def test_bot_api_failure_is_retried_by_telegram_and_answered_once(
     live: Web, api: FakeTelegramAPI, repos: Repos
 ) -> None:
-    """/start sends its two messages itself; the first fails (Telegram's side had a
-    hiccup): 500, so Telegram retries; the retry answers the user; the update is not
-    lost as a 'duplicate', and a delivery after that is not handled again."""
-    api.fail_next("sendMessage", 500)
+    """/start sends its two messages itself; the first is refused, not for the moment
+    (a 400: a Telegram busy for the moment is the outbox's, see
+    ``test_a_reply_telegram_refuses_for_the_moment_is_queued_and_sent_once``): 500, so
+    Telegram retries; the retry answers the user; the update is not lost as a
+    'duplicate', and a delivery after that is not handled again."""
+    api.fail_next("sendMessage", 400)
     update = telegram_message_update("/start", USER, update_id=901_003)
     assert await live.deliver(api, update) == 500
     assert api.sent_messages(USER) == []
@@ -431,3 +485,185 @@ async def test_a_senders_updates_take_turns_in_the_order_they_came(
         ("901032", "me"),
     ]
     assert len(live.ctx.telegram_turns) == 0  # nothing left behind
+
+
+# ------------------------------------------------------------------------------ garbage updates
+
+
+def _without(update: dict[str, Any], key: str) -> dict[str, Any]:
+    message = {k: v for k, v in update["message"].items() if k != key}
+    return {"update_id": update["update_id"], "message": message}
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        pytest.param(_without(telegram_message_update("/start", USER), "chat"), id="no-chat"),
+        pytest.param(_without(telegram_message_update("/start", USER), "date"), id="no-date"),
+        pytest.param(
+            {"update_id": next_update_id(), "message": {"chat": "x", "date": "y"}},
+            id="wrong-types",
+        ),
+        pytest.param(
+            {"update_id": next_update_id(), "message": {"text": {"a": [[[[[[[[[]]]]]]]]]}}},
+            id="nested",
+        ),
+    ],
+)
+async def test_an_update_that_is_none_is_answered_200_and_dropped(
+    live: Web, api: FakeTelegramAPI, repos: Repos, update: dict[str, Any]
+) -> None:
+    """No handler could ever take it: 200 (Telegram stops delivering it), recorded as
+    handled, nothing sent."""
+    assert await live.post(update) == 200
+    assert await live.post(update) == 200  # were it delivered again: not fed again
+    assert api.calls("sendMessage") == []
+    assert [row[0] for row in await telegram_rows(repos)] == [str(update["update_id"])]
+
+
+async def test_a_staff_command_without_a_sender_is_answered(
+    live: Web, api: FakeTelegramAPI
+) -> None:
+    """A message without ``from`` has no FSM context: the staff-only guard asks for the
+    phone number as to anyone unknown, and does not fail (found by the fuzz)."""
+    update = _without(telegram_message_update("/newhearing", USER), "from")
+    assert await live.post(update) == 200
+    assert await live.post(update) == 200
+    assert [call.chat_id for call in api.calls("sendMessage")] == [USER]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "rsvp:99999999999999999999:yes",
+        "rsvp:0:yes",
+        "rsvp:-1:no",
+        "hp:99999999999999999999",
+        "vp:99999999999999999999",
+        "vt:1:99999999999999999999:0",
+        "bp:99999999999999999999",
+        "ba:1e9",
+        "rate:99999999999999999999:4",
+        "menu:nothing",
+        "lang:xx",
+        "nobody:1",
+    ],
+)
+async def test_a_button_with_data_out_of_range_is_answered_politely(
+    live: Web,
+    api: FakeTelegramAPI,
+    repos: Repos,
+    demo: Municipality,
+    clock: FakeClock,
+    renderer: Renderer,
+    data: str,
+) -> None:
+    """Callback data comes from the client: an id out of range is answered as a button
+    nobody handles (a short note), not an error that Telegram retries for ever."""
+    resident = await repos.residents.by_phone(demo.id, demo_data.ADMIN_PHONE)
+    assert resident is not None
+    await repos.residents.link_telegram(resident.id, USER, now=iso(clock.now()))
+    before = await table_snapshot(repos, "hearings", "rsvps", "outbox", "ratings")
+
+    assert await live.post(telegram_callback_update(data, USER)) == 200
+
+    (answered,) = api.calls("answerCallbackQuery")
+    stale = renderer.render("tg_stale_button", resident.language, "telegram")
+    assert answered.params["text"] == stale
+    assert await table_snapshot(repos, "hearings", "rsvps", "outbox", "ratings") == before
+
+
+# ------------------------------------------------------------------------------ Telegram busy
+
+
+@pytest.fixture
+async def worker(
+    repos: Repos, demo: Municipality, api: FakeTelegramAPI, clock: FakeClock
+) -> AsyncIterator[OutboxWorker]:
+    """The outbox worker of ``civic-bot run``, sending to the fake Telegram."""
+
+    async def sleep(seconds: float) -> None:  # time passes only on the test's clock
+        clock.advance(seconds=seconds)
+
+    bot = fake_bot(api, TOKEN)
+    yield OutboxWorker(
+        repos,
+        {"telegram": TelegramSender(bot)},
+        {"telegram": ChannelLimit(30, 1)},
+        municipality_id=demo.id,
+        clock=clock,
+        sleep=sleep,
+    )
+    await bot.session.close()
+
+
+async def drain(worker: OutboxWorker, clock: FakeClock) -> None:
+    """Every row the worker would send over the next minute (one a second per chat)."""
+    for _ in range(30):
+        await worker.drain_channel("telegram")
+        clock.advance(seconds=2)
+
+
+@pytest.mark.parametrize(
+    ("failure", "refused"),
+    [
+        pytest.param({"status": 429, "retry_after": 5, "skip": 1}, 2, id="second-throttled"),
+        pytest.param({"status": 429, "retry_after": 5}, 1, id="first-throttled"),
+        pytest.param({"status": 502, "skip": 1}, 2, id="second-bad-gateway"),
+        pytest.param({"disconnect": True, "skip": 1}, 2, id="second-network-error"),
+    ],
+)
+async def test_a_reply_telegram_refuses_for_the_moment_is_queued_and_sent_once(
+    live: Web,
+    api: FakeTelegramAPI,
+    repos: Repos,
+    demo: Municipality,
+    clock: FakeClock,
+    renderer: Renderer,
+    worker: OutboxWorker,
+    failure: dict[str, Any],
+    refused: int,
+) -> None:
+    """A new user's ``/start`` sends two messages itself; Telegram refuses one for the
+    moment. The update is answered 200 (not 500: Telegram would deliver it again), the
+    refused message and any after it wait in the outbox and go out once, in order."""
+    welcome = renderer.render("tg_welcome", "en", "telegram", municipality=demo.name)
+    languages = renderer.render("tg_choose_language", "en", "telegram")
+    api.fail_next("sendMessage", **failure)
+    update = telegram_message_update("/start", USER, update_id=905_001)
+
+    assert await live.deliver(api, update) == 200
+    assert await live.deliver(api, update) == 200  # delivered again: not handled again
+
+    queued = await repos.db.fetchall(
+        "SELECT dedupe_key, address, body FROM outbox WHERE channel = 'telegram' ORDER BY id"
+    )
+    expected = [welcome, languages][refused - 1 :]
+    assert [(row[1], row[2]) for row in queued] == [(str(USER), text) for text in expected]
+    assert len({row[0] for row in queued}) == len(queued)
+    await drain(worker, clock)
+    statuses = await repos.db.fetchall("SELECT status FROM outbox ORDER BY id")
+    assert [row[0] for row in statuses] == ["sent"] * len(expected)
+    sent = [c for c in api.calls("sendMessage") if c.status == 200]
+    assert [(c.chat_id, c.params["text"]) for c in sent] == [(USER, welcome), (USER, languages)]
+    assert [c.params["reply_markup"] for c in sent] == [
+        screens.contact_keyboard(renderer, "en").model_dump(mode="json", exclude_none=True),
+        screens.language_keyboard().model_dump(mode="json", exclude_none=True),
+    ]
+    assert api.duplicates() == {}
+
+
+async def test_a_button_answer_telegram_refuses_for_the_moment_is_let_go(
+    live: Web, api: FakeTelegramAPI, repos: Repos, demo: Municipality, clock: FakeClock
+) -> None:
+    """The spinner's answer has no later: the button's action is done all the same, and
+    the update is answered 200."""
+    resident = await repos.residents.by_phone(demo.id, demo_data.RESIDENT_PHONE)
+    assert resident is not None
+    await repos.residents.link_telegram(resident.id, USER, now=iso(clock.now()))
+    api.fail_next("answerCallbackQuery", 429, retry_after=3)
+
+    assert await live.post(telegram_callback_update("lang:ru", USER)) == 200
+
+    changed = await repos.residents.by_phone(demo.id, demo_data.RESIDENT_PHONE)
+    assert changed is not None and changed.language == "ru"

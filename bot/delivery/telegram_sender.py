@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from aiogram import Bot
@@ -14,7 +15,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
 from bot.delivery.senders import PermanentFailure, TemporaryFailure
 
@@ -27,7 +28,7 @@ class TelegramSender:
         self.rate_key = f"telegram:{bot.id}"
 
     async def send(self, address: str, body: str, reply_markup: str | None = None) -> str | None:
-        markup = InlineKeyboardMarkup.model_validate_json(reply_markup) if reply_markup else None
+        markup = _markup(reply_markup) if reply_markup else None
         try:
             message = await self.bot.send_message(
                 chat_id=int(address), text=body, parse_mode=ParseMode.HTML, reply_markup=markup
@@ -45,3 +46,14 @@ class TelegramSender:
     async def find_sent(self, address: str, body: str, since: datetime) -> list[str]:
         """Telegram cannot tell: a send cut short by a crash is sent again."""
         return []
+
+
+def _markup(text: str) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove:
+    """The keyboard of an outbox row: inline buttons (an invitation's RSVP), or a reply
+    keyboard a handler's message had when it was queued (``handlers.telegram.replies``)."""
+    fields = json.loads(text)
+    if "keyboard" in fields:
+        return ReplyKeyboardMarkup.model_validate(fields)
+    if "remove_keyboard" in fields:
+        return ReplyKeyboardRemove.model_validate(fields)
+    return InlineKeyboardMarkup.model_validate(fields)

@@ -36,6 +36,7 @@ from aiogram.types import (
 )
 
 from bot.services import monitoring
+from handlers.telegram import replies
 from handlers.telegram.budget import Keyword
 from handlers.telegram.filters import LINKED, has_text, not_a_command, slash_command
 from handlers.telegram.forms import FormAnswers, stale_button
@@ -202,9 +203,16 @@ async def _show_status(bot: Bot, message: Message, state: FSMContext, screen: Sc
             await edit(bot, message.chat.id, status, screen)
             return
     markup = screen.markup if isinstance(screen.markup, InlineKeyboardMarkup) else None
-    sent = await bot.send_message(
-        message.chat.id, screen.text, parse_mode=ParseMode.HTML, reply_markup=markup
-    )
+    if replies.queued():  # behind a message the outbox keeps: it goes there too
+        await screen.send(bot, message.chat.id)
+        return
+    try:
+        sent = await bot.send_message(
+            message.chat.id, screen.text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+    except replies.FOR_THE_MOMENT:
+        await screen.send(bot, message.chat.id, busy=True)  # queued (not edited later)
+        return
     form = await FORM.get(state)
     form.update(status=sent.message_id, group=group)
     await FORM.put(state, form)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Annotated, Any
+from typing import Any
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -27,33 +27,29 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
 )
-from pydantic import Field
 
 from bot.rendering.charts import ChartCache, budget_chart, chart_words, draw_apart
 from bot.services.budget_summary import HouseholdSummary
 from handlers import budget_commands
 from handlers.commands import parse
 from handlers.telegram.filters import FEATURE_KEYWORDS, LINKED
-from handlers.telegram.screens import MenuAction, Screen, callback_chat
+from handlers.telegram.screens import ButtonId, MenuAction, Screen, callback_chat
 from handlers.telegram.turn import Turn
 from storage.models import Budget
 
 log = logging.getLogger(__name__)
 
-#: callback data comes from the client: out-of-range numbers do not match
-ProjectId = Annotated[int, Field(ge=1, le=999_999_999)]
-
 
 class ProjectPick(CallbackData, prefix="bp"):
     """``bp:3``: show project 3."""
 
-    project: ProjectId
+    project: ButtonId
 
 
 class ActsPick(CallbackData, prefix="ba"):
     """``ba:3``: show the monitoring acts of project 3 (handled in ``acts``)."""
 
-    project: ProjectId
+    project: ButtonId
 
 
 class Keyword(Filter):

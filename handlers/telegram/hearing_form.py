@@ -44,7 +44,7 @@ from bot.services.roles import NotStaff, require_staff
 from handlers.telegram import screens
 from handlers.telegram.filters import not_a_command, slash_command
 from handlers.telegram.forms import FormAnswers, stale_button
-from handlers.telegram.screens import Screen, callback_chat, edit_or_send
+from handlers.telegram.screens import ButtonId, Screen, callback_chat, edit_or_send
 from handlers.telegram.turn import Turn
 from storage.models import Village
 
@@ -80,7 +80,7 @@ class FormAction(CallbackData, prefix="hf"):
 class PublishHearing(CallbackData, prefix="hp"):
     """``hp:12``: publish hearing 12 (invite its audience: ``hearing_publish``)."""
 
-    hearing: int
+    hearing: ButtonId
 
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -101,8 +101,11 @@ class StaffOnly(BaseMiddleware):
         turn: Turn = data["turn"]
         assert isinstance(event, Message | CallbackQuery)  # the observers it is attached to
         chat = event.chat.id if isinstance(event, Message) else callback_chat(event)
+        # no FSM context for an update without a sender (``from``): no form to forget
+        state: FSMContext | None = data.get("state")
         if turn.resident is None:
-            await FORM.forget(data["state"])
+            if state is not None:
+                await FORM.forget(state)
             if isinstance(event, CallbackQuery):
                 await event.answer()
             await screens.ask_for_contact(turn.renderer, turn.language).send(turn.bot, chat)
@@ -111,7 +114,8 @@ class StaffOnly(BaseMiddleware):
             await require_staff(turn.repos, turn.resident)
         except NotStaff:
             log.warning("telegram hearing form refused: resident=%s is not staff", turn.resident.id)
-            await FORM.forget(data["state"])
+            if state is not None:
+                await FORM.forget(state)
             if isinstance(event, CallbackQuery):
                 await event.answer(turn.alert("staff_only"), show_alert=True)
             else:

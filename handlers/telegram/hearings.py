@@ -23,7 +23,7 @@ from bot.services import hearings
 from handlers.hearing_commands import list_hearings
 from handlers.telegram import screens
 from handlers.telegram.filters import LINKED, slash_command
-from handlers.telegram.screens import Screen, callback_chat, edit_or_send
+from handlers.telegram.screens import ButtonId, Screen, callback_chat, edit_or_send
 from handlers.telegram.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 class Rsvp(CallbackData, prefix="rsvp"):
     """``rsvp:12:yes``: the answer to the invitation to hearing 12."""
 
-    hearing: int
+    hearing: ButtonId
     answer: str
 
 

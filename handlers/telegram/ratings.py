@@ -22,7 +22,7 @@ from pydantic import Field
 from bot.services import ratings
 from handlers.telegram.budget import Keyword
 from handlers.telegram.filters import LINKED
-from handlers.telegram.screens import ALERT_MAX, Screen, edit_or_send
+from handlers.telegram.screens import ALERT_MAX, ButtonId, Screen, edit_or_send
 from handlers.telegram.turn import Turn
 from storage.models import RatingService
 
@@ -35,7 +35,7 @@ SCORES = range(1, 6)
 class RateTap(CallbackData, prefix="rate"):
     """``rate:7:4``: service 7 gets 4 of 5; score 0 is the service's name button."""
 
-    service: Annotated[int, Field(ge=1, le=999_999_999)]
+    service: ButtonId
     score: Annotated[int, Field(ge=0, le=5)]
 
 

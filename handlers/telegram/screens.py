@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Annotated
 
 from aiogram import Bot
 from aiogram.enums import ParseMode
@@ -22,9 +23,11 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
+from pydantic import Field
 
 from bot.config import LANGUAGES
 from bot.rendering.templates import Renderer
+from handlers.telegram import replies
 from storage.models import Resident
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,13 @@ ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 LANGUAGE_NAMES = {"ky": "Кыргызча", "ru": "Русский", "en": "English"}
 
 ALERT_MAX = 200  # characters Telegram shows in a callback answer
+
+#: the largest id a button may carry
+MAX_ID = 999_999_999
+#: an id in a button's callback data. The data comes from the client: a number out of
+#: range (``rsvp:99999999999999999999:yes`` would overflow the database's integer) does
+#: not match, and the button is answered as one nobody handles (``text.stale_button``).
+ButtonId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class LanguageChoice(CallbackData, prefix="lang"):
@@ -64,8 +74,10 @@ class Screen:
             chat_id=chat_id, text=self.text, parse_mode=ParseMode.HTML, reply_markup=self.markup
         )
 
-    async def send(self, bot: Bot, chat_id: int) -> None:
-        await bot(self.method(chat_id))
+    async def send(self, bot: Bot, chat_id: int, *, busy: bool = False) -> None:
+        """Send it now (to the outbox if Telegram is busy, or has just said so: ``busy``;
+        see :mod:`replies`)."""
+        await replies.send(bot, self.method(chat_id), busy=busy)
 
 
 def labels(renderer: Renderer, language: str) -> dict[str, str]:
@@ -164,12 +176,16 @@ async def edit(bot: Bot, chat_id: int, message_id: int, screen: Screen) -> None:
 
 async def edit_or_send(bot: Bot, callback: CallbackQuery, screen: Screen) -> None:
     """Show ``screen`` in place of the message whose button was pressed, or if that
-    message cannot be edited, anew."""
-    message = callback.message
-    if message is not None:
+    message cannot be edited, anew; anew too if Telegram is busy (the outbox can send
+    but not edit: :mod:`replies`)."""
+    message, busy = callback.message, False
+    if message is not None and not replies.queued():
         try:
             await edit(bot, message.chat.id, message.message_id, screen)
             return
         except TelegramBadRequest as exc:
             log.info("telegram: cannot edit the message (%s); sending anew", exc.message)
-    await screen.send(bot, callback_chat(callback))
+        except replies.FOR_THE_MOMENT as exc:
+            log.warning("telegram: cannot edit the message now (%s)", type(exc).__name__)
+            busy = True
+    await screen.send(bot, callback_chat(callback), busy=busy)

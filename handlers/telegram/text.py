@@ -93,8 +93,9 @@ async def unlinked(message: Message, turn: Turn) -> SendMessage:
 
 
 async def stale_button(callback: CallbackQuery, turn: Turn) -> None:
-    """A button nobody handles (an old menu, or a menu of an account since unlinked)."""
-    await callback.answer()
+    """A button nobody handles (an old menu, a menu of an account since unlinked, or
+    callback data no button of ours carries): said so, politely."""
+    await callback.answer(turn.alert("tg_stale_button"))
     if turn.resident is None:
         await screens.ask_for_contact(turn.renderer, turn.language).send(
             turn.bot, callback_chat(callback)

@@ -27,7 +27,15 @@ from bot.clock import iso
 from bot.services import voting
 from bot.services.ballot_text import BallotText
 from handlers.telegram.filters import LINKED, slash_command
-from handlers.telegram.screens import ALERT_MAX, MenuAction, Screen, callback_chat, edit_or_send
+from handlers.telegram.screens import (
+    ALERT_MAX,
+    MAX_ID,
+    ButtonId,
+    MenuAction,
+    Screen,
+    callback_chat,
+    edit_or_send,
+)
 from handlers.telegram.turn import Turn
 from storage.models import Poll, PollOption
 
@@ -35,31 +43,26 @@ log = logging.getLogger(__name__)
 
 #: position -> points (None unless cumulative), in the order tapped
 Draft = dict[int, int | None]
-_MAX_ID = 999_999_999
-
-
-# Callback data comes from the client: out-of-range numbers do not match (and fall through).
-PollId = Annotated[int, Field(ge=1, le=_MAX_ID)]
 
 
 class PollPick(CallbackData, prefix="vp"):
     """``vp:12``: open the ballot of poll 12."""
 
-    poll: PollId
+    poll: ButtonId
 
 
 class BallotTap(CallbackData, prefix="vt"):
     """``vt:12:3:0``: option 3 of poll 12 tapped; ``delta`` is -1/+1 for a point."""
 
-    poll: PollId
-    option: Annotated[int, Field(ge=1, le=_MAX_ID)]
+    poll: ButtonId
+    option: ButtonId
     delta: Annotated[int, Field(ge=-1, le=1)] = 0
 
 
 class BallotStep(CallbackData, prefix="vs"):
     """``vs:12:done``: ``done``, ``change``, ``confirm`` or ``cancel``."""
 
-    poll: PollId
+    poll: ButtonId
     step: str
 
 
@@ -85,7 +88,7 @@ async def vote_command(
     message: Message, command: CommandObject, turn: Turn, state: FSMContext
 ) -> None:
     wanted = (command.args or "").strip().lstrip("#№PpПп")
-    number = int(wanted) if wanted.isdecimal() and int(wanted) <= _MAX_ID else None
+    number = int(wanted) if wanted.isdecimal() and int(wanted) <= MAX_ID else None
     await (await _entry(turn, state, number)).send(turn.bot, message.chat.id)
 
 

@@ -301,6 +301,8 @@ class _Failure:
     disconnect: bool
     after_processing: bool
     remaining: int
+    #: matching calls still let through before the failures begin
+    skip: int = 0
 
     def matches(self, method: str, chat_id: Any) -> bool:
         if self.method is not None and self.method.lower() != method.lower():
@@ -734,8 +736,9 @@ class FakeTelegramAPI(FakeHTTPServer):
         count: int = 1,
         disconnect: bool = False,
         after_processing: bool = False,
+        skip: int = 0,
     ) -> None:
-        """Make the next ``count`` matching calls fail.
+        """Make the next ``count`` matching calls fail (after ``skip`` more succeed).
 
         :param method: Bot API method (case-insensitive); ``None`` matches any method.
         :param status: HTTP status / ``error_code``: 429 (with ``parameters.retry_after``),
@@ -759,6 +762,7 @@ class FakeTelegramAPI(FakeHTTPServer):
                 disconnect=disconnect,
                 after_processing=after_processing,
                 remaining=count,
+                skip=skip,
             )
         )
 
@@ -857,6 +861,9 @@ class FakeTelegramAPI(FakeHTTPServer):
     def _take_failure(self, method: str, chat_id: Any) -> _Failure | None:
         for failure in self._failures:
             if failure.matches(method, chat_id):
+                if failure.skip > 0:
+                    failure.skip -= 1
+                    return None
                 failure.remaining -= 1
                 if failure.remaining <= 0:
                     self._failures.remove(failure)

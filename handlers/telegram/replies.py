@@ -1,0 +1,152 @@
+"""Messages a handler sends itself while handling an update, kept when Telegram is busy.
+
+Most replies go back in the webhook's answer; some a handler sends itself (``/start``
+sends two, a button's handler edits its message or sends one anew). If Telegram refuses
+one for the moment (429 with ``retry_after``, a 5xx, the network), letting the error
+through would answer the webhook 500, and Telegram would deliver the update again:
+handled twice, and the messages before sent twice. Instead the message goes into the
+durable outbox, keyed by the update and its place among the update's messages, and the
+outbox worker sends it once, as it sends every message (``retry_after`` honoured).
+Once one message of an update is queued, the update's further messages are queued
+behind it: they keep their order. (No handler both sends messages itself and returns
+one for the webhook's answer, which would overtake them.)
+
+An answer to a button press (it stops the button's spinner) that fails for the moment
+is let go: it has no later (the spinner stops by itself).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.methods import AnswerCallbackQuery, SendMessage, TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import TelegramObject, Update
+
+from bot.clock import Clock, iso
+from storage.models import OutboxDraft
+from storage.repos import Repos
+
+log = logging.getLogger(__name__)
+
+#: what Telegram may answer for the moment: the same request later will do
+FOR_THE_MOMENT = (TelegramRetryAfter, TelegramServerError, TelegramNetworkError)
+
+
+@dataclass
+class UpdateReplies:
+    """The messages of the update being handled: how many so far, and whether they go
+    to the outbox now."""
+
+    repos: Repos
+    municipality_id: int
+    update_id: int
+    clock: Clock
+    count: int = 0
+    queued: bool = False
+
+    async def send(self, bot: Bot, method: SendMessage, *, busy: bool = False) -> None:
+        """Send ``method`` now; to the outbox if Telegram refuses it for the moment, if a
+        message of the update before it went there, or if ``busy`` (Telegram has just
+        refused another request of the update for the moment)."""
+        self.count += 1
+        self.queued = self.queued or busy
+        if not self.queued:
+            try:
+                await bot(method)
+                return
+            except FOR_THE_MOMENT as exc:
+                log.warning(
+                    "Telegram update %s: message %d refused for the moment (%s): queued",
+                    self.update_id,
+                    self.count,
+                    type(exc).__name__,
+                )
+                self.queued = True
+        await self.queue(method)
+
+    async def queue(self, method: SendMessage) -> None:
+        markup = method.reply_markup
+        draft = OutboxDraft(
+            self.municipality_id,
+            f"telegram:{self.municipality_id}:update:{self.update_id}:reply:{self.count}",
+            "telegram",
+            str(method.chat_id),
+            method.text,
+            reply_markup=markup.model_dump_json(exclude_none=True) if markup else None,
+        )
+        await self.repos.outbox.enqueue([draft], now=iso(self.clock.now()))
+
+
+_current: ContextVar[UpdateReplies | None] = ContextVar("telegram_update_replies", default=None)
+
+
+async def send(bot: Bot, method: SendMessage, *, busy: bool = False) -> None:
+    """Send a handler's message: while an update is handled, as :class:`UpdateReplies`
+    does; otherwise (no update: a job) just send it."""
+    replies = _current.get()
+    if replies is None:
+        await bot(method)
+    else:
+        await replies.send(bot, method, busy=busy)
+
+
+def queued() -> bool:
+    """Whether a message of the update being handled went to the outbox (what is shown
+    next should go the same way)."""
+    replies = _current.get()
+    return replies is not None and replies.queued
+
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class RepliesMiddleware(BaseMiddleware):
+    """An outer middleware of updates (after ``DatabaseMiddleware``): the update's
+    :class:`UpdateReplies` while it is handled. Also lets go of the bot's button answers
+    refused for the moment (:class:`LetGoOfCallbackAnswers`)."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        _install(data["bot"])
+        replies = UpdateReplies(
+            data["repos"], data["municipality"].id, event.update_id, data["clock"]
+        )
+        token = _current.set(replies)
+        try:
+            return await handler(event, data)
+        finally:
+            _current.reset(token)
+
+
+class LetGoOfCallbackAnswers(BaseRequestMiddleware):
+    """A request middleware of the bot's session: while an update is handled, a button
+    answer that Telegram refuses for the moment is let go (``True``, as if answered)."""
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Any:
+        if _current.get() is None or not isinstance(method, AnswerCallbackQuery):
+            return await make_request(bot, method)
+        try:
+            return await make_request(bot, method)
+        except FOR_THE_MOMENT as exc:
+            log.warning("Telegram button answer let go (%s)", type(exc).__name__)
+            return True
+
+
+def _install(bot: Bot) -> None:
+    """Let go of the button answers of ``bot`` that Telegram refuses for the moment
+    (once per bot)."""
+    if not any(isinstance(m, LetGoOfCallbackAnswers) for m in bot.session.middleware):
+        bot.session.middleware(LetGoOfCallbackAnswers())
