@@ -61,22 +61,37 @@ def equal_shares(
     *,
     add1: bool = True,
     weights: Sequence[int] | None = None,
+    utility: Sequence[int] | None = None,
+    exhaustive_stop: bool = True,
 ) -> list[int]:
     """MES (with Add1 unless ``add1=False``) on approval ballots of project indices.
 
     ``costs[p]`` is the cost of project ``p``; every ballot counts as a voter, empty ones too,
     or as ``weights[i]`` voters when weights are given (identical ballots merged beforehand).
-    ``rank[p]`` breaks ties (lower first; default: index). Returns the funded indices in the
-    order MES funded them, supported zero-cost projects first.
+    ``utility[p]`` is what project ``p`` is worth to each supporter (default: its cost, cost
+    satisfaction; all 1 is cardinality satisfaction). ``rank[p]`` breaks ties (lower first;
+    default: index). Returns the funded indices in the order MES funded them, supported
+    zero-cost projects first.
+
+    ``exhaustive_stop=False`` is Add1 as pabulib's checker runs it (and the official result of
+    Wieliczka 2023): after the pass at ``B``, the budget per voter is ``floor(B / n) + 1``,
+    ``+ 2``, ... and the search goes on past exhaustive outcomes until one costs more than
+    ``B``; the last within ``B`` is kept.
     """
-    groups = Groups(costs, ballots, range(len(costs)) if rank is None else rank, weights)
+    rank = range(len(costs)) if rank is None else rank
+    groups = Groups(costs, ballots, rank, weights, utility)
     if groups.n == 0:
         return []
     passes = Pass(groups, budget)
     if not add1:
         return groups.free + passes.run(0, track=False)[0]
     previous = list(groups.free)
-    funded, limit = passes.run(0)
+    if exhaustive_stop:
+        funded, limit = passes.run(0)
+    else:
+        previous += passes.run(0, track=False)[0]
+        passes = Pass(groups, budget // groups.n * groups.n)
+        funded, limit = passes.run(1)
     held: list[Pass] = []  # passes at later steps that did not show the outcome, by step
     checked: list[int] | None = None
     while True:
@@ -87,7 +102,9 @@ def equal_shares(
             if spent > budget:
                 return previous
             chosen = set(funded)
-            if all(spent + costs[p] > budget for p in groups.candidates if p not in chosen):
+            if exhaustive_stop and all(
+                spent + costs[p] > budget for p in groups.candidates if p not in chosen
+            ):
                 return outcome
             previous = outcome
         if limit is None:  # unreachable: with enough money every candidate gets funded
