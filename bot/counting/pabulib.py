@@ -70,7 +70,8 @@ def _money(text: str, what: str, line: int) -> Money:
 
 
 class _Warnings:
-    """What a reader corrected or noticed, one line per kind with the first few lines."""
+    """What a reader corrected or noticed, one line per kind with the first few lines (in
+    the order of the first line of each)."""
 
     _SHOWN = 5
 
@@ -82,7 +83,7 @@ class _Warnings:
 
     def text(self) -> tuple[str, ...]:
         out = []
-        for what, lines in self._lines.items():
+        for what, lines in sorted(self._lines.items(), key=lambda item: item[1][0]):
             shown = ", ".join(map(str, lines[: self._SHOWN]))
             more = f" and {len(lines) - self._SHOWN} more" if len(lines) > self._SHOWN else ""
             where = "line" if len(lines) == 1 else "lines"
