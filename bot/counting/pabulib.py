@@ -20,6 +20,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
+from itertools import repeat
 from pathlib import Path
 from typing import BinaryIO
 
@@ -135,6 +136,7 @@ class _Reader:
         # merge: (projects, points) -> index in ballots; else a cache that lets equal
         # tuples share one object (a city's thousands of ballots hold a few hundred)
         self.distinct: dict[object, int] = {}
+        self.weights: list[int] = []  # merge: the number of voters of each ballot
         self.shared: dict[tuple[object, ...], tuple[object, ...]] = {}
         self.warnings = _Warnings()
         self.vote_type = ""
@@ -205,7 +207,10 @@ def _parse(lines: Iterable[str], merge: bool) -> Election:
             r.warnings.add(f"{key} is {value} but {section} has {actual}: {actual} counted", number)
     return Election(
         projects=tuple(projects.values()),
-        ballots=tuple(r.ballots),
+        ballots=tuple(
+            Ballot(b.voter_id, b.projects, b.points, b.extra, w) if w > 1 else b
+            for b, w in zip(r.ballots, r.weights or repeat(1), strict=False)
+        ),
         budget=_money(meta["budget"][1], "budget", meta["budget"][0]),
         vote_type=r.vote_type,  # type: ignore[arg-type]
         meta={k: v for k, (_, v) in meta.items() if k not in DERIVED_META},
@@ -299,9 +304,9 @@ def _ballot(r: _Reader, row: dict[str, str], number: int) -> None:
         if at is None:
             r.distinct[key] = len(r.ballots)
             r.ballots.append(Ballot(voter, named, points))
+            r.weights.append(1)
         else:
-            b = r.ballots[at]
-            r.ballots[at] = Ballot(b.voter_id, b.projects, b.points, b.extra, b.weight + 1)
+            r.weights[at] += 1
         return
     skip = ("voter_id", "vote", "points") if vote_type in POINTS_TYPES else ("voter_id", "vote")
     extra = {k: v for k, v in row.items() if k not in skip}
