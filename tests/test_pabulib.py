@@ -412,8 +412,8 @@ def test_parsing_takes_linear_time_and_merged_memory_grows_with_distinct_ballots
     tmp_path: Path,
 ) -> None:
     """The 500,000-voter case is in bench/tally.py (``--synthetic``); here 10,000 against
-    40,000 voters (four times as many, at most eight times as long). Merged, what grows with the voters is only the set of their ids (a voter
-    listed twice is an error)."""
+    40,000 voters (four times as many, at most eight times as long). Merged, what grows with
+    the voters is only the set of their ids (a voter listed twice is an error)."""
     small, large = tmp_path / "small.pb", tmp_path / "large.pb"
     small.write_text(synthetic(10_000), encoding="utf-8")
     large.write_text(synthetic(40_000), encoding="utf-8")
