@@ -140,6 +140,7 @@ class _Reader:
         self.shared: dict[tuple[object, ...], tuple[object, ...]] = {}
         self.warnings = _Warnings()
         self.vote_type = ""
+        self.at: dict[str, int] | None = None  # VOTES column -> position
         self.max_length: int | None = None
 
     def share(self, value: tuple[object, ...]) -> tuple[object, ...]:
@@ -184,6 +185,9 @@ def _parse(lines: Iterable[str], merge: bool) -> Election:
             continue
         if len(fields) != len(header):
             raise PabulibError(number, f"expected {len(header)} fields, found {len(fields)}")
+        if seen[-1] == "VOTES":
+            _ballot(r, header, fields, number)
+            continue
         row = dict(zip(header, fields, strict=True))
         if seen[-1] == "META":
             key = row["key"].strip()
@@ -195,8 +199,6 @@ def _parse(lines: Iterable[str], merge: bool) -> Election:
             if project.id in projects:
                 raise PabulibError(number, f"project {project.id!r} listed twice")
             projects[project.id] = project
-        else:
-            _ballot(r, row, number)
     if len(seen) < len(SECTIONS) or header is None:
         missing = SECTIONS[len(seen)] if len(seen) < len(SECTIONS) else f"{seen[-1]} header"
         raise PabulibError(last + 1, f"file ends before the {missing}")
@@ -265,19 +267,28 @@ _REPEAT["choose-1"] = _REPEAT["scoring"] = _REPEAT["approval"]
 _NO_POINTS = "a vote with an empty points field, read as an empty ballot (as pabutools reads it)"
 
 
-def _ballot(r: _Reader, row: dict[str, str], number: int) -> None:
-    voter = row["voter_id"].strip()
+def _ballot(r: _Reader, header: list[str], fields: list[str], number: int) -> None:
+    # VOTES rows are most of a file: fields are taken by position, not through a dict
+    if r.at is None:
+        r.at = {column: i for i, column in enumerate(header)}
+    at = r.at
+    voter = fields[at["voter_id"]].strip()
     if not voter:
         raise PabulibError(number, "empty voter_id")
     if voter in r.voters:
         raise PabulibError(number, f"voter {voter!r} listed twice")
     r.voters.add(voter)
-    raw = row["vote"].strip()
-    named = tuple(p.strip() for p in raw.split(",")) if raw else ()
+    raw = fields[at["vote"]].strip()
+    if not raw:
+        named: tuple[str, ...] = ()
+    elif " " in raw:
+        named = tuple(p.strip() for p in raw.split(","))
+    else:
+        named = tuple(raw.split(","))
     vote_type = r.vote_type
-    for project in named:
-        if project not in r.projects:
-            raise PabulibError(number, f"vote names unknown project {project!r}")
+    if not all(map(r.projects.__contains__, named)):
+        unknown = next(p for p in named if p not in r.projects)
+        raise PabulibError(number, f"vote names unknown project {unknown!r}")
     if len(set(named)) != len(named):
         r.warnings.add(_REPEAT[vote_type], number)
         if vote_type == "ordinal":
@@ -289,7 +300,7 @@ def _ballot(r: _Reader, row: dict[str, str], number: int) -> None:
         raise PabulibError(number, f"vote ranks {len(named)} projects, max_length is {limit}")
     points = None
     if vote_type in POINTS_TYPES:
-        raw_points = row["points"].strip()
+        raw_points = fields[at["points"]].strip()
         if named and not raw_points:
             r.warnings.add(_NO_POINTS, number)
             named = ()
@@ -309,7 +320,7 @@ def _ballot(r: _Reader, row: dict[str, str], number: int) -> None:
             r.weights[at] += 1
         return
     skip = ("voter_id", "vote", "points") if vote_type in POINTS_TYPES else ("voter_id", "vote")
-    extra = {k: v for k, v in row.items() if k not in skip}
+    extra = {k: v for k, v in zip(header, fields, strict=True) if k not in skip}
     r.ballots.append(Ballot(voter, named, points, extra))
 
 
