@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.counting import count, read_pb
+from bot.counting import count, id_key, read_pb
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -133,7 +133,11 @@ def test_tally_refuses_bad_options_with_exit_2() -> None:
     assert done.returncode == 2
     assert "expected keys among order, cost" in done.stderr
     message = _one_line_error(tally(SWIECIE, "--irresolute"))
-    assert "irresolute count is only supported for the greedy rules" in message
+    assert "irresolute count is supported for the greedy rules and for mes without" in message
+    done = tally(SWIECIE, "--irresolute", "--completion", "none")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert sorted(result["selected"], key=id_key) in result["tied"]
 
 
 def _one_line_error(done: subprocess.CompletedProcess[str]) -> str:

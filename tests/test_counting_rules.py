@@ -620,7 +620,40 @@ def test_an_irresolute_greedy_count_lists_every_tied_outcome() -> None:
     )
     assert count(e, "greedy").tied == ()
     with pytest.raises(ValueError, match="irresolute"):
-        count(e, "mes", irresolute=True)
+        count(e, "mes", irresolute=True)  # Add1 by default: not supported
+
+
+def test_an_irresolute_mes_count_lists_every_tied_outcome() -> None:
+    # twenty voters with 1 each want X and Y (15 each): whichever goes first leaves them
+    # 5 in all, too little for the other
+    e = election({"X": 15, "Y": 15, "Z": 0}, [("X", "Y", "Z")] * 20, 20)
+    out = count(e, "mes", completion="none", irresolute=True)
+    assert out.tied == (("X", "Z"), ("Y", "Z"))
+    assert tuple(sorted(out.selected)) in out.tied
+
+
+def test_irresolute_mes_matches_pabutools() -> None:
+    from pabutools.election import Cardinality_Sat, Cost_Sat
+    from pabutools.rules import method_of_equal_shares
+
+    rng = random.Random(15)
+    checked = 0
+    for _ in range(80):  # few costs and few ballot patterns: many exact ties
+        costs = [rng.choice([5, 10, 20]) for _ in range(rng.randint(2, 6))]
+        patterns = [[p for p in range(len(costs)) if rng.random() < 0.5] for _ in range(3)]
+        ballots = [list(rng.choice(patterns)) for _ in range(rng.randint(1, 12))]
+        budget = rng.randint(5, sum(costs))
+        _, instance, profile = pabutools_instance(costs, ballots, budget)
+        e = ranked_election(costs, ballots, budget, list(range(len(costs))))
+        for sat_class, satisfaction in ((Cost_Sat, "cost"), (Cardinality_Sat, "cardinality")):
+            theirs = method_of_equal_shares(
+                instance, profile, sat_class=sat_class, resoluteness=False
+            )
+            expected = sorted({tuple(sorted(p.name for p in o)) for o in theirs})
+            out = count(e, "mes", completion="none", satisfaction=satisfaction, irresolute=True)
+            assert sorted(out.tied) == expected, (satisfaction, costs, ballots, budget)
+            checked += len(expected) > 1
+    assert checked >= 10  # elections with tied outcomes were met
 
 
 def test_mes_comparison_takes_greedy_if_more_voters_are_better_off_under_it() -> None:

@@ -87,7 +87,10 @@ def register(subparsers: Any) -> None:
     tally.add_argument(
         "--irresolute",
         action="store_true",
-        help="also list every outcome some order of tied projects gives (greedy rules)",
+        help=(
+            "also list every outcome some way of breaking ties gives (greedy rules, and mes "
+            "with --completion none)"
+        ),
     )
     tally.set_defaults(handler=tally_command)
 

@@ -44,6 +44,7 @@ How it stays exact and fast (pabutools uses fractions, voter by voter, pass by p
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 
 from bot.counting.mes_classes import Groups
 from bot.counting.mes_pass import Pass
@@ -134,3 +135,67 @@ def equal_shares(
             shown = probe
         passes = shown
         funded, limit = list(shown.funded), shown.limit
+
+
+def equal_shares_tied(
+    costs: Sequence[int],
+    ballots: Sequence[Sequence[int]],
+    budget: int,
+    *,
+    weights: Sequence[int] | None = None,
+    utility: Sequence[int] | None = None,
+    limit: int = 10_000,
+) -> list[frozenset[int]]:
+    """Every outcome of one MES pass (no completion) under some way of breaking its ties.
+
+    Straight from the definition, with exact fractions: where several projects have the
+    least ``rho`` in a round, each is tried in turn. Meant for polls and small elections
+    (``ValueError`` past ``limit`` outcomes); supported zero-cost projects are in each.
+    """
+    groups = Groups(costs, ballots, range(len(costs)), weights, utility)
+    if groups.n == 0:
+        return [frozenset()]
+    start = tuple(Fraction(budget, groups.n) for _ in groups.ballots)
+    memo: dict[tuple[tuple[Fraction, ...], frozenset[int]], frozenset[frozenset[int]]] = {}
+
+    def rest(money: tuple[Fraction, ...], left: frozenset[int]) -> frozenset[frozenset[int]]:
+        found = memo.get((money, left))
+        if found is not None:
+            return found
+        best: Fraction | None = None
+        tied: list[tuple[int, Fraction]] = []
+        out = set()
+        for p in sorted(left):
+            payers = sorted(groups.supporters[p], key=money.__getitem__)
+            owed, weight = Fraction(groups.costs[p]), groups.support[p]
+            if sum(money[g] * groups.weights[g] for g in payers) < owed:
+                out.add(p)  # unaffordable now, hence for the rest of the pass
+                continue
+            price = owed / weight
+            for g in payers:  # the poorest pay all they have while that is below the share
+                if money[g] >= price:
+                    break
+                owed -= money[g] * groups.weights[g]
+                weight -= groups.weights[g]
+                price = owed / weight
+            rho = price / groups.utility[p]
+            if best is None or rho < best:
+                best, tied = rho, [(p, price)]
+            elif rho == best:
+                tied.append((p, price))
+        left = left - out
+        outcomes: set[frozenset[int]] = set()
+        if not tied:
+            outcomes.add(frozenset())
+        for p, price in tied:
+            paid = list(money)
+            for g in groups.supporters[p]:
+                paid[g] = max(Fraction(0), paid[g] - price)
+            outcomes.update(f | {p} for f in rest(tuple(paid), left - {p}))
+            if len(outcomes) > limit:
+                raise ValueError(f"more than {limit} tied outcomes")
+        found = memo[(money, left)] = frozenset(outcomes)
+        return found
+
+    free = frozenset(groups.free)
+    return [free | f for f in rest(start, frozenset(groups.candidates))]

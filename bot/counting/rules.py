@@ -15,8 +15,8 @@ Rules (:data:`RULES`):
 Support is votes (approval, choose-1), points (cumulative, scoring) or the Borda score
 (ordinal). A project whose support is below ``threshold`` (default: META
 ``min_project_score_threshold``) is never funded, under any rule. Ties follow a chain of
-:data:`TIE_KEYS`; ``irresolute=True`` (greedy rules) lists every outcome some order of the
-tied projects gives.
+:data:`TIE_KEYS`; ``irresolute=True`` (greedy rules, and ``mes`` without completion) lists
+every outcome some way of breaking the ties gives.
 
 :data:`PABULIB_RULES` maps every META ``rule`` value in the pabulib corpus to the options
 that reproduce the cities' counts (see ``shared/pabulib-corpus/README.md``).
@@ -30,7 +30,7 @@ from fractions import Fraction
 
 from bot.counting.election import Election, Outcome, id_key
 from bot.counting.greedy import greedy, greedy_tied
-from bot.counting.mes import equal_shares
+from bot.counting.mes import equal_shares, equal_shares_tied
 from bot.counting.tallies import election_scores, election_votes
 
 RULES: tuple[str, ...] = ("greedy", "greedy-no-skip", "greedy-custom", "mes", "mes-comparison")
@@ -172,14 +172,19 @@ def count(
         selected = greedy(costs, score, election.budget, order=order, **options)  # type: ignore[arg-type]
         if irresolute:
             tied = tuple(greedy_tied(costs, score, election.budget, **options))  # type: ignore[arg-type]
-    elif irresolute:
-        raise ValueError("an irresolute count is only supported for the greedy rules")
+    elif irresolute and (rule != "mes" or completion != "none"):
+        raise ValueError(
+            "an irresolute count is supported for the greedy rules and for mes without "
+            "completion (--completion none)"
+        )
     else:
         approvals = _approvals(election)
         eligible = {p for p in costs if score[p] >= bar}
         selected = _mes(election, approvals, order, eligible, completion, satisfaction)
         if rule == "mes-comparison":
             selected = _compare(election, approvals, selected, order, eligible)
+        if irresolute:
+            tied = _mes_tied(election, approvals, eligible, satisfaction)
     spent = sum(costs[p] for p in selected)
     return Outcome(rule, tuple(selected), election.budget, spent, votes, score, tied)
 
@@ -227,6 +232,25 @@ def _mes(
     if completion in ("greedy", "add1u"):
         selected += _utilitarian(election, approvals, selected, order, eligible, satisfaction)
     return selected
+
+
+def _mes_tied(
+    election: Election,
+    approvals: Mapping[frozenset[str], int],
+    eligible: set[str],
+    satisfaction: str,
+) -> tuple[tuple[str, ...], ...]:
+    ids = [p.id for p in election.projects]
+    index = {pid: i for i, pid in enumerate(ids)}
+    outcomes = equal_shares_tied(
+        [p.cost for p in election.projects],
+        [[index[p] for p in b if p in eligible] for b in approvals],
+        int(election.budget),
+        weights=list(approvals.values()),
+        utility=[1] * len(ids) if satisfaction == "cardinality" else None,
+    )
+    tied = (tuple(sorted((ids[i] for i in f), key=id_key)) for f in outcomes)
+    return tuple(sorted(tied, key=lambda t: [id_key(p) for p in t]))
 
 
 def _utilitarian(
