@@ -168,10 +168,13 @@ def count(
     bar = _threshold(election, threshold)
     tied: tuple[tuple[str, ...], ...] = ()
     if rule in _GREEDY:
-        options = {"skip": rule == "greedy", "poznan": rule == "greedy-custom", "threshold": bar}
-        selected = greedy(costs, score, election.budget, order=order, **options)  # type: ignore[arg-type]
+        skip, poznan = rule == "greedy", rule == "greedy-custom"
+        budget = election.budget
+        selected = greedy(
+            costs, score, budget, skip=skip, poznan=poznan, threshold=bar, order=order
+        )
         if irresolute:
-            tied = tuple(greedy_tied(costs, score, election.budget, **options))  # type: ignore[arg-type]
+            tied = tuple(greedy_tied(costs, score, budget, skip=skip, poznan=poznan, threshold=bar))
     elif irresolute and (rule != "mes" or completion != "none"):
         raise ValueError(
             "an irresolute count is supported for the greedy rules and for mes without "
@@ -200,6 +203,17 @@ def _approvals(election: Election) -> dict[frozenset[str], int]:
             key = frozenset(p for p, pts in zip(b.projects, b.points, strict=True) if pts > 0)
         sets[key] = sets.get(key, 0) + b.weight
     return sets
+
+
+def _approval_support(
+    election: Election, approvals: Mapping[frozenset[str], int]
+) -> dict[str, int]:
+    """How many voters approve each project (a project named twice counted once)."""
+    support = dict.fromkeys((p.id for p in election.projects), 0)
+    for ballot, times in approvals.items():
+        for p in ballot:
+            support[p] += times
+    return support
 
 
 def _mes(
@@ -265,10 +279,7 @@ def _utilitarian(
     ``greedy_utilitarian_welfare``): by approvals with cost satisfaction, by approvals per
     cost with cardinality satisfaction; what no longer fits is passed over."""
     costs = {p.id: p.cost for p in election.projects}
-    support = dict.fromkeys(costs, 0)
-    for ballot, times in approvals.items():
-        for p in ballot:
-            support[p] += times
+    support = _approval_support(election, approvals)
     taken = set(selected)
     left = int(election.budget) - sum(costs[p] for p in selected)
     rest = [p for p in order if p in eligible and p not in taken and support[p] > 0]
@@ -292,10 +303,7 @@ def _compare(
     eligible: set[str],
 ) -> list[str]:
     """pabulib's add1-comparison: greedy by approvals against MES, voter by voter."""
-    support = dict.fromkeys((p.id for p in election.projects), 0)
-    for ballot, times in approvals.items():
-        for p in ballot:
-            support[p] += times
+    support = _approval_support(election, approvals)
     costs = {p.id: p.cost for p in election.projects}
     rival = greedy(costs, support, election.budget, order=[p for p in order if p in eligible])
     ours, theirs = set(mes), set(rival)
