@@ -135,6 +135,32 @@ def test_a_pabulib_file_imported_as_a_poll_counts_the_same(town: Path, name: str
     assert [projects[int(n) - 1] for n in again["selected"]] == expected
 
 
+def test_import_pb_refuses_scoring_ballots_and_takes_the_whole_part_of_a_budget(
+    town: Path,
+) -> None:
+    scoring = town / "scoring.pb"
+    scoring.write_text(
+        "META\nkey;value\nbudget;100.75\nvote_type;scoring\nrule;greedy\n"
+        "PROJECTS\nproject_id;cost\na;60\nb;40\nVOTES\nvoter_id;vote;points\n1;a,b;3,1\n",
+        encoding="utf-8",
+    )
+    window = ("--opens", "2026-01-01 00:00", "--closes", "2026-01-02 00:00")
+    refused = run_cli("poll", "import-pb", str(scoring), *window, cwd=town)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().endswith(
+        "scoring ballots cannot be a poll (polls are choose-1, approval, ranked or cumulative)"
+    )
+    with sqlite3.connect(town / "civic-bot.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM polls").fetchone() == (0,)
+    decimal = town / "decimal.pb"
+    decimal.write_text(
+        scoring.read_text(encoding="utf-8").replace("scoring", "cumulative"), encoding="utf-8"
+    )
+    assert ok("poll", "import-pb", str(decimal), *window, cwd=town).startswith("poll 1 ")
+    with sqlite3.connect(town / "civic-bot.db") as conn:
+        assert conn.execute("SELECT budget FROM polls").fetchone() == (100,)
+
+
 def test_problem_moderation(town: Path) -> None:
     ok("demo", "--as", "+996700000001", cwd=town, stdin="PROPOSE Broken bridge\n")
     ok("demo", "--as", "+996700000003", cwd=town, stdin="PROPOSE The bridge is broken\n")

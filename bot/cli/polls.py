@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from bot.cli.common import (
@@ -211,6 +212,14 @@ async def _import_pb(c: Call) -> None:
         election = parse_pb(_read(c.args.file).decode("utf-8"))
     except (PabulibError, UnicodeDecodeError) as exc:
         raise CliError(f"{c.args.file}: {exc}") from None
+    if election.vote_type not in poll_io.FROM_PB_TYPE:
+        raise CliError(
+            f"{c.args.file}: {election.vote_type} ballots cannot be a poll "
+            "(polls are choose-1, approval, ranked or cumulative)"
+        )
+    # Poll budgets are whole som. Costs are whole, so a set of projects fits a budget with a
+    # fractional part exactly when it fits its whole part (pabulib's checker floors it too).
+    election = replace(election, budget=int(election.budget))
     poll = await poll_io.import_pb(
         c.repos,
         c.municipality,

@@ -1,9 +1,11 @@
 """Ballot counting for participatory budgeting and polls — pure functions, no I/O.
 
 Budgeting: build an :class:`Election` (or read one with :func:`read_pb`) and call
-``count(election, rule)`` with ``rule`` in ``"greedy"``, ``"greedy-no-skip"`` or ``"mes"``;
-the :class:`Outcome` lists the funded project ids in the order they were chosen, with vote
-and score totals per project.
+``count(election, rule, ...)`` with ``rule`` in :data:`RULES` (see :mod:`.rules` for the
+options: tie-breaking, MES completion and satisfaction, threshold, irresolute counts);
+:func:`meta_rule` says how to count a pabulib file's META rule. The :class:`Outcome` lists
+the funded project ids in the order they were chosen, with vote and score totals per
+project.
 
 Polls: :func:`plurality`, :func:`approval`, :func:`cumulative` and :func:`borda` total bare
 ballots of option ids; :func:`ranking` orders options by their totals.
@@ -13,7 +15,19 @@ from bot.counting.election import VOTE_TYPES, Ballot, Election, Outcome, Project
 from bot.counting.greedy import greedy
 from bot.counting.mes import equal_shares
 from bot.counting.pabulib import PabulibError, format_pb, parse_pb, read_pb
-from bot.counting.rules import PABULIB_RULES, RULES, count, rule_for_meta
+from bot.counting.rules import (
+    COMPLETIONS,
+    DEFAULT_TIES,
+    PABULIB_RULES,
+    RULES,
+    SATISFACTIONS,
+    TIE_KEYS,
+    MetaRule,
+    count,
+    meta_rule,
+    rule_for_meta,
+    tie_order,
+)
 from bot.counting.tallies import (
     approval,
     borda,
@@ -25,11 +39,16 @@ from bot.counting.tallies import (
 )
 
 __all__ = [
+    "COMPLETIONS",
+    "DEFAULT_TIES",
     "PABULIB_RULES",
     "RULES",
+    "SATISFACTIONS",
+    "TIE_KEYS",
     "VOTE_TYPES",
     "Ballot",
     "Election",
+    "MetaRule",
     "Outcome",
     "PabulibError",
     "Project",
@@ -44,9 +63,11 @@ __all__ = [
     "format_pb",
     "greedy",
     "id_key",
+    "meta_rule",
     "parse_pb",
     "plurality",
     "ranking",
     "read_pb",
     "rule_for_meta",
+    "tie_order",
 ]

@@ -44,6 +44,7 @@ How it stays exact and fast (pabutools uses fractions, voter by voter, pass by p
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 
 from bot.counting.mes_classes import Groups
 from bot.counting.mes_pass import Pass
@@ -61,22 +62,37 @@ def equal_shares(
     *,
     add1: bool = True,
     weights: Sequence[int] | None = None,
+    utility: Sequence[int] | None = None,
+    exhaustive_stop: bool = True,
 ) -> list[int]:
     """MES (with Add1 unless ``add1=False``) on approval ballots of project indices.
 
     ``costs[p]`` is the cost of project ``p``; every ballot counts as a voter, empty ones too,
     or as ``weights[i]`` voters when weights are given (identical ballots merged beforehand).
-    ``rank[p]`` breaks ties (lower first; default: index). Returns the funded indices in the
-    order MES funded them, supported zero-cost projects first.
+    ``utility[p]`` is what project ``p`` is worth to each supporter (default: its cost, cost
+    satisfaction; all 1 is cardinality satisfaction). ``rank[p]`` breaks ties (lower first;
+    default: index). Returns the funded indices in the order MES funded them, supported
+    zero-cost projects first.
+
+    ``exhaustive_stop=False`` is Add1 as pabulib's checker runs it (and the official result of
+    Wieliczka 2023): after the pass at ``B``, the budget per voter is ``floor(B / n) + 1``,
+    ``+ 2``, ... and the search goes on past exhaustive outcomes until one costs more than
+    ``B``; the last within ``B`` is kept.
     """
-    groups = Groups(costs, ballots, range(len(costs)) if rank is None else rank, weights)
+    rank = range(len(costs)) if rank is None else rank
+    groups = Groups(costs, ballots, rank, weights, utility)
     if groups.n == 0:
         return []
     passes = Pass(groups, budget)
     if not add1:
         return groups.free + passes.run(0, track=False)[0]
     previous = list(groups.free)
-    funded, limit = passes.run(0)
+    if exhaustive_stop:
+        funded, limit = passes.run(0)
+    else:
+        previous += passes.run(0, track=False)[0]
+        passes = Pass(groups, budget // groups.n * groups.n)
+        funded, limit = passes.run(1)
     held: list[Pass] = []  # passes at later steps that did not show the outcome, by step
     checked: list[int] | None = None
     while True:
@@ -87,7 +103,9 @@ def equal_shares(
             if spent > budget:
                 return previous
             chosen = set(funded)
-            if all(spent + costs[p] > budget for p in groups.candidates if p not in chosen):
+            if exhaustive_stop and all(
+                spent + costs[p] > budget for p in groups.candidates if p not in chosen
+            ):
                 return outcome
             previous = outcome
         if limit is None:  # unreachable: with enough money every candidate gets funded
@@ -117,3 +135,67 @@ def equal_shares(
             shown = probe
         passes = shown
         funded, limit = list(shown.funded), shown.limit
+
+
+def equal_shares_tied(
+    costs: Sequence[int],
+    ballots: Sequence[Sequence[int]],
+    budget: int,
+    *,
+    weights: Sequence[int] | None = None,
+    utility: Sequence[int] | None = None,
+    limit: int = 10_000,
+) -> list[frozenset[int]]:
+    """Every outcome of one MES pass (no completion) under some way of breaking its ties.
+
+    Straight from the definition, with exact fractions: where several projects have the
+    least ``rho`` in a round, each is tried in turn. Meant for polls and small elections
+    (``ValueError`` past ``limit`` outcomes); supported zero-cost projects are in each.
+    """
+    groups = Groups(costs, ballots, range(len(costs)), weights, utility)
+    if groups.n == 0:
+        return [frozenset()]
+    start = tuple(Fraction(budget, groups.n) for _ in groups.ballots)
+    memo: dict[tuple[tuple[Fraction, ...], frozenset[int]], frozenset[frozenset[int]]] = {}
+
+    def rest(money: tuple[Fraction, ...], left: frozenset[int]) -> frozenset[frozenset[int]]:
+        found = memo.get((money, left))
+        if found is not None:
+            return found
+        best: Fraction | None = None
+        tied: list[tuple[int, Fraction]] = []
+        out = set()
+        for p in sorted(left):
+            payers = sorted(groups.supporters[p], key=money.__getitem__)
+            owed, weight = Fraction(groups.costs[p]), groups.support[p]
+            if sum(money[g] * groups.weights[g] for g in payers) < owed:
+                out.add(p)  # unaffordable now, hence for the rest of the pass
+                continue
+            price = owed / weight
+            for g in payers:  # the poorest pay all they have while that is below the share
+                if money[g] >= price:
+                    break
+                owed -= money[g] * groups.weights[g]
+                weight -= groups.weights[g]
+                price = owed / weight
+            rho = price / groups.utility[p]
+            if best is None or rho < best:
+                best, tied = rho, [(p, price)]
+            elif rho == best:
+                tied.append((p, price))
+        left = left - out
+        outcomes: set[frozenset[int]] = set()
+        if not tied:
+            outcomes.add(frozenset())
+        for p, price in tied:
+            paid = list(money)
+            for g in groups.supporters[p]:
+                paid[g] = max(Fraction(0), paid[g] - price)
+            outcomes.update(f | {p} for f in rest(tuple(paid), left - {p}))
+            if len(outcomes) > limit:
+                raise ValueError(f"more than {limit} tied outcomes")
+        found = memo[(money, left)] = frozenset(outcomes)
+        return found
+
+    free = frozenset(groups.free)
+    return [free | f for f in rest(start, frozenset(groups.candidates))]

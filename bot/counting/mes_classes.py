@@ -17,7 +17,8 @@ from collections.abc import Sequence
 class Groups:
     """An election reduced to weighted ballot groups (projects are indices).
 
-    ``ballots[i]`` stands for ``weights[i]`` voters (default: one each).
+    ``ballots[i]`` stands for ``weights[i]`` voters (default: one each). ``rho``, the price
+    per unit of utility, is the price over ``utility[p]``.
     """
 
     def __init__(
@@ -26,8 +27,11 @@ class Groups:
         ballots: Sequence[Sequence[int]],
         rank: Sequence[int],
         weights: Sequence[int] | None = None,
+        utility: Sequence[int] | None = None,
     ) -> None:
         self.costs = list(costs)
+        # what a project is worth to each supporter: its cost, or 1 for cardinality
+        self.utility = self.costs if utility is None else list(utility)
         self.rank = list(rank)
         groups: dict[frozenset[int], int]
         if weights is None:
@@ -50,6 +54,8 @@ class Groups:
         supported = [p for p, s in enumerate(self.supporters) if s]
         self.free = sorted((p for p in supported if self.costs[p] == 0), key=self.rank.__getitem__)
         self.candidates = [p for p in supported if self.costs[p] > 0]
+        if any(self.utility[p] <= 0 for p in self.candidates):
+            raise ValueError("utilities must be positive")
         counts = {p: {0: self.support[p]} for p in self.candidates}
         self.root = Partition(None, -1, [0] * len(self.ballots), 1, {}, counts)
         self._common: dict[int, dict[int, list[int]]] = {}

@@ -71,7 +71,7 @@ class Pass:
         self.funded: list[int] = []
         lb: list[tuple[int, int, int] | None] = [None] * len(groups.costs)
         for p in groups.candidates:
-            lb[p] = (1, 0, groups.support[p])
+            lb[p] = (groups.costs[p], 0, groups.support[p] * groups.utility[p])
         start = _Round(groups.root, groups.n, (1,), lb, tuple(groups.candidates), 0, None, [], ())
         self.rounds = [start]
         self.rhos: list[tuple[int, int, int]] = []  # each round's winner: rho as lb is kept
@@ -110,7 +110,7 @@ class Pass:
             raise ValueError("Add1 steps must not decrease")
         self.last_x = x
         groups = self.groups
-        costs, rank, n = groups.costs, groups.rank, groups.n
+        costs, rank, n, utility = groups.costs, groups.rank, groups.n, groups.utility
         s = self.budget + x * n
         rounds = self.rounds
         r = len(rounds) - 1
@@ -202,12 +202,12 @@ class Pass:
                     remaining.remove(p)
                     y = _bound(None, x, a, a_sl, True, n)
                     if y is not None:
-                        cuts.append((j, y, items[-1][0] / (denom * costs[p]), p))
+                        cuts.append((j, y, items[-1][0] / (denom * utility[p]), p))
                         if tracking and (limit is None or y < limit):
                             limit = y
                             tracking = y != x
                     continue
-                den = weight * denom * costs[p]  # rho = a / den, the price is a / (weight*denom)
+                den = weight * denom * utility[p]  # rho = a / den, the price is a / (weight*denom)
                 lb[p] = (a - a_sl * s, a_sl, den)
                 looked += (p,)
                 approx[p] = a / den

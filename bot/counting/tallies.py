@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import chain
+from itertools import chain, repeat
 
 from bot.counting.election import Election, id_key
 
@@ -50,25 +50,26 @@ def borda(
     *,
     max_length: int | None = None,
     options: Iterable[str] = (),
+    weights: Iterable[int] | None = None,
 ) -> dict[str, int]:
-    """Borda scores as pabulib computes them for ordinal ballots.
+    """Borda scores of ordinal ballots.
 
-    With rankings of at most ``k = max_length`` options, the first-ranked option gets ``k``
-    points, the second ``k - 1``, and so on, whatever the length of the individual ranking
-    (a ballot ranking only one option still gives it ``k``). Without ``max_length``, ``k`` is
-    the longest ranking. This reproduces the ``score`` column of pabulib's ordinal files.
+    Without ``max_length`` (pabulib's ``score`` column): a ranking of ``L`` options gives
+    ``L`` points to its first, ``L - 1`` to its second, ..., 1 to its last, ``L`` being that
+    ranking's own length. With ``max_length = k`` (civic-bot's ranked polls): the first gets
+    ``k`` points, the second ``k - 1``, and so on, whatever the ranking's length. ``weights``
+    gives how many voters cast each ranking (default: one each).
     """
-    rankings = [tuple(r) for r in rankings]
-    longest = max((len(r) for r in rankings), default=0)
-    k = longest if max_length is None else max_length
-    if longest > k:
-        raise ValueError(f"a ranking lists {longest} options, more than max_length {k}")
     totals = _seed(options)
-    for ranking in rankings:
+    for ranking, times in zip(rankings, weights or repeat(1), strict=False):
+        ranking = tuple(ranking)
         if len(set(ranking)) != len(ranking):
             raise ValueError("a ranking names the same option twice")
+        k = len(ranking) if max_length is None else max_length
+        if len(ranking) > k:
+            raise ValueError(f"a ranking lists {len(ranking)} options, more than max_length {k}")
         for position, option in enumerate(ranking):
-            totals[option] = totals.get(option, 0) + k - position
+            totals[option] = totals.get(option, 0) + (k - position) * times
     return totals
 
 
@@ -78,36 +79,42 @@ def ranking(score: Mapping[str, int], costs: Mapping[str, int] | None = None) ->
     return sorted(score, key=lambda o: (-score[o], costs.get(o, 0), id_key(o)))
 
 
-def election_votes(
-    election: Election, named: Mapping[tuple[str, ...], int] | None = None
-) -> dict[str, int]:
-    """How many ballots name each project (pabulib's ``votes`` column).
-
-    ``named`` may give the ballots' project tuples with how many ballots have each, if the
-    caller has them already: thousands of ballots hold a few hundred distinct ones.
-    """
-    if named is None:
-        return approval((b.projects for b in election.ballots), (p.id for p in election.projects))
+def election_votes(election: Election) -> dict[str, int]:
+    """How many times ballots name each project (pabulib's ``votes`` column: a project
+    named twice in one vote counts twice there too)."""
     totals = _seed(p.id for p in election.projects)
-    for ballot, times in named.items():
-        for option in set(ballot):
-            totals[option] = totals.get(option, 0) + times
+    for ballot in election.ballots:
+        for option in ballot.projects:
+            totals[option] = totals.get(option, 0) + ballot.weight
     return totals
 
 
 def election_scores(election: Election) -> dict[str, int]:
     """The support each project gets under the election's ballot type.
 
-    Votes for approval and choose-1, points for cumulative, Borda score for ordinal (with
-    ``k`` = META ``max_length`` when present) — pabulib's ``score`` column where it has one.
+    Votes for approval and choose-1, points for cumulative and scoring, Borda score for
+    ordinal (see :func:`borda` and :attr:`Election.borda`) — pabulib's ``score`` column
+    where it has one.
     """
     ids = [p.id for p in election.projects]
-    if election.vote_type == "cumulative":
-        return cumulative(
-            (dict(zip(b.projects, b.points or (), strict=True)) for b in election.ballots), ids
-        )
+    if election.vote_type in ("cumulative", "scoring"):
+        totals = _seed(ids)
+        for b in election.ballots:
+            for option, pts in zip(b.projects, b.points or (), strict=True):
+                if pts < 0:
+                    raise ValueError(f"negative points for {option!r}")
+                totals[option] = totals.get(option, 0) + pts * b.weight
+        return totals
     if election.vote_type == "ordinal":
-        raw = election.meta.get("max_length", "").strip()
-        max_length = int(raw) if raw.isascii() and raw.isdecimal() else None
-        return borda((b.projects for b in election.ballots), max_length=max_length, options=ids)
+        max_length = None
+        if election.borda == "max_length":
+            raw = election.meta.get("max_length", "").strip()
+            longest = max((len(b.projects) for b in election.ballots), default=0)
+            max_length = int(raw) if raw.isascii() and raw.isdecimal() else longest
+        return borda(
+            (b.projects for b in election.ballots),
+            max_length=max_length,
+            options=ids,
+            weights=[b.weight for b in election.ballots],
+        )
     return election_votes(election)

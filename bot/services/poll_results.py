@@ -72,6 +72,7 @@ def election_of(poll: Poll, options: list[PollOption], ballots: Iterable[StoredB
         budget=poll.budget or 0,
         vote_type=VOTE_TYPES[poll.ballot_type],  # type: ignore[arg-type]
         meta={"max_length": str(poll.max_choices)},
+        borda="max_length",
     )
 
 
