@@ -292,10 +292,11 @@ async def prepare(db_url: str, residents: int, poll: bool) -> tuple[list[str], l
     from storage.db import connect
     from storage.migrate import migrate
     from storage.repos import Repos
+    from tests.processes import TEST_BALLOT_KEY
 
     async with connect(db_url) as db:
         await migrate(db)
-        repos = Repos(db)
+        repos = Repos(db, TEST_BALLOT_KEY)
         municipality, _ = await demo_data.ensure_demo(repos, now=SystemClock().now())
         everyone = (await repos.residents.by_phones(municipality.id)).values()
         people = sorted(everyone, key=lambda r: r.id)[:residents]

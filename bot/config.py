@@ -18,7 +18,14 @@ Language = Literal["ky", "ru", "en"]
 LANGUAGES: tuple[Language, ...] = ("ky", "ru", "en")
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org"
-_SECRET_FIELDS = {"telegram_bot_token", "telegram_webhook_secret", "twilio_auth_token"}
+_SECRET_FIELDS = {
+    "telegram_bot_token",
+    "telegram_webhook_secret",
+    "twilio_auth_token",
+    "ballot_key",
+}
+#: the shortest BALLOT_KEY accepted (characters; `secrets.token_hex(32)` gives 64)
+BALLOT_KEY_MIN = 32
 
 
 class SettingsError(Exception):
@@ -63,6 +70,12 @@ class Settings(BaseSettings):
     telegram_draft_days: int = 30
     #: the CPU civic-bot run keeps its threads on: auto, off, or a CPU number (bot/cpu.py)
     cpu_pin: str = "auto"
+    #: the secret ballot's key (storage/sealing.py): without it no poll opens and no vote
+    #: is cast; never stored in the database
+    ballot_key: SecretStr | None = None
+    #: a breakdown of results (village, gender, age group) shows no figures for a group of
+    #: fewer voters than this
+    small_group_min: int = 5
 
     @field_validator("http_port")
     @classmethod
@@ -84,6 +97,28 @@ class Settings(BaseSettings):
         if value < 1:
             raise ValueError("must be a whole number of days, at least 1")
         return value
+
+    @field_validator("ballot_key")
+    @classmethod
+    def _long_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < BALLOT_KEY_MIN:
+            raise ValueError(
+                f"must be at least {BALLOT_KEY_MIN} characters (make one with: python -c"
+                " 'import secrets; print(secrets.token_hex(32))')"
+            )
+        return value
+
+    @field_validator("small_group_min")
+    @classmethod
+    def _positive_group(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be a whole number of voters, at least 1")
+        return value
+
+    @property
+    def ballot_secret(self) -> str | None:
+        """``BALLOT_KEY`` in clear, or None when it is not set."""
+        return None if self.ballot_key is None else self.ballot_key.get_secret_value().strip()
 
     @field_validator("cpu_pin")
     @classmethod
@@ -125,6 +160,7 @@ class Settings(BaseSettings):
         "twilio_api_url",
         "public_base_url",
         "municipality",
+        "ballot_key",
         mode="before",
     )
     @classmethod

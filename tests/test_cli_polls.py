@@ -63,8 +63,19 @@ def test_a_poll_from_creation_to_exported_results(town: Path) -> None:
     refused = run_cli("poll", "ballot", "1", "--phone", "+996700000001", "--choices", "3", cwd=town)
     assert refused.returncode == 2
     assert refused.stderr.strip() == "civic-bot: ballot refused: voted_by_phone"
+    # open: turnout only, nothing per option, and no ballots out
     shown = ok("poll", "show", "1", cwd=town)
     assert "ballots 3 of " in shown
+    assert "Roads" not in shown and "secret ballot" in shown
+    assert ok("poll", "export", "1", cwd=town).splitlines()[1:] == [
+        "turnout,all,3,,eligible 3728,,,,"
+    ]
+    refused = run_cli("poll", "export", "1", "--format", "pb", cwd=town)
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert "is not closed" in refused.stderr
+    with sqlite3.connect(town / "civic-bot.db") as conn:  # time passes: the poll closes
+        conn.execute("UPDATE polls SET opens_at = '2020-01-01', closes_at = '2020-01-02'")
+    shown = ok("poll", "show", "1", cwd=town)
     assert "* 2. Roads: 3 (3 ballots)" in shown
     rows = ok("poll", "export", "1", cwd=town).splitlines()
     assert rows[0] == "dimension,group,ballots,option,label,cost,votes,score,selected"
@@ -73,14 +84,19 @@ def test_a_poll_from_creation_to_exported_results(town: Path) -> None:
         "all,all,3,2,Roads,457000,3,3,1",
         "all,all,3,3,Lighting,467500,1,1,0",
     ]
-    assert any(row.startswith("village,Ak-Chiy,3,2,Roads") for row in rows)
+    # three voters: a group too small to show (SMALL_GROUP_MIN=5)
+    assert "village,Ak-Chiy,3,,,,,," in rows
+    assert not any(row.startswith(("village,", "gender,", "age_group,")) and "Roads" in row
+                   for row in rows)  # fmt: skip
     pb = town / "poll1.pb"
     ok("poll", "export", "1", "--format", "pb", "--output", str(pb), cwd=town)
     tally = json.loads(ok("pb", "tally", str(pb), cwd=town))
     assert tally["selected"] == ["2", "1"]
     with sqlite3.connect(town / "civic-bot.db") as conn:
         assert "+996" not in pb.read_text(encoding="utf-8")
-        assert conn.execute("SELECT COUNT(*) FROM ballots").fetchone() == (3,)
+        sealed = conn.execute("SELECT COUNT(ballot) FROM turnout").fetchone()[0]
+        boxed = conn.execute("SELECT COUNT(*) FROM box_ballots").fetchone()[0]
+        assert (sealed, boxed) == (2, 1)  # two by phone, one on paper
 
 
 def test_paper_ballot_csv_is_all_or_nothing(town: Path) -> None:

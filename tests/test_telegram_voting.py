@@ -25,10 +25,11 @@ from storage.repos import Repos
 from tests.conftest import FakeClock, table_snapshot
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.webhooks import telegram_callback_update, telegram_message_update
+from tests.processes import TEST_BALLOT_KEY
 from tests.telegram_helpers import feed_update
 from tests.test_telegram_handlers import USER, buttons
 
-VOTING_TABLES = ("turnout", "ballots", "ballot_choices")
+VOTING_TABLES = ("turnout", "box_ballots")
 LABELS = ["Kindergarten", "Roads & bridges", "Street lighting", "Sports hall", "Park"]
 COSTS = [400_000, 457_000, 467_500, 1_739_000, None]
 SCREEN_METHODS = ("sendMessage", "editMessageText")
@@ -206,7 +207,9 @@ async def test_a_restart_halfway_through_the_ballot_continues_the_draft(
     await voter.press(tap(poll, 1))
 
     async with connect(db_url) as db:
-        restarted = build_dispatcher(repos=Repos(db), renderer=renderer, clock=clock)
+        restarted = build_dispatcher(
+            repos=Repos(db, TEST_BALLOT_KEY), renderer=renderer, clock=clock
+        )
         voter = Voter(restarted, bot, api)
         await voter.press(tap(poll, 4))
         chosen = [(options[2], 1), (options[0], 2), (options[3], 3)]

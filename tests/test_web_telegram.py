@@ -121,10 +121,13 @@ async def web(
 
 
 async def telegram_rows(repos: Repos) -> list[tuple[Any, ...]]:
+    """The Telegram inbound rows, each reply as answered again (the stored one is sealed)."""
     rows = await repos.db.fetchall(
-        "SELECT provider_id, command, reply FROM inbound WHERE channel = 'telegram' ORDER BY id"
+        "SELECT provider_id, command FROM inbound WHERE channel = 'telegram' ORDER BY id"
     )
-    return [tuple(row) for row in rows]
+    return [
+        (*row, await repos.inbound.reply_to(channel="telegram", provider_id=row[0])) for row in rows
+    ]
 
 
 UPDATE = telegram_message_update("ME", USER, update_id=900_001)

@@ -21,7 +21,14 @@ from bot.services import poll_io, poll_results, voting
 from bot.services.ballot_text import BallotSyntaxError, parse_ballot_text
 from bot.services.csv_input import ImportRejected
 from bot.services.poll_jobs import publish_results
-from bot.services.polls import BALLOT_TYPES, RULES, OptionSpec, create_poll, get_poll
+from bot.services.polls import (
+    BALLOT_KEY_MISSING,
+    BALLOT_TYPES,
+    RULES,
+    OptionSpec,
+    create_poll,
+    get_poll,
+)
 
 CREATE_HELP = """\
 Options: --option LABEL or --option LABEL=COST (som), repeated, and/or --problem ID
@@ -55,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--fixed", action="store_true", help="a ballot cannot be changed")
     actions.add_parser("list", help="list polls")
     for name, text in (
-        ("show", "turnout and totals (never who chose what)"),
+        ("show", "turnout; totals once closed (never who chose what)"),
         ("publish", "publish the results to the electorate (after closing)"),
     ):
         sub = actions.add_parser(name, help=text)
@@ -67,7 +74,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     paper = actions.add_parser("import-ballots", help="paper ballots from CSV: phone,choices")
     paper.add_argument("id", type=int)
     paper.add_argument("file", type=Path)
-    export = actions.add_parser("export", help="results CSV, or the ballots as pabulib .pb")
+    export = actions.add_parser(
+        "export", help="results CSV (turnout while open), or the closed poll's ballots as .pb"
+    )
     export.add_argument("id", type=int)
     export.add_argument("--format", choices=["csv", "pb"], default="csv")
     export.add_argument("--output", type=Path, help="file (default: standard output)")
@@ -140,11 +149,15 @@ async def _list(c: Call) -> None:
 
 async def _show(c: Call) -> None:
     poll = await get_poll(c.repos, c.municipality, c.args.id)
-    results = await poll_results.compute(c.repos, poll, now=c.now)
+    results = await poll_results.compute(
+        c.repos, poll, now=c.now, small_group_min=c.config.small_group_min
+    )
     print(f"poll {poll.id}: {poll.title} — {poll_io.describe_state(poll, c.now)}")
     print(
         f"ballots {results.ballots} of {results.eligible} eligible ({results.turnout_percent:.1f}%)"
     )
+    if results.sealed:
+        print("secret ballot: results per option when the poll has closed")
     for r in results.options:
         mark = "*" if r.selected else " "
         print(f"{mark} {r.option.position}. {r.option.label}: {r.score} ({r.votes} ballots)")
@@ -160,6 +173,8 @@ async def _publish(c: Call) -> None:
 
 async def _ballot(c: Call) -> None:
     poll = await get_poll(c.repos, c.municipality, c.args.id)
+    if not c.repos.polls.sealing:
+        raise CliError(BALLOT_KEY_MISSING)
     try:
         phone = normalize_phone(c.args.phone)
     except InvalidPhone as exc:
@@ -193,9 +208,11 @@ async def _import_ballots(c: Call) -> None:
 async def _export(c: Call) -> None:
     poll = await get_poll(c.repos, c.municipality, c.args.id)
     if c.args.format == "csv":
-        text = await poll_io.results_csv(c.repos, poll, now=c.now)
+        text = await poll_io.results_csv(
+            c.repos, poll, now=c.now, small_group_min=c.config.small_group_min
+        )
     else:
-        text = await poll_io.export_pb(c.repos, c.municipality, poll)
+        text = await poll_io.export_pb(c.repos, c.municipality, poll, now=c.now)
     if c.args.output:
         c.args.output.write_text(text, encoding="utf-8")
     else:

@@ -1,7 +1,8 @@
 """Polls in and out: results CSV, pabulib ``.pb`` export and import, paper-ballot CSV.
 
-A ``.pb`` export carries the anonymous ballots only (voter ids are sequence numbers);
-an imported ``.pb`` becomes a poll with its ballots, which count like any others.
+A ``.pb`` export carries the anonymous ballots only, of a closed poll: in a canonical
+order (not as cast), voter ids 1..n, no voter attributes. An imported ``.pb`` becomes a
+poll with its ballots (in the box, linked to nobody), which count like any others.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from bot.services import poll_results, voting
 from bot.services.ballot_text import BallotSyntaxError, parse_ballot_text
 from bot.services.csv_input import ImportRejected, LineError, decode, read_rows
 from bot.services.errors import ServiceError
-from bot.services.polls import OptionSpec, create_poll
-from storage.models import Municipality, Poll
+from bot.services.polls import BALLOT_KEY_MISSING, OptionSpec, create_poll
+from storage.models import Municipality, Poll, StoredBallot
 from storage.repos import Repos
 
 PB_RULES = {"greedy": "greedy", "mes": "equalshares/add1"}
@@ -27,9 +28,16 @@ FROM_PB_TYPE = {"choose-1": "choose1", "approval": "approval", "ordinal": "ranke
 FROM_PB_RULE = {"greedy": "greedy", "greedy-no-skip": "greedy", "equalshares/add1": "mes"}
 
 
-async def results_csv(repos: Repos, poll: Poll, *, now: datetime) -> str:
-    """Totals per option, then the same per village, gender and age group."""
-    results = await poll_results.compute(repos, poll, now=now)
+async def results_csv(
+    repos: Repos,
+    poll: Poll,
+    *,
+    now: datetime,
+    small_group_min: int = poll_results.SMALL_GROUP_MIN,
+) -> str:
+    """Totals per option, then the same per village, gender and age group (no figures
+    for a small group); while the poll is open only the turnout."""
+    results = await poll_results.compute(repos, poll, now=now, small_group_min=small_group_min)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
@@ -44,6 +52,9 @@ async def results_csv(repos: Repos, poll: Poll, *, now: datetime) -> str:
     labels = {r.option.position: r.option.label for r in results.options}
     for dimension, groups in results.breakdown.items():
         for group, (ballots, scores) in groups.items():
+            if scores is None:
+                writer.writerow([dimension, group, ballots, "", "", "", "", "", ""])
+                continue
             for position in sorted(scores):
                 writer.writerow(
                     [dimension, group, ballots, position, labels[position], "", "",
@@ -54,7 +65,11 @@ async def results_csv(repos: Repos, poll: Poll, *, now: datetime) -> str:
     return out.getvalue()
 
 
-async def export_pb(repos: Repos, municipality: Municipality, poll: Poll) -> str:
+async def export_pb(repos: Repos, municipality: Municipality, poll: Poll, *, now: datetime) -> str:
+    if voting.poll_state(poll, now) != "closed":
+        raise ServiceError(f"poll {poll.id} is not closed: its ballots stay sealed until then")
+    if not repos.polls.sealing:
+        raise ServiceError("BALLOT_KEY is not set: the ballots cannot be opened")
     options = await repos.polls.options(poll.id)
     election = poll_results.election_of(poll, options, await repos.polls.ballots(poll.id))
     meta: dict[str, str] = {
@@ -95,24 +110,25 @@ async def import_pb(
         "cumulative": int(election.meta.get("max_sum_points") or 0)
         or max((sum(b.points or ()) for b in election.ballots), default=1),
     }[ballot_type]
-    poll = await create_poll(
-        repos,
-        municipality,
-        title=election.meta.get("description", "pabulib import"),
-        ballot_type=ballot_type,
-        options=[OptionSpec(p.name or p.id, p.cost) for p in election.projects],
-        opens_at=opens_at,
-        closes_at=closes_at,
-        now=now,
-        max_choices=limit,
-        budget=election.budget or None,
-        rule=FROM_PB_RULE.get(election.meta.get("rule", ""), "totals"),
-        min_age=0,
-        imported=True,
-    )
-    options = {str(n): o.id for n, o in enumerate(await repos.polls.options(poll.id), start=1)}
-    by_project = {p.id: options[str(n)] for n, p in enumerate(election.projects, start=1)}
-    async with repos.db.transaction():
+    async with repos.db.transaction():  # the poll with all its ballots, or nothing
+        poll = await create_poll(
+            repos,
+            municipality,
+            title=election.meta.get("description", "pabulib import"),
+            ballot_type=ballot_type,
+            options=[OptionSpec(p.name or p.id, p.cost) for p in election.projects],
+            opens_at=opens_at,
+            closes_at=closes_at,
+            now=now,
+            max_choices=limit,
+            budget=election.budget or None,
+            rule=FROM_PB_RULE.get(election.meta.get("rule", ""), "totals"),
+            min_age=0,
+            imported=True,
+        )
+        options = {str(n): o.id for n, o in enumerate(await repos.polls.options(poll.id), start=1)}
+        by_project = {p.id: options[str(n)] for n, p in enumerate(election.projects, start=1)}
+        box = []
         for ballot in election.ballots:
             if ballot.points is not None:
                 choices = dict(
@@ -122,14 +138,8 @@ async def import_pb(
                 choices = {by_project[p]: rank for rank, p in enumerate(ballot.projects, start=1)}
             else:
                 choices = {by_project[p]: 1 for p in ballot.projects}
-            await repos.polls.replace_ballot(
-                poll.id,
-                f"pb:{ballot.voter_id}",
-                village_id=None,
-                gender=ballot.extra.get("sex") or None,
-                age_group=None,
-                choices=choices,
-            )
+            box.append(StoredBallot(None, ballot.extra.get("sex") or None, None, choices))
+        await repos.polls.add_box_ballots(poll.id, box)
     return poll
 
 
@@ -141,7 +151,10 @@ class PaperReport:
 async def import_paper_ballots(
     repos: Repos, municipality: Municipality, poll: Poll, data: bytes, *, now: datetime
 ) -> PaperReport:
-    """``phone,choices`` rows cast on paper; any bad row rejects the whole file."""
+    """``phone,choices`` rows cast on paper; any bad row rejects the whole file. Each
+    phone is marked in turnout; the ballots go into the box shuffled, linked to nobody."""
+    if not repos.polls.sealing:
+        raise ServiceError(BALLOT_KEY_MISSING)
     rows, errors = read_rows(decode(data), required=("phone", "choices"))
     options = await repos.polls.options(poll.id)
     prepared = []
@@ -171,9 +184,7 @@ async def import_paper_ballots(
         prepared.append((resident, ballot))
     if errors:
         raise ImportRejected(errors)
-    async with repos.db.transaction():
-        for resident, ballot in prepared:
-            await voting.cast(repos, municipality, resident, ballot, channel=voting.PAPER, now=now)
+    await voting.cast_paper(repos, municipality, prepared, now=now)
     return PaperReport(len(prepared))
 
 
