@@ -91,6 +91,8 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
         await migrate(db)
         repos = Repos(db, settings.ballot_secret)
         await ballot_upgrade.seal_legacy(repos)
+        if repos.sealer is None:
+            log.warning("BALLOT_KEY is not set: residents are told voting is not available")
         municipality = await choose_municipality(repos, settings.municipality)
         renderer = Renderer(settings.tz)
 

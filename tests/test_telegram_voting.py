@@ -205,6 +205,9 @@ async def test_a_restart_halfway_through_the_ballot_continues_the_draft(
     await voter.say("/vote")
     await voter.press(tap(poll, 3))
     await voter.press(tap(poll, 1))
+    # the draft beside the chat is sealed like a ballot: no choice in clear
+    (data,) = await repos.db.fetchall("SELECT data FROM telegram_fsm WHERE data LIKE '%ballots%'")
+    assert "sealed:v1:" in data[0] and "[3, null]" not in data[0] and "[[3" not in data[0]
 
     async with connect(db_url) as db:
         restarted = build_dispatcher(

@@ -24,6 +24,7 @@ changes. Every refusal is a :class:`VoteRefused` with a code the voter is told.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,7 @@ from bot.clock import iso
 from bot.services.ballot_text import BallotText
 from storage.models import Municipality, Poll, PollOption, Resident, StoredBallot
 from storage.repos import Repos
+from storage.sealing import SealBroken
 
 PAPER = "paper"
 AGE_GROUPS = ((18, 35, "18-35"), (36, 55, "36-55"), (56, 200, "55+"))
@@ -240,6 +242,29 @@ async def receipt(
     ranked = poll.ballot_type == "ranked"
     chosen.sort(key=lambda item: item[1] if ranked else item[0].position)
     return Receipt(poll, channel, chosen)
+
+
+#: the sealing purpose of a Telegram ballot's draft (storage/sealing.py)
+DRAFT = "draft"
+
+
+def seal_draft(repos: Repos, poll_id: int, entries: list[list[int | None]]) -> str:
+    """A Telegram ballot's draft (``[[position, points], ...]``) as kept in the form
+    storage, beside the chat: sealed like a ballot (the voting is closed without the key)."""
+    if repos.sealer is None:
+        raise VoteRefused("voting_unavailable")
+    data = json.dumps(entries).encode()
+    return repos.sealer.seal(DRAFT, data, bound_to=f"draft:{poll_id}")
+
+
+def open_draft(repos: Repos, poll_id: int, value: object) -> list[list[int | None]]:
+    """A draft :func:`seal_draft` made; empty if it does not open (another key)."""
+    if not isinstance(value, str) or repos.sealer is None:
+        return []
+    try:
+        return json.loads(repos.sealer.open(DRAFT, value, bound_to=f"draft:{poll_id}"))
+    except SealBroken:
+        return []
 
 
 def stored(resident: Resident, chosen: list[tuple[PollOption, int]], now: datetime) -> StoredBallot:
