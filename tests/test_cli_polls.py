@@ -122,6 +122,46 @@ def test_paper_ballot_csv_is_all_or_nothing(town: Path) -> None:
     )
 
 
+def test_paper_voters_are_marked_and_their_ballots_boxed_apart(town: Path) -> None:
+    """As at a polling station: the clerk marks who voted on paper; the box is counted
+    later, its ballots linked to nobody, never more than the voters marked."""
+    create_poll(town)
+    voters = town / "voters.csv"
+    voters.write_text("phone\n0700000010\n0700000011\n", encoding="utf-8")
+    assert ok("poll", "import-ballots", "1", str(voters), cwd=town) == (
+        "poll 1: 2 paper voter(s) marked\n"
+    )
+    box = town / "box.csv"
+    box.write_text("choices\n1\n2\n1 3\n", encoding="utf-8")
+    full = run_cli("poll", "import-ballots", "1", str(box), "--village", "Kachybek", cwd=town)
+    assert full.returncode == 2
+    assert full.stderr.strip() == (
+        "civic-bot: the box may take 2 more ballot(s): no more than the paper voters marked"
+        " without one"
+    )
+    box.write_text("choices\n1\n1 3\n", encoding="utf-8")
+    assert ok("poll", "import-ballots", "1", str(box), "--village", "Kachybek", cwd=town) == (
+        "poll 1: 2 paper ballot(s) counted\n"
+    )
+    assert run_cli("poll", "ballot", "1", "--choices", "2", cwd=town).returncode == 2
+    assert ok("poll", "ballot", "1", "--phone", "0700000012", cwd=town) == (
+        "poll 1: marked as voted on paper\n"
+    )
+    assert ok("poll", "ballot", "1", "--choices", "2", cwd=town) == (
+        "poll 1: paper ballot put in the box\n"
+    )
+    again = run_cli("poll", "ballot", "1", "--phone", "0700000012", cwd=town)
+    assert again.stderr.strip() == "civic-bot: ballot refused: voted_on_paper"
+    replies = ok("demo", "--as", "+996700000010", cwd=town, stdin="LANG EN\nVOTED\nV 1\n")
+    assert "You voted in poll 1 on paper." in replies
+    assert "You already voted on a paper ballot." in replies
+    with sqlite3.connect(town / "civic-bot.db") as conn:
+        assert conn.execute(
+            "SELECT COUNT(*), COUNT(ballot) FROM turnout WHERE channel = 'paper'"
+        ).fetchone() == (3, 0)
+        assert conn.execute("SELECT COUNT(*) FROM box_ballots").fetchone() == (3,)
+
+
 @pytest.mark.parametrize("name", ["Poland_Swiecie_2023.pb", "Poland_Krakow_2020_Zwierzyniec.pb"])
 def test_a_pabulib_file_imported_as_a_poll_counts_the_same(town: Path, name: str) -> None:
     source = PABULIB / name

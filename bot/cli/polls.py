@@ -20,6 +20,7 @@ from bot.rendering.templates import Renderer
 from bot.services import poll_io, poll_results, voting
 from bot.services.ballot_text import BallotSyntaxError, parse_ballot_text
 from bot.services.csv_input import ImportRejected
+from bot.services.municipalities import village_id
 from bot.services.poll_jobs import publish_results
 from bot.services.polls import (
     BALLOT_KEY_MISSING,
@@ -29,6 +30,7 @@ from bot.services.polls import (
     create_poll,
     get_poll,
 )
+from storage.models import Resident
 
 CREATE_HELP = """\
 Options: --option LABEL or --option LABEL=COST (som), repeated, and/or --problem ID
@@ -67,13 +69,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ):
         sub = actions.add_parser(name, help=text)
         sub.add_argument("id", type=int)
-    ballot = actions.add_parser("ballot", help="enter one paper ballot")
+    ballot = actions.add_parser(
+        "ballot",
+        help="a paper vote: --phone marks the voter (turnout), --choices puts a ballot in the"
+        " box (linked to nobody); both: the two at once",
+    )
     ballot.add_argument("id", type=int)
-    ballot.add_argument("--phone", required=True)
-    ballot.add_argument("--choices", required=True, help="as by SMS, e.g. '1 4 5' or '1:6 2:4'")
-    paper = actions.add_parser("import-ballots", help="paper ballots from CSV: phone,choices")
+    ballot.add_argument("--phone")
+    ballot.add_argument("--choices", help="as by SMS, e.g. '1 4 5' or '1:6 2:4'")
+    paper = actions.add_parser(
+        "import-ballots",
+        help="paper votes from CSV: phone,choices; phone alone (voters marked); choices alone"
+        " (a ballot box counted)",
+    )
     paper.add_argument("id", type=int)
     paper.add_argument("file", type=Path)
+    for sub in (ballot, paper):
+        sub.add_argument("--village", help="the polling place's village, for box ballots")
     export = actions.add_parser(
         "export", help="results CSV (turnout while open), or the closed poll's ballots as .pb"
     )
@@ -175,34 +187,53 @@ async def _ballot(c: Call) -> None:
     poll = await get_poll(c.repos, c.municipality, c.args.id)
     if not c.repos.polls.sealing:
         raise CliError(BALLOT_KEY_MISSING)
+    if not (c.args.phone or c.args.choices):
+        raise CliError("give --phone (the voter), --choices (the ballot) or both")
     try:
-        phone = normalize_phone(c.args.phone)
+        ballot = parse_ballot_text(f"#{poll.id} {c.args.choices}") if c.args.choices else None
+        resident = await _resident(c, c.args.phone) if c.args.phone else None
+        if resident and ballot:
+            await voting.cast(
+                c.repos, c.municipality, resident, ballot, channel=voting.PAPER, now=c.now
+            )
+            print(f"poll {poll.id}: paper ballot counted")
+        elif resident:
+            await voting.mark_paper(c.repos, c.municipality, poll, [resident], now=c.now)
+            print(f"poll {poll.id}: marked as voted on paper")
+        elif ballot:
+            electorate = await village_id(c.repos, c.municipality, c.args.village)
+            await voting.box_paper(c.repos, poll, [ballot], village_id=electorate, now=c.now)
+            print(f"poll {poll.id}: paper ballot put in the box")
+    except (BallotSyntaxError, voting.VoteRefused) as exc:
+        refusal = poll_io.paper_refusal(exc) if isinstance(exc, voting.VoteRefused) else None
+        raise CliError(refusal or f"ballot refused: {exc.code}") from None
+
+
+async def _resident(c: Call, raw: str) -> Resident:
+    try:
+        phone = normalize_phone(raw)
     except InvalidPhone as exc:
         raise CliError(str(exc)) from None
     resident = await c.repos.residents.by_phone(c.municipality.id, phone)
     if resident is None:
         raise CliError(f"{phone} is not in the register")
-    try:
-        ballot = parse_ballot_text(f"#{poll.id} {c.args.choices}")
-        await voting.cast(
-            c.repos, c.municipality, resident, ballot, channel=voting.PAPER, now=c.now
-        )
-    except (BallotSyntaxError, voting.VoteRefused) as exc:
-        raise CliError(f"ballot refused: {exc.code}") from None
-    print(f"poll {poll.id}: paper ballot counted")
+    return resident
 
 
 async def _import_ballots(c: Call) -> None:
     poll = await get_poll(c.repos, c.municipality, c.args.id)
     try:
         report = await poll_io.import_paper_ballots(
-            c.repos, c.municipality, poll, _read(c.args.file), now=c.now
+            c.repos, c.municipality, poll, _read(c.args.file), now=c.now, village=c.args.village
         )
     except ImportRejected as rejected:
         for error in rejected.errors:
             print(f"{c.args.file}: {error}", file=sys.stderr)
         raise CliError(str(rejected)) from None
-    print(f"poll {poll.id}: {report.counted} paper ballot(s) counted")
+    if report.counted:
+        print(f"poll {poll.id}: {report.counted} paper ballot(s) counted")
+    else:
+        print(f"poll {poll.id}: {report.marked} paper voter(s) marked")
 
 
 async def _export(c: Call) -> None:

@@ -15,11 +15,12 @@ from datetime import datetime
 from bot.counting import Election, format_pb
 from bot.phones import InvalidPhone, normalize_phone
 from bot.services import poll_results, voting
-from bot.services.ballot_text import BallotSyntaxError, parse_ballot_text
+from bot.services.ballot_text import BallotSyntaxError, BallotText, parse_ballot_text
 from bot.services.csv_input import ImportRejected, LineError, decode, read_rows
 from bot.services.errors import ServiceError
+from bot.services.municipalities import village_id
 from bot.services.polls import BALLOT_KEY_MISSING, OptionSpec, create_poll
-from storage.models import Municipality, Poll, StoredBallot
+from storage.models import Municipality, Poll, Resident, StoredBallot
 from storage.repos import Repos
 
 PB_RULES = {"greedy": "greedy", "mes": "equalshares/add1"}
@@ -145,47 +146,93 @@ async def import_pb(
 
 @dataclass(frozen=True)
 class PaperReport:
-    counted: int
+    counted: int  # ballots into the box
+    marked: int  # voters marked in turnout
 
 
 async def import_paper_ballots(
-    repos: Repos, municipality: Municipality, poll: Poll, data: bytes, *, now: datetime
+    repos: Repos,
+    municipality: Municipality,
+    poll: Poll,
+    data: bytes,
+    *,
+    now: datetime,
+    village: str | None = None,
 ) -> PaperReport:
-    """``phone,choices`` rows cast on paper; any bad row rejects the whole file. Each
-    phone is marked in turnout; the ballots go into the box shuffled, linked to nobody."""
+    """Paper votes from CSV; any bad row rejects the whole file. Columns ``phone`` and/or
+    ``choices``: a phone is marked as having voted on paper (turnout); choices go into the
+    box shuffled, linked to nobody. A file of choices alone is a ballot box counted at a
+    polling place (``village``: its village, for the breakdown); it may hold no more
+    ballots than paper voters were marked without one."""
     if not repos.polls.sealing:
         raise ServiceError(BALLOT_KEY_MISSING)
-    rows, errors = read_rows(decode(data), required=("phone", "choices"))
+    rows, errors = read_rows(decode(data), required=(), optional=("phone", "choices"))
+    columns = set().union(*(row.values for row in rows))
+    if not columns:
+        raise ImportRejected([LineError(1, "expected a column phone and/or choices")])
     options = await repos.polls.options(poll.id)
-    prepared = []
+    voters: list[Resident] = []
+    ballots: list[BallotText] = []
     seen: dict[int, int] = {}
     for row in rows:
         try:
-            phone = normalize_phone(row["phone"])
-            resident = await repos.residents.by_phone(municipality.id, phone)
-            if resident is None:
-                raise ServiceError(f"{phone} is not in the register")
-            if resident.id in seen:
-                raise ServiceError(f"{phone} already on line {seen[resident.id]}")
-            ballot = parse_ballot_text(f"#{poll.id} {row['choices']}")
-            voting.validate(poll, options, ballot.entries)
-            if not voting.eligible(poll, resident, now):
-                raise ServiceError(f"{phone} is not in the electorate")
-            before = await repos.polls.turnout_channel(poll.id, resident.id)
-            if before is not None and before != voting.PAPER:
-                raise ServiceError(f"{phone} already voted by phone")
+            if "choices" in columns:
+                ballot = parse_ballot_text(f"#{poll.id} {row['choices']}")
+                voting.validate(poll, options, ballot.entries)
+                ballots.append(ballot)
+            if "phone" in columns:
+                resident = await _paper_voter(repos, municipality, poll, row["phone"], now)
+                if resident.id in seen:
+                    raise ServiceError(f"{resident.phone} already on line {seen[resident.id]}")
+                seen[resident.id] = row.line
+                voters.append(resident)
         except (InvalidPhone, ServiceError) as exc:
             errors.append(LineError(row.line, str(exc)))
-            continue
         except (BallotSyntaxError, voting.VoteRefused) as exc:
             errors.append(LineError(row.line, f"invalid ballot ({exc.code})"))
-            continue
-        seen[resident.id] = row.line
-        prepared.append((resident, ballot))
     if errors:
         raise ImportRejected(errors)
-    await voting.cast_paper(repos, municipality, prepared, now=now)
-    return PaperReport(len(prepared))
+    try:
+        if voters and ballots:
+            await voting.cast_paper(
+                repos, municipality, list(zip(voters, ballots, strict=True)), now=now
+            )
+        elif voters:
+            await voting.mark_paper(repos, municipality, poll, voters, now=now)
+        else:
+            electorate = await village_id(repos, municipality, village)
+            await voting.box_paper(repos, poll, ballots, village_id=electorate, now=now)
+    except voting.VoteRefused as exc:
+        raise ServiceError(paper_refusal(exc)) from None
+    return PaperReport(len(ballots), len(voters))
+
+
+def paper_refusal(exc: voting.VoteRefused) -> str:
+    """A refused paper vote, in one line for staff."""
+    if exc.code == "box_overfull":
+        return (
+            f"the box may take {exc.details['room']} more ballot(s): no more than the paper"
+            " voters marked without one"
+        )
+    return f"ballot refused: {exc.code}"
+
+
+async def _paper_voter(
+    repos: Repos, municipality: Municipality, poll: Poll, raw: str, now: datetime
+) -> Resident:
+    """The resident a clerk marks as having voted on paper; ServiceError if they may not."""
+    phone = normalize_phone(raw)
+    resident = await repos.residents.by_phone(municipality.id, phone)
+    if resident is None:
+        raise ServiceError(f"{phone} is not in the register")
+    if not voting.eligible(poll, resident, now):
+        raise ServiceError(f"{phone} is not in the electorate")
+    before = await repos.polls.turnout_channel(poll.id, resident.id)
+    if before is not None:
+        raise ServiceError(
+            f"{phone} already voted {'on paper' if before == voting.PAPER else 'by phone'}"
+        )
+    return resident
 
 
 def describe_state(poll: Poll, now: datetime) -> str:

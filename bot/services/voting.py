@@ -171,6 +171,67 @@ async def cast_paper(
             await repos.polls.add_box_ballots(poll_id, box)
 
 
+async def mark_paper(
+    repos: Repos,
+    municipality: Municipality,
+    poll: Poll,
+    voters: Sequence[Resident],
+    *,
+    now: datetime,
+) -> None:
+    """The clerk marks residents as having voted on paper (turnout only, all or none);
+    their ballots go into the box apart (:func:`box_paper`)."""
+    async with repos.db.transaction():
+        for resident in voters:
+            checked = await _open_poll_for(repos, municipality, resident, poll.id, now)
+            before = await repos.polls.turnout_channel(checked.id, resident.id)
+            if before is not None:
+                raise VoteRefused("voted_on_paper" if before == PAPER else "voted_by_phone")
+            await repos.polls.record_vote(checked.id, resident.id, PAPER, None, now=iso(now))
+
+
+async def box_paper(
+    repos: Repos,
+    poll: Poll,
+    ballots: Sequence[BallotText],
+    *,
+    village_id: int | None,
+    now: datetime,
+) -> None:
+    """Paper ballots from a ballot box, linked to nobody: only the polling place's village
+    is kept (for the breakdown). There may not be more than paper voters marked without a
+    ballot in the box; the box may be counted once the poll has closed."""
+    if not repos.polls.sealing:
+        raise VoteRefused("voting_unavailable")
+    if poll_state(poll, now) == "scheduled":
+        raise VoteRefused("poll_scheduled", number=poll.id)
+    options = await repos.polls.options(poll.id)
+    box = [
+        StoredBallot(
+            village_id, None, None, {o.id: w for o, w in validate(poll, options, b.entries)}
+        )
+        for b in ballots
+    ]
+    async with repos.db.transaction():
+        room = await repos.polls.paper_turnout_count(poll.id) - await repos.polls.box_count(poll.id)
+        if len(box) > room:
+            raise VoteRefused("box_overfull", room=room)
+        await repos.polls.add_box_ballots(poll.id, box)
+
+
+async def _open_poll_for(
+    repos: Repos, municipality: Municipality, resident: Resident, number: int | None, now: datetime
+) -> Poll:
+    """The poll a resident's vote is for, open and with them in its electorate."""
+    poll = await choose_poll(repos, municipality, resident, number, now)
+    state = poll_state(poll, now)
+    if state != "open":
+        raise VoteRefused(f"poll_{state}", number=poll.id)
+    if not eligible(poll, resident, now):
+        raise VoteRefused("not_in_electorate", number=poll.id)
+    return poll
+
+
 async def _record(
     repos: Repos,
     municipality: Municipality,
@@ -183,12 +244,7 @@ async def _record(
     ballot sealed into it); the ballot as kept."""
     if not repos.polls.sealing:
         raise VoteRefused("voting_unavailable")
-    poll = await choose_poll(repos, municipality, resident, ballot.poll_number, now)
-    state = poll_state(poll, now)
-    if state != "open":
-        raise VoteRefused(f"poll_{state}", number=poll.id)
-    if not eligible(poll, resident, now):
-        raise VoteRefused("not_in_electorate", number=poll.id)
+    poll = await _open_poll_for(repos, municipality, resident, ballot.poll_number, now)
     chosen = validate(poll, await repos.polls.options(poll.id), ballot.entries)
     before = await repos.polls.turnout_channel(poll.id, resident.id)
     if before is not None:
