@@ -159,8 +159,8 @@ async def test_ballots_of_an_earlier_version_are_sealed_once_the_key_is_set(
                 "INSERT INTO turnout (poll_id, resident_id, channel, cast_at) VALUES (?, ?, ?, ?)",
                 (poll_id, person.id, channel, f"2026-01-0{n + 2}"),
             )
-            await _old_ballot(db, poll_id, legacy_voter_key(stored_key, poll_id, person.id), option)
-        await _old_ballot(db, poll_id, "pb:1", a)  # an imported election's ballot
+            await old_ballot(db, poll_id, legacy_voter_key(stored_key, poll_id, person.id), option)
+        await old_ballot(db, poll_id, "pb:1", a)  # an imported election's ballot
         await migrate(db)
         assert await Repos(db).polls.legacy_key() == stored_key  # still needed
         with pytest.raises(ServiceError, match="set BALLOT_KEY"):
@@ -183,7 +183,7 @@ async def test_ballots_of_an_earlier_version_are_sealed_once_the_key_is_set(
         assert {r.option.label: r.votes for r in results.options} == {"A": 2, "B": 2}
 
 
-async def _old_ballot(db: Database, poll_id: int, voter_key: str, option_id: int) -> None:
+async def old_ballot(db: Database, poll_id: int, voter_key: str, option_id: int) -> None:
     """A ballot as stored before migration 0013."""
     ballot_id = await db.execute(
         "INSERT INTO ballots (poll_id, voter_key, village_id, gender, age_group)"

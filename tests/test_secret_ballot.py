@@ -36,9 +36,10 @@ from storage.migrate import migrate
 from storage.models import Municipality, Poll
 from storage.repos import Repos
 from storage.sealing import is_sealed
-from tests.conftest import FakeClock, run_cli, table_snapshot
+from tests.conftest import FakeClock, run_cli, run_sync, table_snapshot
 from tests.fakes.webhooks import DEFAULT_AUTH_TOKEN, twilio_inbound_form, twilio_signed_headers
 from tests.processes import TEST_BALLOT_KEY
+from tests.test_migrations import old_ballot
 
 PUBLIC = "https://bot.example.kg"
 OUR_NUMBER = "+15005550006"
@@ -405,3 +406,35 @@ async def test_logs_never_put_an_answer_beside_a_resident(
             if "resident=" in text:
                 for answer in ("command=yes", "command=no", "answer=", "score=", "Club"):
                     assert answer not in text, text
+
+
+def test_init_seals_an_earlier_versions_ballots_once_the_key_is_set(tmp_path: Any) -> None:
+    """Upgrading: without BALLOT_KEY every command refuses in one line; with it, init
+    seals the ballots and deletes the stored key."""
+    url = f"sqlite:///{tmp_path / 'civic-bot.db'}"
+
+    async def earlier_version() -> None:
+        clock = FakeClock()
+        async with connect(url) as db:
+            await migrate(db, 12)
+            old = Repos(db)
+            demo, _ = await demo_data.ensure_demo(old, now=clock.now())
+            poll_id = await old.polls.create(
+                municipality_id=demo.id, title="Old", ballot_type="choose1", max_choices=1,
+                village_id=None, min_age=18, opens_at="2026-01-01", closes_at="2026-02-01",
+                budget=None, rule="totals", changeable=True, now="2026-01-01",
+            )  # fmt: skip
+            await old.polls.add_options(poll_id, [("A", None, None), ("B", None, None)])
+            await old_ballot(db, poll_id, "pb:1", (await old.polls.options(poll_id))[0].id)
+
+    run_sync(earlier_version())
+    refused = run_cli("poll", "list", cwd=tmp_path, env={"BALLOT_KEY": ""})
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        "civic-bot: the database holds 1 ballot(s) of an earlier version, not yet sealed:"
+        " set BALLOT_KEY (see .env.example) and run civic-bot init"
+    )
+    sealed = run_cli("init", cwd=tmp_path)
+    assert sealed.returncode == 0, sealed.stderr
+    assert "1 ballot(s) of an earlier version sealed under BALLOT_KEY" in sealed.stdout
+    assert run_cli("poll", "list", cwd=tmp_path, env={"BALLOT_KEY": ""}).returncode == 0
