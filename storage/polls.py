@@ -34,7 +34,7 @@ def _box(poll_id: int) -> str:
     return f"box:{poll_id}"
 
 
-def ballot_bytes(ballot: StoredBallot) -> bytes:
+def _ballot_bytes(ballot: StoredBallot) -> bytes:
     return json.dumps(
         {
             "v": ballot.village_id,
@@ -46,7 +46,7 @@ def ballot_bytes(ballot: StoredBallot) -> bytes:
     ).encode()
 
 
-def ballot_of(data: bytes) -> StoredBallot:
+def _ballot_of(data: bytes) -> StoredBallot:
     raw = json.loads(data)
     return StoredBallot(raw["v"], raw["g"], raw["a"], {int(o): int(w) for o, w in raw["c"]})
 
@@ -252,12 +252,12 @@ class PollRepo:
     def _seal(self, bound_to: str, ballot: StoredBallot) -> str:
         if self._sealer is None:
             raise SealBroken("no ballot key")
-        return self._sealer.seal(BALLOT, ballot_bytes(ballot), bound_to=bound_to)
+        return self._sealer.seal(BALLOT, _ballot_bytes(ballot), bound_to=bound_to)
 
     def _open(self, bound_to: str, value: str) -> StoredBallot:
         if self._sealer is None:
             raise SealBroken("no ballot key")
-        return ballot_of(self._sealer.open(BALLOT, value, bound_to=bound_to))
+        return _ballot_of(self._sealer.open(BALLOT, value, bound_to=bound_to))
 
     # --- ballots of before sealing (migration 0013): read once to seal them -------------
 
