@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from storage.acts import ActRepo
+from storage.audit import AuditRepo
 from storage.broadcasts import BroadcastRepo
 from storage.budget import BudgetRepo
 from storage.db import Database
@@ -43,3 +44,4 @@ class Repos:
         self.ratings = RatingRepo(db)
         self.rate_limits = RateLimitRepo(db)
         self.fsm = FsmRepo(db)
+        self.audit = AuditRepo(db)

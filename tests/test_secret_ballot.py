@@ -415,10 +415,11 @@ def test_init_seals_an_earlier_versions_ballots_once_the_key_is_set(tmp_path: An
 
     async def earlier_version() -> None:
         clock = FakeClock()
-        async with connect(url) as db:
-            await migrate(db, 12)
+        async with connect(url) as db:  # as migration 0013 leaves ballots of before
+            await migrate(db)
             old = Repos(db)
             demo, _ = await demo_data.ensure_demo(old, now=clock.now())
+            await db.execute("INSERT INTO secrets (name, value) VALUES ('ballot-key', 'old')")
             poll_id = await old.polls.create(
                 municipality_id=demo.id, title="Old", ballot_type="choose1", max_choices=1,
                 village_id=None, min_age=18, opens_at="2026-01-01", closes_at="2026-02-01",

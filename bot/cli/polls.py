@@ -9,9 +9,11 @@ from pathlib import Path
 from bot.cli.common import (
     Call,
     add_municipality_option,
+    add_staff_option,
     async_handler,
     local_time,
     run_action,
+    write_export,
 )
 from bot.cli.errors import CliError
 from bot.counting import PabulibError, parse_pb
@@ -20,7 +22,6 @@ from bot.rendering.templates import Renderer
 from bot.services import poll_io, poll_results, voting
 from bot.services.ballot_text import BallotSyntaxError, parse_ballot_text
 from bot.services.csv_input import ImportRejected
-from bot.services.municipalities import village_id
 from bot.services.poll_jobs import publish_results
 from bot.services.polls import (
     BALLOT_KEY_MISSING,
@@ -96,8 +97,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     imported.add_argument("file", type=Path)
     imported.add_argument("--opens", required=True)
     imported.add_argument("--closes", required=True)
-    for sub in actions.choices.values():
+    for name, sub in actions.choices.items():
         add_municipality_option(sub)
+        if name not in ("list", "show", "export"):
+            add_staff_option(sub)
         sub.set_defaults(handler=_poll)
 
 
@@ -149,6 +152,7 @@ async def _create(c: Call) -> None:
         budget=args.budget,
         rule=args.rule,
         changeable=not args.fixed,
+        actor=await c.actor(),
     )
     print(f"poll {poll.id} created: {poll_io.describe_state(poll, c.now)}")
 
@@ -179,7 +183,9 @@ async def _publish(c: Call) -> None:
     poll = await get_poll(c.repos, c.municipality, c.args.id)
     if voting.poll_state(poll, c.now) != "closed":
         raise CliError(f"poll {poll.id} has not closed yet")
-    queued = await publish_results(c.repos, Renderer(c.config.tz), poll, now=c.now)
+    queued = await publish_results(
+        c.repos, Renderer(c.config.tz), poll, now=c.now, actor=await c.actor()
+    )
     print(f"poll {poll.id}: results queued to {queued} resident(s)")
 
 
@@ -192,21 +198,19 @@ async def _ballot(c: Call) -> None:
     try:
         ballot = parse_ballot_text(f"#{poll.id} {c.args.choices}") if c.args.choices else None
         resident = await _resident(c, c.args.phone) if c.args.phone else None
-        if resident and ballot:
-            await voting.cast(
-                c.repos, c.municipality, resident, ballot, channel=voting.PAPER, now=c.now
-            )
-            print(f"poll {poll.id}: paper ballot counted")
-        elif resident:
-            await voting.mark_paper(c.repos, c.municipality, poll, [resident], now=c.now)
-            print(f"poll {poll.id}: marked as voted on paper")
-        elif ballot:
-            electorate = await village_id(c.repos, c.municipality, c.args.village)
-            await voting.box_paper(c.repos, poll, [ballot], village_id=electorate, now=c.now)
-            print(f"poll {poll.id}: paper ballot put in the box")
+        await poll_io.enter_paper_ballot(
+            c.repos, c.municipality, poll, resident, ballot, village=c.args.village, now=c.now,
+            actor=await c.actor(),
+        )  # fmt: skip
     except (BallotSyntaxError, voting.VoteRefused) as exc:
         refusal = poll_io.paper_refusal(exc) if isinstance(exc, voting.VoteRefused) else None
         raise CliError(refusal or f"ballot refused: {exc.code}") from None
+    if resident and ballot:
+        print(f"poll {poll.id}: paper ballot counted")
+    elif resident:
+        print(f"poll {poll.id}: marked as voted on paper")
+    else:
+        print(f"poll {poll.id}: paper ballot put in the box")
 
 
 async def _resident(c: Call, raw: str) -> Resident:
@@ -224,7 +228,13 @@ async def _import_ballots(c: Call) -> None:
     poll = await get_poll(c.repos, c.municipality, c.args.id)
     try:
         report = await poll_io.import_paper_ballots(
-            c.repos, c.municipality, poll, _read(c.args.file), now=c.now, village=c.args.village
+            c.repos,
+            c.municipality,
+            poll,
+            _read(c.args.file),
+            now=c.now,
+            village=c.args.village,
+            actor=await c.actor(),
         )
     except ImportRejected as rejected:
         for error in rejected.errors:
@@ -244,10 +254,7 @@ async def _export(c: Call) -> None:
         )
     else:
         text = await poll_io.export_pb(c.repos, c.municipality, poll, now=c.now)
-    if c.args.output:
-        c.args.output.write_text(text, encoding="utf-8")
-    else:
-        print(text, end="")
+    write_export(text, c.args.output)
 
 
 async def _import_pb(c: Call) -> None:
@@ -262,6 +269,7 @@ async def _import_pb(c: Call) -> None:
         opens_at=local_time(c.args.opens, c.config),
         closes_at=local_time(c.args.closes, c.config),
         now=c.now,
+        actor=await c.actor(),
     )
     print(f"poll {poll.id} imported with {len(election.ballots)} ballot(s)")
 

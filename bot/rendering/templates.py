@@ -20,6 +20,7 @@ from babel.numbers import format_decimal
 
 import templates as _templates_package
 from bot.config import LANGUAGES
+from bot.rendering import kyrgyz
 from bot.rendering.sms import sms_size
 
 TEMPLATES_DIR = Path(_templates_package.__file__).parent
@@ -74,6 +75,7 @@ class Renderer:
                 time=self._time,
                 fit=_fit,
                 som_short=self._som_short,
+                ky=self._ky,
             )
 
     def render(self, feature: str, language: str, channel: str, **data: Any) -> str:
@@ -105,6 +107,14 @@ class Renderer:
     @jinja2.pass_context
     def _number(context: jinja2.runtime.Context, value: int | float | Decimal) -> str:
         return format_decimal(value, locale=_BABEL_LOCALE[context["lang"]])
+
+    @staticmethod
+    @jinja2.pass_context
+    def _ky(context: jinja2.runtime.Context, value: int | str, case: str) -> str:
+        """A number or name with its Kyrgyz case suffix: ``{{ count|ky("dative") }}`` is
+        "5ке" (numbers formatted as ``number`` formats them)."""
+        shown = _format_if_number(value, context["lang"])
+        return kyrgyz.inflected(value, case, shown)
 
     @staticmethod
     @jinja2.pass_context
@@ -156,6 +166,12 @@ def _fit(context: jinja2.runtime.Context, value: object) -> str:
     if width is None or len(text) <= width:
         return text
     return text[: width - 1].rstrip() + "…"
+
+
+def _format_if_number(value: object, lang: str) -> str:
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return format_decimal(value, locale=_BABEL_LOCALE[lang])
+    return str(value)
 
 
 def template_names() -> set[tuple[str, str, str]]:

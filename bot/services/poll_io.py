@@ -7,14 +7,14 @@ poll with its ballots (in the box, linked to nobody), which count like any other
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.counting import Election, format_pb
 from bot.phones import InvalidPhone, normalize_phone
-from bot.services import poll_results, voting
+from bot.rendering.spreadsheet import csv_text
+from bot.services import audit, poll_results, voting
+from bot.services.audit import CLI, Actor
 from bot.services.ballot_text import BallotSyntaxError, BallotText, parse_ballot_text
 from bot.services.csv_input import ImportRejected, LineError, decode, read_rows
 from bot.services.errors import ServiceError
@@ -39,13 +39,9 @@ async def results_csv(
     """Totals per option, then the same per village, gender and age group (no figures
     for a small group); while the poll is open only the turnout."""
     results = await poll_results.compute(repos, poll, now=now, small_group_min=small_group_min)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        ["dimension", "group", "ballots", "option", "label", "cost", "votes", "score", "selected"]
-    )
+    rows: list[list[object]] = []
     for r in sorted(results.options, key=lambda r: r.option.position):
-        writer.writerow([
+        rows.append([
             "all", "all", results.ballots, r.option.position, r.option.label,
             r.option.cost if r.option.cost is not None else "", r.votes, r.score,
             int(r.selected),
@@ -54,16 +50,19 @@ async def results_csv(
     for dimension, groups in results.breakdown.items():
         for group, (ballots, scores) in groups.items():
             if scores is None:
-                writer.writerow([dimension, group, ballots, "", "", "", "", "", ""])
+                rows.append([dimension, group, ballots, "", "", "", "", "", ""])
                 continue
             for position in sorted(scores):
-                writer.writerow(
+                rows.append(
                     [dimension, group, ballots, position, labels[position], "", "",
                      scores[position], ""]
                 )  # fmt: skip
-    writer.writerow(["turnout", "all", results.ballots, "", f"eligible {results.eligible}",
-                     "", "", "", ""])  # fmt: skip
-    return out.getvalue()
+    rows.append(["turnout", "all", results.ballots, "", f"eligible {results.eligible}",
+                 "", "", "", ""])  # fmt: skip
+    return csv_text(
+        ["dimension", "group", "ballots", "option", "label", "cost", "votes", "score", "selected"],
+        rows,
+    )
 
 
 async def export_pb(repos: Repos, municipality: Municipality, poll: Poll, *, now: datetime) -> str:
@@ -101,6 +100,7 @@ async def import_pb(
     opens_at: datetime,
     closes_at: datetime,
     now: datetime,
+    actor: Actor = CLI,
 ) -> Poll:
     """A new poll with the election's projects as options and its ballots as cast."""
     ballot_type = FROM_PB_TYPE[election.vote_type]
@@ -126,6 +126,7 @@ async def import_pb(
             rule=FROM_PB_RULE.get(election.meta.get("rule", ""), "totals"),
             min_age=0,
             imported=True,
+            actor=actor,
         )
         options = {str(n): o.id for n, o in enumerate(await repos.polls.options(poll.id), start=1)}
         by_project = {p.id: options[str(n)] for n, p in enumerate(election.projects, start=1)}
@@ -158,6 +159,7 @@ async def import_paper_ballots(
     *,
     now: datetime,
     village: str | None = None,
+    actor: Actor = CLI,
 ) -> PaperReport:
     """Paper votes from CSV; any bad row rejects the whole file. Columns ``phone`` and/or
     ``choices``: a phone is marked as having voted on paper (turnout); choices go into the
@@ -193,18 +195,57 @@ async def import_paper_ballots(
     if errors:
         raise ImportRejected(errors)
     try:
+        await _enter(repos, municipality, poll, voters, ballots, village, now, actor)
+    except voting.VoteRefused as exc:
+        raise ServiceError(paper_refusal(exc)) from None
+    return PaperReport(len(ballots), len(voters))
+
+
+async def enter_paper_ballot(
+    repos: Repos,
+    municipality: Municipality,
+    poll: Poll,
+    resident: Resident | None,
+    ballot: BallotText | None,
+    *,
+    village: str | None = None,
+    now: datetime,
+    actor: Actor = CLI,
+) -> None:
+    """One paper vote typed in by staff: the voter marked (``resident``), the ballot into
+    the box (``ballot``, ``village``: the polling place's), or both; raises VoteRefused
+    like any ballot."""
+    voters = [] if resident is None else [resident]
+    await _enter(repos, municipality, poll, voters, [] if ballot is None else [ballot],
+                 village, now, actor)  # fmt: skip
+
+
+async def _enter(
+    repos: Repos,
+    municipality: Municipality,
+    poll: Poll,
+    voters: list[Resident],
+    ballots: list[BallotText],
+    village: str | None,
+    now: datetime,
+    actor: Actor,
+) -> None:
+    """Voters marked and/or ballots boxed (one each: together), with the audit row, all
+    or nothing."""
+    async with repos.db.transaction():
         if voters and ballots:
-            await voting.cast_paper(
-                repos, municipality, list(zip(voters, ballots, strict=True)), now=now
-            )
+            pairs = list(zip(voters, ballots, strict=True))
+            await voting.cast_paper(repos, municipality, pairs, now=now)
         elif voters:
             await voting.mark_paper(repos, municipality, poll, voters, now=now)
         else:
             electorate = await village_id(repos, municipality, village)
             await voting.box_paper(repos, poll, ballots, village_id=electorate, now=now)
-    except voting.VoteRefused as exc:
-        raise ServiceError(paper_refusal(exc)) from None
-    return PaperReport(len(ballots), len(voters))
+        detail = f"{len(ballots)} ballot(s)" if ballots else f"{len(voters)} voter(s) marked"
+        await audit.record(
+            repos, poll.municipality_id, actor, "paper ballots entered", now=now,
+            object_kind="poll", object_id=poll.id, detail=detail,
+        )  # fmt: skip
 
 
 def paper_refusal(exc: voting.VoteRefused) -> str:
