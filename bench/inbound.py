@@ -152,6 +152,7 @@ def server_main(pipe: Connection, db_url: str, telegram_url: str, profile: str |
         from storage.db import open_database
         from storage.repos import Repos
         from tests.fakes.webhooks import DEFAULT_AUTH_TOKEN
+        from tests.processes import TEST_BALLOT_KEY
 
         empty_twiml = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 
@@ -166,7 +167,7 @@ def server_main(pipe: Connection, db_url: str, telegram_url: str, profile: str |
         noop_app.router.add_post("/telegram/webhook", noop)
 
         db = await open_database(db_url)
-        repos = Repos(db)
+        repos = Repos(db, TEST_BALLOT_KEY)
         clock = SystemClock()
         renderer = Renderer("Asia/Bishkek")
         municipality = await choose_municipality(repos, None)
@@ -292,10 +293,11 @@ async def prepare(db_url: str, residents: int, poll: bool) -> tuple[list[str], l
     from storage.db import connect
     from storage.migrate import migrate
     from storage.repos import Repos
+    from tests.processes import TEST_BALLOT_KEY
 
     async with connect(db_url) as db:
         await migrate(db)
-        repos = Repos(db)
+        repos = Repos(db, TEST_BALLOT_KEY)
         municipality, _ = await demo_data.ensure_demo(repos, now=SystemClock().now())
         everyone = (await repos.residents.by_phones(municipality.id)).values()
         people = sorted(everyone, key=lambda r: r.id)[:residents]
@@ -371,6 +373,7 @@ async def floor(db_url: str, users: list[int], commands: tuple[str, ...], count:
     from storage.db import connect
     from storage.repos import Repos
     from tests.fakes.webhooks import telegram_message_update
+    from tests.processes import TEST_BALLOT_KEY
 
     pin("auto")
     updates = [
@@ -402,7 +405,7 @@ async def floor(db_url: str, users: list[int], commands: tuple[str, ...], count:
     bare.include_router(router)
     alone = await per_update(lambda update: bare.feed_raw_update(bot, update))
     async with connect(db_url) as db:
-        repos = Repos(db)
+        repos = Repos(db, TEST_BALLOT_KEY)
         municipality = await choose_municipality(repos, None)
         ctx = WebContext(
             repos=repos, renderer=Renderer("Asia/Bishkek"), clock=SystemClock(),

@@ -28,6 +28,7 @@ from bot.delivery.worker import ChannelLimit, OutboxWorker
 from bot.fsm_storage import forget_stale
 from bot.rendering.templates import Renderer
 from bot.scheduling import Scheduler
+from bot.services import ballot_upgrade
 from bot.services.broadcast_progress import ProgressEditor
 from bot.services.hearing_jobs import HearingJobs
 from bot.services.municipalities import choose_municipality
@@ -88,7 +89,10 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
         db = await open_database(settings.database_url)
         stack.push_async_callback(db.close)
         await migrate(db)
-        repos = Repos(db)
+        repos = Repos(db, settings.ballot_secret)
+        await ballot_upgrade.seal_legacy(repos)
+        if repos.sealer is None:
+            log.warning("BALLOT_KEY is not set: residents are told voting is not available")
         municipality = await choose_municipality(repos, settings.municipality)
         renderer = Renderer(settings.tz)
 
@@ -162,7 +166,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
         stack.callback(scheduler.shutdown, wait=False)
         jobs_db = await open_database(settings.database_url)
         stack.push_async_callback(jobs_db.close)
-        jobs_repos = Repos(jobs_db)
+        jobs_repos = Repos(jobs_db, settings.ballot_secret)
         jobs = Scheduler(
             [PollJobs(jobs_repos, renderer), HearingJobs(jobs_repos, renderer, settings.tz)],
             clock,
@@ -182,7 +186,11 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
         worker_db = await open_database(settings.database_url)
         stack.push_async_callback(worker_db.close)
         worker = OutboxWorker(
-            Repos(worker_db), senders, limits, municipality_id=municipality.id, clock=clock
+            Repos(worker_db, settings.ballot_secret),
+            senders,
+            limits,
+            municipality_id=municipality.id,
+            clock=clock,
         )
         tasks.append(asyncio.create_task(worker.run(stop)))
         if bot is not None:
@@ -190,7 +198,11 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
             progress_db = await open_database(settings.database_url)
             stack.push_async_callback(progress_db.close)
             editor = ProgressEditor(
-                bot, Repos(progress_db), renderer, municipality_id=municipality.id, clock=clock
+                bot,
+                Repos(progress_db, settings.ballot_secret),
+                renderer,
+                municipality_id=municipality.id,
+                clock=clock,
             )
             tasks.append(asyncio.create_task(editor.run(stop)))
         settle()

@@ -27,7 +27,10 @@ _SECRET_FIELDS = {
     "android_gateway_signing_keys",
     "http_gateway_auth_header",
     "http_gateway_inbound_secret",
+    "ballot_key",
 }
+#: the shortest BALLOT_KEY accepted (characters; `secrets.token_hex(32)` gives 64)
+BALLOT_KEY_MIN = 32
 
 
 class SettingsError(Exception):
@@ -76,6 +79,12 @@ class Settings(BaseSettings):
     checkin_closes_after_hours: float = 6.0
     #: the CPU civic-bot run keeps its threads on: auto, off, or a CPU number (bot/cpu.py)
     cpu_pin: str = "auto"
+    #: the secret ballot's key (storage/sealing.py): without it no poll opens and no vote
+    #: is cast; never stored in the database
+    ballot_key: SecretStr | None = None
+    #: a breakdown of results (village, gender, age group) shows no figures for a group of
+    #: fewer voters than this
+    small_group_min: int = 5
 
     #: which SMS gateway sends and receives (bot/channels; only twilio is wired so far)
     sms_gateway: Literal["twilio", "android", "smpp", "http"] = "twilio"
@@ -130,6 +139,28 @@ class Settings(BaseSettings):
             raise ValueError("must be a whole number of days, at least 1")
         return value
 
+    @field_validator("ballot_key")
+    @classmethod
+    def _long_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < BALLOT_KEY_MIN:
+            raise ValueError(
+                f"must be at least {BALLOT_KEY_MIN} characters (make one with: python -c"
+                " 'import secrets; print(secrets.token_hex(32))')"
+            )
+        return value
+
+    @field_validator("small_group_min")
+    @classmethod
+    def _positive_group(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be a whole number of voters, at least 1")
+        return value
+
+    @property
+    def ballot_secret(self) -> str | None:
+        """``BALLOT_KEY`` in clear, or None when it is not set."""
+        return None if self.ballot_key is None else self.ballot_key.get_secret_value().strip()
+
     @field_validator("cpu_pin")
     @classmethod
     def _cpu_choice(cls, value: str) -> str:
@@ -170,6 +201,7 @@ class Settings(BaseSettings):
         "twilio_api_url",
         "public_base_url",
         "municipality",
+        "ballot_key",
         "smpp_host",
         "smpp_system_id",
         "smpp_password",

@@ -28,6 +28,7 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "problems": {"ky": ("КӨЙГӨЙЛӨР",), "ru": ("ПРОБЛЕМЫ",), "en": ("PROBLEMS",)},
     "polls": {"ky": ("ДОБУШТАР",), "ru": ("ОПРОСЫ",), "en": ("POLLS", "POLL")},
     "vote": {"ky": ("ДОБУШ", "Д"), "ru": ("ГОЛОС", "Г"), "en": ("V", "VOTE")},
+    "voted": {"ky": ("ДОБУШУМ",), "ru": ("ЧЕК", "МОЙГОЛОС"), "en": ("VOTED",)},
     "hearings": {"ky": ("УГУУЛАР",), "ru": ("СЛУШАНИЯ",), "en": ("HEARINGS",)},
     "yes": {"ky": ("ИЙЕ", "ООБА"), "ru": ("ДА",), "en": ("YES",)},
     "no": {"ky": ("ЖОК",), "ru": ("НЕТ",), "en": ("NO",)},
@@ -45,8 +46,8 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
 #: the answers to a hearing invitation
 RSVP_ANSWERS = ("yes", "no", "maybe")
 
-#: commands whose keyword may carry a number: ``V12 1 4`` is ``V #12 1 4``
-NUMBERED = {"vote", "hearing"}
+#: commands whose keyword may carry a number: ``V12 1 4`` is ``V #12 1 4``, ``VOTED12``
+NUMBERED = {"vote", "voted", "hearing"}
 _NUMBERED_HEAD = re.compile(r"^(\D+?)(\d+)$")
 
 #: words for the kinds of monitoring act (``ACT 3 PURCHASE ...``)

@@ -13,7 +13,7 @@ from bot.rendering.templates import Renderer
 from bot.services import broadcast, residents, roles
 from bot.services.errors import ServiceError
 from handlers import budget_commands, hearing_commands, voting_commands
-from handlers.commands import KEYWORDS, parse, parse_language
+from handlers.commands import KEYWORDS, RSVP_ANSWERS, parse, parse_language
 from handlers.context import Context, Handler, Reply
 from storage.models import Municipality, Resident
 from storage.repos import Repos
@@ -128,11 +128,12 @@ async def handle_text(
     else:
         ctx = Context(repos, municipality, resident, parsed.args, now, channel)
         reply = await HANDLERS[parsed.name](ctx)
-    # Who and what, never the text or the phone: residents are logged by id.
+    # Who and what, never the text or the phone: residents are logged by id, and never
+    # beside an answer (YES/NO/MAYBE is logged as "rsvp").
     log.info(
         "%s message: command=%s resident=%s reply=%s",
         channel,
-        parsed.name or parsed.problem,
+        "rsvp" if parsed.name in RSVP_ANSWERS else parsed.name or parsed.problem,
         resident.id if resident else "unregistered",
         reply.template,
     )

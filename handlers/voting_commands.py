@@ -1,4 +1,4 @@
-"""Text commands for priority problems and polls: PROPOSE, PROBLEMS, POLLS, V."""
+"""Text commands for priority problems and polls: PROPOSE, PROBLEMS, POLLS, V, VOTED."""
 
 from __future__ import annotations
 
@@ -44,4 +44,22 @@ async def vote(ctx: Context) -> Reply:
     return Reply("voted", {"poll": cast.poll, "chosen": cast.chosen, "replaced": cast.replaced})
 
 
-HANDLERS = {"propose": propose, "problems": list_problems, "polls": list_polls, "vote": vote}
+async def voted(ctx: Context) -> Reply:
+    """``VOTED 12``: whether the resident's ballot in poll 12 is counted, and what it says
+    (told to them alone); ``VOTED`` alone: the only open poll."""
+    wanted = ctx.args.strip().lstrip("#№PpПп")
+    number = int(wanted) if wanted.isascii() and wanted.isdecimal() else None
+    try:
+        own = await voting.receipt(ctx.repos, ctx.municipality, ctx.resident, number, ctx.now)
+    except voting.VoteRefused as exc:
+        return Reply("vote_refused", {"code": exc.code, **exc.details})
+    return Reply("vote_receipt", {"poll": own.poll, "how": own.channel, "chosen": own.chosen})
+
+
+HANDLERS = {
+    "propose": propose,
+    "problems": list_problems,
+    "polls": list_polls,
+    "vote": vote,
+    "voted": voted,
+}

@@ -83,6 +83,9 @@ class OutboxDraft:
     broadcast_id: int | None = None
     #: Telegram only: an InlineKeyboardMarkup as JSON (e.g. yes / no / maybe buttons)
     reply_markup: str | None = None
+    #: a reply to one person that may name their vote: its body is kept sealed
+    #: (storage/outbox.py), never in clear beside the chat
+    private: bool = False
 
 
 @dataclass(frozen=True, slots=True)

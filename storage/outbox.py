@@ -7,6 +7,12 @@ from dataclasses import replace
 
 from storage.db import Database, Row
 from storage.models import OutboxDraft, OutboxMessage
+from storage.sealing import Sealer, is_sealed
+
+#: the sealing purpose of private outbox bodies (a reply that may name a vote)
+PRIVATE = "outbox"
+#: private bodies are padded to this many bytes (a Telegram text is at most 4,096 characters)
+PRIVATE_PAD = 4096
 
 _COLUMNS = (
     "id, municipality_id, dedupe_key, resident_id, broadcast_id, channel, address, body,"
@@ -31,13 +37,29 @@ CLAIM_DUE = (
 )
 
 
-def _message(row: Row) -> OutboxMessage:
-    return OutboxMessage(*row)
-
-
 class OutboxRepo:
-    def __init__(self, db: Database) -> None:
+    """A draft marked ``private`` (a reply a handler could not send at once, e.g. the
+    receipt of a vote) is kept sealed with the ballot key, bound to its dedupe key, and
+    opened only when read for sending: a copy of the database does not show it beside the
+    chat it goes to. Without the key (no vote can be cast) it is kept as it is."""
+
+    def __init__(self, db: Database, sealer: Sealer | None = None) -> None:
         self.db = db
+        self._sealer = sealer
+
+    def _body(self, draft: OutboxDraft) -> str:
+        if not draft.private or self._sealer is None:
+            return draft.body
+        return self._sealer.seal(
+            PRIVATE, draft.body.encode(), bound_to=draft.dedupe_key, pad=PRIVATE_PAD
+        )
+
+    def _message(self, row: Row) -> OutboxMessage:
+        message = OutboxMessage(*row)
+        if self._sealer is None or not is_sealed(message.body):
+            return message
+        body = self._sealer.open(PRIVATE, message.body, bound_to=message.dedupe_key)
+        return replace(message, body=body.decode())
 
     async def enqueue(self, drafts: Sequence[OutboxDraft], *, now: str) -> int:
         """Insert drafts whose dedupe key is new; return how many were new."""
@@ -53,7 +75,7 @@ class OutboxRepo:
                     d.broadcast_id,
                     d.channel,
                     d.address,
-                    d.body,
+                    self._body(d),
                     d.reply_markup,
                     now,
                     now,
@@ -89,7 +111,8 @@ class OutboxRepo:
                 )
         # as they now are in the table: sending, one more attempt
         return [
-            replace(_message(row), status="sending", attempts=row["attempts"] + 1) for row in rows
+            replace(self._message(row), status="sending", attempts=row["attempts"] + 1)
+            for row in rows
         ]
 
     async def mark_sent(self, message_id: int, provider_id: str | None, *, now: str) -> None:
@@ -173,7 +196,7 @@ class OutboxRepo:
             f"SELECT {_COLUMNS} FROM outbox WHERE channel = ? AND provider_id = ?",
             (channel, provider_id),
         )
-        return None if row is None else _message(row)
+        return None if row is None else self._message(row)
 
     async def set_status(
         self, message_id: int, status: str, error: str | None, *, now: str
@@ -187,7 +210,7 @@ class OutboxRepo:
         row = await self.db.fetchone(
             f"SELECT {_COLUMNS} FROM outbox WHERE dedupe_key = ?", (dedupe_key,)
         )
-        return None if row is None else _message(row)
+        return None if row is None else self._message(row)
 
     async def counts(self, broadcast_id: int) -> dict[str, int]:
         rows = await self.db.fetchall(

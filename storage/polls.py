@@ -1,12 +1,17 @@
-"""Polls, their options, who voted (turnout) and the anonymous ballots."""
+"""Polls, their options, who voted (turnout) and the sealed ballots."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+import json
+import random
+from collections.abc import Sequence
 
 from storage.db import Database, Row
 from storage.models import Poll, PollOption, StoredBallot
+from storage.sealing import SealBroken, Sealer
+
+#: the sealing purpose of ballots (storage/sealing.py)
+BALLOT = "ballot"
 
 _COLUMNS = (
     "id, municipality_id, title, ballot_type, max_choices, village_id, min_age, opens_at,"
@@ -20,10 +25,49 @@ def _poll(row: Row) -> Poll:
     return Poll(*values)
 
 
+def _own(poll_id: int, resident_id: int) -> str:
+    """What a phone ballot is bound to: its voter's turnout row."""
+    return f"turnout:{poll_id}:{resident_id}"
+
+
+def _box(poll_id: int) -> str:
+    return f"box:{poll_id}"
+
+
+def _ballot_bytes(ballot: StoredBallot) -> bytes:
+    return json.dumps(
+        {
+            "v": ballot.village_id,
+            "g": ballot.gender,
+            "a": ballot.age_group,
+            "c": sorted(ballot.choices.items()),
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def _ballot_of(data: bytes) -> StoredBallot:
+    raw = json.loads(data)
+    return StoredBallot(raw["v"], raw["g"], raw["a"], {int(o): int(w) for o, w in raw["c"]})
+
+
+def _canonical(ballot: StoredBallot) -> tuple[object, ...]:
+    return (
+        ballot.village_id or 0,
+        ballot.gender or "",
+        ballot.age_group or "",
+        sorted(ballot.choices.items()),
+    )
+
+
 class PollRepo:
-    def __init__(self, db: Database) -> None:
+    """Polls and their ballots. A ballot is sealed (storage/sealing.py) into its voter's
+    own turnout row: no plaintext ballot row exists whose order (SQLite rowid, PostgreSQL
+    heap order or ``xmin``) could be matched with turnout; see :mod:`bot.services.voting`."""
+
+    def __init__(self, db: Database, sealer: Sealer | None = None) -> None:
         self.db = db
-        self._secrets: dict[str, str] = {}
+        self._sealer = sealer
 
     async def create(
         self,
@@ -120,53 +164,142 @@ class PollRepo:
             (poll_id, resident_id),
         )
 
-    async def record_turnout(
-        self, poll_id: int, resident_id: int, channel: str, *, now: str
-    ) -> None:
-        await self.db.execute(
-            "INSERT INTO turnout (poll_id, resident_id, channel, cast_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (poll_id, resident_id) DO UPDATE SET cast_at = excluded.cast_at",
-            (poll_id, resident_id, channel, now),
-        )
-
-    async def replace_ballot(
+    async def record_vote(
         self,
         poll_id: int,
-        voter_key: str,
+        resident_id: int,
+        channel: str,
+        ballot: StoredBallot | None,
         *,
-        village_id: int | None,
-        gender: str | None,
-        age_group: str | None,
-        choices: dict[int, int],
+        now: str,
+        replace: bool = False,
     ) -> None:
-        """Store a ballot, replacing the voter's previous one (the last ballot counts)."""
+        """The resident voted: their turnout row, with their ballot sealed into it.
+        ``replace``: they had voted, and the sealed value is replaced in place. Otherwise
+        the row is new: a second one made meanwhile by the same resident in the same
+        transaction (two ballots at once in one group commit) fails, and the work is
+        then done again one at a time. ``None`` for a paper vote, whose ballot goes into
+        the box unlinked (:meth:`add_box_ballots`)."""
+        sealed = None if ballot is None else self._seal(_own(poll_id, resident_id), ballot)
+        if replace:
+            await self.db.execute(
+                "UPDATE turnout SET channel = ?, cast_at = ?, ballot = ?"
+                " WHERE poll_id = ? AND resident_id = ?",
+                (channel, now, sealed, poll_id, resident_id),
+            )
+            return
         await self.db.execute(
-            "DELETE FROM ballots WHERE poll_id = ? AND voter_key = ?", (poll_id, voter_key)
-        )
-        ballot_id = await self.db.execute(
-            "INSERT INTO ballots (poll_id, voter_key, village_id, gender, age_group)"
+            "INSERT INTO turnout (poll_id, resident_id, channel, cast_at, ballot)"
             " VALUES (?, ?, ?, ?, ?)",
-            (poll_id, voter_key, village_id, gender, age_group),
+            (poll_id, resident_id, channel, now, sealed),
         )
+
+    async def add_box_ballots(self, poll_id: int, ballots: Sequence[StoredBallot]) -> None:
+        """Ballots linked to nobody (paper ballots from the box, an imported election),
+        sealed and stored in random order."""
+        shuffled = list(ballots)
+        random.SystemRandom().shuffle(shuffled)
         await self.db.executemany(
-            "INSERT INTO ballot_choices (ballot_id, option_id, weight) VALUES (?, ?, ?)",
-            [(ballot_id, option_id, weight) for option_id, weight in choices.items()],
+            "INSERT INTO box_ballots (poll_id, ballot) VALUES (?, ?)",
+            [(poll_id, self._seal(_box(poll_id), ballot)) for ballot in shuffled],
         )
 
     async def ballots(self, poll_id: int) -> list[StoredBallot]:
+        """Every ballot of the poll, opened, in a canonical order that tells nothing of
+        who cast which or when (needs the ballot key)."""
         rows = await self.db.fetchall(
-            "SELECT b.id, b.village_id, b.gender, b.age_group, c.option_id, c.weight"
-            " FROM ballots b JOIN ballot_choices c ON c.ballot_id = b.id"
-            " WHERE b.poll_id = ? ORDER BY b.id",
+            "SELECT resident_id, ballot FROM turnout WHERE poll_id = ? AND ballot IS NOT NULL",
             (poll_id,),
         )
-        grouped: dict[int, StoredBallot] = {}
-        choices: dict[int, dict[int, int]] = defaultdict(dict)
-        for ballot_id, village_id, gender, age_group, option_id, weight in rows:
-            if ballot_id not in grouped:
-                grouped[ballot_id] = StoredBallot(village_id, gender, age_group, choices[ballot_id])
-            choices[ballot_id][option_id] = weight
-        return list(grouped.values())
+        opened = [self._open(_own(poll_id, resident_id), value) for resident_id, value in rows]
+        boxed = await self.db.fetchall(
+            "SELECT ballot FROM box_ballots WHERE poll_id = ?", (poll_id,)
+        )
+        opened += [self._open(_box(poll_id), value) for (value,) in boxed]
+        return sorted(opened, key=_canonical)
+
+    async def own_ballot(
+        self, poll_id: int, resident_id: int
+    ) -> tuple[str, StoredBallot | None] | None:
+        """How the resident voted (channel) and their ballot, opened (None for paper: it
+        is in the box, linked to nobody); None if they have not voted."""
+        row = await self.db.fetchone(
+            "SELECT channel, ballot FROM turnout WHERE poll_id = ? AND resident_id = ?",
+            (poll_id, resident_id),
+        )
+        if row is None:
+            return None
+        channel, value = row
+        return channel, None if value is None else self._open(_own(poll_id, resident_id), value)
+
+    async def box_count(self, poll_id: int) -> int:
+        return int(
+            await self.db.fetchval("SELECT COUNT(*) FROM box_ballots WHERE poll_id = ?", (poll_id,))
+        )
+
+    async def paper_turnout_count(self, poll_id: int) -> int:
+        return int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM turnout WHERE poll_id = ? AND channel = 'paper'", (poll_id,)
+            )
+        )
+
+    @property
+    def sealing(self) -> bool:
+        """Ballots can be sealed and opened (the ballot key is set)."""
+        return self._sealer is not None
+
+    def _seal(self, bound_to: str, ballot: StoredBallot) -> str:
+        if self._sealer is None:
+            raise SealBroken("no ballot key")
+        return self._sealer.seal(BALLOT, _ballot_bytes(ballot), bound_to=bound_to)
+
+    def _open(self, bound_to: str, value: str) -> StoredBallot:
+        if self._sealer is None:
+            raise SealBroken("no ballot key")
+        return _ballot_of(self._sealer.open(BALLOT, value, bound_to=bound_to))
+
+    # --- ballots of before sealing (migration 0013): read once to seal them -------------
+
+    async def legacy_key(self) -> str | None:
+        """The ballot key migration 0012 stored in the database, if still there."""
+        value = await self.db.fetchval("SELECT value FROM secrets WHERE name = 'ballot-key'")
+        return None if value is None else str(value)
+
+    async def legacy_ballots(self) -> list[tuple[int, str, StoredBallot]]:
+        """``(poll id, voter key, ballot)`` of every ballot stored unsealed."""
+        rows = await self.db.fetchall(
+            "SELECT b.id, b.poll_id, b.voter_key, b.village_id, b.gender, b.age_group,"
+            " c.option_id, c.weight FROM ballots b JOIN ballot_choices c ON c.ballot_id = b.id"
+            " ORDER BY b.id"
+        )
+        found: dict[int, tuple[int, str, StoredBallot]] = {}
+        for ballot_id, poll_id, voter_key, village_id, gender, age, option_id, weight in rows:
+            if ballot_id not in found:
+                found[ballot_id] = (poll_id, voter_key, StoredBallot(village_id, gender, age, {}))
+            found[ballot_id][2].choices[option_id] = weight
+        return list(found.values())
+
+    async def turnout_of(self, poll_id: int) -> list[Row]:
+        """``(resident id, channel, cast at)`` of everyone who voted in the poll."""
+        return await self.db.fetchall(
+            "SELECT resident_id, channel, cast_at FROM turnout WHERE poll_id = ?", (poll_id,)
+        )
+
+    async def drop_legacy(self) -> None:
+        """Delete the unsealed ballots and the stored key (all sealed by now)."""
+        await self.db.execute("DELETE FROM ballot_choices")
+        await self.db.execute("DELETE FROM ballots")
+        await self.db.execute("DELETE FROM secrets WHERE name = 'ballot-key'")
+
+    async def compact(self) -> None:
+        """Rewrite the files of the tables :meth:`drop_legacy` emptied, so that deleted
+        plaintext does not linger in free pages (outside any transaction)."""
+        if self.db.dialect.name == "sqlite":
+            await self.db.execute("VACUUM")
+            await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # and out of the WAL
+        else:
+            await self.db.execute("VACUUM FULL ballots, ballot_choices, secrets")
 
     async def turnout_count(self, poll_id: int) -> int:
         return int(
@@ -211,21 +344,3 @@ class PollRepo:
                 limit,
             ),
         )
-
-    async def secret(self, name: str, make: Callable[[], str]) -> str:
-        """A stored deployment secret, created with ``make()`` if missing. One that was
-        there already (the migrations make the ballot key) was committed and never
-        changes: it is kept once read. One made here may yet be rolled back with the
-        caller's transaction: it is read again next time."""
-        known = self._secrets.get(name)
-        if known is not None:
-            return known
-        stored = await self.db.fetchval("SELECT value FROM secrets WHERE name = ?", (name,))
-        if stored is not None:
-            self._secrets[name] = str(stored)
-            return str(stored)
-        await self.db.execute(
-            "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-            (name, make()),
-        )
-        return str(await self.db.fetchval("SELECT value FROM secrets WHERE name = ?", (name,)))

@@ -19,20 +19,25 @@ from storage.rate_limits import RateLimitRepo
 from storage.ratings import RatingRepo
 from storage.residents import ResidentRepo
 from storage.roles import RoleRepo
+from storage.sealing import Sealer
 
 
 class Repos:
-    def __init__(self, db: Database) -> None:
+    """``ballot_key`` (the ``BALLOT_KEY`` setting) seals ballots and the replies that name
+    them; without it no vote can be cast nor counted."""
+
+    def __init__(self, db: Database, ballot_key: str | None = None) -> None:
         self.db = db
+        self.sealer = Sealer(ballot_key) if ballot_key else None
         self.municipalities = MunicipalityRepo(db)
         self.households = HouseholdRepo(db)
         self.residents = ResidentRepo(db)
         self.roles = RoleRepo(db)
-        self.outbox = OutboxRepo(db)
+        self.outbox = OutboxRepo(db, self.sealer)
         self.broadcasts = BroadcastRepo(db)
-        self.inbound = InboundRepo(db)
+        self.inbound = InboundRepo(db, self.sealer)
         self.problems = ProblemRepo(db)
-        self.polls = PollRepo(db)
+        self.polls = PollRepo(db, self.sealer)
         self.hearings = HearingRepo(db)
         self.budget = BudgetRepo(db)
         self.acts = ActRepo(db)

@@ -36,7 +36,7 @@ from storage.migrate import migrate
 from storage.models import Municipality
 from storage.repos import Repos
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.processes import child_env
+from tests.processes import TEST_BALLOT_KEY, child_env
 from tests.telegram_helpers import fake_bot, feed_update
 
 T = TypeVar("T")
@@ -169,7 +169,7 @@ async def db(db_url: str) -> AsyncIterator[Database]:
 async def repos(db_url: str) -> AsyncIterator[Repos]:
     async with connect(db_url) as db:
         await migrate(db)
-        yield Repos(db)
+        yield Repos(db, TEST_BALLOT_KEY)
 
 
 @pytest.fixture

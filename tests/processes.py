@@ -23,9 +23,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+#: the ballot key of the tests (child processes get it unless ``extra`` says otherwise;
+#: ``BALLOT_KEY=""`` unsets it)
+TEST_BALLOT_KEY = "test-ballot-key-" + "0123456789abcdef" * 3
+
+
 def child_env(extra: dict[str, str]) -> dict[str, str]:
-    """This process's environment without any civic-bot setting, plus ``extra``; the
-    repository first on the import path."""
+    """This process's environment without any civic-bot setting, plus the tests' ballot
+    key and ``extra``; the repository first on the import path."""
     ours = {name.upper() for name in Settings.model_fields}
     env = {
         k: v
@@ -34,6 +39,7 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
     }
     env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env["PYTHONUNBUFFERED"] = "1"
+    env["BALLOT_KEY"] = TEST_BALLOT_KEY
     env.update(extra)
     return env
 

@@ -204,6 +204,7 @@ def sample(feature: str, language: str) -> dict[str, Any]:
         "polls": {"polls": [(POLL, OPTIONS)]},
         "voted": {"poll": POLL, "chosen": [(o, 3) for o in OPTIONS[:3]], "replaced": True},
         "vote_refused": {"code": "which_poll", "numbers": [1234, 1235, 1236]},
+        "vote_receipt": {"poll": POLL, "how": "sms", "chosen": [(o, 3) for o in OPTIONS[:3]]},
         "problem_rejected": {
             "number": 12345,
             "reason": (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,8 @@ def test_a_proposed_formula_is_neutralised_in_every_export(town: Path) -> None:
         "--problem", problem, "--closes", "2999-01-01 10:00", cwd=town,
     )  # fmt: skip
     poll = created.split()[1]
+    with sqlite3.connect(town / "civic-bot.db") as conn:  # closed: results are shown
+        conn.execute("UPDATE polls SET opens_at = '2020-01-01', closes_at = '2020-01-02'")
     results = rows_of(ok("poll", "export", poll, cwd=town))
     labels = [row[4] for row in results[1:] if row[0] == "all"]
     assert labels == ["Roads", "'" + FORMULA]

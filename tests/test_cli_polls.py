@@ -63,8 +63,19 @@ def test_a_poll_from_creation_to_exported_results(town: Path) -> None:
     refused = run_cli("poll", "ballot", "1", "--phone", "+996700000001", "--choices", "3", cwd=town)
     assert refused.returncode == 2
     assert refused.stderr.strip() == "civic-bot: ballot refused: voted_by_phone"
+    # open: turnout only, nothing per option, and no ballots out
     shown = ok("poll", "show", "1", cwd=town)
     assert "ballots 3 of " in shown
+    assert "Roads" not in shown and "secret ballot" in shown
+    assert ok("poll", "export", "1", cwd=town).splitlines()[1:] == [
+        "turnout,all,3,,eligible 3728,,,,"
+    ]
+    refused = run_cli("poll", "export", "1", "--format", "pb", cwd=town)
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert "is not closed" in refused.stderr
+    with sqlite3.connect(town / "civic-bot.db") as conn:  # time passes: the poll closes
+        conn.execute("UPDATE polls SET opens_at = '2020-01-01', closes_at = '2020-01-02'")
+    shown = ok("poll", "show", "1", cwd=town)
     assert "* 2. Roads: 3 (3 ballots)" in shown
     rows = ok("poll", "export", "1", cwd=town).splitlines()
     assert rows[0] == "dimension,group,ballots,option,label,cost,votes,score,selected"
@@ -73,14 +84,19 @@ def test_a_poll_from_creation_to_exported_results(town: Path) -> None:
         "all,all,3,2,Roads,457000,3,3,1",
         "all,all,3,3,Lighting,467500,1,1,0",
     ]
-    assert any(row.startswith("village,Ak-Chiy,3,2,Roads") for row in rows)
+    # three voters: a group too small to show (SMALL_GROUP_MIN=5)
+    assert "village,Ak-Chiy,3,,,,,," in rows
+    assert not any(row.startswith(("village,", "gender,", "age_group,")) and "Roads" in row
+                   for row in rows)  # fmt: skip
     pb = town / "poll1.pb"
     ok("poll", "export", "1", "--format", "pb", "--output", str(pb), cwd=town)
     tally = json.loads(ok("pb", "tally", str(pb), cwd=town))
     assert tally["selected"] == ["2", "1"]
     with sqlite3.connect(town / "civic-bot.db") as conn:
         assert "+996" not in pb.read_text(encoding="utf-8")
-        assert conn.execute("SELECT COUNT(*) FROM ballots").fetchone() == (3,)
+        sealed = conn.execute("SELECT COUNT(ballot) FROM turnout").fetchone()[0]
+        boxed = conn.execute("SELECT COUNT(*) FROM box_ballots").fetchone()[0]
+        assert (sealed, boxed) == (2, 1)  # two by phone, one on paper
 
 
 def test_paper_ballot_csv_is_all_or_nothing(town: Path) -> None:
@@ -104,6 +120,46 @@ def test_paper_ballot_csv_is_all_or_nothing(town: Path) -> None:
     assert ok("poll", "import-ballots", "1", str(good), cwd=town) == (
         "poll 1: 2 paper ballot(s) counted\n"
     )
+
+
+def test_paper_voters_are_marked_and_their_ballots_boxed_apart(town: Path) -> None:
+    """As at a polling station: the clerk marks who voted on paper; the box is counted
+    later, its ballots linked to nobody, never more than the voters marked."""
+    create_poll(town)
+    voters = town / "voters.csv"
+    voters.write_text("phone\n0700000010\n0700000011\n", encoding="utf-8")
+    assert ok("poll", "import-ballots", "1", str(voters), cwd=town) == (
+        "poll 1: 2 paper voter(s) marked\n"
+    )
+    box = town / "box.csv"
+    box.write_text("choices\n1\n2\n1 3\n", encoding="utf-8")
+    full = run_cli("poll", "import-ballots", "1", str(box), "--village", "Kachybek", cwd=town)
+    assert full.returncode == 2
+    assert full.stderr.strip() == (
+        "civic-bot: the box may take 2 more ballot(s): no more than the paper voters marked"
+        " without one"
+    )
+    box.write_text("choices\n1\n1 3\n", encoding="utf-8")
+    assert ok("poll", "import-ballots", "1", str(box), "--village", "Kachybek", cwd=town) == (
+        "poll 1: 2 paper ballot(s) counted\n"
+    )
+    assert run_cli("poll", "ballot", "1", "--choices", "2", cwd=town).returncode == 2
+    assert ok("poll", "ballot", "1", "--phone", "0700000012", cwd=town) == (
+        "poll 1: marked as voted on paper\n"
+    )
+    assert ok("poll", "ballot", "1", "--choices", "2", cwd=town) == (
+        "poll 1: paper ballot put in the box\n"
+    )
+    again = run_cli("poll", "ballot", "1", "--phone", "0700000012", cwd=town)
+    assert again.stderr.strip() == "civic-bot: ballot refused: voted_on_paper"
+    replies = ok("demo", "--as", "+996700000010", cwd=town, stdin="LANG EN\nVOTED\nV 1\n")
+    assert "You voted in poll 1 on paper." in replies
+    assert "You already voted on a paper ballot." in replies
+    with sqlite3.connect(town / "civic-bot.db") as conn:
+        assert conn.execute(
+            "SELECT COUNT(*), COUNT(ballot) FROM turnout WHERE channel = 'paper'"
+        ).fetchone() == (3, 0)
+        assert conn.execute("SELECT COUNT(*) FROM box_ballots").fetchone() == (3,)
 
 
 @pytest.mark.parametrize("name", ["Poland_Swiecie_2023.pb", "Poland_Krakow_2020_Zwierzyniec.pb"])

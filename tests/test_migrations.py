@@ -9,8 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from bot.services import ballot_upgrade, demo_data, poll_results
+from bot.services.ballot_upgrade import legacy_voter_key
+from bot.services.errors import ServiceError
 from storage.db import Database, connect
 from storage.migrate import available, current_version, latest_version, migrate
+from storage.repos import Repos
+from tests.conftest import FakeClock
+from tests.processes import TEST_BALLOT_KEY
 
 
 async def schema(db: Database) -> list[tuple]:
@@ -116,23 +122,94 @@ async def test_failed_transaction_leaves_nothing(db_url: str) -> None:
         assert await db.fetchval("SELECT COUNT(*) FROM municipalities") == 0
 
 
-async def test_the_ballot_key_is_made_with_the_schema_and_kept(
-    db_url: str, new_db_url: Callable[[], str]
+async def test_no_ballot_key_stays_in_a_database(new_db_url: Callable[[], str]) -> None:
+    """Migration 0012 made a ballot key in the database; 0013 removes it where no ballots
+    were made under it, and keeps it for sealing them where some were
+    (bot/services/ballot_upgrade.py)."""
+    for with_ballot in (False, True):
+        async with connect(new_db_url()) as db:
+            await migrate(db, 12)
+            assert await db.fetchval("SELECT COUNT(*) FROM secrets") == 1
+            if with_ballot:
+                await db.execute(
+                    "INSERT INTO municipalities (slug, name, created_at) VALUES ('x', 'X', 'now')"
+                )
+                poll_id = await db.execute(
+                    "INSERT INTO polls (municipality_id, title, ballot_type, max_choices,"
+                    " opens_at, closes_at, rule, created_at)"
+                    " SELECT id, 'P', 'choose1', 1, 'a', 'b', 'totals', 'now' FROM municipalities"
+                )
+                await db.execute(
+                    "INSERT INTO ballots (poll_id, voter_key) VALUES (?, 'k')", (poll_id,)
+                )
+            await migrate(db)
+            assert await db.fetchval("SELECT COUNT(*) FROM secrets") == int(with_ballot)
+
+
+async def test_ballots_of_an_earlier_version_are_sealed_once_the_key_is_set(
+    db_url: str, clock: FakeClock
 ) -> None:
-    """64 random hex digits from the server's source; a database that had a key keeps it."""
+    """A deployment upgrading with ballots under the stored key: without BALLOT_KEY it is
+    refused with one line; with it each ballot is sealed into its voter's turnout row
+    (paper and imported ones into the box), counted the same, and the key is gone."""
     async with connect(db_url) as db:
-        await migrate(db, 11)
-        await db.execute("INSERT INTO secrets (name, value) VALUES ('ballot-key', 'old-key')")
+        # an upgraded database as migration 0013 leaves it when ballots were there: the old
+        # rows and the stored key (the demo data needs the latest schema)
         await migrate(db)
-        kept = await db.fetchval("SELECT value FROM secrets WHERE name = 'ballot-key'")
-    assert kept == "old-key"
-    keys = []
-    for _ in range(2):
-        async with connect(new_db_url()) as fresh:
-            await migrate(fresh)
-            keys.append(await fresh.fetchval("SELECT value FROM secrets WHERE name = 'ballot-key'"))
-    assert all(len(key) == 64 and int(key, 16) >= 0 for key in keys)
-    assert keys[0] != keys[1]
+        old = Repos(db)
+        demo, _ = await demo_data.ensure_demo(old, now=clock.now())
+        stored_key = "0123456789abcdef" * 4
+        await db.execute(
+            "INSERT INTO secrets (name, value) VALUES ('ballot-key', ?)", (stored_key,)
+        )
+        poll_id = await old.polls.create(
+            municipality_id=demo.id, title="Old", ballot_type="choose1", max_choices=1,
+            village_id=None, min_age=18, opens_at="2026-01-01", closes_at="2026-02-01",
+            budget=None, rule="totals", changeable=True, now="2026-01-01",
+        )  # fmt: skip
+        await old.polls.add_options(poll_id, [("A", None, None), ("B", None, None)])
+        a, b = [o.id for o in await old.polls.options(poll_id)]
+        people = [await old.residents.by_phone(demo.id, f"+99670000000{n}") for n in (1, 3, 4)]
+        votes = [(people[0], "sms", a), (people[1], "telegram", b), (people[2], "paper", b)]
+        for n, (person, channel, option) in enumerate(votes):
+            assert person is not None
+            await db.execute(
+                "INSERT INTO turnout (poll_id, resident_id, channel, cast_at) VALUES (?, ?, ?, ?)",
+                (poll_id, person.id, channel, f"2026-01-0{n + 2}"),
+            )
+            await old_ballot(db, poll_id, legacy_voter_key(stored_key, poll_id, person.id), option)
+        await old_ballot(db, poll_id, "pb:1", a)  # an imported election's ballot
+        with pytest.raises(ServiceError, match="set BALLOT_KEY"):
+            await ballot_upgrade.seal_legacy(Repos(db))
+        repos = Repos(db, TEST_BALLOT_KEY)
+        assert await ballot_upgrade.seal_legacy(repos) == 4
+        assert await ballot_upgrade.seal_legacy(repos) == 0  # once
+        for table in ("ballots", "ballot_choices", "secrets"):
+            assert await db.fetchval(f"SELECT COUNT(*) FROM {table}") == 0
+        assert people[0] is not None and people[1] is not None and people[2] is not None
+        first = await repos.polls.own_ballot(poll_id, people[0].id)
+        assert first is not None and (first[0], first[1] and first[1].choices) == ("sms", {a: 1})
+        assert await repos.polls.own_ballot(poll_id, people[2].id) == ("paper", None)
+        assert await repos.polls.box_count(poll_id) == 2
+        cast = await db.fetchall("SELECT cast_at FROM turnout ORDER BY cast_at")
+        assert [row[0] for row in cast] == ["2026-01-02", "2026-01-03", "2026-01-04"]
+        poll = await repos.polls.get(demo.id, poll_id)
+        assert poll is not None
+        results = await poll_results.compute(repos, poll, now=clock.now())
+        assert {r.option.label: r.votes for r in results.options} == {"A": 2, "B": 2}
+
+
+async def old_ballot(db: Database, poll_id: int, voter_key: str, option_id: int) -> None:
+    """A ballot as stored before migration 0013."""
+    ballot_id = await db.execute(
+        "INSERT INTO ballots (poll_id, voter_key, village_id, gender, age_group)"
+        " VALUES (?, ?, NULL, 'f', '36-55')",
+        (poll_id, voter_key),
+    )
+    await db.execute(
+        "INSERT INTO ballot_choices (ballot_id, option_id, weight) VALUES (?, ?, 1)",
+        (ballot_id, option_id),
+    )
 
 
 async def test_inbound_records_are_kept_and_made_per_municipality(db_url: str) -> None:

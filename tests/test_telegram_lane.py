@@ -39,6 +39,7 @@ from tests.fakes.webhooks import (
     telegram_contact_update,
     telegram_message_update,
 )
+from tests.processes import TEST_BALLOT_KEY
 
 USER = 7_100_001
 
@@ -56,7 +57,7 @@ class Side:
 async def open_side(
     stack: contextlib.AsyncExitStack, url: str, bot: Bot, renderer: Renderer, clock: FakeClock
 ) -> Side:
-    repos = Repos(await stack.enter_async_context(connect(url)))
+    repos = Repos(await stack.enter_async_context(connect(url)), TEST_BALLOT_KEY)
     await migrate(repos.db)
     municipality, _ = await demo_data.ensure_demo(repos, now=clock.now())
     resident = await repos.residents.by_phone(municipality.id, demo_data.RESIDENT_PHONE)
@@ -99,11 +100,20 @@ async def resident_row(repos: Repos) -> tuple[Any, ...]:
 
 
 async def inbound_rows(repos: Repos) -> list[tuple[Any, ...]]:
+    """The Telegram inbound rows, each reply as answered again (the stored one is sealed)."""
     rows = await repos.db.fetchall(
-        "SELECT provider_id, resident_id IS NOT NULL, command, reply FROM inbound"
+        "SELECT provider_id, resident_id IS NOT NULL, command, municipality_id FROM inbound"
         " WHERE channel = 'telegram' ORDER BY id"
     )
-    return [tuple(row) for row in rows]
+    return [
+        (
+            *row[:3],
+            await repos.inbound.reply_to(
+                municipality_id=row[3], channel="telegram", provider_id=row[0]
+            ),
+        )
+        for row in rows
+    ]
 
 
 TEXTS = ["ME", "HELP", "LANG RU", "me", "МЕН", "STOP", "START", "PROBLEMS", "V 1", "hello?", "",

@@ -25,10 +25,11 @@ from storage.repos import Repos
 from tests.conftest import FakeClock, table_snapshot
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.webhooks import telegram_callback_update, telegram_message_update
+from tests.processes import TEST_BALLOT_KEY
 from tests.telegram_helpers import feed_update
 from tests.test_telegram_handlers import USER, buttons
 
-VOTING_TABLES = ("turnout", "ballots", "ballot_choices")
+VOTING_TABLES = ("turnout", "box_ballots")
 LABELS = ["Kindergarten", "Roads & bridges", "Street lighting", "Sports hall", "Park"]
 COSTS = [400_000, 457_000, 467_500, 1_739_000, None]
 SCREEN_METHODS = ("sendMessage", "editMessageText")
@@ -204,9 +205,14 @@ async def test_a_restart_halfway_through_the_ballot_continues_the_draft(
     await voter.say("/vote")
     await voter.press(tap(poll, 3))
     await voter.press(tap(poll, 1))
+    # the draft beside the chat is sealed like a ballot: no choice in clear
+    (data,) = await repos.db.fetchall("SELECT data FROM telegram_fsm WHERE data LIKE '%ballots%'")
+    assert "sealed:v1:" in data[0] and "[3, null]" not in data[0] and "[[3" not in data[0]
 
     async with connect(db_url) as db:
-        restarted = build_dispatcher(repos=Repos(db), renderer=renderer, clock=clock)
+        restarted = build_dispatcher(
+            repos=Repos(db, TEST_BALLOT_KEY), renderer=renderer, clock=clock
+        )
         voter = Voter(restarted, bot, api)
         await voter.press(tap(poll, 4))
         chosen = [(options[2], 1), (options[0], 2), (options[3], 3)]
@@ -497,3 +503,34 @@ async def test_a_forged_ballot_button_is_only_answered(
     assert len(api.calls("answerCallbackQuery")) == 3
     assert api.calls("sendMessage") == [] and api.calls("editMessageText") == []
     assert await table_snapshot(repos, *VOTING_TABLES) == before
+
+
+async def test_a_vote_receipt_telegram_refuses_for_the_moment_is_queued_sealed(
+    voter: Voter,
+    api: FakeTelegramAPI,
+    repos: Repos,
+    renderer: Renderer,
+    demo: Municipality,
+    clock: FakeClock,
+    linked: Resident,
+) -> None:
+    """Telegram is busy when the receipt should replace the ballot: the receipt waits in
+    the outbox, but sealed, so a copy of the database does not show the choice beside the
+    chat; the worker reads it in clear to send it."""
+    poll, options = await make_poll(repos, demo, clock, "choose1")
+    await voter.say("/vote")
+    await voter.press(tap(poll, 2))  # choose-1: straight to the summary
+    api.fail_next("editMessageText", 429, retry_after=2)
+    await voter.press(step(poll, "confirm"))
+
+    assert await repos.polls.turnout_count(poll.id) == 1
+    [row] = await repos.db.fetchall(
+        "SELECT dedupe_key, address, body FROM outbox WHERE dedupe_key LIKE '%:update:%'"
+    )
+    assert row["address"] == str(USER)
+    assert row["body"].startswith("sealed:") and options[1].label not in row["body"]
+    message = await repos.outbox.by_key(row["dedupe_key"])
+    assert message is not None
+    assert message.body == renderer.render(
+        "voted", linked.language, "telegram", poll=poll, chosen=[(options[1], 1)], replaced=False
+    )

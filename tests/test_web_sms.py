@@ -106,10 +106,20 @@ def twiml(text: str | None) -> str:
 
 
 async def inbound_rows(repos: Repos) -> list[tuple[Any, ...]]:
+    """The inbound rows, each reply as answered again (the stored one is sealed)."""
     rows = await repos.db.fetchall(
-        "SELECT channel, provider_id, resident_id, command, reply FROM inbound ORDER BY id"
+        "SELECT channel, provider_id, resident_id, command, municipality_id FROM inbound"
+        " ORDER BY id"
     )
-    return [tuple(row) for row in rows]
+    return [
+        (
+            *row[:4],
+            await repos.inbound.reply_to(
+                municipality_id=row[4], channel=row[0], provider_id=row[1]
+            ),
+        )
+        for row in rows
+    ]
 
 
 async def resident(repos: Repos, demo: Municipality, phone: str = RESIDENT) -> Resident:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from bot.cli.errors import CliError
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError, load_settings
-from bot.services import roles
+from bot.services import ballot_upgrade, roles
 from bot.services.attendance import CheckInWindow
 from bot.services.audit import CLI, Actor
 from bot.services.errors import ServiceError
@@ -35,7 +35,8 @@ def settings() -> Settings:
 
 @contextlib.asynccontextmanager
 async def open_repos(config: Settings | None = None) -> AsyncIterator[Repos]:
-    """The configured database, created and migrated to the latest schema if needed."""
+    """The configured database, created and migrated to the latest schema if needed (and
+    ballots of an earlier version sealed: :mod:`bot.services.ballot_upgrade`)."""
     config = config or settings()
     try:
         db = await open_database(config.database_url)
@@ -46,7 +47,9 @@ async def open_repos(config: Settings | None = None) -> AsyncIterator[Repos]:
         raise CliError(f"cannot open the database {url}: {exc}") from None
     try:
         await migrate(db)
-        yield Repos(db)
+        repos = Repos(db, config.ballot_secret)
+        await ballot_upgrade.seal_legacy(repos)
+        yield repos
     finally:
         await db.close()
 

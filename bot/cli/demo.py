@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import secrets
 import sys
+from pathlib import Path
+
+from pydantic import SecretStr
 
 from bot.cli.common import async_handler, open_repos, settings
 from bot.cli.errors import CliError
 from bot.clock import SystemClock
+from bot.config import Settings
 from bot.phones import InvalidPhone, normalize_phone
 from bot.rendering.templates import Renderer
 from bot.services import demo_data
 from handlers.text import handle_text
-from storage.db import redact_url
+from storage.db import is_postgres_url, redact_url, sqlite_path
 
 BANNER = f"""\
 civic-bot demo: {demo_data.NAME} (3 villages, 648 households, 3,728 residents).
@@ -52,9 +58,26 @@ def _phone(raw: str) -> str:
         raise CliError(str(exc)) from None
 
 
+def demo_ballot_key(config: Settings) -> Settings:
+    """``config`` with a ballot key: ``BALLOT_KEY`` if set; else, for a SQLite database, a
+    demo key of its own kept in a file beside it (``civic-bot.db.ballot-key``), never in
+    the database; made once. On PostgreSQL without ``BALLOT_KEY`` voting stays closed."""
+    if config.ballot_key is not None or is_postgres_url(config.database_url):
+        return config
+    path = Path(sqlite_path(config.database_url) + ".ballot-key")
+    try:
+        if not path.exists():
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+                f.write(secrets.token_hex(32) + "\n")
+        key = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise CliError(f"cannot keep the demo's ballot key in {path}: {exc.strerror}") from None
+    return config.model_copy(update={"ballot_key": SecretStr(key)})
+
+
 @async_handler
 async def _demo(args: argparse.Namespace) -> int:
-    config = settings()
+    config = demo_ballot_key(settings())
     phone = _phone(args.phone)
     interactive = sys.stdin.isatty()
     # From a pipe, stdout carries only the replies.

@@ -7,7 +7,7 @@ import argparse
 from bot.cli.common import async_handler, settings
 from bot.cli.errors import CliError
 from bot.clock import SystemClock
-from bot.services import demo_data
+from bot.services import ballot_upgrade, demo_data
 from storage.db import DatabaseUnavailable, open_database, redact_url
 from storage.migrate import latest_version, migrate
 from storage.repos import Repos
@@ -38,8 +38,11 @@ async def _init(args: argparse.Namespace) -> int:
         names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "none, up to date"
         url = redact_url(config.database_url)
         print(f"{url}: schema version {latest_version()} (applied: {names})")
+        repos = Repos(db, config.ballot_secret)
+        if sealed := await ballot_upgrade.seal_legacy(repos):
+            print(f"{sealed} ballot(s) of an earlier version sealed under BALLOT_KEY")
         if args.demo:
-            municipality, created = await demo_data.ensure_demo(Repos(db), now=SystemClock().now())
+            municipality, created = await demo_data.ensure_demo(repos, now=SystemClock().now())
             state = "created" if created else "already present"
             print(f"demo municipality {municipality.slug!r}: {state}")
     finally:

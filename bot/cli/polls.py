@@ -24,7 +24,15 @@ from bot.services import poll_io, poll_results, voting
 from bot.services.ballot_text import BallotSyntaxError, parse_ballot_text
 from bot.services.csv_input import ImportRejected
 from bot.services.poll_jobs import publish_results
-from bot.services.polls import BALLOT_TYPES, RULES, OptionSpec, create_poll, get_poll
+from bot.services.polls import (
+    BALLOT_KEY_MISSING,
+    BALLOT_TYPES,
+    RULES,
+    OptionSpec,
+    create_poll,
+    get_poll,
+)
+from storage.models import Resident
 
 CREATE_HELP = """\
 Options: --option LABEL or --option LABEL=COST (som), repeated, and/or --problem ID
@@ -58,19 +66,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--fixed", action="store_true", help="a ballot cannot be changed")
     actions.add_parser("list", help="list polls")
     for name, text in (
-        ("show", "turnout and totals (never who chose what)"),
+        ("show", "turnout; totals once closed (never who chose what)"),
         ("publish", "publish the results to the electorate (after closing)"),
     ):
         sub = actions.add_parser(name, help=text)
         sub.add_argument("id", type=int)
-    ballot = actions.add_parser("ballot", help="enter one paper ballot")
+    ballot = actions.add_parser(
+        "ballot",
+        help="a paper vote: --phone marks the voter (turnout), --choices puts a ballot in the"
+        " box (linked to nobody); both: the two at once",
+    )
     ballot.add_argument("id", type=int)
-    ballot.add_argument("--phone", required=True)
-    ballot.add_argument("--choices", required=True, help="as by SMS, e.g. '1 4 5' or '1:6 2:4'")
-    paper = actions.add_parser("import-ballots", help="paper ballots from CSV: phone,choices")
+    ballot.add_argument("--phone")
+    ballot.add_argument("--choices", help="as by SMS, e.g. '1 4 5' or '1:6 2:4'")
+    paper = actions.add_parser(
+        "import-ballots",
+        help="paper votes from CSV: phone,choices; phone alone (voters marked); choices alone"
+        " (a ballot box counted)",
+    )
     paper.add_argument("id", type=int)
     paper.add_argument("file", type=Path)
-    export = actions.add_parser("export", help="results CSV, or the ballots as pabulib .pb")
+    for sub in (ballot, paper):
+        sub.add_argument("--village", help="the polling place's village, for box ballots")
+    export = actions.add_parser(
+        "export", help="results CSV (turnout while open), or the closed poll's ballots as .pb"
+    )
     export.add_argument("id", type=int)
     export.add_argument("--format", choices=["csv", "pb"], default="csv")
     export.add_argument("--output", type=Path, help="file (default: standard output)")
@@ -146,11 +166,15 @@ async def _list(c: Call) -> None:
 
 async def _show(c: Call) -> None:
     poll = await get_poll(c.repos, c.municipality, c.args.id)
-    results = await poll_results.compute(c.repos, poll, now=c.now)
+    results = await poll_results.compute(
+        c.repos, poll, now=c.now, small_group_min=c.config.small_group_min
+    )
     print(f"poll {poll.id}: {poll.title} — {poll_io.describe_state(poll, c.now)}")
     print(
         f"ballots {results.ballots} of {results.eligible} eligible ({results.turnout_percent:.1f}%)"
     )
+    if results.sealed:
+        print("secret ballot: results per option when the poll has closed")
     for r in results.options:
         mark = "*" if r.selected else " "
         print(f"{mark} {r.option.position}. {r.option.label}: {r.score} ({r.votes} ballots)")
@@ -168,42 +192,69 @@ async def _publish(c: Call) -> None:
 
 async def _ballot(c: Call) -> None:
     poll = await get_poll(c.repos, c.municipality, c.args.id)
+    if not c.repos.polls.sealing:
+        raise CliError(BALLOT_KEY_MISSING)
+    if not (c.args.phone or c.args.choices):
+        raise CliError("give --phone (the voter), --choices (the ballot) or both")
     try:
-        phone = normalize_phone(c.args.phone)
+        ballot = parse_ballot_text(f"#{poll.id} {c.args.choices}") if c.args.choices else None
+        resident = await _resident(c, c.args.phone) if c.args.phone else None
+        await poll_io.enter_paper_ballot(
+            c.repos, c.municipality, poll, resident, ballot, village=c.args.village, now=c.now,
+            actor=await c.actor(),
+        )  # fmt: skip
+    except (BallotSyntaxError, voting.VoteRefused) as exc:
+        refusal = poll_io.paper_refusal(exc) if isinstance(exc, voting.VoteRefused) else None
+        raise CliError(refusal or f"ballot refused: {exc.code}") from None
+    if resident and ballot:
+        print(f"poll {poll.id}: paper ballot counted")
+    elif resident:
+        print(f"poll {poll.id}: marked as voted on paper")
+    else:
+        print(f"poll {poll.id}: paper ballot put in the box")
+
+
+async def _resident(c: Call, raw: str) -> Resident:
+    try:
+        phone = normalize_phone(raw)
     except InvalidPhone as exc:
         raise CliError(str(exc)) from None
     resident = await c.repos.residents.by_phone(c.municipality.id, phone)
     if resident is None:
         raise CliError(f"{phone} is not in the register")
-    try:
-        ballot = parse_ballot_text(f"#{poll.id} {c.args.choices}")
-        await poll_io.enter_paper_ballot(
-            c.repos, c.municipality, poll, resident, ballot, now=c.now, actor=await c.actor()
-        )
-    except (BallotSyntaxError, voting.VoteRefused) as exc:
-        raise CliError(f"ballot refused: {exc.code}") from None
-    print(f"poll {poll.id}: paper ballot counted")
+    return resident
 
 
 async def _import_ballots(c: Call) -> None:
     poll = await get_poll(c.repos, c.municipality, c.args.id)
     try:
         report = await poll_io.import_paper_ballots(
-            c.repos, c.municipality, poll, _read(c.args.file), now=c.now, actor=await c.actor()
+            c.repos,
+            c.municipality,
+            poll,
+            _read(c.args.file),
+            now=c.now,
+            village=c.args.village,
+            actor=await c.actor(),
         )
     except ImportRejected as rejected:
         for error in rejected.errors:
             print(f"{c.args.file}: {error}", file=sys.stderr)
         raise CliError(str(rejected)) from None
-    print(f"poll {poll.id}: {report.counted} paper ballot(s) counted")
+    if report.counted:
+        print(f"poll {poll.id}: {report.counted} paper ballot(s) counted")
+    else:
+        print(f"poll {poll.id}: {report.marked} paper voter(s) marked")
 
 
 async def _export(c: Call) -> None:
     poll = await get_poll(c.repos, c.municipality, c.args.id)
     if c.args.format == "csv":
-        text = await poll_io.results_csv(c.repos, poll, now=c.now)
+        text = await poll_io.results_csv(
+            c.repos, poll, now=c.now, small_group_min=c.config.small_group_min
+        )
     else:
-        text = await poll_io.export_pb(c.repos, c.municipality, poll)
+        text = await poll_io.export_pb(c.repos, c.municipality, poll, now=c.now)
     write_export(text, c.args.output)
 
 

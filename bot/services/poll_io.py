@@ -1,7 +1,8 @@
 """Polls in and out: results CSV, pabulib ``.pb`` export and import, paper-ballot CSV.
 
-A ``.pb`` export carries the anonymous ballots only (voter ids are sequence numbers);
-an imported ``.pb`` becomes a poll with its ballots, which count like any others.
+A ``.pb`` export carries the anonymous ballots only, of a closed poll: in a canonical
+order (not as cast), voter ids 1..n, no voter attributes. An imported ``.pb`` becomes a
+poll with its ballots (in the box, linked to nobody), which count like any others.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from bot.services.audit import CLI, Actor
 from bot.services.ballot_text import BallotSyntaxError, BallotText, parse_ballot_text
 from bot.services.csv_input import ImportRejected, LineError, decode, read_rows
 from bot.services.errors import ServiceError
-from bot.services.polls import OptionSpec, create_poll
-from storage.models import Municipality, Poll, Resident
+from bot.services.municipalities import village_id
+from bot.services.polls import BALLOT_KEY_MISSING, OptionSpec, create_poll
+from storage.models import Municipality, Poll, Resident, StoredBallot
 from storage.repos import Repos
 
 PB_RULES = {"greedy": "greedy", "mes": "equalshares/add1"}
@@ -27,9 +29,16 @@ FROM_PB_TYPE = {"choose-1": "choose1", "approval": "approval", "ordinal": "ranke
 FROM_PB_RULE = {"greedy": "greedy", "greedy-no-skip": "greedy", "equalshares/add1": "mes"}
 
 
-async def results_csv(repos: Repos, poll: Poll, *, now: datetime) -> str:
-    """Totals per option, then the same per village, gender and age group."""
-    results = await poll_results.compute(repos, poll, now=now)
+async def results_csv(
+    repos: Repos,
+    poll: Poll,
+    *,
+    now: datetime,
+    small_group_min: int = poll_results.SMALL_GROUP_MIN,
+) -> str:
+    """Totals per option, then the same per village, gender and age group (no figures
+    for a small group); while the poll is open only the turnout."""
+    results = await poll_results.compute(repos, poll, now=now, small_group_min=small_group_min)
     rows: list[list[object]] = []
     for r in sorted(results.options, key=lambda r: r.option.position):
         rows.append([
@@ -40,6 +49,9 @@ async def results_csv(repos: Repos, poll: Poll, *, now: datetime) -> str:
     labels = {r.option.position: r.option.label for r in results.options}
     for dimension, groups in results.breakdown.items():
         for group, (ballots, scores) in groups.items():
+            if scores is None:
+                rows.append([dimension, group, ballots, "", "", "", "", "", ""])
+                continue
             for position in sorted(scores):
                 rows.append(
                     [dimension, group, ballots, position, labels[position], "", "",
@@ -53,7 +65,11 @@ async def results_csv(repos: Repos, poll: Poll, *, now: datetime) -> str:
     )
 
 
-async def export_pb(repos: Repos, municipality: Municipality, poll: Poll) -> str:
+async def export_pb(repos: Repos, municipality: Municipality, poll: Poll, *, now: datetime) -> str:
+    if voting.poll_state(poll, now) != "closed":
+        raise ServiceError(f"poll {poll.id} is not closed: its ballots stay sealed until then")
+    if not repos.polls.sealing:
+        raise ServiceError("BALLOT_KEY is not set: the ballots cannot be opened")
     options = await repos.polls.options(poll.id)
     election = poll_results.election_of(poll, options, await repos.polls.ballots(poll.id))
     meta: dict[str, str] = {
@@ -95,25 +111,26 @@ async def import_pb(
         "cumulative": int(election.meta.get("max_sum_points") or 0)
         or max((sum(b.points or ()) for b in election.ballots), default=1),
     }[ballot_type]
-    poll = await create_poll(
-        repos,
-        municipality,
-        title=election.meta.get("description", "pabulib import"),
-        ballot_type=ballot_type,
-        options=[OptionSpec(p.name or p.id, p.cost) for p in election.projects],
-        opens_at=opens_at,
-        closes_at=closes_at,
-        now=now,
-        max_choices=limit,
-        budget=election.budget or None,
-        rule=FROM_PB_RULE.get(election.meta.get("rule", ""), "totals"),
-        min_age=0,
-        imported=True,
-        actor=actor,
-    )
-    options = {str(n): o.id for n, o in enumerate(await repos.polls.options(poll.id), start=1)}
-    by_project = {p.id: options[str(n)] for n, p in enumerate(election.projects, start=1)}
-    async with repos.db.transaction():
+    async with repos.db.transaction():  # the poll with all its ballots, or nothing
+        poll = await create_poll(
+            repos,
+            municipality,
+            title=election.meta.get("description", "pabulib import"),
+            ballot_type=ballot_type,
+            options=[OptionSpec(p.name or p.id, p.cost) for p in election.projects],
+            opens_at=opens_at,
+            closes_at=closes_at,
+            now=now,
+            max_choices=limit,
+            budget=election.budget or None,
+            rule=FROM_PB_RULE.get(election.meta.get("rule", ""), "totals"),
+            min_age=0,
+            imported=True,
+            actor=actor,
+        )
+        options = {str(n): o.id for n, o in enumerate(await repos.polls.options(poll.id), start=1)}
+        by_project = {p.id: options[str(n)] for n, p in enumerate(election.projects, start=1)}
+        box = []
         for ballot in election.ballots:
             if ballot.points is not None:
                 choices = dict(
@@ -123,20 +140,15 @@ async def import_pb(
                 choices = {by_project[p]: rank for rank, p in enumerate(ballot.projects, start=1)}
             else:
                 choices = {by_project[p]: 1 for p in ballot.projects}
-            await repos.polls.replace_ballot(
-                poll.id,
-                f"pb:{ballot.voter_id}",
-                village_id=None,
-                gender=ballot.extra.get("sex") or None,
-                age_group=None,
-                choices=choices,
-            )
+            box.append(StoredBallot(None, ballot.extra.get("sex") or None, None, choices))
+        await repos.polls.add_box_ballots(poll.id, box)
     return poll
 
 
 @dataclass(frozen=True)
 class PaperReport:
-    counted: int
+    counted: int  # ballots into the box
+    marked: int  # voters marked in turnout
 
 
 async def import_paper_ballots(
@@ -146,67 +158,122 @@ async def import_paper_ballots(
     data: bytes,
     *,
     now: datetime,
+    village: str | None = None,
     actor: Actor = CLI,
 ) -> PaperReport:
-    """``phone,choices`` rows cast on paper; any bad row rejects the whole file."""
-    rows, errors = read_rows(decode(data), required=("phone", "choices"))
+    """Paper votes from CSV; any bad row rejects the whole file. Columns ``phone`` and/or
+    ``choices``: a phone is marked as having voted on paper (turnout); choices go into the
+    box shuffled, linked to nobody. A file of choices alone is a ballot box counted at a
+    polling place (``village``: its village, for the breakdown); it may hold no more
+    ballots than paper voters were marked without one."""
+    if not repos.polls.sealing:
+        raise ServiceError(BALLOT_KEY_MISSING)
+    rows, errors = read_rows(decode(data), required=(), optional=("phone", "choices"))
+    columns = set().union(*(row.values for row in rows))
+    if not columns:
+        raise ImportRejected([LineError(1, "expected a column phone and/or choices")])
     options = await repos.polls.options(poll.id)
-    prepared = []
+    voters: list[Resident] = []
+    ballots: list[BallotText] = []
     seen: dict[int, int] = {}
     for row in rows:
         try:
-            phone = normalize_phone(row["phone"])
-            resident = await repos.residents.by_phone(municipality.id, phone)
-            if resident is None:
-                raise ServiceError(f"{phone} is not in the register")
-            if resident.id in seen:
-                raise ServiceError(f"{phone} already on line {seen[resident.id]}")
-            ballot = parse_ballot_text(f"#{poll.id} {row['choices']}")
-            voting.validate(poll, options, ballot.entries)
-            if not voting.eligible(poll, resident, now):
-                raise ServiceError(f"{phone} is not in the electorate")
-            before = await repos.polls.turnout_channel(poll.id, resident.id)
-            if before is not None and before != voting.PAPER:
-                raise ServiceError(f"{phone} already voted by phone")
+            if "choices" in columns:
+                ballot = parse_ballot_text(f"#{poll.id} {row['choices']}")
+                voting.validate(poll, options, ballot.entries)
+                ballots.append(ballot)
+            if "phone" in columns:
+                resident = await _paper_voter(repos, municipality, poll, row["phone"], now)
+                if resident.id in seen:
+                    raise ServiceError(f"{resident.phone} already on line {seen[resident.id]}")
+                seen[resident.id] = row.line
+                voters.append(resident)
         except (InvalidPhone, ServiceError) as exc:
             errors.append(LineError(row.line, str(exc)))
-            continue
         except (BallotSyntaxError, voting.VoteRefused) as exc:
             errors.append(LineError(row.line, f"invalid ballot ({exc.code})"))
-            continue
-        seen[resident.id] = row.line
-        prepared.append((resident, ballot))
     if errors:
         raise ImportRejected(errors)
-    async with repos.db.transaction():
-        for resident, ballot in prepared:
-            await voting.cast(repos, municipality, resident, ballot, channel=voting.PAPER, now=now)
-        await _paper_audit(repos, poll, actor, len(prepared), now)
-    return PaperReport(len(prepared))
+    try:
+        await _enter(repos, municipality, poll, voters, ballots, village, now, actor)
+    except voting.VoteRefused as exc:
+        raise ServiceError(paper_refusal(exc)) from None
+    return PaperReport(len(ballots), len(voters))
 
 
 async def enter_paper_ballot(
     repos: Repos,
     municipality: Municipality,
     poll: Poll,
-    resident: Resident,
-    ballot: BallotText,
+    resident: Resident | None,
+    ballot: BallotText | None,
     *,
+    village: str | None = None,
     now: datetime,
     actor: Actor = CLI,
 ) -> None:
-    """One paper ballot, typed in by staff (raises VoteRefused like any ballot)."""
+    """One paper vote typed in by staff: the voter marked (``resident``), the ballot into
+    the box (``ballot``, ``village``: the polling place's), or both; raises VoteRefused
+    like any ballot."""
+    voters = [] if resident is None else [resident]
+    await _enter(repos, municipality, poll, voters, [] if ballot is None else [ballot],
+                 village, now, actor)  # fmt: skip
+
+
+async def _enter(
+    repos: Repos,
+    municipality: Municipality,
+    poll: Poll,
+    voters: list[Resident],
+    ballots: list[BallotText],
+    village: str | None,
+    now: datetime,
+    actor: Actor,
+) -> None:
+    """Voters marked and/or ballots boxed (one each: together), with the audit row, all
+    or nothing."""
     async with repos.db.transaction():
-        await voting.cast(repos, municipality, resident, ballot, channel=voting.PAPER, now=now)
-        await _paper_audit(repos, poll, actor, 1, now)
+        if voters and ballots:
+            pairs = list(zip(voters, ballots, strict=True))
+            await voting.cast_paper(repos, municipality, pairs, now=now)
+        elif voters:
+            await voting.mark_paper(repos, municipality, poll, voters, now=now)
+        else:
+            electorate = await village_id(repos, municipality, village)
+            await voting.box_paper(repos, poll, ballots, village_id=electorate, now=now)
+        detail = f"{len(ballots)} ballot(s)" if ballots else f"{len(voters)} voter(s) marked"
+        await audit.record(
+            repos, poll.municipality_id, actor, "paper ballots entered", now=now,
+            object_kind="poll", object_id=poll.id, detail=detail,
+        )  # fmt: skip
 
 
-async def _paper_audit(repos: Repos, poll: Poll, actor: Actor, count: int, now: datetime) -> None:
-    """Paper ballots entered: how many, never whose or which choice."""
-    await audit.record(
-        repos, poll.municipality_id, actor, "paper ballots entered", now=now,
-        object_kind="poll", object_id=poll.id, detail=f"{count} ballot(s)",
-    )  # fmt: skip
+def paper_refusal(exc: voting.VoteRefused) -> str:
+    """A refused paper vote, in one line for staff."""
+    if exc.code == "box_overfull":
+        return (
+            f"the box may take {exc.details['room']} more ballot(s): no more than the paper"
+            " voters marked without one"
+        )
+    return f"ballot refused: {exc.code}"
+
+
+async def _paper_voter(
+    repos: Repos, municipality: Municipality, poll: Poll, raw: str, now: datetime
+) -> Resident:
+    """The resident a clerk marks as having voted on paper; ServiceError if they may not."""
+    phone = normalize_phone(raw)
+    resident = await repos.residents.by_phone(municipality.id, phone)
+    if resident is None:
+        raise ServiceError(f"{phone} is not in the register")
+    if not voting.eligible(poll, resident, now):
+        raise ServiceError(f"{phone} is not in the electorate")
+    before = await repos.polls.turnout_channel(poll.id, resident.id)
+    if before is not None:
+        raise ServiceError(
+            f"{phone} already voted {'on paper' if before == voting.PAPER else 'by phone'}"
+        )
+    return resident
 
 
 def describe_state(poll: Poll, now: datetime) -> str:

@@ -3,6 +3,12 @@
 Counting itself is :mod:`bot.counting` (pure); this module turns stored anonymous
 ballots into an :class:`~bot.counting.Election` and back into what staff and voters
 see. Only totals leave here — never a single ballot.
+
+A secret poll shows nobody anything per option while it is open (only turnout): two
+looks at running totals would tell where one new vote went. After closing, a breakdown
+(village, gender, age group) gives no figures for a group of fewer than
+``SMALL_GROUP_MIN`` voters, nor for groups whose figures the total minus the shown groups
+would give (see :func:`suppressed`). Every poll is a secret ballot.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.counting import Ballot, Election, Project, count, election_scores, election_votes
-from bot.services.voting import AGE_GROUPS
+from bot.services.errors import ServiceError
+from bot.services.voting import AGE_GROUPS, poll_state
 from storage.models import Poll, PollOption, StoredBallot
 from storage.repos import Repos
 
@@ -23,6 +30,8 @@ VOTE_TYPES = {
     "cumulative": "cumulative",
 }
 DIMENSIONS = ("village", "gender", "age_group")
+#: the default of the SMALL_GROUP_MIN setting
+SMALL_GROUP_MIN = 5
 
 
 @dataclass(frozen=True)
@@ -36,12 +45,15 @@ class OptionResult:
 @dataclass(frozen=True)
 class PollResults:
     poll: Poll
-    options: list[OptionResult]  # best first
-    ballots: int
+    options: list[OptionResult]  # best first; none while the poll is open
+    ballots: int  # while open: the turnout
     eligible: int
     spent: int | None
-    #: dimension -> group -> (ballots, option position -> score)
-    breakdown: dict[str, dict[str, tuple[int, dict[int, int]]]]
+    #: dimension -> group -> (ballots, option position -> score); the scores are None
+    #: for a group too small to show
+    breakdown: dict[str, dict[str, tuple[int, dict[int, int] | None]]]
+    #: the poll is open (or not yet): no figures per option
+    sealed: bool = False
 
     @property
     def winners(self) -> list[OptionResult]:
@@ -56,7 +68,7 @@ def election_of(poll: Poll, options: list[PollOption], ballots: Iterable[StoredB
     """A poll as a counting-module election; project ids are the option numbers."""
     position = {option.id: str(option.position) for option in options}
     converted = []
-    for n, ballot in enumerate(ballots):
+    for n, ballot in enumerate(ballots, start=1):
         chosen = sorted(ballot.choices.items(), key=lambda item: (item[1], item[0]))
         if poll.ballot_type == "ranked":  # weight is the rank: first choice first
             converted.append(Ballot(str(n), tuple(position[o] for o, _ in chosen)))
@@ -76,7 +88,23 @@ def election_of(poll: Poll, options: list[PollOption], ballots: Iterable[StoredB
     )
 
 
-async def compute(repos: Repos, poll: Poll, *, now: datetime) -> PollResults:
+async def compute(
+    repos: Repos, poll: Poll, *, now: datetime, small_group_min: int = SMALL_GROUP_MIN
+) -> PollResults:
+    """The results; while the poll is open only its turnout (``sealed``)."""
+    born = now.year - poll.min_age
+    if poll_state(poll, now) != "closed":
+        return PollResults(
+            poll=poll,
+            options=[],
+            ballots=await repos.polls.turnout_count(poll.id),
+            eligible=await repos.polls.eligible_count(poll, born_before_or_in=born),
+            spent=None,
+            breakdown={},
+            sealed=True,
+        )
+    if not repos.polls.sealing:
+        raise ServiceError("BALLOT_KEY is not set: the ballots cannot be counted")
     options = await repos.polls.options(poll.id)
     ballots = await repos.polls.ballots(poll.id)
     election = election_of(poll, options, ballots)
@@ -104,15 +132,30 @@ async def compute(repos: Repos, poll: Poll, *, now: datetime) -> PollResults:
         poll=poll,
         options=results,
         ballots=len(ballots),
-        eligible=await repos.polls.eligible_count(poll, born_before_or_in=now.year - poll.min_age),
+        eligible=await repos.polls.eligible_count(poll, born_before_or_in=born),
         spent=spent,
-        breakdown=_breakdown(poll, options, ballots, villages),
+        breakdown=_breakdown(poll, options, ballots, villages, small_group_min),
     )
 
 
+def suppressed(sizes: dict[str, int], minimum: int) -> set[str]:
+    """The groups to show no figures for: those under ``minimum`` voters, and while these
+    add up to fewer than ``minimum`` (a group of one would be the total minus the others),
+    the smallest of the rest as well."""
+    hidden = {name for name, size in sizes.items() if size < minimum}
+    rest = sorted((size, name) for name, size in sizes.items() if name not in hidden)
+    while hidden and sum(sizes[name] for name in hidden) < minimum and rest:
+        hidden.add(rest.pop(0)[1])
+    return hidden
+
+
 def _breakdown(
-    poll: Poll, options: list[PollOption], ballots: list[StoredBallot], villages: dict[int, str]
-) -> dict[str, dict[str, tuple[int, dict[int, int]]]]:
+    poll: Poll,
+    options: list[PollOption],
+    ballots: list[StoredBallot],
+    villages: dict[int, str],
+    minimum: int,
+) -> dict[str, dict[str, tuple[int, dict[int, int] | None]]]:
     def group_of(ballot: StoredBallot, dimension: str) -> str:
         if dimension == "village":
             return villages.get(ballot.village_id or 0, "?")
@@ -120,16 +163,19 @@ def _breakdown(
         return value or "?"
 
     order = {"age_group": [name for _, _, name in AGE_GROUPS]}
-    result: dict[str, dict[str, tuple[int, dict[int, int]]]] = {}
+    result: dict[str, dict[str, tuple[int, dict[int, int] | None]]] = {}
     for dimension in DIMENSIONS:
         groups: dict[str, list[StoredBallot]] = {}
         for ballot in ballots:
             groups.setdefault(group_of(ballot, dimension), []).append(ballot)
+        hidden = suppressed({name: len(group) for name, group in groups.items()}, minimum)
         known = order.get(dimension, sorted(groups))
         result[dimension] = {
             name: (
                 len(groups[name]),
-                {
+                None
+                if name in hidden
+                else {
                     int(k): v
                     for k, v in election_scores(election_of(poll, options, groups[name])).items()
                 },

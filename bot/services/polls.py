@@ -24,6 +24,9 @@ from storage.repos import Repos
 BALLOT_TYPES = ("choose1", "approval", "ranked", "cumulative")
 RULES = ("totals", "borda", "greedy", "mes")
 PAGE = 5000
+BALLOT_KEY_MISSING = (
+    "BALLOT_KEY is not set: a secret ballot needs it (how to make one: .env.example)"
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ async def create_poll(
 
     ``imported`` polls (a past election read from a file) may lie in the past.
     """
+    if not repos.polls.sealing:
+        raise ServiceError(BALLOT_KEY_MISSING)
     if ballot_type not in BALLOT_TYPES:
         raise ServiceError(f"ballot type must be one of {', '.join(BALLOT_TYPES)}")
     rule = rule or ("borda" if ballot_type == "ranked" else "totals")

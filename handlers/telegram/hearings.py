@@ -68,7 +68,8 @@ async def rsvp(callback: CallbackQuery, callback_data: Rsvp, turn: Turn) -> None
         text = turn.text("rsvp_refused", code=exc.code, **exc.details)
         await Screen(text).send(turn.bot, chat)  # the invitation stays as it was
         return
-    log.info("telegram rsvp: hearing=%s resident=%s answer=%s", hearing.id, resident.id, reply)
+    # the resident by id, never with their answer
+    log.info("telegram rsvp: hearing=%s resident=%s", hearing.id, resident.id)
     text = turn.text(
         "rsvp_ok",
         hearing=hearing,

@@ -87,7 +87,8 @@ async def tap(
         alert = turn.alert("rate_refused", code=exc.code, **exc.details)
         await callback.answer(alert, show_alert=True)
         return
-    log.info("telegram rating: service=%s resident=%s score=%s", rated.id, resident.id, score)
+    # the resident by id, never with their score
+    log.info("telegram rating: service=%s resident=%s", rated.id, resident.id)
     await callback.answer(turn.alert("rated", service=rated, score=score))
     current = {s.id for s in services}
     marks = {sid: mark for sid, mark in marks.items() if sid in current} | {rated.id: score}

@@ -81,6 +81,7 @@ class UpdateReplies:
             str(method.chat_id),
             method.text,
             reply_markup=markup.model_dump_json(exclude_none=True) if markup else None,
+            private=True,
         )
         await self.repos.outbox.enqueue([draft], now=iso(self.clock.now()))
 

@@ -2,8 +2,9 @@
 
 ``/vote`` (or ``/vote 12``, or the menu's Vote button) opens the ballot of the poll;
 with several open polls it first offers them as buttons. Every tap edits the same
-message in place. The draft lives in the FSM storage (per user and chat), one per
-poll: ``[[position, points or None], ...]`` in the order tapped, which is the ranking.
+message in place. The draft lives in the FSM storage (per user and chat, in the
+database), one per poll: ``[[position, points or None], ...]`` in the order tapped, which
+is the ranking, sealed like a ballot (``voting.seal_draft``) since it sits beside the chat.
 
 The rules are the voting service's: Done checks the draft with ``voting.validate``
 and Confirm calls ``voting.cast`` (channel ``telegram``), which checks everything
@@ -127,10 +128,12 @@ async def _entry(turn: Turn, state: FSMContext, number: int | None) -> Screen:
             raise voting.VoteRefused(f"poll_{state_now}", number=poll.id)
         if not voting.eligible(poll, resident, now):
             raise voting.VoteRefused("not_in_electorate", number=poll.id)
+        if not turn.repos.polls.sealing:
+            raise voting.VoteRefused("voting_unavailable")
     except voting.VoteRefused as exc:
         return _refusal(turn, exc)
     options = await turn.repos.polls.options(poll.id)
-    return _ballot(turn, poll, options, await _load_draft(state, poll.id))
+    return _ballot(turn, poll, options, await _load_draft(turn, state, poll.id))
 
 
 # --- taps and steps ---------------------------------------------------------------------
@@ -148,7 +151,12 @@ async def tap(
     if poll.ballot_type == "cumulative" and callback_data.delta == 0:
         await callback.answer(option.label[:ALERT_MAX])  # the whole label, cut on the button
         return
-    draft = await _load_draft(state, poll.id)
+    if not turn.repos.polls.sealing:  # a button of before: voting is closed now
+        await callback.answer(
+            turn.alert("vote_refused", code="voting_unavailable"), show_alert=True
+        )
+        return
+    draft = await _load_draft(turn, state, poll.id)
     changed = tapped(poll, draft, option.position, callback_data.delta)
     if isinstance(changed, str):
         alert = turn.alert("tg_ballot_alert", code=changed, limit=poll.max_choices)
@@ -157,7 +165,7 @@ async def tap(
     await callback.answer()
     if changed == draft and poll.ballot_type != "choose1":
         return
-    await _save_draft(state, poll.id, changed)
+    await _save_draft(turn, state, poll.id, changed)
     if poll.ballot_type == "choose1":  # one tap is the whole ballot
         await edit_or_send(turn.bot, callback, _summary(turn, poll, options, changed))
         return
@@ -188,7 +196,7 @@ async def change(
     found = await _poll(turn, callback_data.poll)
     if found is not None:
         poll, options = found
-        draft = await _load_draft(state, poll.id)
+        draft = await _load_draft(turn, state, poll.id)
         await edit_or_send(turn.bot, callback, _ballot(turn, poll, options, draft))
 
 
@@ -213,7 +221,7 @@ async def confirm(
     else:
         log.info("telegram ballot cast: poll=%s resident=%s", poll.id, resident.id)
         screen = turn.with_menu("voted", poll=cast.poll, chosen=cast.chosen, replaced=cast.replaced)
-    await _save_draft(state, poll.id, {})
+    await _save_draft(turn, state, poll.id, {})
     await edit_or_send(turn.bot, callback, screen)
 
 
@@ -221,7 +229,7 @@ async def cancel(
     callback: CallbackQuery, callback_data: BallotStep, turn: Turn, state: FSMContext
 ) -> None:
     await callback.answer()
-    await _save_draft(state, callback_data.poll, {})
+    await _save_draft(turn, state, callback_data.poll, {})
     screen = turn.with_menu("tg_ballot_cancelled", number=callback_data.poll)
     await edit_or_send(turn.bot, callback, screen)
 
@@ -262,16 +270,19 @@ def _entries(poll: Poll, draft: Draft) -> tuple[tuple[int, int | None], ...]:
     return tuple(items if poll.ballot_type == "ranked" else sorted(items))
 
 
-async def _load_draft(state: FSMContext, poll_id: int) -> Draft:
+async def _load_draft(turn: Turn, state: FSMContext, poll_id: int) -> Draft:
     ballots = (await state.get_data()).get("ballots", {})
-    return {position: points for position, points in ballots.get(str(poll_id), [])}
+    entries = voting.open_draft(turn.repos, poll_id, ballots.get(str(poll_id)))
+    return {position: points for position, points in entries}
 
 
-async def _save_draft(state: FSMContext, poll_id: int, draft: Draft) -> None:
-    """Keep ``draft`` (JSON-friendly, for any FSM storage); an empty one is dropped."""
+async def _save_draft(turn: Turn, state: FSMContext, poll_id: int, draft: Draft) -> None:
+    """Keep ``draft`` sealed (a JSON string, for any FSM storage); an empty one is
+    dropped."""
     ballots = dict((await state.get_data()).get("ballots", {}))
     if draft:
-        ballots[str(poll_id)] = [[position, points] for position, points in draft.items()]
+        entries: list[list[int | None]] = [[position, points] for position, points in draft.items()]
+        ballots[str(poll_id)] = voting.seal_draft(turn.repos, poll_id, entries)
     else:
         ballots.pop(str(poll_id), None)
     await state.update_data(ballots=ballots)
@@ -293,7 +304,7 @@ async def _drafted(
         await callback.answer()
         return None
     poll, options = found
-    draft = await _load_draft(state, poll.id)
+    draft = await _load_draft(turn, state, poll.id)
     if not draft:
         alert = turn.alert("tg_ballot_alert", code="empty", limit=poll.max_choices)
         await callback.answer(alert, show_alert=True)
