@@ -161,6 +161,18 @@ def test_import_pb_refuses_scoring_ballots_and_takes_the_whole_part_of_a_budget(
         assert conn.execute("SELECT budget FROM polls").fetchone() == (100,)
 
 
+def test_poll_create_stores_how_the_poll_counts(town: Path) -> None:
+    refused = run_cli("poll", "create", "--title", "x", "--type", "approval", "--closes",
+                      "2099-01-01 18:00", "--completion", "add2", cwd=town)  # fmt: skip
+    assert refused.returncode == 2
+    assert "--completion: invalid choice: 'add2'" in refused.stderr
+    extra = ("--completion", "add1u", "--satisfaction", "cardinality", "--threshold", "3")
+    assert create_poll(town, *extra).startswith("poll 1 created")
+    with sqlite3.connect(town / "civic-bot.db") as conn:
+        row = conn.execute("SELECT rule, completion, satisfaction, threshold FROM polls")
+        assert row.fetchone() == ("greedy", "add1u", "cardinality", 3)
+
+
 def test_problem_moderation(town: Path) -> None:
     ok("demo", "--as", "+996700000001", cwd=town, stdin="PROPOSE Broken bridge\n")
     ok("demo", "--as", "+996700000003", cwd=town, stdin="PROPOSE The bridge is broken\n")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import iso
+from bot.counting import COMPLETIONS, SATISFACTIONS
 from bot.rendering.templates import Renderer
 from bot.services.errors import ServiceError
 from bot.services.municipalities import village_id
@@ -48,6 +49,9 @@ async def create_poll(
     rule: str | None = None,
     changeable: bool = True,
     imported: bool = False,
+    completion: str = "add1",
+    satisfaction: str = "cost",
+    threshold: int = 0,
 ) -> Poll:
     """Validate and store a poll; problems named by id must be approved.
 
@@ -73,6 +77,12 @@ async def create_poll(
         raise ServiceError("approval and ranked polls need --max, cumulative polls --points")
     if ballot_type in ("approval", "ranked") and limit > len(options):
         raise ServiceError("--max cannot exceed the number of options")
+    if completion not in COMPLETIONS:
+        raise ServiceError(f"completion must be one of {', '.join(COMPLETIONS)}")
+    if satisfaction not in SATISFACTIONS:
+        raise ServiceError(f"satisfaction must be one of {', '.join(SATISFACTIONS)}")
+    if threshold < 0:
+        raise ServiceError("the threshold cannot be negative")
     if rule in ("greedy", "mes"):
         if budget is None or budget <= 0:
             raise ServiceError(f"rule {rule} needs a budget in som")
@@ -104,6 +114,9 @@ async def create_poll(
             rule=rule,
             changeable=changeable,
             now=iso(now),
+            completion=completion,
+            satisfaction=satisfaction,
+            threshold=threshold,
         )
         await repos.polls.add_options(poll_id, labels)
     poll = await repos.polls.get(municipality.id, poll_id)
