@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.counting import read_pb
 from tests.conftest import run_cli
 
 PABULIB = Path(__file__).resolve().parents[2] / "shared" / "pabulib"
@@ -133,6 +134,23 @@ def test_a_pabulib_file_imported_as_a_poll_counts_the_same(town: Path, name: str
         .splitlines()[1:]
     ]
     assert [projects[int(n) - 1] for n in again["selected"]] == expected
+
+
+def test_a_pabulib_threshold_comes_into_the_poll_and_goes_out_again(town: Path) -> None:
+    source = PABULIB.parent / "pabulib-corpus" / "Poland_Lodz_2020_Nr_33.pb"
+    if not source.exists():
+        pytest.skip(f"{source} is not there (a clone without shared/)")
+    expected = json.loads(ok("pb", "tally", str(source), cwd=town))["selected"]
+    window = ("--opens", "2026-01-01 00:00", "--closes", "2026-01-02 00:00")
+    ok("poll", "import-pb", str(source), *window, cwd=town)
+    with sqlite3.connect(town / "civic-bot.db") as conn:
+        assert conn.execute("SELECT rule, threshold FROM polls").fetchone() == ("greedy", 50)
+    exported = town / "again.pb"
+    ok("poll", "export", "1", "--format", "pb", "--output", str(exported), cwd=town)
+    assert "\nmin_project_score_threshold;50\n" in exported.read_text(encoding="utf-8")
+    again = json.loads(ok("pb", "tally", str(exported), cwd=town))["selected"]
+    ids = [p.id for p in read_pb(source).projects]  # options are numbered in this order
+    assert sorted(ids[int(n) - 1] for n in again) == sorted(expected)
 
 
 def test_import_pb_refuses_scoring_ballots_and_takes_the_whole_part_of_a_budget(
