@@ -146,6 +146,11 @@ class Poll:
     rule: str
     changeable: bool
     results_published: bool
+    # how greedy and mes count (bot.counting.count): MES completion and satisfaction, and
+    # the least score a funded option needs
+    completion: str = "add1"
+    satisfaction: str = "cost"
+    threshold: int = 0
 
 
 @dataclass(frozen=True, slots=True)

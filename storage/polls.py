@@ -15,7 +15,8 @@ BALLOT = "ballot"
 
 _COLUMNS = (
     "id, municipality_id, title, ballot_type, max_choices, village_id, min_age, opens_at,"
-    " closes_at, budget, rule, changeable, results_published"
+    " closes_at, budget, rule, changeable, results_published, completion, satisfaction,"
+    " threshold"
 )
 
 
@@ -84,11 +85,14 @@ class PollRepo:
         rule: str,
         changeable: bool,
         now: str,
+        completion: str = "add1",
+        satisfaction: str = "cost",
+        threshold: int = 0,
     ) -> int:
         return await self.db.execute(
             "INSERT INTO polls (municipality_id, title, ballot_type, max_choices, village_id,"
-            " min_age, opens_at, closes_at, budget, rule, changeable, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " min_age, opens_at, closes_at, budget, rule, changeable, created_at, completion,"
+            " satisfaction, threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 municipality_id,
                 title,
@@ -102,6 +106,9 @@ class PollRepo:
                 rule,
                 changeable,
                 now,
+                completion,
+                satisfaction,
+                threshold,
             ),
         )
 

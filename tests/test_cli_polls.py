@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.counting import read_pb
 from tests.conftest import run_cli
 
 PABULIB = Path(__file__).resolve().parents[2] / "shared" / "pabulib"
@@ -191,6 +192,23 @@ def test_a_pabulib_file_imported_as_a_poll_counts_the_same(town: Path, name: str
     assert [projects[int(n) - 1] for n in again["selected"]] == expected
 
 
+def test_a_pabulib_threshold_comes_into_the_poll_and_goes_out_again(town: Path) -> None:
+    source = PABULIB.parent / "pabulib-corpus" / "Poland_Lodz_2020_Nr_33.pb"
+    if not source.exists():
+        pytest.skip(f"{source} is not there (a clone without shared/)")
+    expected = json.loads(ok("pb", "tally", str(source), cwd=town))["selected"]
+    window = ("--opens", "2026-01-01 00:00", "--closes", "2026-01-02 00:00")
+    ok("poll", "import-pb", str(source), *window, cwd=town)
+    with sqlite3.connect(town / "civic-bot.db") as conn:
+        assert conn.execute("SELECT rule, threshold FROM polls").fetchone() == ("greedy", 50)
+    exported = town / "again.pb"
+    ok("poll", "export", "1", "--format", "pb", "--output", str(exported), cwd=town)
+    assert "\nmin_project_score_threshold;50\n" in exported.read_text(encoding="utf-8")
+    again = json.loads(ok("pb", "tally", str(exported), cwd=town))["selected"]
+    ids = [p.id for p in read_pb(source).projects]  # options are numbered in this order
+    assert sorted(ids[int(n) - 1] for n in again) == sorted(expected)
+
+
 def test_import_pb_refuses_scoring_ballots_and_takes_the_whole_part_of_a_budget(
     town: Path,
 ) -> None:
@@ -215,6 +233,18 @@ def test_import_pb_refuses_scoring_ballots_and_takes_the_whole_part_of_a_budget(
     assert ok("poll", "import-pb", str(decimal), *window, cwd=town).startswith("poll 1 ")
     with sqlite3.connect(town / "civic-bot.db") as conn:
         assert conn.execute("SELECT budget FROM polls").fetchone() == (100,)
+
+
+def test_poll_create_stores_how_the_poll_counts(town: Path) -> None:
+    refused = run_cli("poll", "create", "--title", "x", "--type", "approval", "--closes",
+                      "2099-01-01 18:00", "--completion", "add2", cwd=town)  # fmt: skip
+    assert refused.returncode == 2
+    assert "--completion: invalid choice: 'add2'" in refused.stderr
+    extra = ("--completion", "add1u", "--satisfaction", "cardinality", "--threshold", "3")
+    assert create_poll(town, *extra).startswith("poll 1 created")
+    with sqlite3.connect(town / "civic-bot.db") as conn:
+        row = conn.execute("SELECT rule, completion, satisfaction, threshold FROM polls")
+        assert row.fetchone() == ("greedy", "add1u", "cardinality", 3)
 
 
 def test_problem_moderation(town: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from bot.rendering.sms import sms_size
 from bot.rendering.templates import Renderer
 from bot.services import demo_data, poll_results, problems, voting
 from bot.services.ballot_text import parse_ballot_text
+from bot.services.errors import ServiceError
 from bot.services.polls import OptionSpec, create_poll
 from handlers.text import handle_text
 from storage.models import Municipality, Poll
@@ -242,6 +244,40 @@ async def test_results_within_budget_with_equal_shares_and_breakdowns(
     assert sum(count for count, _ in by_gender.values()) == 14
     shown = [scores for _, scores in results.breakdown["village"].values() if scores is not None]
     assert sum(scores[2] for scores in shown) <= 10
+
+
+async def test_a_budget_poll_counts_with_its_completion_satisfaction_and_threshold(
+    say, repos: Repos, demo: Municipality, clock: FakeClock
+) -> None:
+    poll = await make_poll(
+        repos, demo, clock, budget=1_200_000, rule="mes", completion="none", threshold=5
+    )
+    stored = await repos.polls.get(demo.id, poll.id)
+    assert stored is not None
+    assert (stored.completion, stored.satisfaction, stored.threshold) == ("none", "cost", 5)
+    for n in range(1, 11):
+        await say("V 2 5", phone=f"+99670000{n:04d}")
+    for n in range(11, 15):
+        await say("V 1", phone=f"+99670000{n:04d}")
+    clock.advance(days=8)  # counted once closed: nobody sees results while it is open
+
+    async def winners(**options: object) -> list[int]:
+        counted = replace(poll, **options)  # type: ignore[arg-type]
+        results = await poll_results.compute(repos, counted, now=clock.now())
+        return sorted(r.option.position for r in results.winners)
+
+    # the minority's 4 x 85,714 cannot buy the kindergarten (400,000) without completion
+    assert await winners() == [2, 5]
+    assert await winners(completion="add1", threshold=0) == [1, 2, 5]
+    assert await winners(completion="add1") == [2, 5]  # 4 votes, below the threshold
+    assert await winners(completion="greedy", threshold=0) == [1, 2, 5]
+    assert await winners(completion="greedy") == [2, 5]  # 4 votes, below the threshold
+    assert await winners(rule="greedy", threshold=0) == [1, 2, 5]
+    assert await winners(rule="greedy") == [2, 5]
+    with pytest.raises(ServiceError, match="completion must be one of"):
+        await make_poll(repos, demo, clock, budget=1, rule="mes", completion="add2")
+    with pytest.raises(ServiceError, match="threshold cannot be negative"):
+        await make_poll(repos, demo, clock, budget=1, rule="mes", threshold=-1)
 
 
 async def test_propose_and_list_problems(

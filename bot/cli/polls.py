@@ -17,7 +17,7 @@ from bot.cli.common import (
     write_export,
 )
 from bot.cli.errors import CliError
-from bot.counting import PabulibError, parse_pb
+from bot.counting import COMPLETIONS, SATISFACTIONS, PabulibError, parse_pb
 from bot.phones import InvalidPhone, normalize_phone
 from bot.rendering.templates import Renderer
 from bot.services import poll_io, poll_results, voting
@@ -39,7 +39,9 @@ Options: --option LABEL or --option LABEL=COST (som), repeated, and/or --problem
 or --problem ID=COST (an approved problem). Ballots: choose1; approval (--max K);
 ranked (--max K: top-K, Borda points); cumulative (--points N).
 Times are local (TIMEZONE), e.g. '2026-12-01 09:00'.
-Rules: totals (most votes/points), borda, greedy and mes (need --budget and costs)."""
+Rules: totals (most votes/points), borda, greedy and mes (need --budget and costs).
+greedy and mes fund no option scoring below --threshold; mes uses --completion (add1,
+add1-budget, add1u, greedy or none) and --satisfaction (cost or cardinality)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -63,6 +65,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--min-age", type=int, default=18)
     create.add_argument("--budget", type=int, help="som, for greedy and mes")
     create.add_argument("--rule", choices=RULES)
+    create.add_argument(
+        "--completion",
+        choices=COMPLETIONS,
+        default="add1",
+        help="mes: how the leftover money is used (default add1)",
+    )
+    create.add_argument(
+        "--satisfaction",
+        choices=SATISFACTIONS,
+        default="cost",
+        help="mes: what an option is worth to its supporters (default cost)",
+    )
+    create.add_argument(
+        "--threshold",
+        type=int,
+        default=0,
+        help="greedy and mes: the least score an option needs to be funded (default 0)",
+    )
     create.add_argument("--fixed", action="store_true", help="a ballot cannot be changed")
     actions.add_parser("list", help="list polls")
     for name, text in (
@@ -154,6 +174,9 @@ async def _create(c: Call) -> None:
         rule=args.rule,
         changeable=not args.fixed,
         actor=await c.actor(),
+        completion=args.completion,
+        satisfaction=args.satisfaction,
+        threshold=args.threshold,
     )
     print(f"poll {poll.id} created: {poll_io.describe_state(poll, c.now)}")
 

@@ -26,7 +26,9 @@ from storage.repos import Repos
 PB_RULES = {"greedy": "greedy", "mes": "equalshares/add1"}
 FROM_PB_TYPE = {"choose-1": "choose1", "approval": "approval", "ordinal": "ranked",
                 "cumulative": "cumulative"}  # fmt: skip
-FROM_PB_RULE = {"greedy": "greedy", "greedy-no-skip": "greedy", "equalshares/add1": "mes"}
+FROM_PB_RULE = {"greedy": "greedy", "greedy-no-skip": "greedy", "greedy-threshold": "greedy",
+                "greedy-exclusive": "greedy", "equalshares/add1": "mes"}  # fmt: skip
+THRESHOLD = "min_project_score_threshold"
 
 
 async def results_csv(
@@ -83,6 +85,8 @@ async def export_pb(repos: Repos, municipality: Municipality, poll: Poll, *, now
     }
     if poll.rule in PB_RULES:
         meta["rule"] = PB_RULES[poll.rule]
+    if poll.threshold:
+        meta[THRESHOLD] = str(poll.threshold)
     if poll.ballot_type in ("approval", "ranked"):
         meta["max_length"] = str(poll.max_choices)
     if poll.ballot_type == "cumulative":
@@ -127,6 +131,11 @@ async def import_pb(
             min_age=0,
             imported=True,
             actor=actor,
+            # as pabulib's checker counts: Add1 without the exhaustive stop, the META threshold
+            completion=(
+                "add1-budget" if election.meta.get("rule", "").startswith("equal") else "add1"
+            ),
+            threshold=int(election.meta.get(THRESHOLD, "0").partition(".")[0] or 0),
         )
         options = {str(n): o.id for n, o in enumerate(await repos.polls.options(poll.id), start=1)}
         by_project = {p.id: options[str(n)] for n, p in enumerate(election.projects, start=1)}

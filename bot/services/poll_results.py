@@ -112,7 +112,13 @@ async def compute(
     scores = election_scores(election)
     spent = None
     if poll.rule in ("greedy", "mes"):
-        outcome = count(election, poll.rule)
+        outcome = count(
+            election,
+            poll.rule,
+            completion=poll.completion,
+            satisfaction=poll.satisfaction,
+            threshold=poll.threshold,
+        )
         selected = set(outcome.selected)
         spent = outcome.spent
     else:

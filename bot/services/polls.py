@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import iso
+from bot.counting import COMPLETIONS, SATISFACTIONS
 from bot.rendering.templates import Renderer
 from bot.services import audit
 from bot.services.audit import CLI, Actor
@@ -54,6 +55,9 @@ async def create_poll(
     changeable: bool = True,
     imported: bool = False,
     actor: Actor = CLI,
+    completion: str = "add1",
+    satisfaction: str = "cost",
+    threshold: int = 0,
 ) -> Poll:
     """Validate and store a poll; problems named by id must be approved.
 
@@ -81,6 +85,12 @@ async def create_poll(
         raise ServiceError("approval and ranked polls need --max, cumulative polls --points")
     if ballot_type in ("approval", "ranked") and limit > len(options):
         raise ServiceError("--max cannot exceed the number of options")
+    if completion not in COMPLETIONS:
+        raise ServiceError(f"completion must be one of {', '.join(COMPLETIONS)}")
+    if satisfaction not in SATISFACTIONS:
+        raise ServiceError(f"satisfaction must be one of {', '.join(SATISFACTIONS)}")
+    if threshold < 0:
+        raise ServiceError("the threshold cannot be negative")
     if rule in ("greedy", "mes"):
         if budget is None or budget <= 0:
             raise ServiceError(f"rule {rule} needs a budget in som")
@@ -112,6 +122,9 @@ async def create_poll(
             rule=rule,
             changeable=changeable,
             now=iso(now),
+            completion=completion,
+            satisfaction=satisfaction,
+            threshold=threshold,
         )
         await repos.polls.add_options(poll_id, labels)
         await audit.record(
