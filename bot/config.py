@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     telegram_draft_days: int = 30
     #: the CPU civic-bot run keeps its threads on: auto, off, or a CPU number (bot/cpu.py)
     cpu_pin: str = "auto"
+    #: the staff console (/staff/): sign-in codes valid this long, this many tries each;
+    #: codes per phone and per client address per hour; a session ends after this idle time
+    staff_code_minutes: int = 10
+    staff_code_attempts: int = 5
+    staff_codes_per_phone_hour: int = 3
+    staff_codes_per_address_hour: int = 10
+    staff_session_idle_minutes: int = 30
 
     @field_validator("http_port")
     @classmethod
@@ -83,6 +90,19 @@ class Settings(BaseSettings):
     def _positive_days(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be a whole number of days, at least 1")
+        return value
+
+    @field_validator(
+        "staff_code_minutes",
+        "staff_code_attempts",
+        "staff_codes_per_phone_hour",
+        "staff_codes_per_address_hour",
+        "staff_session_idle_minutes",
+    )
+    @classmethod
+    def _positive_count(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be a whole number, at least 1")
         return value
 
     @field_validator("cpu_pin")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from storage.acts import ActRepo
 from storage.broadcasts import BroadcastRepo
 from storage.budget import BudgetRepo
+from storage.console import ConsoleRepo
 from storage.db import Database
 from storage.fsm import FsmRepo
 from storage.hearings import HearingRepo
@@ -38,3 +39,4 @@ class Repos:
         self.ratings = RatingRepo(db)
         self.rate_limits = RateLimitRepo(db)
         self.fsm = FsmRepo(db)
+        self.console = ConsoleRepo(db)

@@ -337,8 +337,10 @@ async def check_in(
     code: str | None = None,
     walk_in_gender: str | None = None,
     walk_in_role: str = "resident",
+    walk_in_village: str | None = None,
 ) -> CheckIn:
-    """Check in by phone, by RSVP code, or a walk-in outside the register (gender, role)."""
+    """Check in by phone, by RSVP code, or a walk-in outside the register (gender, role,
+    village if known)."""
     if hearing.status == "cancelled":
         raise ServiceError(f"hearing {hearing.id} is cancelled")
     resident = None
@@ -362,7 +364,7 @@ async def check_in(
             resident_id=None,
             gender=walk_in_gender,
             role=walk_in_role,
-            village_id=None,
+            village_id=await village_id(repos, municipality, walk_in_village),
             birth_year=None,
             now=iso(now),
         )

@@ -1,0 +1,2 @@
+-- Placeholder for number 0013, which the secret-ballot branch (ballot) brings: migrations
+-- are numbered without gaps. DROP THIS FILE WHEN MERGING that branch's 0013.

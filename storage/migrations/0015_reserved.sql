@@ -1,0 +1,2 @@
+-- Placeholder for number 0015, which the webhooks branch (webhooks) brings: migrations
+-- are numbered without gaps. DROP THIS FILE WHEN MERGING that branch's 0015.

@@ -1,0 +1,3 @@
+-- Placeholder for number 0016, kept for a branch in progress (ballot 0016,
+-- attendance-audit 0017, pb 0018 if they need it): migrations are numbered without gaps.
+-- DROP THIS FILE WHEN MERGING a branch's 0016, or when none brings one.
