@@ -98,6 +98,15 @@ class ConsoleRepo:
         )
         return changed == 1
 
+    async def forget(self, *, requested_before: str, seen_before: str) -> None:
+        """Delete old sign-in requests and sessions idle since ``seen_before``."""
+        await self.db.execute(
+            "DELETE FROM console_codes WHERE requested_at < ?", (requested_before,)
+        )
+        await self.db.execute(
+            "DELETE FROM console_sessions WHERE last_seen_at <= ?", (seen_before,)
+        )
+
     # sessions
 
     async def add_session(
@@ -140,7 +149,7 @@ class ConsoleRepo:
         """Residents whose name contains one of ``names`` (spellings of one query: SQLite
         folds the case of ASCII letters only), whose phone contains ``phone_digits`` (3 or
         more), or whose RSVP code to the hearing is ``code``; best matches first."""
-        name_marks = " OR ".join("r.name LIKE ?" for _ in names) or "FALSE"
+        name_marks = " OR ".join("r.name LIKE ? ESCAPE '!'" for _ in names) or "FALSE"
         phone_like = f"%{phone_digits}%" if len(phone_digits) >= 3 else None
         rows = await self.db.fetchall(
             "SELECT r.id, r.name, r.phone, v.name, a.answer, a.code,"
@@ -151,7 +160,12 @@ class ConsoleRepo:
             f" WHERE r.municipality_id = ? AND (({name_marks})"
             " OR (? IS NOT NULL AND r.phone LIKE ?) OR a.code = ?)"
             " ORDER BY CASE WHEN a.code = ? THEN 0 ELSE 1 END, r.name, r.id LIMIT ?",
-            (hearing_id, hearing_id, municipality_id, *(f"%{n}%" for n in names),
+            (hearing_id, hearing_id, municipality_id, *(f"%{_literal(n)}%" for n in names),
              phone_like, phone_like, code or None, code or None, limit),
         )  # fmt: skip
         return [DoorMatch(*row[:6], bool(row[6])) for row in rows]
+
+
+def _literal(text: str) -> str:
+    """``text`` matched as typed by LIKE (``%`` and ``_`` are no wildcards)."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")

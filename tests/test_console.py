@@ -219,6 +219,15 @@ async def test_ten_requests_per_address_an_hour_whatever_the_phones(site: Site) 
         assert site.twilio.messages_to(demo_data.STAFF_PHONES[10]) == []
 
 
+async def test_sign_in_requests_are_forgotten_after_a_day(site: Site, clock: FakeClock) -> None:
+    async with client(site) as c:
+        await c.request_code(RESIDENT)
+        clock.advance(days=1, seconds=1)
+        await c.request_code(SMS_STAFF)
+    phones = await site.repos.db.fetchall("SELECT phone FROM console_codes")
+    assert [row[0] for row in phones] == [SMS_STAFF]
+
+
 async def test_an_idle_session_ends(site: Site, clock: FakeClock) -> None:
     async with client(site) as c:
         await c.sign_in()
@@ -344,8 +353,14 @@ async def test_no_input_yields_a_server_error(site: Site) -> None:
                 await c.get(door)
                 status = await c.post(path, {field: value, "phone": value})
                 assert status < 500, (path, field, value)
-        for path in ("/staff/hearings/999999999/door", "/staff/hearings/x/door", "/staff/nope"):
-            assert await c.get(path) in (404, 200), path
+        for path in ("/staff/hearings/999999999/door", "/staff/hearings/x/door", "/staff/nope",
+                     "/staff/sign-out"):  # fmt: skip
+            assert await c.get(path) in (404, 405), path
+            assert c.says(KY["not_found"])
+        assert await c.get("/staff") == 200 and c.says(KY["backlog"])
+        await c.get(door)
+        await c.post(door + "/search", {"q": "%"})  # no wildcard: nobody is called "%"
+        assert c.says(KY["no_matches"])
         assert "<script>" not in c.page
         async with c.http.post(site.base_url + door + "/search", data=b"\xff\xfe",
                                headers={"Content-Type": "application/x-www-form-urlencoded"}

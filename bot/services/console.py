@@ -21,13 +21,14 @@ from datetime import datetime, timedelta
 from bot.clock import iso
 from bot.phones import InvalidPhone, normalize_phone
 from bot.rendering.templates import Renderer
+from bot.services.broadcast import STAFF_ROLES
 from bot.services.outbound import drafts_for, recipient_of
 from storage.models import Municipality, Resident
 from storage.repos import Repos
 
 CODE_DIGITS = 6
-#: the roles that may use the console
-CONSOLE_ROLES = frozenset({"staff", "admin"})
+#: sign-in requests (phone numbers, addresses) are kept this long, then deleted
+KEEP_REQUESTS = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,9 @@ def _code_matches(code: str, stored: str) -> bool:
 
 
 def may_use_console(roles: set[str] | frozenset[str]) -> bool:
-    """THE permission check of the console: staff and admins, nobody else."""
-    return bool(CONSOLE_ROLES & roles)
+    """THE permission check of the console: staff and admins (as for the bot's staff
+    commands), nobody else."""
+    return bool(STAFF_ROLES & roles)
 
 
 def phone_of(raw: str) -> str:
@@ -99,6 +101,10 @@ async def request_code(
     Refused (``too_many_requests``) past the limits, whoever's phone it is."""
     phone = phone_of(raw_phone)
     async with repos.db.transaction():
+        await repos.console.forget(
+            requested_before=iso(now - KEEP_REQUESTS),
+            seen_before=iso(now - timedelta(minutes=policy.idle_minutes)),
+        )
         by_phone, by_client = await repos.console.requests_since(
             municipality_id=municipality.id,
             phone=phone,

@@ -121,6 +121,8 @@ def _flash(request: web.Request) -> str | None:
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     console = console_of(request)
+    if request.path == ROOT.rstrip("/"):  # the session cookie's path is /staff/
+        return redirect(request, ROOT)
     route = request.match_info.route.name
     form = None
     if request.method == "POST":
@@ -145,7 +147,10 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     request[STAFF] = member
     if form is not None and not _same(member.csrf, form.get("csrf")):
         return page(request, "message", status=403, error=text(request, "csrf"))
-    return await handler(request)
+    try:
+        return await handler(request)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
+        return page(request, "message", status=exc.status, error=text(request, "not_found"))
 
 
 async def field(request: web.Request, name: str, limit: int) -> str:
