@@ -328,13 +328,34 @@ async def test_a_bad_walk_in_gets_a_polite_answer_and_counts_nobody(
     assert await site.count("SELECT COUNT(*) FROM attendance WHERE hearing_id = ?", hearing.id) == 0
 
 
-async def test_a_staff_member_sees_the_console_in_their_language(site: Site) -> None:
+def test_every_language_has_every_text() -> None:
+    assert EN.keys() == KY.keys() == texts("ru").keys()
+    assert all(value.strip() for lang in ("ky", "ru", "en") for value in texts(lang).values())
+
+
+@pytest.mark.parametrize("language", ["ky", "ru", "en"])
+async def test_a_staff_member_sees_the_console_in_their_language(site: Site, language: str) -> None:
+    hearing = await site.hearing_today()
     resident = await site.repos.residents.by_phone(site.municipality.id, SMS_STAFF)
     assert resident is not None
-    await site.repos.residents.set_language(resident.id, "ru", now="2026-11-25T00:00:00.000+00:00")
+    await site.repos.residents.set_language(resident.id, language, now="2026-11-25T00:00:00Z")
+    t = texts(language)
     async with client(site) as c:
         await c.sign_in()  # the sign-in pages: the municipality's language (ky) ...
-        assert c.says(texts("ru")["backlog"])  # ... then the staff member's
+        assert c.says(t["backlog"]) and c.says(t["kind_formation"])  # ... then theirs
+        assert f'lang="{language}"' in c.page
+        await c.get(f"/staff/hearings/{hearing.id}/door")
+        assert c.says(t["walk_in"]) and c.says(t["figures"])
+        await c.post(f"/staff/hearings/{hearing.id}/door/walk-in", {"gender": "f"})
+        assert c.says(t["village_needed"])
+
+
+async def test_a_mistyped_phone_gets_a_polite_answer_and_sends_nothing(site: Site) -> None:
+    async with client(site) as c:
+        for typed in ("abc", "12", "+996 70", ""):
+            assert await c.request_code(typed) == 400
+            assert c.says(KY["invalid_phone"])
+    assert await site.count("SELECT COUNT(*) FROM console_codes") == 0
 
 
 async def test_no_input_yields_a_server_error(site: Site) -> None:
@@ -366,4 +387,3 @@ async def test_no_input_yields_a_server_error(site: Site) -> None:
                                headers={"Content-Type": "application/x-www-form-urlencoded"}
                                ) as resp:  # fmt: skip
             assert resp.status < 500
-    assert EN.keys() == KY.keys() == texts("ru").keys()

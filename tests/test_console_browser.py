@@ -117,6 +117,10 @@ async def test_sign_in_see_today_check_in_three_people_and_a_walk_in_on_a_phone(
         await search.fill(query)
         await search.press("Enter")  # tap 1 (the typing aside)
         person = page.get_by_role("listitem").filter(has_text=mask_phone(people[n].phone))
+        await expect(person).to_contain_text(people[n].name)
+        if n == 0:  # a first name alone: many namesakes, the first 20 and a hint
+            await expect(page.get_by_text(KY["more_matches"].format(count=20))).to_be_visible()
+        await shot(page, f"found-{n + 1}")
         await person.get_by_role("button", name=KY["check_in"]).click()  # tap 2
         await expect(page.get_by_role("status")).to_have_text(
             KY["checked_in_now"].format(name=people[n].name)
@@ -141,6 +145,9 @@ async def test_sign_in_see_today_check_in_three_people_and_a_walk_in_on_a_phone(
     await expect(page.locator("#by-village")).to_contain_text(village)
     assert await fits_the_screen(page)
     await shot(page, "walk-in")
+    await page.set_viewport_size({"width": 1366, "height": 768})  # the office PC
+    await shot(page, "walk-in-office-pc")
+    await page.set_viewport_size(PHONE_SCREEN)
 
     await page.get_by_role("button", name=KY["sign_out"]).click()
     await expect(page.get_by_role("status")).to_have_text(KY["signed_out"])

@@ -123,6 +123,7 @@ async def _door_page(
         here=f"{ROOT}hearings/{hearing.id}/door",
         query=query,
         matches=matches,
+        limit=door_service.SEARCH_LIMIT,
         figures=await door_service.figures(console.repos, hearing),
         villages=await console.repos.municipalities.villages(console.municipality.id),
         error=error,
