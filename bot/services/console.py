@@ -152,6 +152,7 @@ async def sign_in(
     cookie: only its hash is kept)."""
     phone = phone_of(raw_phone)
     code = code.strip()
+    token: str | None = None
     async with repos.db.transaction():
         sent = await repos.console.latest_code(municipality.id, phone)
         if sent is None or sent.code_hash is None or sent.resident_id is None:
@@ -163,10 +164,8 @@ async def sign_in(
         if sent.attempts >= policy.code_attempts:
             raise SignInRefused("too_many_attempts")
         if not (code.isdigit() and _code_matches(code, sent.code_hash)):
-            await repos.console.count_attempt(sent.id)
-            wrong = True
+            await repos.console.count_attempt(sent.id)  # kept: refused after the commit
         else:
-            wrong = False
             if not await repos.console.use_code(sent.id, now=iso(now)):
                 raise SignInRefused("used")
             if not may_use_console(await repos.roles.of(sent.resident_id)):
@@ -179,7 +178,7 @@ async def sign_in(
                 csrf=secrets.token_urlsafe(32),
                 now=iso(now),
             )
-    if wrong:  # after the commit: the attempt counts
+    if token is None:
         raise SignInRefused("wrong_code")
     return token
 
@@ -205,10 +204,6 @@ async def staff_of(
         return None
     await repos.console.touch_session(token_hash, now=iso(now))
     return Staff(resident, roles, session.csrf, token_hash)
-
-
-def csrf_ok(staff: Staff, sent: str | None) -> bool:
-    return sent is not None and hmac.compare_digest(staff.csrf.encode(), sent.encode())
 
 
 async def sign_out(repos: Repos, staff: Staff) -> None:
