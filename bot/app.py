@@ -18,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from twilio.request_validator import RequestValidator
 
+from bot.cli.common import checkin_window
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.cpu import pin
@@ -94,7 +95,8 @@ def web_app(ctx: WebContext, settings: Settings) -> web.Application:
         idle_minutes=settings.staff_session_idle_minutes,
     )
     secure = (settings.public_base_url or "").startswith("https://")
-    app.add_subapp("/staff/", build_console(ctx, policy, secure=secure))
+    console = build_console(ctx, policy, checkin_window(settings), secure=secure)
+    app.add_subapp("/staff/", console)
     return app
 
 

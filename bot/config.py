@@ -18,7 +18,16 @@ Language = Literal["ky", "ru", "en"]
 LANGUAGES: tuple[Language, ...] = ("ky", "ru", "en")
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org"
-_SECRET_FIELDS = {"telegram_bot_token", "telegram_webhook_secret", "twilio_auth_token"}
+_SECRET_FIELDS = {
+    "telegram_bot_token",
+    "telegram_webhook_secret",
+    "twilio_auth_token",
+    "smpp_password",
+    "android_gateway_phones",
+    "android_gateway_signing_keys",
+    "http_gateway_auth_header",
+    "http_gateway_inbound_secret",
+}
 
 
 class SettingsError(Exception):
@@ -61,6 +70,10 @@ class Settings(BaseSettings):
     twilio_rate: float = 10.0
     #: Telegram forms and ballot drafts untouched for this many days are deleted
     telegram_draft_days: int = 30
+    #: hearing check-in opens this many hours before the start and closes this many
+    #: after it, never outside the hearing's local day; later: a correction by staff
+    checkin_opens_before_hours: float = 2.0
+    checkin_closes_after_hours: float = 6.0
     #: the CPU civic-bot run keeps its threads on: auto, off, or a CPU number (bot/cpu.py)
     cpu_pin: str = "auto"
     #: the staff console (/staff/): sign-in codes valid this long, this many tries each;
@@ -70,6 +83,31 @@ class Settings(BaseSettings):
     staff_codes_per_phone_hour: int = 3
     staff_codes_per_address_hour: int = 10
     staff_session_idle_minutes: int = 30
+
+    #: which SMS gateway sends and receives (bot/channels; only twilio is wired so far)
+    sms_gateway: Literal["twilio", "android", "smpp", "http"] = "twilio"
+    #: send long SMS as numbered messages ("1/3 ...") for operators that do not join parts
+    sms_number_parts: bool = False
+    smpp_host: str | None = None
+    smpp_port: int = 2775
+    smpp_system_id: str | None = None
+    smpp_password: SecretStr | None = None
+    smpp_system_type: str = ""
+    smpp_source_addr: str | None = None
+    smpp_window: int = 10
+    smpp_tps: float = 10.0
+    smpp_enquire_link_interval: float = 30.0
+    android_gateway_phones: SecretStr | None = None
+    android_gateway_per_minute: str = "20"
+    android_gateway_signing_keys: SecretStr | None = None
+    http_gateway_send_url: str | None = None
+    http_gateway_method: str = "POST"
+    http_gateway_body: str = ""
+    http_gateway_content_type: str = "application/json"
+    http_gateway_auth_header: SecretStr | None = None
+    http_gateway_from: str = ""
+    http_gateway_id_path: str = ""
+    http_gateway_inbound_secret: SecretStr | None = None
 
     @field_validator("http_port")
     @classmethod
@@ -83,6 +121,13 @@ class Settings(BaseSettings):
     def _positive_rate(cls, value: float) -> float:
         if value <= 0:
             raise ValueError("must be a positive number of messages per second")
+        return value
+
+    @field_validator("checkin_opens_before_hours", "checkin_closes_after_hours")
+    @classmethod
+    def _hours_in_a_day(cls, value: float) -> float:
+        if not 0 <= value <= 24:
+            raise ValueError("must be a number of hours between 0 and 24")
         return value
 
     @field_validator("telegram_draft_days")
@@ -145,6 +190,15 @@ class Settings(BaseSettings):
         "twilio_api_url",
         "public_base_url",
         "municipality",
+        "smpp_host",
+        "smpp_system_id",
+        "smpp_password",
+        "smpp_source_addr",
+        "android_gateway_phones",
+        "android_gateway_signing_keys",
+        "http_gateway_send_url",
+        "http_gateway_auth_header",
+        "http_gateway_inbound_secret",
         mode="before",
     )
     @classmethod
@@ -157,6 +211,62 @@ class Settings(BaseSettings):
         if self.telegram_webhook_url and not self.telegram_webhook_secret:
             raise ValueError("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET as well")
         return self
+
+    @field_validator("smpp_window", "smpp_port")
+    @classmethod
+    def _positive_whole(cls, value: int) -> int:
+        if not 1 <= value <= 65535:
+            raise ValueError("must be a whole number from 1 to 65535")
+        return value
+
+    @field_validator("smpp_tps", "smpp_enquire_link_interval")
+    @classmethod
+    def _positive_number(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be a positive number")
+        return value
+
+    @model_validator(mode="after")
+    def _gateway_complete(self) -> Settings:
+        """The chosen SMS gateway has what it needs (one line naming what is missing)."""
+        required = {
+            "smpp": ("smpp_host", "smpp_system_id", "smpp_password", "smpp_source_addr"),
+            "android": ("android_gateway_phones", "android_gateway_signing_keys"),
+            "http": ("http_gateway_send_url", "http_gateway_inbound_secret"),
+        }.get(self.sms_gateway, ())
+        for name in required:
+            if not getattr(self, name):
+                raise ValueError(f"SMS_GATEWAY={self.sms_gateway} needs {name.upper()}")
+        # a gateway's package is loaded only where it was chosen
+        if self.sms_gateway == "android" and self.android_gateway_phones:
+            from bot.channels.android import parse_phones
+
+            try:
+                parse_phones(
+                    self.android_gateway_phones.get_secret_value(), self.android_gateway_per_minute
+                )
+            except ValueError as exc:
+                raise ValueError(f"ANDROID_GATEWAY_PHONES: {exc}") from None
+        if self.sms_gateway == "http":
+            from bot.channels.http_gateway import HttpGatewayConfig, InvalidSetting
+
+            try:
+                HttpGatewayConfig(
+                    send_url=self.http_gateway_send_url or "",
+                    body_template=self.http_gateway_body,
+                    method=self.http_gateway_method,
+                    content_type=self.http_gateway_content_type,
+                    auth_header=self._secret(self.http_gateway_auth_header),
+                )
+            except InvalidSetting as exc:
+                variable = "HTTP_GATEWAY_BODY" if exc.field == "body_template" else (
+                    f"HTTP_GATEWAY_{exc.field.upper()}")  # fmt: skip
+                raise ValueError(f"{variable}: {exc.reason}") from None
+        return self
+
+    @staticmethod
+    def _secret(value: SecretStr | None) -> str:
+        return value.get_secret_value() if value else ""
 
     @property
     def tz(self) -> ZoneInfo:

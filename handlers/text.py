@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.rendering.templates import Renderer
-from bot.services import broadcast, residents
+from bot.services import broadcast, residents, roles
 from bot.services.errors import ServiceError
 from handlers import budget_commands, hearing_commands, voting_commands
 from handlers.commands import KEYWORDS, parse, parse_language
@@ -32,7 +32,7 @@ class Handled:
 
 
 async def _help(ctx: Context) -> Reply:
-    staff = bool(await ctx.repos.roles.of(ctx.resident.id) & broadcast.STAFF_ROLES)
+    staff = bool(await ctx.repos.roles.of(ctx.resident.id) & roles.STAFF_ROLES)
     return Reply("help", {"commands": help_commands(ctx.resident.language, staff=staff)})
 
 
@@ -60,15 +60,16 @@ async def _start(ctx: Context) -> Reply:
 
 async def _broadcast(ctx: Context) -> Reply:
     try:
-        await broadcast.require_staff(ctx.repos, ctx.resident)
-    except broadcast.NotStaff:
+        await roles.require_staff(ctx.repos, ctx.resident)
+    except roles.NotStaff:
         return Reply("staff_only")
     if not ctx.args:
         return Reply("broadcast_usage")
     try:
         progress = await broadcast.create_broadcast(
-            ctx.repos, ctx.municipality, body=ctx.args, now=ctx.now, author=ctx.resident
-        )
+            ctx.repos, ctx.municipality, body=ctx.args, now=ctx.now, author=ctx.resident,
+            via=ctx.channel,
+        )  # fmt: skip
     except ServiceError:
         return Reply("broadcast_usage")
     queued = progress.broadcast

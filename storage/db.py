@@ -81,6 +81,9 @@ class Dialect:
     held_locks: str | None = None
     #: an expression for 64 random hexadecimal digits from the server's secure source
     random_hex: str = ""
+    #: statements that make the table ``{table}`` refuse every change but INSERT
+    #: (``APPEND_ONLY name;`` in a migration)
+    append_only: tuple[str, ...] = ()
 
 
 SQLITE = Dialect(
@@ -91,6 +94,11 @@ SQLITE = Dialect(
     concurrent_writers=False,
     pipelined=True,
     random_hex="lower(hex(randomblob(32)))",
+    append_only=tuple(
+        f"CREATE TRIGGER {{table}}_no_{verb.lower()} BEFORE {verb} ON {{table}}"
+        f" BEGIN SELECT RAISE(ABORT, '{{table}} is append-only'); END"
+        for verb in ("UPDATE", "DELETE")
+    ),
 )
 POSTGRESQL = Dialect(
     name="postgresql",
@@ -106,6 +114,14 @@ POSTGRESQL = Dialect(
     " WHERE locktype = 'advisory' AND objsubid = 1 AND granted",
     # gen_random_uuid (core since PostgreSQL 13) draws from the server's strong source
     random_hex="replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '')",
+    append_only=(
+        "CREATE OR REPLACE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$",
+        "CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}"
+        " FOR EACH ROW EXECUTE FUNCTION refuse_change()",
+        "CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}"
+        " FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()",
+    ),
 )
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")

@@ -199,15 +199,35 @@ class HearingRepo:
         village_id: int | None,
         birth_year: int | None,
         now: str,
+        walk_in_key: str | None = None,
     ) -> bool:
-        """Record one person; False when this resident was already checked in."""
+        """Record one person; False when this resident (or the walk-in with this key) was
+        already checked in."""
         inserted = await self.db.executemany(
             "INSERT INTO attendance (hearing_id, resident_id, gender, role, village_id,"
-            " birth_year, checked_in_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (hearing_id, resident_id) DO NOTHING",
-            [(hearing_id, resident_id, gender, role, village_id, birth_year, now)],
+            " birth_year, checked_in_at, walk_in_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            [(hearing_id, resident_id, gender, role, village_id, birth_year, now, walk_in_key)],
         )
         return inserted == 1
+
+    async def remove_attendee(
+        self, hearing_id: int, *, resident_id: int | None, gender: str | None, role: str
+    ) -> bool:
+        """Take a resident, or the latest walk-in of this gender and role, off the
+        attendance; False when there was none."""
+        if resident_id is not None:
+            where, params = "resident_id = ?", (resident_id,)
+        else:
+            where = (
+                "id = (SELECT MAX(id) FROM attendance WHERE hearing_id = ?"
+                " AND resident_id IS NULL AND gender = ? AND role = ?)"
+            )
+            params = (hearing_id, gender, role)
+        deleted = await self.db.execute(
+            f"DELETE FROM attendance WHERE hearing_id = ? AND {where}", (hearing_id, *params)
+        )
+        return deleted == 1
 
     async def attendance(self, hearing_id: int) -> list[Row]:
         """(gender, role, village name, birth year) of everyone present."""

@@ -1,10 +1,13 @@
 """Numbered SQL migrations, applied in order and recorded in ``schema_version``.
 
 A migration is ``storage/migrations/NNNN_name.sql``: portable SQL statements ending
-in ``;``. Each is applied in its own transaction, so a failure leaves the database
-at the previous version. Applying when up to date changes nothing. Processes that start
-together may all migrate: each migration is checked again inside its transaction (and on
-PostgreSQL they take turns under a lock), so each is applied once.
+in ``;``, with placeholders for what differs between engines (``IDENTITY_PK``,
+``RANDOM_HEX``, and the statement ``APPEND_ONLY table;``: triggers that refuse UPDATE and
+DELETE of the table's rows, see ``Dialect.append_only``). Each is applied in its own
+transaction, so a failure leaves the database at the previous version. Applying when up
+to date changes nothing. Processes that start together may all migrate: each migration
+is checked again inside its transaction (and on PostgreSQL they take turns under a
+lock), so each is applied once.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from storage.db import Database
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+#: ``APPEND_ONLY table``: the dialect's triggers that refuse UPDATE and DELETE
+_APPEND_ONLY = re.compile(r"^APPEND_ONLY ([a-z_]+)$")
 
 
 @dataclass(frozen=True)
@@ -31,7 +36,13 @@ class Migration:
         text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
         text = text.replace("IDENTITY_PK", db.dialect.identity_pk)
         text = text.replace("RANDOM_HEX", db.dialect.random_hex)
-        return [stmt.strip() for stmt in text.split(";") if stmt.strip()]
+        statements = []
+        for stmt in (s.strip() for s in text.split(";")):
+            if match := _APPEND_ONLY.match(stmt):
+                statements += [t.format(table=match[1]) for t in db.dialect.append_only]
+            elif stmt:
+                statements.append(stmt)
+        return statements
 
 
 def available() -> list[Migration]:

@@ -245,3 +245,19 @@ class RatingService:
     round_id: int
     position: int
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One staff action. ``actor_id`` None: the command line's operator."""
+
+    id: int
+    municipality_id: int
+    municipality_slug: str
+    at: str
+    actor_id: int | None
+    via: str
+    action: str
+    object_kind: str
+    object_id: int | None
+    detail: str

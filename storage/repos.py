@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from storage.acts import ActRepo
+from storage.audit import AuditRepo
 from storage.broadcasts import BroadcastRepo
 from storage.budget import BudgetRepo
 from storage.console import ConsoleRepo
@@ -40,3 +41,4 @@ class Repos:
         self.rate_limits = RateLimitRepo(db)
         self.fsm = FsmRepo(db)
         self.console = ConsoleRepo(db)
+        self.audit = AuditRepo(db)

@@ -22,12 +22,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram import Bot, Dispatcher
 
 from bot.rendering.templates import Renderer
 from bot.services import demo_data
+from bot.services.attendance import CheckInWindow
 from bot.telegram_app import build_dispatcher
 from storage.db import Database, connect
 from storage.migrate import migrate
@@ -51,6 +53,11 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.current += timedelta(**delta)
+
+
+#: the check-in window of the default settings (CHECKIN_OPENS_BEFORE_HOURS=2,
+#: CHECKIN_CLOSES_AFTER_HOURS=6) in the demo's time zone
+WINDOW = CheckInWindow(ZoneInfo("Asia/Bishkek"), timedelta(hours=2), timedelta(hours=6))
 
 
 @pytest.fixture

@@ -307,6 +307,30 @@ async def test_check_in_at_the_door_by_name_phone_and_code_and_a_walk_in(site: S
     assert await site.count("SELECT COUNT(*) FROM attendance WHERE hearing_id = ?", hearing.id) == 4
 
 
+async def test_the_door_is_open_in_the_check_in_window_only(site: Site, clock: FakeClock) -> None:
+    hearing = await site.hearing_today()  # in an hour; the door opens 2 hours before
+    resident = await site.repos.residents.by_phone(site.municipality.id, RESIDENT)
+    assert resident is not None
+    door = f"/staff/hearings/{hearing.id}/door"
+    clock.advance(hours=7, minutes=1)  # 6 hours after the start: closed ...
+    async with client(site) as c:
+        await c.sign_in()
+        await c.get(door)
+        assert await c.post(door + "/check-in", {"resident": str(resident.id)}) == 400
+        assert c.says(KY["closed"].split("{")[0]) and c.says("--reason")
+    async with client(site) as c:
+        later = await site.hearing_today()  # ... and a hearing of another day: not yet
+        await site.repos.hearings.update(later.id, starts_at="2026-11-27T04:00:00.000+00:00",
+                                         place=later.place, agenda="", revision=0)  # fmt: skip
+        await c.sign_in()
+        await c.get(f"/staff/hearings/{later.id}/door")
+        form = {"gender": "m", "village": "Ak-Chiy"}
+        assert await c.post(f"/staff/hearings/{later.id}/door/walk-in", form) == 400
+        assert c.says(KY["not_yet"].format(at="27.11.2026 08:00"))
+    assert await site.count("SELECT COUNT(*) FROM attendance WHERE hearing_id IN (?, ?)",
+                            hearing.id, later.id) == 0  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("form", "message"),
     [

@@ -28,7 +28,7 @@ from bot.delivery.twilio_sender import TwilioSender, twilio_client
 from bot.delivery.worker import ChannelLimit, OutboxWorker
 from bot.rendering.templates import Renderer
 from bot.scheduling import Scheduler
-from bot.services import demo_data, hearings
+from bot.services import attendance, demo_data, hearings
 from bot.services.hearing_jobs import HearingJobs
 from bot.services.municipalities import choose_municipality
 from bot.telegram_app import build_dispatcher
@@ -37,7 +37,7 @@ from storage.db import connect
 from storage.migrate import migrate
 from storage.models import Municipality
 from storage.repos import Repos
-from tests.conftest import FakeClock, run_cli
+from tests.conftest import WINDOW, FakeClock, run_cli
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 from tests.fakes.webhooks import (
@@ -314,24 +314,29 @@ async def test_a_hearing_from_creation_to_export_survives_restarts(
         deputy_phone = demo_data.DEPUTY_PHONES[0]
         async with run() as p:
             hearing = await hearings.get_hearing(p.repos, p.municipality, hearing.id)
-            by_code = await hearings.check_in(
-                p.repos, p.municipality, hearing, now=clock.now(), code=sms_code
+            by_code = await attendance.check_in(
+                p.repos, p.municipality, hearing, now=clock.now(), window=WINDOW, code=sms_code
             )
-            by_phone = await hearings.check_in(
-                p.repos, p.municipality, hearing, now=clock.now(), phone=village[tg_yes][0]
+            by_phone = await attendance.check_in(
+                p.repos,
+                p.municipality,
+                hearing,
+                now=clock.now(),
+                window=WINDOW,
+                phone=village[tg_yes][0],
             )
-            deputy = await hearings.check_in(
-                p.repos, p.municipality, hearing, now=clock.now(), phone=deputy_phone
+            deputy = await attendance.check_in(
+                p.repos, p.municipality, hearing, now=clock.now(), window=WINDOW, phone=deputy_phone
             )
-            walk_in = await hearings.check_in(
-                p.repos, p.municipality, hearing, now=clock.now(), walk_in_gender="f"
+            walk_in = await attendance.check_in(
+                p.repos, p.municipality, hearing, now=clock.now(), window=WINDOW, walk_in_gender="f"
             )
             assert all(c.first_time for c in (by_code, by_phone, deputy, walk_in))
             deputy_resident = await p.repos.residents.by_phone(p.municipality.id, deputy_phone)
             assert deputy_resident is not None
         async with run() as p:  # counted once, even after a restart
-            again = await hearings.check_in(
-                p.repos, p.municipality, hearing, now=clock.now(), code=sms_code
+            again = await attendance.check_in(
+                p.repos, p.municipality, hearing, now=clock.now(), window=WINDOW, code=sms_code
             )
             assert not again.first_time
             report = await hearings.report(p.repos, hearing)

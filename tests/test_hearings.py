@@ -10,13 +10,13 @@ from bot.config import LANGUAGES
 from bot.rendering.sms import sms_size
 from bot.rendering.templates import Renderer
 from bot.scheduling import Scheduler
-from bot.services import demo_data, hearings
+from bot.services import attendance, demo_data, hearings
 from bot.services.errors import ServiceError
 from bot.services.hearing_jobs import HearingJobs
 from handlers.text import handle_text
 from storage.models import Hearing, Municipality
 from storage.repos import Repos
-from tests.conftest import FakeClock, table_snapshot
+from tests.conftest import WINDOW, FakeClock, table_snapshot
 
 RESIDENT = demo_data.RESIDENT_PHONE  # lives in Ak-Chiy
 HEARING_TABLES = ("hearings", "invitations", "rsvps", "attendance", "outbox")
@@ -212,18 +212,28 @@ async def test_check_in_counts_each_person_once_and_reports(
     await hearings.publish(repos, renderer, hearing, now=clock.now())
     code = (await say("YES")).rsplit(" ", 1)[1]
     clock.advance(days=10)
-    first = await hearings.check_in(repos, demo, hearing, now=clock.now(), code=code)
+    first = await attendance.check_in(
+        repos, demo, hearing, now=clock.now(), window=WINDOW, code=code
+    )
     assert first.first_time and first.name
-    again = await hearings.check_in(repos, demo, hearing, now=clock.now(), phone="0700 000 001")
+    again = await attendance.check_in(
+        repos, demo, hearing, now=clock.now(), window=WINDOW, phone="0700 000 001"
+    )
     assert not again.first_time
     deputy = demo_data.DEPUTY_PHONES[0]  # a woman
-    await hearings.check_in(repos, demo, hearing, now=clock.now(), phone=deputy)
-    await hearings.check_in(
-        repos, demo, hearing, now=clock.now(), walk_in_gender="f", walk_in_role="guest"
+    await attendance.check_in(repos, demo, hearing, now=clock.now(), window=WINDOW, phone=deputy)
+    await attendance.check_in(
+        repos,
+        demo,
+        hearing,
+        now=clock.now(),
+        window=WINDOW,
+        walk_in_gender="f",
+        walk_in_role="guest",
     )
     for bad in ({"phone": "+996700999999"}, {"code": "99999"}, {"walk_in_gender": "x"}):
         with pytest.raises(ServiceError):
-            await hearings.check_in(repos, demo, hearing, now=clock.now(), **bad)
+            await attendance.check_in(repos, demo, hearing, now=clock.now(), window=WINDOW, **bad)
     report = await hearings.report(repos, hearing)
     assert (report.participants, report.women, report.deputies) == (3, 2, 1)
     assert report.by_village["Ak-Chiy"] == 2

@@ -20,6 +20,10 @@ RESIDENTS = (
 ).encode()
 
 
+#: when the household imports happen (the audit trail records it)
+NOW = FakeClock().now()
+
+
 @pytest.fixture
 async def town(repos: Repos, clock: FakeClock) -> Municipality:
     return await create_municipality(
@@ -34,7 +38,7 @@ async def town(repos: Repos, clock: FakeClock) -> Municipality:
 
 @pytest.fixture
 async def registered(repos: Repos, town: Municipality, clock: FakeClock) -> Municipality:
-    await import_households(repos, town, HOUSEHOLDS)
+    await import_households(repos, town, HOUSEHOLDS, now=NOW)
     await import_residents(repos, town, RESIDENTS, now=clock.now())
     return town
 
@@ -59,7 +63,7 @@ async def test_reimporting_the_same_files_changes_nothing(
 ) -> None:
     before = await table_snapshot(repos)
     clock.advance(days=1)
-    households = await import_households(repos, registered, HOUSEHOLDS)
+    households = await import_households(repos, registered, HOUSEHOLDS, now=NOW)
     residents = await import_residents(repos, registered, RESIDENTS, now=clock.now())
     assert (households.created, households.updated, households.unchanged) == (0, 0, 3)
     assert (residents.created, residents.updated, residents.unchanged) == (0, 0, 3)
@@ -89,7 +93,7 @@ async def test_moving_a_household_moves_its_residents(
     repos: Repos, registered: Municipality
 ) -> None:
     moved = HOUSEHOLDS.replace(b"H-1,Ak-Chiy", b"H-1,Kachybek")
-    report = await import_households(repos, registered, moved)
+    report = await import_households(repos, registered, moved, now=NOW)
     assert report.updated == 1
     villages = {v.name: v.id for v in await repos.municipalities.villages(registered.id)}
     resident = await repos.residents.by_phone(registered.id, "+996555123456")
@@ -147,7 +151,7 @@ async def test_a_bad_residents_file_imports_nothing(
 async def test_a_bad_households_file_imports_nothing(repos: Repos, town: Municipality) -> None:
     body = b"code,village\nH-1,Ak-Chiy\nH-2,Atlantis\nH-1,Kachybek\n"
     with pytest.raises(ImportRejected) as rejected:
-        await import_households(repos, town, body)
+        await import_households(repos, town, body, now=NOW)
     assert [str(e) for e in rejected.value.errors] == [
         "line 3: unknown village 'Atlantis' (known: Ak-Chiy, Kachybek, Sovetskoye)",
         "line 4: household 'H-1' already on line 2",
@@ -157,12 +161,12 @@ async def test_a_bad_households_file_imports_nothing(repos: Repos, town: Municip
 
 async def test_non_utf8_file_is_rejected(repos: Repos, town: Municipality) -> None:
     with pytest.raises(ImportRejected) as rejected:
-        await import_households(repos, town, "code,village\nH-1,Ак-Чий\n".encode("cp1251"))
+        await import_households(repos, town, "code,village\nH-1,Ак-Чий\n".encode("cp1251"), now=NOW)
     assert str(rejected.value.errors[0]) == "line 2: the file is not UTF-8 text"
 
 
 async def test_semicolon_files_from_spreadsheets_with_bom(repos: Repos, town: Municipality) -> None:
     body = "\ufeffcode;village;address\nH-1;Ak-Chiy;ул. Ленина, 1\n".encode()
-    report = await import_households(repos, town, body)
+    report = await import_households(repos, town, body, now=NOW)
     assert report.created == 1
     assert (await repos.households.by_code(town.id))["H-1"].address == "ул. Ленина, 1"

@@ -91,6 +91,16 @@ async def published(
     return hearing
 
 
+async def audited(repos: Repos, hearing: Hearing) -> list[tuple]:
+    """(who, via, action) of the audit trail's rows about ``hearing``."""
+    rows = await repos.db.fetchall(
+        "SELECT actor_id, via, action FROM audit_log WHERE object_kind = 'hearing'"
+        " AND object_id = ? ORDER BY id",
+        (hearing.id,),
+    )
+    return [tuple(row) for row in rows]
+
+
 @pytest.fixture
 def fill(feed):
     """Answer the form's steps up to (not including) ``until``."""
@@ -155,6 +165,7 @@ async def test_the_whole_form_creates_the_hearing_at_local_time_in_utc(
         "The draft budget for 2027",
     )
     assert hearing.status == "draft"
+    assert await audited(repos, hearing) == [(staff.id, "telegram", "hearing created")]
     created = last_text(api)
     assert created["text"].startswith("✅ ") and f"№{hearing.id}" in created["text"]
     assert callbacks(created) == [f"hp:{hearing.id}"]
@@ -405,6 +416,7 @@ async def test_publish_queues_invitations_with_rsvp_buttons(
     )
     fresh = await repos.hearings.get(demo.id, hearing.id)
     assert fresh is not None and fresh.status == "published"
+    assert (staff.id, "telegram", "hearing published") in await audited(repos, hearing)
 
 
 async def test_publish_of_a_cancelled_hearing_is_refused(

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.cli import (
+    audit,
     broadcast,
     budget,
     demo,
@@ -40,6 +41,7 @@ SUBCOMMANDS = (
     polls,
     budget,
     pb,
+    audit,
 )
 
 

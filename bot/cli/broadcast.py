@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.cli.common import add_municipality_option, async_handler, chosen_municipality, open_repos
+from bot.cli.common import (
+    acting,
+    add_municipality_option,
+    add_staff_option,
+    async_handler,
+    chosen_municipality,
+    open_repos,
+)
 from bot.cli.errors import CliError
 from bot.clock import SystemClock
 from bot.services import broadcast
@@ -24,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--text-file", type=Path, help="UTF-8 file with the message text")
     parser.add_argument("--village", help="only residents of this village")
     add_municipality_option(parser)
+    add_staff_option(parser)
     parser.set_defaults(handler=_broadcast)
 
 
@@ -42,8 +50,11 @@ async def _broadcast(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             raise CliError(f"cannot read {args.text_file}: {exc}") from None
         municipality = await chosen_municipality(repos, args)
+        actor = await acting(repos, municipality, args)
+        author = await repos.residents.by_id(actor.resident_id) if actor.resident_id else None
         result = await broadcast.create_broadcast(
-            repos, municipality, body=body, village=args.village, now=SystemClock().now()
-        )
+            repos, municipality, body=body, village=args.village, now=SystemClock().now(),
+            author=author,
+        )  # fmt: skip
     print(result)
     return 0

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 from pathlib import Path
 
-from bot.cli.common import Call, add_municipality_option, async_handler, run_action
+from bot.cli.common import (
+    Call,
+    add_municipality_option,
+    add_staff_option,
+    async_handler,
+    run_action,
+    write_export,
+)
 from bot.phones import mask_phone
+from bot.rendering.spreadsheet import csv_text
 from bot.rendering.templates import Renderer
 from bot.services import budget_summary, projects, ratings
 from bot.services.budget_import import STATUSES
@@ -18,7 +24,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     budget = subparsers.add_parser("budget", help="the budget: versions, push to households")
     actions = budget.add_subparsers(dest="action", required=True, metavar="ACTION")
     actions.add_parser("versions", help="imported budget versions (the latest counts)")
-    actions.add_parser("push", help="send every household its summary (one message per household)")
+    push = actions.add_parser(
+        "push", help="send every household its summary (one message per household)"
+    )
+    add_staff_option(push)
     for sub in actions.choices.values():
         add_municipality_option(sub)
         sub.set_defaults(handler=_budget)
@@ -29,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     status = actions.add_parser("status", help="change a project's status; its village is told")
     status.add_argument("code")
     status.add_argument("status", choices=STATUSES)
+    add_staff_option(status)
     members = actions.add_parser("members", help="members of a problem's initiative group")
     members.add_argument("problem", type=int)
     for sub in actions.choices.values():
@@ -40,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     start = actions.add_parser("open", help="open a round (closes the current one)")
     start.add_argument("--name", required=True)
     start.add_argument("--service", action="append", required=True, help="repeat per service")
+    add_staff_option(start)
     actions.add_parser("results", help="averages by service and village; trend by round")
     export = actions.add_parser("export", help="CSV: round, service, village, count, average")
     export.add_argument("--output", type=Path)
@@ -70,7 +81,7 @@ async def _versions(c: Call) -> None:
 
 async def _push(c: Call) -> None:
     queued = await budget_summary.push_to_households(
-        c.repos, Renderer(c.config.tz), c.municipality, now=c.now
+        c.repos, Renderer(c.config.tz), c.municipality, now=c.now, actor=await c.actor()
     )
     print(f"budget summary queued to {queued} household(s)")
 
@@ -83,8 +94,9 @@ async def _projects(c: Call) -> None:
 
 async def _status(c: Call) -> None:
     project, told = await projects.update_status(
-        c.repos, Renderer(c.config.tz), c.municipality, c.args.code, c.args.status, now=c.now
-    )
+        c.repos, Renderer(c.config.tz), c.municipality, c.args.code, c.args.status, now=c.now,
+        actor=await c.actor(),
+    )  # fmt: skip
     print(f"project {project.code}: {project.status}; {told} resident(s) told")
 
 
@@ -95,7 +107,7 @@ async def _members(c: Call) -> None:
 
 async def _open_round(c: Call) -> None:
     round_id = await ratings.open_round(
-        c.repos, c.municipality, c.args.name, c.args.service, now=c.now
+        c.repos, c.municipality, c.args.name, c.args.service, now=c.now, actor=await c.actor()
     )
     print(f"rating round {round_id} open with {len(c.args.service)} service(s)")
 
@@ -115,18 +127,15 @@ async def _results(c: Call) -> None:
 
 async def _export(c: Call) -> None:
     results = await ratings.results(c.repos, c.municipality)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["round", "service", "village", "ratings", "average"])
-    for round_name, services in results.rounds.items():
-        for service, villages in services.items():
-            for village, average in sorted(villages.items()):
-                row = [round_name, service, village or "all", average.count, f"{average.mean:.2f}"]
-                writer.writerow(row)
-    if c.args.output:
-        c.args.output.write_text(out.getvalue(), encoding="utf-8")
-    else:
-        print(out.getvalue(), end="")
+    rows = [
+        [round_name, service, village or "all", average.count, f"{average.mean:.2f}"]
+        for round_name, services in results.rounds.items()
+        for service, villages in services.items()
+        for village, average in sorted(villages.items())
+    ]
+    write_export(
+        csv_text(["round", "service", "village", "ratings", "average"], rows), c.args.output
+    )
 
 
 BUDGET_ACTIONS = {"versions": _versions, "push": _push}

@@ -7,13 +7,17 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.cli.errors import CliError
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError, load_settings
+from bot.services import roles
+from bot.services.attendance import CheckInWindow
+from bot.services.audit import CLI, Actor
 from bot.services.errors import ServiceError
 from bot.services.municipalities import choose_municipality
 from storage.db import DatabaseUnavailable, open_database, redact_url
@@ -60,6 +64,41 @@ def async_handler(func: Callable[[Any], Awaitable[int | None]]) -> Callable[[Any
     return run
 
 
+def write_export(text: str, output: Path | None) -> None:
+    """An export to the file ``output`` (UTF-8), or to standard output when None."""
+    if output is None:
+        print(text, end="")
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {output}: {exc.strerror}") from None
+
+
+def add_staff_option(parser: Any, *, reason: bool = False) -> None:
+    """``--by PHONE``: the staff member acting (recorded in the audit trail); with
+    ``reason``, also ``--reason TEXT`` (a later correction needs both)."""
+    parser.add_argument(
+        "--by", metavar="PHONE", help="the staff member acting (default: cli, the operator)"
+    )
+    if reason:
+        parser.add_argument("--reason", help="why (a correction after the check-in window)")
+
+
+async def acting(repos: Repos, municipality: Municipality, args: Any) -> Actor:
+    """The staff member ``--by PHONE`` names, else the command line's operator (cli)."""
+    phone = getattr(args, "by", None)
+    return await roles.staff_actor(repos, municipality, phone) if phone else CLI
+
+
+def checkin_window(config: Settings) -> CheckInWindow:
+    return CheckInWindow(
+        config.tz,
+        timedelta(hours=config.checkin_opens_before_hours),
+        timedelta(hours=config.checkin_closes_after_hours),
+    )
+
+
 def add_municipality_option(parser: Any) -> None:
     parser.add_argument(
         "--municipality",
@@ -93,6 +132,9 @@ class Call:
     args: argparse.Namespace
     config: Settings
     now: datetime
+
+    async def actor(self) -> Actor:
+        return await acting(self.repos, self.municipality, self.args)
 
 
 CallT = TypeVar("CallT", bound=Call)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,14 +11,18 @@ from pathlib import Path
 from bot.cli.common import (
     Call,
     add_municipality_option,
+    add_staff_option,
     async_handler,
+    checkin_window,
     local_time,
     run_action,
+    write_export,
 )
 from bot.cli.errors import CliError
 from bot.phones import mask_phone
+from bot.rendering.spreadsheet import csv_text
 from bot.rendering.templates import Renderer
-from bot.services import hearings
+from bot.services import attendance, hearings
 from bot.services.attendance_import import ROLES, import_attendance
 from bot.services.csv_input import ImportRejected
 from storage.models import Hearing
@@ -61,11 +63,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     who.add_argument("--code", help="the code the RSVP confirmation showed")
     who.add_argument("--walk-in", choices=["f", "m"], help="not in the register: gender")
     checkin.add_argument("--role", choices=ROLES, default="resident", help="for a walk-in")
+    uncheck = actions.add_parser(
+        "uncheck", help="take a mistaken check-in off (a correction: --by and --reason)"
+    )
+    uncheck.add_argument("id", type=int)
+    who = uncheck.add_mutually_exclusive_group(required=True)
+    who.add_argument("--phone")
+    who.add_argument("--code", help="the code the RSVP confirmation showed")
+    who.add_argument("--walk-in", choices=["f", "m"], help="the latest walk-in of this gender")
+    uncheck.add_argument("--role", choices=ROLES, default="resident", help="for a walk-in")
     attendance = actions.add_parser(
         "import-attendance", help="attendance CSV: phone,gender,role (phone empty: walk-in)"
     )
     attendance.add_argument("id", type=int)
     attendance.add_argument("file", type=Path)
+    attendance.add_argument(
+        "--sheet",
+        help="the sheet's name: walk-ins already imported from it count once"
+        " (default: the file's name)",
+    )
     outcome = actions.add_parser("outcome", help="tell everyone invited and who came the outcome")
     outcome.add_argument("id", type=int)
     outcome.add_argument("--text", required=True)
@@ -73,8 +89,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "export", help="CSV per hearing: date, kind, participants, women, deputies"
     )
     export.add_argument("--output", type=Path, help="file (default: standard output)")
-    for sub in actions.choices.values():
+    for name, sub in actions.choices.items():
         add_municipality_option(sub)
+        if name not in ("list", "show", "export"):
+            add_staff_option(sub, reason=name in ("checkin", "uncheck", "import-attendance"))
         sub.set_defaults(handler=_hearing)
 
 
@@ -82,6 +100,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 class HearingCall(Call):
     async def hearing(self) -> Hearing:
         return await hearings.get_hearing(self.repos, self.municipality, self.args.id)
+
+    async def correction(self) -> attendance.Correction | None:
+        """``--by`` and ``--reason`` given: a correction of the attendance."""
+        if self.args.by is None and self.args.reason is None:
+            return None
+        return attendance.Correction(await self.actor(), self.args.reason or "")
 
     def local(self, hearing: Hearing) -> str:
         return (
@@ -106,6 +130,7 @@ async def _create(c: HearingCall) -> None:
         now=c.now,
         village=c.args.village,
         agenda=c.args.agenda,
+        actor=await c.actor(),
     )
     print(f"hearing {hearing.id} created (draft): {c.local(hearing)}, {hearing.place}")
 
@@ -139,7 +164,9 @@ async def _show(c: HearingCall) -> None:
 
 
 async def _publish(c: HearingCall) -> None:
-    queued = await hearings.publish(c.repos, Renderer(c.config.tz), await c.hearing(), now=c.now)
+    queued = await hearings.publish(
+        c.repos, Renderer(c.config.tz), await c.hearing(), now=c.now, actor=await c.actor()
+    )
     print(f"hearing {c.args.id}: published; {queued} invitation(s) queued")
 
 
@@ -152,17 +179,20 @@ async def _update(c: HearingCall) -> None:
         starts_at=local_time(c.args.at, c.config) if c.args.at else None,
         place=c.args.place,
         agenda=c.args.agenda,
+        actor=await c.actor(),
     )
     print(f"hearing {hearing.id}: {c.local(hearing)}, {hearing.place}; {told} resident(s) told")
 
 
 async def _cancel(c: HearingCall) -> None:
-    told = await hearings.cancel(c.repos, Renderer(c.config.tz), await c.hearing(), now=c.now)
+    told = await hearings.cancel(
+        c.repos, Renderer(c.config.tz), await c.hearing(), now=c.now, actor=await c.actor()
+    )
     print(f"hearing {c.args.id}: cancelled; {told} resident(s) told")
 
 
 async def _checkin(c: HearingCall) -> None:
-    result = await hearings.check_in(
+    result = await attendance.check_in(
         c.repos,
         c.municipality,
         await c.hearing(),
@@ -171,11 +201,32 @@ async def _checkin(c: HearingCall) -> None:
         code=c.args.code,
         walk_in_gender=c.args.walk_in,
         walk_in_role=c.args.role,
+        window=checkin_window(c.config),
+        correction=await c.correction(),
     )
     who = result.name or "walk-in"
     print(
         f"{who}: checked in" if result.first_time else f"{who}: already checked in (counted once)"
     )
+
+
+async def _uncheck(c: HearingCall) -> None:
+    correction = await c.correction()
+    if correction is None:
+        raise CliError("taking a check-in off needs --by PHONE (staff) and --reason")
+    await attendance.remove_attendee(
+        c.repos,
+        c.municipality,
+        await c.hearing(),
+        now=c.now,
+        window=checkin_window(c.config),
+        correction=correction,
+        phone=c.args.phone,
+        code=c.args.code,
+        walk_in_gender=c.args.walk_in,
+        walk_in_role=c.args.role,
+    )
+    print(f"hearing {c.args.id}: taken off the attendance")
 
 
 async def _import_attendance(c: HearingCall) -> None:
@@ -185,7 +236,15 @@ async def _import_attendance(c: HearingCall) -> None:
         raise CliError(f"cannot read {c.args.file}: {exc.strerror}") from None
     try:
         new, repeated = await import_attendance(
-            c.repos, c.municipality, await c.hearing(), data, now=c.now
+            c.repos,
+            c.municipality,
+            await c.hearing(),
+            data,
+            now=c.now,
+            window=checkin_window(c.config),
+            sheet=c.args.sheet or c.args.file.name,
+            actor=await c.actor(),
+            correction=await c.correction(),
         )
     except ImportRejected as rejected:
         for error in rejected.errors:
@@ -196,31 +255,31 @@ async def _import_attendance(c: HearingCall) -> None:
 
 async def _outcome(c: HearingCall) -> None:
     told = await hearings.publish_outcome(
-        c.repos, Renderer(c.config.tz), await c.hearing(), c.args.text, now=c.now
+        c.repos,
+        Renderer(c.config.tz),
+        await c.hearing(),
+        c.args.text,
+        now=c.now,
+        actor=await c.actor(),
     )
     print(f"hearing {c.args.id}: outcome queued to {told} resident(s)")
 
 
 async def _export(c: HearingCall) -> None:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
+    rows = []
     for hearing in await c.repos.hearings.all(c.municipality.id):
         if hearing.status == "cancelled":
             continue
         report = await hearings.report(c.repos, hearing)
         deputies = "–" if report.deputies is None else report.deputies
-        writer.writerow(
+        rows.append(
             [c.local(hearing)[:10], hearing.kind, report.participants, report.women, deputies]
         )
-    if c.args.output:
-        c.args.output.write_text(out.getvalue(), encoding="utf-8")
-    else:
-        print(out.getvalue(), end="")
+    write_export(csv_text(EXPORT_COLUMNS, rows), c.args.output)
 
 
 ACTIONS = {
     "create": _create, "list": _list, "show": _show, "publish": _publish, "update": _update,
-    "cancel": _cancel, "checkin": _checkin, "import_attendance": _import_attendance,
-    "outcome": _outcome, "export": _export,
+    "cancel": _cancel, "checkin": _checkin, "uncheck": _uncheck,
+    "import_attendance": _import_attendance, "outcome": _outcome, "export": _export,
 }  # fmt: skip

@@ -6,7 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.cli.common import add_municipality_option, async_handler, chosen_municipality, open_repos
+from bot.cli.common import (
+    acting,
+    add_municipality_option,
+    add_staff_option,
+    async_handler,
+    chosen_municipality,
+    open_repos,
+)
 from bot.cli.errors import CliError
 from bot.clock import SystemClock
 from bot.services import budget_import
@@ -50,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         )
         sub.add_argument("file", type=Path, metavar="FILE.csv")
         add_municipality_option(sub)
+        add_staff_option(sub)
         sub.set_defaults(handler=_import)
 
 
@@ -61,10 +69,12 @@ async def _import(args: argparse.Namespace) -> int:
         raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
     async with open_repos() as repos:
         municipality = await chosen_municipality(repos, args)
+        actor = await acting(repos, municipality, args)
+        now = SystemClock().now()
         try:
             if args.kind == "budget":
                 budget = await budget_import.import_budget(
-                    repos, municipality, data, now=SystemClock().now()
+                    repos, municipality, data, now=now, actor=actor
                 )
                 print(
                     f"budget {budget.year} version {budget.version}: {budget.lines} line(s),"
@@ -72,9 +82,9 @@ async def _import(args: argparse.Namespace) -> int:
                 )
                 return 0
             if args.kind == "households":
-                report = await import_households(repos, municipality, data)
+                report = await import_households(repos, municipality, data, now=now, actor=actor)
             else:
-                report = await import_residents(repos, municipality, data, now=SystemClock().now())
+                report = await import_residents(repos, municipality, data, now=now, actor=actor)
         except ImportRejected as rejected:
             for error in rejected.errors:
                 print(f"{args.file}: {error}", file=sys.stderr)

@@ -9,9 +9,11 @@ from pathlib import Path
 from bot.cli.common import (
     Call,
     add_municipality_option,
+    add_staff_option,
     async_handler,
     local_time,
     run_action,
+    write_export,
 )
 from bot.cli.errors import CliError
 from bot.counting import PabulibError, parse_pb
@@ -75,8 +77,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     imported.add_argument("file", type=Path)
     imported.add_argument("--opens", required=True)
     imported.add_argument("--closes", required=True)
-    for sub in actions.choices.values():
+    for name, sub in actions.choices.items():
         add_municipality_option(sub)
+        if name not in ("list", "show", "export"):
+            add_staff_option(sub)
         sub.set_defaults(handler=_poll)
 
 
@@ -128,6 +132,7 @@ async def _create(c: Call) -> None:
         budget=args.budget,
         rule=args.rule,
         changeable=not args.fixed,
+        actor=await c.actor(),
     )
     print(f"poll {poll.id} created: {poll_io.describe_state(poll, c.now)}")
 
@@ -154,7 +159,9 @@ async def _publish(c: Call) -> None:
     poll = await get_poll(c.repos, c.municipality, c.args.id)
     if voting.poll_state(poll, c.now) != "closed":
         raise CliError(f"poll {poll.id} has not closed yet")
-    queued = await publish_results(c.repos, Renderer(c.config.tz), poll, now=c.now)
+    queued = await publish_results(
+        c.repos, Renderer(c.config.tz), poll, now=c.now, actor=await c.actor()
+    )
     print(f"poll {poll.id}: results queued to {queued} resident(s)")
 
 
@@ -169,8 +176,8 @@ async def _ballot(c: Call) -> None:
         raise CliError(f"{phone} is not in the register")
     try:
         ballot = parse_ballot_text(f"#{poll.id} {c.args.choices}")
-        await voting.cast(
-            c.repos, c.municipality, resident, ballot, channel=voting.PAPER, now=c.now
+        await poll_io.enter_paper_ballot(
+            c.repos, c.municipality, poll, resident, ballot, now=c.now, actor=await c.actor()
         )
     except (BallotSyntaxError, voting.VoteRefused) as exc:
         raise CliError(f"ballot refused: {exc.code}") from None
@@ -181,7 +188,7 @@ async def _import_ballots(c: Call) -> None:
     poll = await get_poll(c.repos, c.municipality, c.args.id)
     try:
         report = await poll_io.import_paper_ballots(
-            c.repos, c.municipality, poll, _read(c.args.file), now=c.now
+            c.repos, c.municipality, poll, _read(c.args.file), now=c.now, actor=await c.actor()
         )
     except ImportRejected as rejected:
         for error in rejected.errors:
@@ -196,10 +203,7 @@ async def _export(c: Call) -> None:
         text = await poll_io.results_csv(c.repos, poll, now=c.now)
     else:
         text = await poll_io.export_pb(c.repos, c.municipality, poll)
-    if c.args.output:
-        c.args.output.write_text(text, encoding="utf-8")
-    else:
-        print(text, end="")
+    write_export(text, c.args.output)
 
 
 async def _import_pb(c: Call) -> None:
@@ -214,6 +218,7 @@ async def _import_pb(c: Call) -> None:
         opens_at=local_time(c.args.opens, c.config),
         closes_at=local_time(c.args.closes, c.config),
         now=c.now,
+        actor=await c.actor(),
     )
     print(f"poll {poll.id} imported with {len(election.ballots)} ballot(s)")
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli.common import Call, add_municipality_option, async_handler, run_action
+from bot.cli.common import (
+    Call,
+    add_municipality_option,
+    add_staff_option,
+    async_handler,
+    run_action,
+)
 from bot.rendering.templates import Renderer
 from bot.services import problems
 
@@ -28,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     merge.add_argument("into", type=int)
     for sub in (listing, approve, reject, merge):
         add_municipality_option(sub)
+        if sub is not listing:
+            add_staff_option(sub)
         sub.set_defaults(handler=_problem)
 
 
@@ -43,19 +51,22 @@ async def _list(c: Call) -> None:
 
 
 async def _approve(c: Call) -> None:
-    await problems.approve(c.repos, c.municipality, c.args.id, now=c.now)
+    await problems.approve(c.repos, c.municipality, c.args.id, now=c.now, actor=await c.actor())
     print(f"problem {c.args.id}: approved")
 
 
 async def _reject(c: Call) -> None:
     told = await problems.reject(
-        c.repos, c.municipality, Renderer(c.config.tz), c.args.id, c.args.reason, now=c.now
-    )
+        c.repos, c.municipality, Renderer(c.config.tz), c.args.id, c.args.reason, now=c.now,
+        actor=await c.actor(),
+    )  # fmt: skip
     print(f"problem {c.args.id}: rejected; {told} proposer(s) will be told")
 
 
 async def _merge(c: Call) -> None:
-    await problems.merge(c.repos, c.municipality, c.args.duplicate, c.args.into, now=c.now)
+    await problems.merge(
+        c.repos, c.municipality, c.args.duplicate, c.args.into, now=c.now, actor=await c.actor()
+    )
     print(f"problem {c.args.duplicate}: merged into {c.args.into}")
 
 

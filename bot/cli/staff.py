@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli.common import add_municipality_option, async_handler, chosen_municipality, open_repos
+from bot.cli.common import (
+    acting,
+    add_municipality_option,
+    add_staff_option,
+    async_handler,
+    chosen_municipality,
+    open_repos,
+)
 from bot.clock import SystemClock
 from bot.phones import mask_phone
 from bot.services import roles
@@ -23,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("phone", help="the resident's phone number")
         sub.add_argument("role", choices=ROLES)
         add_municipality_option(sub)
+        add_staff_option(sub)
         sub.set_defaults(handler=_change)
     listing = actions.add_parser("list", help="list who holds which role")
     listing.add_argument("--role", choices=ROLES, help="only this role")
@@ -35,13 +43,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 async def _change(args: argparse.Namespace) -> int:
     async with open_repos() as repos:
         municipality = await chosen_municipality(repos, args)
+        change = roles.grant if args.action == "grant" else roles.revoke
+        changed = await change(
+            repos, municipality, args.phone, args.role, now=SystemClock().now(),
+            actor=await acting(repos, municipality, args),
+        )  # fmt: skip
         if args.action == "grant":
-            changed = await roles.grant(
-                repos, municipality, args.phone, args.role, now=SystemClock().now()
-            )
             done = "granted" if changed else "already held"
         else:
-            changed = await roles.revoke(repos, municipality, args.phone, args.role)
             done = "revoked" if changed else "was not held"
     print(f"{args.role}: {done}")
     return 0

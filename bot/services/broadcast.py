@@ -11,18 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import iso
+from bot.services import audit
+from bot.services.audit import Actor
 from bot.services.errors import ServiceError
 from bot.services.outbound import drafts_for
+from bot.services.roles import require_staff
 from storage.models import Broadcast, Municipality, Resident
 from storage.repos import Repos
 
 MAX_BODY = 1600
 PAGE = 5000
-STAFF_ROLES = {"staff", "admin"}
-
-
-class NotStaff(ServiceError):
-    """Only staff may broadcast."""
 
 
 @dataclass(frozen=True)
@@ -44,12 +42,6 @@ class Progress:
         )
 
 
-async def require_staff(repos: Repos, resident: Resident) -> None:
-    """Checked on every staff call, not only when a menu is shown."""
-    if not await repos.roles.of(resident.id) & STAFF_ROLES:
-        raise NotStaff("only municipal staff may do this")
-
-
 async def create_broadcast(
     repos: Repos,
     municipality: Municipality,
@@ -57,8 +49,11 @@ async def create_broadcast(
     body: str,
     now: datetime,
     author: Resident | None = None,
+    via: str = "cli",
     village: str | None = None,
 ) -> Progress:
+    """Queue the broadcast; ``author``: the staff member sending it (None: the command
+    line's operator), on channel ``via`` (for the audit trail)."""
     body = body.strip()
     if not body:
         raise ServiceError("the broadcast text is empty")
@@ -103,6 +98,11 @@ async def create_broadcast(
             recipients += len(page)
             after = page[-1].resident_id
         await repos.broadcasts.set_recipients(broadcast_id, recipients)
+        await audit.record(
+            repos, municipality.id, Actor(author.id if author else None, via), "broadcast",
+            now=now, object_kind="broadcast", object_id=broadcast_id,
+            detail=f"{recipients} recipient(s)" + (f", village {village}" if village_id else ""),
+        )  # fmt: skip
     return await progress(repos, broadcast_id)
 
 

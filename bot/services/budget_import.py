@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import iso
+from bot.services import audit
+from bot.services.audit import CLI, Actor
 from bot.services.csv_input import CsvRow, ImportRejected, LineError, decode, read_rows
 from storage.models import Funding, Municipality, PlanTotals
 from storage.repos import Repos
@@ -67,7 +69,7 @@ def _text(row: CsvRow, column: str) -> str:
 
 
 async def import_budget(
-    repos: Repos, municipality: Municipality, data: bytes, *, now: datetime
+    repos: Repos, municipality: Municipality, data: bytes, *, now: datetime, actor: Actor = CLI
 ) -> BudgetReport:
     rows, errors = read_rows(decode(data), required=COLUMNS, optional=OPTIONAL)
     villages = {
@@ -178,4 +180,9 @@ async def import_budget(
                 in_plan=project["in_plan"],
             )  # fmt: skip
             await repos.budget.add_funding(project_id, budget_id, [f for _, f in funding[code]])
+        await audit.record(
+            repos, municipality.id, actor, "budget imported", now=now, object_kind="budget",
+            object_id=budget_id,
+            detail=f"{year} version {version}: {len(lines)} line(s), {len(projects)} project(s)",
+        )  # fmt: skip
     return BudgetReport(year, version, len(lines), len(projects))

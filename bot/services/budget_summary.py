@@ -13,6 +13,8 @@ from datetime import datetime
 
 from bot.clock import iso
 from bot.rendering.templates import Renderer
+from bot.services import audit
+from bot.services.audit import CLI, Actor
 from bot.services.errors import ServiceError
 from bot.services.outbound import drafts_for, recipient_of
 from storage.models import Budget, Funding, Municipality, PlanTotals, Project, Resident
@@ -113,12 +115,29 @@ async def project_details(repos: Repos, municipality: Municipality, number: int)
 
 
 async def push_to_households(
-    repos: Repos, renderer: Renderer, municipality: Municipality, *, now: datetime
+    repos: Repos,
+    renderer: Renderer,
+    municipality: Municipality,
+    *,
+    now: datetime,
+    actor: Actor = CLI,
 ) -> int:
     """Queue the summary once per household (to one member: Telegram-linked first)."""
     budget = await repos.budget.current(municipality.id)
     if budget is None:
         raise ServiceError("there is no budget to send: import one first")
+    async with repos.db.transaction():
+        queued = await _push(repos, renderer, municipality, budget, now)
+        await audit.record(
+            repos, municipality.id, actor, "budget pushed", now=now, object_kind="budget",
+            object_id=budget.id, detail=f"{queued} message(s)",
+        )  # fmt: skip
+    return queued
+
+
+async def _push(
+    repos: Repos, renderer: Renderer, municipality: Municipality, budget: Budget, now: datetime
+) -> int:
     views: dict[int, HouseholdSummary] = {}
     queued = 0
     for resident in await repos.residents.household_contacts(municipality.id):

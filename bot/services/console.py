@@ -21,8 +21,8 @@ from datetime import datetime, timedelta
 from bot.clock import iso
 from bot.phones import InvalidPhone, normalize_phone
 from bot.rendering.templates import Renderer
-from bot.services.broadcast import STAFF_ROLES
 from bot.services.outbound import drafts_for, recipient_of
+from bot.services.roles import STAFF_ROLES
 from storage.models import Municipality, Resident
 from storage.repos import Repos
 

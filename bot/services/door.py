@@ -1,6 +1,7 @@
 """Check-in at a hearing's door, as the staff console shows it: find a person, check them
-in (the rules are :func:`bot.services.hearings.check_in`'s), count walk-ins, and the live
-figures of the seed's attendance table (participants, women, deputies, by village)."""
+in (the rules are :func:`bot.services.attendance.check_in`'s: inside the check-in window
+only), count walk-ins, and the live figures of the seed's attendance table (participants,
+women, deputies, by village)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.services import hearings
-from bot.services.hearings import CheckIn
+from bot.services import attendance, hearings
+from bot.services.attendance import CheckIn, CheckInWindow
 from storage.console import DoorMatch
 from storage.models import Hearing, Municipality
 from storage.repos import Repos
@@ -23,11 +24,24 @@ MAX_NAME = 100
 
 class DoorRefused(Exception):
     """Refused at the door; ``code`` names the reason the page explains (cancelled,
-    unknown_person, gender, village, name_too_long)."""
+    not_yet or closed ``at`` a time, unknown_person, gender, village, name_too_long)."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, at: datetime | None = None) -> None:
         super().__init__(code)
         self.code = code
+        self.at = at
+
+
+def _door_open(hearing: Hearing, window: CheckInWindow, now: datetime) -> None:
+    """The console counts people inside the window only; a later correction needs a
+    reason, given on the command line (``civic-bot hearing checkin --by --reason``)."""
+    if hearing.status == "cancelled":
+        raise DoorRefused("cancelled")
+    opens, closes = window.bounds(hearing)
+    if now < opens:
+        raise DoorRefused("not_yet", opens)
+    if now > closes:
+        raise DoorRefused("closed", closes)
 
 
 @dataclass(frozen=True)
@@ -74,15 +88,22 @@ async def search(
 
 
 async def check_in_resident(
-    repos: Repos, municipality: Municipality, hearing: Hearing, resident_id: int, *, now: datetime
+    repos: Repos,
+    municipality: Municipality,
+    hearing: Hearing,
+    resident_id: int,
+    *,
+    now: datetime,
+    window: CheckInWindow,
 ) -> CheckIn:
     """One tap: the resident found by :func:`search` is counted (once, however often)."""
-    if hearing.status == "cancelled":
-        raise DoorRefused("cancelled")
+    _door_open(hearing, window, now)
     resident = await repos.residents.by_id(resident_id)
     if resident is None or resident.municipality_id != municipality.id:
         raise DoorRefused("unknown_person")
-    return await hearings.check_in(repos, municipality, hearing, now=now, phone=resident.phone)
+    return await attendance.check_in(
+        repos, municipality, hearing, now=now, window=window, phone=resident.phone
+    )
 
 
 async def walk_in(
@@ -95,26 +116,27 @@ async def walk_in(
     village: str,
     deputy: bool,
     now: datetime,
+    window: CheckInWindow,
 ) -> CheckIn:
     """Someone outside the register: counted by gender, village and role. The name is
     shown back to the person at the door and not stored (the attendance keeps figures)."""
-    if hearing.status == "cancelled":
-        raise DoorRefused("cancelled")
+    _door_open(hearing, window, now)
     if len(name.strip()) > MAX_NAME:
         raise DoorRefused("name_too_long")
     if gender not in ("f", "m"):
         raise DoorRefused("gender")
-    villages = {v.name for v in await repos.municipalities.villages(municipality.id)}
+    villages = {v.name: v.id for v in await repos.municipalities.villages(municipality.id)}
     if village not in villages:
         raise DoorRefused("village")
-    await hearings.check_in(
+    await attendance.check_in(
         repos,
         municipality,
         hearing,
         now=now,
+        window=window,
         walk_in_gender=gender,
         walk_in_role="deputy" if deputy else "resident",
-        walk_in_village=village,
+        walk_in_village_id=villages[village],
     )
     return CheckIn(name.strip() or None, True)
 

@@ -1,5 +1,6 @@
 """Public budget hearings: create, publish invitations, change or cancel (everyone
-invited is told), answers with a personal check-in code, attendance, reports.
+invited is told), answers with a personal check-in code, the attendance report (who
+may check in and when: :mod:`bot.services.attendance`).
 
 Every message goes through the outbox with a dedupe key per hearing, purpose and
 resident, so publishing or notifying twice sends nothing twice.
@@ -14,9 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from bot.clock import iso
-from bot.phones import InvalidPhone, normalize_phone
 from bot.rendering.buttons import rsvp_buttons
 from bot.rendering.templates import Renderer
+from bot.services import audit
+from bot.services.audit import CLI, Actor
 from bot.services.errors import ServiceError
 from bot.services.municipalities import village_id
 from bot.services.outbound import drafts_for
@@ -55,6 +57,7 @@ async def create_hearing(
     now: datetime,
     village: str | None = None,
     agenda: str = "",
+    actor: Actor = CLI,
 ) -> Hearing:
     if kind not in KINDS:
         raise ServiceError(f"kind must be one of {', '.join(KINDS)}")
@@ -62,16 +65,34 @@ async def create_hearing(
         raise ServiceError("a hearing cannot be in the past")
     if not place.strip():
         raise ServiceError("a hearing needs a place")
-    hearing_id = await repos.hearings.create(
-        municipality_id=municipality.id,
-        kind=kind,
-        starts_at=iso(starts_at),
-        place=place.strip(),
-        village_id=await village_id(repos, municipality, village),
-        agenda=agenda.strip(),
-        now=iso(now),
-    )
+    chosen_village = await village_id(repos, municipality, village)
+    async with repos.db.transaction():
+        hearing_id = await repos.hearings.create(
+            municipality_id=municipality.id,
+            kind=kind,
+            starts_at=iso(starts_at),
+            place=place.strip(),
+            village_id=chosen_village,
+            agenda=agenda.strip(),
+            now=iso(now),
+        )
+        await _audit(repos, hearing_id, municipality.id, actor, "hearing created", now, kind)
     return await get_hearing(repos, municipality, hearing_id)
+
+
+async def _audit(
+    repos: Repos,
+    hearing_id: int,
+    municipality_id: int,
+    actor: Actor,
+    action: str,
+    now: datetime,
+    detail: str = "",
+) -> None:
+    await audit.record(
+        repos, municipality_id, actor, action, now=now, object_kind="hearing",
+        object_id=hearing_id, detail=detail,
+    )  # fmt: skip
 
 
 def _data(hearing: Hearing, **extra: Any) -> dict[str, Any]:
@@ -108,7 +129,9 @@ async def _notify(
     return await repos.outbox.enqueue(drafts, now=iso(now))
 
 
-async def publish(repos: Repos, renderer: Renderer, hearing: Hearing, *, now: datetime) -> int:
+async def publish(
+    repos: Repos, renderer: Renderer, hearing: Hearing, *, now: datetime, actor: Actor = CLI
+) -> int:
     """Invite every opted-in resident of the audience; return the invitations queued now."""
     hearing = await _reload(repos, hearing)
     if hearing.status == "cancelled":
@@ -141,6 +164,8 @@ async def publish(repos: Repos, renderer: Renderer, hearing: Hearing, *, now: da
                 rsvp=True,
             )
             after = page[-1].resident_id
+        await _audit(repos, hearing.id, hearing.municipality_id, actor, "hearing published", now,
+                     f"{queued} invitation(s) queued")  # fmt: skip
     return queued
 
 
@@ -190,6 +215,7 @@ async def update(
     starts_at: datetime | None = None,
     place: str | None = None,
     agenda: str | None = None,
+    actor: Actor = CLI,
 ) -> tuple[Hearing, int]:
     """Change a hearing; a new time or place is told to everyone invited."""
     hearing = await _reload(repos, hearing)
@@ -203,6 +229,7 @@ async def update(
         raise ServiceError("a hearing needs a place")
     moved = (new_start, new_place) != (hearing.starts_at, hearing.place)
     revision = hearing.revision + 1 if moved else hearing.revision
+    before = hearing
     async with repos.db.transaction():
         await repos.hearings.update(
             hearing.id,
@@ -223,17 +250,26 @@ async def update(
                 now=now,
                 rsvp=True,
             )
+        changed = [what for what, new, old in (
+            ("time", new_start, before.starts_at), ("place", new_place, before.place),
+            ("agenda", hearing.agenda, before.agenda),
+        ) if new != old]  # fmt: skip
+        detail = f"{', '.join(changed) or 'nothing'} changed; {told} resident(s) told"
+        await _audit(repos, hearing.id, hearing.municipality_id, actor, "hearing changed", now,
+                     detail)  # fmt: skip
     return hearing, told
 
 
-async def cancel(repos: Repos, renderer: Renderer, hearing: Hearing, *, now: datetime) -> int:
+async def cancel(
+    repos: Repos, renderer: Renderer, hearing: Hearing, *, now: datetime, actor: Actor = CLI
+) -> int:
     hearing = await _reload(repos, hearing)
     if hearing.status == "cancelled":
         raise ServiceError(f"hearing {hearing.id} is already cancelled")
     async with repos.db.transaction():
         await repos.hearings.set_status(hearing.id, "cancelled")
         hearing = await _reload(repos, hearing)
-        return await notify_invited(
+        told = await notify_invited(
             repos,
             renderer,
             hearing,
@@ -241,10 +277,19 @@ async def cancel(repos: Repos, renderer: Renderer, hearing: Hearing, *, now: dat
             f"hearing:{hearing.id}:cancelled",
             now=now,
         )
+        await _audit(repos, hearing.id, hearing.municipality_id, actor, "hearing cancelled", now,
+                     f"{told} resident(s) told")  # fmt: skip
+    return told
 
 
 async def publish_outcome(
-    repos: Repos, renderer: Renderer, hearing: Hearing, outcome: str, *, now: datetime
+    repos: Repos,
+    renderer: Renderer,
+    hearing: Hearing,
+    outcome: str,
+    *,
+    now: datetime,
+    actor: Actor = CLI,
 ) -> int:
     """After the hearing: its outcome to everyone invited and everyone who came."""
     hearing = await _reload(repos, hearing)
@@ -255,7 +300,7 @@ async def publish_outcome(
     async with repos.db.transaction():
         await repos.hearings.set_outcome(hearing.id, outcome.strip())
         hearing = await _reload(repos, hearing)
-        return await notify_invited(
+        told = await notify_invited(
             repos,
             renderer,
             hearing,
@@ -265,6 +310,9 @@ async def publish_outcome(
             attendees=True,
             outcome=hearing.outcome,
         )
+        await _audit(repos, hearing.id, hearing.municipality_id, actor, "hearing outcome", now,
+                     f"{told} resident(s) told")  # fmt: skip
+    return told
 
 
 # Residents' answers
@@ -318,69 +366,7 @@ async def upcoming(repos: Repos, municipality: Municipality, resident: Resident,
     ]
 
 
-# Attendance
-
-
-@dataclass(frozen=True)
-class CheckIn:
-    name: str | None
-    first_time: bool
-
-
-async def check_in(
-    repos: Repos,
-    municipality: Municipality,
-    hearing: Hearing,
-    *,
-    now: datetime,
-    phone: str | None = None,
-    code: str | None = None,
-    walk_in_gender: str | None = None,
-    walk_in_role: str = "resident",
-    walk_in_village: str | None = None,
-) -> CheckIn:
-    """Check in by phone, by RSVP code, or a walk-in outside the register (gender, role,
-    village if known)."""
-    if hearing.status == "cancelled":
-        raise ServiceError(f"hearing {hearing.id} is cancelled")
-    resident = None
-    if phone:
-        try:
-            resident = await repos.residents.by_phone(municipality.id, normalize_phone(phone))
-        except InvalidPhone as exc:
-            raise ServiceError(str(exc)) from None
-        if resident is None:
-            raise ServiceError(f"{phone} is not in the register: check in as a walk-in")
-    elif code:
-        rsvp = await repos.hearings.by_code(hearing.id, code.strip())
-        if rsvp is None:
-            raise ServiceError(f"no answer with code {code!r} for hearing {hearing.id}")
-        resident = await repos.residents.by_id(rsvp.resident_id)
-    if resident is None:
-        if walk_in_gender not in ("f", "m"):
-            raise ServiceError("a walk-in needs a gender (f or m)")
-        await repos.hearings.check_in(
-            hearing.id,
-            resident_id=None,
-            gender=walk_in_gender,
-            role=walk_in_role,
-            village_id=await village_id(repos, municipality, walk_in_village),
-            birth_year=None,
-            now=iso(now),
-        )
-        return CheckIn(None, True)
-    roles = await repos.roles.of(resident.id)
-    role = "deputy" if "deputy" in roles else "staff" if roles & {"staff", "admin"} else "resident"
-    first = await repos.hearings.check_in(
-        hearing.id,
-        resident_id=resident.id,
-        gender=resident.gender,
-        role=role,
-        village_id=resident.village_id,
-        birth_year=resident.birth_year,
-        now=iso(now),
-    )
-    return CheckIn(resident.name, first)
+# The report (attendance itself: bot/services/attendance.py)
 
 
 @dataclass(frozen=True)

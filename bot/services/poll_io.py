@@ -6,19 +6,19 @@ an imported ``.pb`` becomes a poll with its ballots, which count like any others
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.counting import Election, format_pb
 from bot.phones import InvalidPhone, normalize_phone
-from bot.services import poll_results, voting
-from bot.services.ballot_text import BallotSyntaxError, parse_ballot_text
+from bot.rendering.spreadsheet import csv_text
+from bot.services import audit, poll_results, voting
+from bot.services.audit import CLI, Actor
+from bot.services.ballot_text import BallotSyntaxError, BallotText, parse_ballot_text
 from bot.services.csv_input import ImportRejected, LineError, decode, read_rows
 from bot.services.errors import ServiceError
 from bot.services.polls import OptionSpec, create_poll
-from storage.models import Municipality, Poll
+from storage.models import Municipality, Poll, Resident
 from storage.repos import Repos
 
 PB_RULES = {"greedy": "greedy", "mes": "equalshares/add1"}
@@ -30,13 +30,9 @@ FROM_PB_RULE = {"greedy": "greedy", "greedy-no-skip": "greedy", "equalshares/add
 async def results_csv(repos: Repos, poll: Poll, *, now: datetime) -> str:
     """Totals per option, then the same per village, gender and age group."""
     results = await poll_results.compute(repos, poll, now=now)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        ["dimension", "group", "ballots", "option", "label", "cost", "votes", "score", "selected"]
-    )
+    rows: list[list[object]] = []
     for r in sorted(results.options, key=lambda r: r.option.position):
-        writer.writerow([
+        rows.append([
             "all", "all", results.ballots, r.option.position, r.option.label,
             r.option.cost if r.option.cost is not None else "", r.votes, r.score,
             int(r.selected),
@@ -45,13 +41,16 @@ async def results_csv(repos: Repos, poll: Poll, *, now: datetime) -> str:
     for dimension, groups in results.breakdown.items():
         for group, (ballots, scores) in groups.items():
             for position in sorted(scores):
-                writer.writerow(
+                rows.append(
                     [dimension, group, ballots, position, labels[position], "", "",
                      scores[position], ""]
                 )  # fmt: skip
-    writer.writerow(["turnout", "all", results.ballots, "", f"eligible {results.eligible}",
-                     "", "", "", ""])  # fmt: skip
-    return out.getvalue()
+    rows.append(["turnout", "all", results.ballots, "", f"eligible {results.eligible}",
+                 "", "", "", ""])  # fmt: skip
+    return csv_text(
+        ["dimension", "group", "ballots", "option", "label", "cost", "votes", "score", "selected"],
+        rows,
+    )
 
 
 async def export_pb(repos: Repos, municipality: Municipality, poll: Poll) -> str:
@@ -85,6 +84,7 @@ async def import_pb(
     opens_at: datetime,
     closes_at: datetime,
     now: datetime,
+    actor: Actor = CLI,
 ) -> Poll:
     """A new poll with the election's projects as options and its ballots as cast."""
     ballot_type = FROM_PB_TYPE[election.vote_type]
@@ -109,6 +109,7 @@ async def import_pb(
         rule=FROM_PB_RULE.get(election.meta.get("rule", ""), "totals"),
         min_age=0,
         imported=True,
+        actor=actor,
     )
     options = {str(n): o.id for n, o in enumerate(await repos.polls.options(poll.id), start=1)}
     by_project = {p.id: options[str(n)] for n, p in enumerate(election.projects, start=1)}
@@ -139,7 +140,13 @@ class PaperReport:
 
 
 async def import_paper_ballots(
-    repos: Repos, municipality: Municipality, poll: Poll, data: bytes, *, now: datetime
+    repos: Repos,
+    municipality: Municipality,
+    poll: Poll,
+    data: bytes,
+    *,
+    now: datetime,
+    actor: Actor = CLI,
 ) -> PaperReport:
     """``phone,choices`` rows cast on paper; any bad row rejects the whole file."""
     rows, errors = read_rows(decode(data), required=("phone", "choices"))
@@ -174,7 +181,32 @@ async def import_paper_ballots(
     async with repos.db.transaction():
         for resident, ballot in prepared:
             await voting.cast(repos, municipality, resident, ballot, channel=voting.PAPER, now=now)
+        await _paper_audit(repos, poll, actor, len(prepared), now)
     return PaperReport(len(prepared))
+
+
+async def enter_paper_ballot(
+    repos: Repos,
+    municipality: Municipality,
+    poll: Poll,
+    resident: Resident,
+    ballot: BallotText,
+    *,
+    now: datetime,
+    actor: Actor = CLI,
+) -> None:
+    """One paper ballot, typed in by staff (raises VoteRefused like any ballot)."""
+    async with repos.db.transaction():
+        await voting.cast(repos, municipality, resident, ballot, channel=voting.PAPER, now=now)
+        await _paper_audit(repos, poll, actor, 1, now)
+
+
+async def _paper_audit(repos: Repos, poll: Poll, actor: Actor, count: int, now: datetime) -> None:
+    """Paper ballots entered: how many, never whose or which choice."""
+    await audit.record(
+        repos, poll.municipality_id, actor, "paper ballots entered", now=now,
+        object_kind="poll", object_id=poll.id, detail=f"{count} ballot(s)",
+    )  # fmt: skip
 
 
 def describe_state(poll: Poll, now: datetime) -> str:

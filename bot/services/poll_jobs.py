@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from bot.clock import iso
 from bot.rendering.templates import Renderer
 from bot.scheduling import Job
-from bot.services import poll_results
+from bot.services import audit, poll_results
+from bot.services.audit import Actor
 from bot.services.polls import notify_electorate
 from storage.models import Poll
 from storage.repos import Repos
@@ -68,8 +69,11 @@ class PollJobs:
         return run
 
 
-async def publish_results(repos: Repos, renderer: Renderer, poll: Poll, *, now: datetime) -> int:
-    """Tell the electorate the results (once: dedupe keys) and mark them published."""
+async def publish_results(
+    repos: Repos, renderer: Renderer, poll: Poll, *, now: datetime, actor: Actor | None = None
+) -> int:
+    """Tell the electorate the results (once: dedupe keys) and mark them published.
+    ``actor``: the staff member who asked for it (None: the scheduler, not audited)."""
     if iso(now) < poll.closes_at:
         raise ValueError("results are published after the poll closes")
     results = await poll_results.compute(repos, poll, now=now)
@@ -78,4 +82,9 @@ async def publish_results(repos: Repos, renderer: Renderer, poll: Poll, *, now: 
             repos, renderer, poll, "results", now=now, data={"results": results}
         )
         await repos.polls.mark_results_published(poll.id)
+        if actor is not None:
+            await audit.record(
+                repos, poll.municipality_id, actor, "poll results published", now=now,
+                object_kind="poll", object_id=poll.id, detail=f"{queued} message(s)",
+            )  # fmt: skip
     return queued

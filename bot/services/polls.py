@@ -12,6 +12,8 @@ from datetime import datetime
 
 from bot.clock import iso
 from bot.rendering.templates import Renderer
+from bot.services import audit
+from bot.services.audit import CLI, Actor
 from bot.services.errors import ServiceError
 from bot.services.municipalities import village_id
 from bot.services.outbound import drafts_for
@@ -48,6 +50,7 @@ async def create_poll(
     rule: str | None = None,
     changeable: bool = True,
     imported: bool = False,
+    actor: Actor = CLI,
 ) -> Poll:
     """Validate and store a poll; problems named by id must be approved.
 
@@ -106,6 +109,11 @@ async def create_poll(
             now=iso(now),
         )
         await repos.polls.add_options(poll_id, labels)
+        await audit.record(
+            repos, municipality.id, actor, "poll imported" if imported else "poll created",
+            now=now, object_kind="poll", object_id=poll_id,
+            detail=f"{ballot_type}, {len(labels)} options",
+        )  # fmt: skip
     poll = await repos.polls.get(municipality.id, poll_id)
     assert poll is not None
     return poll

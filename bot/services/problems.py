@@ -7,6 +7,8 @@ from datetime import datetime
 
 from bot.clock import iso
 from bot.rendering.templates import Renderer
+from bot.services import audit
+from bot.services.audit import CLI, Actor
 from bot.services.errors import ServiceError
 from bot.services.outbound import drafts_for, recipient_of
 from storage.models import Municipality, Problem, Resident
@@ -44,11 +46,30 @@ async def _pending(repos: Repos, municipality: Municipality, problem_id: int) ->
 
 
 async def approve(
-    repos: Repos, municipality: Municipality, problem_id: int, *, now: datetime
+    repos: Repos, municipality: Municipality, problem_id: int, *, now: datetime, actor: Actor = CLI
 ) -> Problem:
     problem = await _pending(repos, municipality, problem_id)
-    await repos.problems.decide(problem.id, "approved", reason=None, merged_into=None, now=iso(now))
+    async with repos.db.transaction():
+        await repos.problems.decide(
+            problem.id, "approved", reason=None, merged_into=None, now=iso(now)
+        )
+        await _audit(repos, municipality, actor, "problem approved", problem.id, now)
     return problem
+
+
+async def _audit(
+    repos: Repos,
+    municipality: Municipality,
+    actor: Actor,
+    action: str,
+    problem_id: int,
+    now: datetime,
+    detail: str = "",
+) -> None:
+    await audit.record(
+        repos, municipality.id, actor, action, now=now, object_kind="problem",
+        object_id=problem_id, detail=detail,
+    )  # fmt: skip
 
 
 async def reject(
@@ -59,6 +80,7 @@ async def reject(
     reason: str,
     *,
     now: datetime,
+    actor: Actor = CLI,
 ) -> int:
     """Reject with a reason; each proposer is told through the outbox. Returns how many."""
     reason = reason.strip()
@@ -84,11 +106,18 @@ async def reject(
             )
             await repos.outbox.enqueue(drafts, now=iso(now))
             told += 1
+        await _audit(repos, municipality, actor, "problem rejected", problem.id, now, reason)
     return told
 
 
 async def merge(
-    repos: Repos, municipality: Municipality, source_id: int, target_id: int, *, now: datetime
+    repos: Repos,
+    municipality: Municipality,
+    source_id: int,
+    target_id: int,
+    *,
+    now: datetime,
+    actor: Actor = CLI,
 ) -> Problem:
     """Merge a duplicate into the surviving problem."""
     if source_id == target_id:
@@ -100,6 +129,8 @@ async def merge(
         await repos.problems.decide(
             source.id, "merged", reason=None, merged_into=target.id, now=iso(now)
         )
+        detail = f"into problem {target.id}"
+        await _audit(repos, municipality, actor, "problem merged", source.id, now, detail)
     return target
 
 

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from bot.clock import iso
 from bot.rendering.templates import Renderer
+from bot.services import audit
+from bot.services.audit import CLI, Actor
 from bot.services.budget_import import STATUSES
 from bot.services.errors import ServiceError
 from bot.services.outbound import drafts_for
@@ -24,6 +26,7 @@ async def update_status(
     status: str,
     *,
     now: datetime,
+    actor: Actor = CLI,
 ) -> tuple[Project, int]:
     if status not in STATUSES:
         raise ServiceError(f"status must be one of {', '.join(STATUSES)}")
@@ -56,4 +59,8 @@ async def update_status(
             ]  # fmt: skip
             told += await repos.outbox.enqueue(drafts, now=iso(now))
             after = page[-1].resident_id
+        await audit.record(
+            repos, municipality.id, actor, "project status", now=now, object_kind="project",
+            object_id=project.id, detail=f"{project.code}: {status}; {told} message(s)",
+        )  # fmt: skip
     return project, told

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import iso
+from bot.services import audit
+from bot.services.audit import CLI, Actor
 from bot.services.errors import ServiceError
 from storage.models import Municipality, RatingService, Resident
 from storage.repos import Repos
@@ -31,7 +33,13 @@ class Average:
 
 
 async def open_round(
-    repos: Repos, municipality: Municipality, name: str, services: list[str], *, now: datetime
+    repos: Repos,
+    municipality: Municipality,
+    name: str,
+    services: list[str],
+    *,
+    now: datetime,
+    actor: Actor = CLI,
 ) -> int:
     names = [s.strip() for s in services if s.strip()]
     if not name.strip():
@@ -44,7 +52,14 @@ async def open_round(
         current = await repos.ratings.current_round(municipality.id)
         if current is not None:  # one round at a time: the new one replaces it
             await repos.ratings.close_round(current, now=iso(now))
-        return await repos.ratings.open_round(municipality.id, name.strip(), names, now=iso(now))
+        round_id = await repos.ratings.open_round(
+            municipality.id, name.strip(), names, now=iso(now)
+        )
+        await audit.record(
+            repos, municipality.id, actor, "rating round opened", now=now,
+            object_kind="rating round", object_id=round_id, detail=f"{len(names)} service(s)",
+        )  # fmt: skip
+    return round_id
 
 
 async def current_services(repos: Repos, municipality: Municipality) -> list[RatingService]:

@@ -14,6 +14,8 @@ from datetime import datetime
 from bot.clock import iso
 from bot.config import LANGUAGES
 from bot.phones import InvalidPhone, normalize_phone
+from bot.services import audit
+from bot.services.audit import CLI, Actor
 from bot.services.csv_input import CsvRow, ImportRejected, LineError, decode, read_rows
 from storage.models import Household, Municipality, Resident
 from storage.repos import Repos
@@ -50,7 +52,9 @@ class ImportReport:
     unchanged: int
 
 
-async def import_households(repos: Repos, municipality: Municipality, data: bytes) -> ImportReport:
+async def import_households(
+    repos: Repos, municipality: Municipality, data: bytes, *, now: datetime, actor: Actor = CLI
+) -> ImportReport:
     rows, errors = read_rows(decode(data), required=HOUSEHOLD_COLUMNS, optional=HOUSEHOLD_OPTIONAL)
     villages = {v.name.casefold(): v for v in await repos.municipalities.villages(municipality.id)}
     seen: dict[str, int] = {}
@@ -81,7 +85,23 @@ async def import_households(repos: Repos, municipality: Municipality, data: byte
     async with repos.db.transaction():
         await repos.households.insert_many(municipality.id, new)
         await repos.households.update_many(changed)
-    return ImportReport(len(new), len(changed), len(parsed) - len(new) - len(changed))
+        report = ImportReport(len(new), len(changed), len(parsed) - len(new) - len(changed))
+        await _audit(repos, municipality, actor, "households imported", report, now)
+    return report
+
+
+async def _audit(
+    repos: Repos,
+    municipality: Municipality,
+    actor: Actor,
+    action: str,
+    report: ImportReport,
+    now: datetime,
+) -> None:
+    await audit.record(
+        repos, municipality.id, actor, action, now=now,
+        detail=f"{report.created} added, {report.updated} updated, {report.unchanged} unchanged",
+    )  # fmt: skip
 
 
 def _household_differs(household: Household, village_id: int, address: str) -> bool:
@@ -89,7 +109,7 @@ def _household_differs(household: Household, village_id: int, address: str) -> b
 
 
 async def import_residents(
-    repos: Repos, municipality: Municipality, data: bytes, *, now: datetime
+    repos: Repos, municipality: Municipality, data: bytes, *, now: datetime, actor: Actor = CLI
 ) -> ImportReport:
     rows, errors = read_rows(decode(data), required=RESIDENT_COLUMNS, optional=RESIDENT_OPTIONAL)
     households = await repos.households.by_code(municipality.id)
@@ -121,7 +141,9 @@ async def import_residents(
     async with repos.db.transaction():
         await repos.residents.insert_many(municipality.id, new, now=stamp)
         await repos.residents.update_many(municipality.id, changed, now=stamp)
-    return ImportReport(len(new), len(changed), len(parsed) - len(new) - len(changed))
+        report = ImportReport(len(new), len(changed), len(parsed) - len(new) - len(changed))
+        await _audit(repos, municipality, actor, "residents imported", report, now)
+    return report
 
 
 def _resident_fields(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.rendering.templates import TEMPLATES_DIR
+from bot.services.attendance import CheckInWindow
 from bot.services.console import Policy
 from bot.web import WebContext
 from bot.webui import pages
@@ -17,11 +18,15 @@ async def stylesheet(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STYLESHEET, headers={"Cache-Control": "public, max-age=3600"})
 
 
-def build_console(ctx: WebContext, policy: Policy, *, secure: bool) -> web.Application:
+def build_console(
+    ctx: WebContext, policy: Policy, window: CheckInWindow, *, secure: bool
+) -> web.Application:
     """The console as an aiohttp application, for ``app.add_subapp("/staff/", ...)``;
     ``secure``: cookies only over HTTPS."""
     app = web.Application(middlewares=[guard])
-    app[CONSOLE] = Console(ctx.repos, ctx.renderer, ctx.clock, ctx.municipality, policy, secure)
+    app[CONSOLE] = Console(
+        ctx.repos, ctx.renderer, ctx.clock, ctx.municipality, policy, window, secure
+    )
     add = app.router.add_route
     add("GET", "/", pages.today, name="today")
     add("GET", "/sign-in", pages.sign_in_form, name="sign_in_form")

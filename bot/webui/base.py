@@ -21,6 +21,7 @@ from aiohttp import web
 
 from bot.clock import Clock
 from bot.rendering.templates import Renderer
+from bot.services.attendance import CheckInWindow
 from bot.services.console import Policy, Staff, staff_of
 from bot.webui.texts import texts
 from storage.models import Municipality
@@ -47,6 +48,8 @@ class Console:
     clock: Clock
     municipality: Municipality
     policy: Policy
+    #: when the door of a hearing is open (CHECKIN_* settings)
+    window: CheckInWindow
     #: cookies only over HTTPS (PUBLIC_BASE_URL is https)
     secure: bool
 

@@ -6,10 +6,10 @@ from aiohttp import web
 
 from bot.services import console as sign_in_service
 from bot.services import door as door_service
+from bot.services.attendance import CheckIn
 from bot.services.console import SignInRefused
 from bot.services.door import DoorRefused
 from bot.services.errors import ServiceError
-from bot.services.hearings import CheckIn
 from bot.services.today import today as today_of
 from bot.webui.base import (
     ROOT,
@@ -133,7 +133,8 @@ async def _door_page(
 def _refusal(request: web.Request, exc: DoorRefused | ServiceError) -> str:
     if isinstance(exc, DoorRefused):
         key = {"gender": "gender_needed", "village": "village_needed"}.get(exc.code, exc.code)
-        return text(request, key)
+        at = exc.at.astimezone(console_of(request).window.tz) if exc.at else None
+        return text(request, key, at=f"{at:%d.%m.%Y %H:%M}" if at else "")
     return text(request, "refused", reason=str(exc))
 
 
@@ -170,7 +171,12 @@ async def door_check_in(request: web.Request) -> web.StreamResponse:
         if not (raw.isdigit() and len(raw) <= 9):
             raise DoorRefused("unknown_person")
         done = await door_service.check_in_resident(
-            console.repos, console.municipality, hearing, int(raw), now=console.clock.now()
+            console.repos,
+            console.municipality,
+            hearing,
+            int(raw),
+            now=console.clock.now(),
+            window=console.window,
         )
     except (DoorRefused, ServiceError) as exc:
         return await _door_page(request, hearing, status=400, error=_refusal(request, exc))
@@ -193,6 +199,7 @@ async def door_walk_in(request: web.Request) -> web.StreamResponse:
             village=await field(request, "village", 200),
             deputy=await field(request, "deputy", 1) == "1",
             now=console.clock.now(),
+            window=console.window,
         )
     except (DoorRefused, ServiceError) as exc:
         return await _door_page(request, hearing, status=400, error=_refusal(request, exc))

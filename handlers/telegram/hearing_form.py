@@ -8,7 +8,7 @@ is explained and the step asked again.
 
 The staff role is checked on EVERY update these handlers (and ``hearing_publish``) take,
 by :class:`StaffOnly`: an inner middleware, so it runs after the filters matched and
-right before each handler, and calls ``broadcast.require_staff``. A forged button, or a
+right before each handler, and calls ``roles.require_staff``. A forged button, or a
 role taken away halfway through the form, is refused like ``/newhearing`` itself.
 
 The answers live in the FSM data under ``hearing_form`` only (``forms.FormAnswers``).
@@ -39,8 +39,8 @@ from aiogram.types import (
 )
 
 from bot.services import hearings
-from bot.services.broadcast import NotStaff, require_staff
 from bot.services.errors import ServiceError
+from bot.services.roles import NotStaff, require_staff
 from handlers.telegram import screens
 from handlers.telegram.filters import not_a_command, slash_command
 from handlers.telegram.forms import FormAnswers, stale_button
@@ -260,6 +260,7 @@ async def create(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None
             now=turn.now,
             village=form["village"],
             agenda=form["agenda"],
+            actor=turn.actor,
         )
     except ServiceError as exc:  # e.g. the village was removed meanwhile
         log.warning("telegram hearing form: not created (%s)", exc)

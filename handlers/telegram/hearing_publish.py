@@ -42,7 +42,9 @@ async def publish(callback: CallbackQuery, callback_data: PublishHearing, turn: 
         await edit_or_send(turn.bot, callback, _error(turn, code or "", number))
         return
     try:
-        queued = await hearings.publish(turn.repos, turn.renderer, hearing, now=now)
+        queued = await hearings.publish(
+            turn.repos, turn.renderer, hearing, now=now, actor=turn.actor
+        )
     except ServiceError as exc:
         log.warning("telegram hearing %s not published (%s)", number, exc)
         await edit_or_send(turn.bot, callback, _error(turn, "not_published", number))

@@ -19,6 +19,7 @@ from aiogram import Bot
 
 from bot.clock import Clock
 from bot.rendering.templates import Renderer
+from bot.services.audit import Actor
 from handlers.context import Context
 from handlers.telegram import screens
 from storage.models import Municipality, Resident
@@ -50,6 +51,11 @@ class Turn:
         """The resident, in a handler behind ``LINKED`` or ``STAFF_ONLY`` (there is one)."""
         assert self.resident is not None, "a handler for linked residents only"
         return self.resident
+
+    @property
+    def actor(self) -> Actor:
+        """The linked resident as the audit trail names a staff action on Telegram."""
+        return Actor.of(self.linked, "telegram")
 
     def text(self, feature: str, **data: Any) -> str:
         """``feature``'s template in the turn's language, as Telegram HTML."""

@@ -1,3 +1,0 @@
--- Placeholder for number 0014, which the attendance and audit branch (attendance-audit)
--- brings: migrations are numbered without gaps. DROP THIS FILE WHEN MERGING that
--- branch's 0014.
