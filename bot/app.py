@@ -18,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from twilio.request_validator import RequestValidator
 
+from bot.cli.common import checkin_window
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.cpu import pin
@@ -30,12 +31,14 @@ from bot.rendering.templates import Renderer
 from bot.scheduling import Scheduler
 from bot.services import ballot_upgrade
 from bot.services.broadcast_progress import ProgressEditor
+from bot.services.console import Policy
 from bot.services.hearing_jobs import HearingJobs
 from bot.services.municipalities import choose_municipality
 from bot.services.poll_jobs import PollJobs
 from bot.telegram_app import build_dispatcher, set_commands, webhook_feed
 from bot.telegram_lane import TextLane
 from bot.web import WebContext, build_app
+from bot.webui import build_console
 from storage.db import open_database
 from storage.migrate import migrate
 from storage.repos import Repos
@@ -80,6 +83,22 @@ def twilio_sender(settings: Settings) -> TwilioSender | None:
         messaging_service_sid=settings.twilio_messaging_service_sid,
         status_callback=callback,
     )
+
+
+def web_app(ctx: WebContext, settings: Settings) -> web.Application:
+    """The web server's routes: the webhooks (bot/web.py) and the staff console."""
+    app = build_app(ctx)
+    policy = Policy(
+        code_minutes=settings.staff_code_minutes,
+        code_attempts=settings.staff_code_attempts,
+        codes_per_phone_hour=settings.staff_codes_per_phone_hour,
+        codes_per_address_hour=settings.staff_codes_per_address_hour,
+        idle_minutes=settings.staff_session_idle_minutes,
+    )
+    secure = (settings.public_base_url or "").startswith("https://")
+    console = build_console(ctx, policy, checkin_window(settings), secure=secure)
+    app.add_subapp("/staff/", console)
+    return app
 
 
 async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None = None) -> None:
@@ -151,7 +170,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
                         dp.start_polling(bot, handle_signals=False, close_bot_session=False)
                     )
                 )
-        runner = web.AppRunner(build_app(ctx), handle_signals=False)
+        runner = web.AppRunner(web_app(ctx, settings), handle_signals=False)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, settings.http_host, settings.http_port)

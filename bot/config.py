@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     #: a breakdown of results (village, gender, age group) shows no figures for a group of
     #: fewer voters than this
     small_group_min: int = 5
+    #: the staff console (/staff/): sign-in codes valid this long, this many tries each;
+    #: codes per phone and per client address per hour; a session ends after this idle time
+    staff_code_minutes: int = 10
+    staff_code_attempts: int = 5
+    staff_codes_per_phone_hour: int = 3
+    staff_codes_per_address_hour: int = 10
+    staff_session_idle_minutes: int = 30
 
     #: which SMS gateway sends and receives (bot/channels; only twilio is wired so far)
     sms_gateway: Literal["twilio", "android", "smpp", "http"] = "twilio"
@@ -160,6 +167,19 @@ class Settings(BaseSettings):
     def ballot_secret(self) -> str | None:
         """``BALLOT_KEY`` in clear, or None when it is not set."""
         return None if self.ballot_key is None else self.ballot_key.get_secret_value().strip()
+
+    @field_validator(
+        "staff_code_minutes",
+        "staff_code_attempts",
+        "staff_codes_per_phone_hour",
+        "staff_codes_per_address_hour",
+        "staff_session_idle_minutes",
+    )
+    @classmethod
+    def _positive_count(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be a whole number, at least 1")
+        return value
 
     @field_validator("cpu_pin")
     @classmethod

@@ -225,3 +225,12 @@ class OutboxRepo:
                 "SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'sending')"
             )
         )
+
+    async def backlog(self, municipality_id: int) -> dict[str, int]:
+        """Messages of a municipality not yet handed to their provider, by channel."""
+        rows = await self.db.fetchall(
+            "SELECT channel, COUNT(*) FROM outbox WHERE municipality_id = ?"
+            " AND status IN ('queued', 'sending') GROUP BY channel ORDER BY channel",
+            (municipality_id,),
+        )
+        return {row[0]: int(row[1]) for row in rows}

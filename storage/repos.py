@@ -6,6 +6,7 @@ from storage.acts import ActRepo
 from storage.audit import AuditRepo
 from storage.broadcasts import BroadcastRepo
 from storage.budget import BudgetRepo
+from storage.console import ConsoleRepo
 from storage.db import Database
 from storage.fsm import FsmRepo
 from storage.hearings import HearingRepo
@@ -44,4 +45,5 @@ class Repos:
         self.ratings = RatingRepo(db)
         self.rate_limits = RateLimitRepo(db)
         self.fsm = FsmRepo(db)
+        self.console = ConsoleRepo(db)
         self.audit = AuditRepo(db)

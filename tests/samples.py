@@ -158,6 +158,7 @@ def sample(feature: str, language: str) -> dict[str, Any]:
     data: dict[str, dict[str, Any]] = {
         "help": {"commands": help_commands(language, staff=True)},
         "broadcast_queued": {"id": 1234, "recipients": 3728},
+        "console_code": {"code": "042917", "minutes": 10},
         "broadcast_progress": {
             "id": 1234,
             "recipients": 3728,

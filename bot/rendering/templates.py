@@ -1,9 +1,10 @@
-"""Every text a user sees comes from ``templates/<lang>/<feature>.<channel>.j2``.
+"""Every text a user sees comes from ``templates/<lang>/<feature>.<channel>.j2`` (web
+pages: ``templates/web/``).
 
-Two jinja2 environments share the template files: Telegram output is HTML with
+Three jinja2 environments share the template files: Telegram output is HTML with
 autoescape on; SMS (and the console, which shows what an SMS user would get) is
-plain text. Babel formats numbers, money and dates in the reader's language and the
-municipality's time zone.
+plain text; web pages are HTML with autoescape on. Babel formats numbers, money and
+dates in the reader's language and the municipality's time zone.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from babel.numbers import format_decimal
 
 import templates as _templates_package
 from bot.config import LANGUAGES
+from bot.phones import mask_phone
 from bot.rendering import kyrgyz
 from bot.rendering.sms import sms_size
 
@@ -65,6 +67,8 @@ class Renderer:
         self._envs = {
             "sms": jinja2.Environment(autoescape=False, **common),
             "telegram": jinja2.Environment(autoescape=True, **common),
+            # the web pages of templates/web/ (HTML, escaped)
+            "web": jinja2.Environment(autoescape=True, **common),
         }
         for env in self._envs.values():
             env.filters.update(
@@ -77,6 +81,8 @@ class Renderer:
                 som_short=self._som_short,
                 ky=self._ky,
             )
+        # stored timestamps are ISO 8601 text; phones on a page are shown masked
+        self._envs["web"].filters.update(as_datetime=datetime.fromisoformat, masked=mask_phone)
 
     def render(self, feature: str, language: str, channel: str, **data: Any) -> str:
         """Render ``<language>/<feature>.<channel>.j2``; the text is stripped.
@@ -94,6 +100,12 @@ class Renderer:
             if sms_size(text).segments <= SMS_MAX_SEGMENTS:
                 break
         return text
+
+    def render_page(self, name: str, language: str, **data: Any) -> str:
+        """An HTML page, ``templates/web/<name>``, in ``language`` (the same filters)."""
+        if language not in LANGUAGES:
+            raise ValueError(f"unknown language {language!r}")
+        return self._envs["web"].get_template(f"web/{name}").render(lang=language, **data)
 
     def render_table(
         self, feature: str, language: str, channel: str = "telegram"

@@ -106,16 +106,17 @@ async def check_in(
     code: str | None = None,
     walk_in_gender: str | None = None,
     walk_in_role: str = "resident",
+    walk_in_village_id: int | None = None,
     correction: Correction | None = None,
 ) -> CheckIn:
-    """Check in by phone, by RSVP code, or a walk-in outside the register (gender, role),
-    inside the window; afterwards only as an audited correction."""
+    """Check in by phone, by RSVP code, or a walk-in outside the register (gender, role,
+    village if known), inside the window; afterwards only as an audited correction."""
     corrected = admit(hearing, window, now=now, correction=correction)
     resident = await _person(repos, municipality, hearing, phone, code)
     async with repos.db.transaction():
         result = await count_person(
             repos, hearing, resident, now=now, walk_in_gender=walk_in_gender,
-            walk_in_role=walk_in_role,
+            walk_in_role=walk_in_role, walk_in_village_id=walk_in_village_id,
         )  # fmt: skip
         if corrected and result.first_time:
             assert correction is not None
@@ -138,6 +139,7 @@ async def count_person(
     now: datetime,
     walk_in_gender: str | None = None,
     walk_in_role: str = "resident",
+    walk_in_village_id: int | None = None,
     walk_in_key: str | None = None,
 ) -> CheckIn:
     """Record one person at the door (no window check: see :func:`admit`). A walk-in with
@@ -150,7 +152,7 @@ async def count_person(
             resident_id=None,
             gender=walk_in_gender,
             role=walk_in_role,
-            village_id=None,
+            village_id=walk_in_village_id,
             birth_year=None,
             now=iso(now),
             walk_in_key=walk_in_key,

@@ -36,9 +36,11 @@ def drafts_for(
     broadcast_id: int | None = None,
     buttons: Callable[[str], str] | None = None,
     resident_in_key: bool = True,
+    private: bool = False,
 ) -> list[OutboxDraft]:
     """Outbox rows for one resident; ``render(channel, language)`` gives the text and
-    ``buttons(language)`` the Telegram buttons (JSON), if any.
+    ``buttons(language)`` the Telegram buttons (JSON), if any. ``private`` (e.g. a sign-in
+    code): the body is kept sealed in the outbox (storage/outbox.py).
 
     Dedupe keys are ``<key>:resident:<id>:<channel>`` (``:2``, ``:3`` for further SMS parts);
     without ``resident_in_key`` just ``<key>`` (e.g. one message per household, whoever
@@ -59,6 +61,7 @@ def drafts_for(
                 recipient.resident_id,
                 broadcast_id,
                 markup,
+                private=private,
             )
         ]
     return [
@@ -70,6 +73,7 @@ def drafts_for(
             part,
             recipient.resident_id,
             broadcast_id,
+            private=private,
         )
         for n, part in enumerate(split_for_sms(body))
     ]

@@ -1,0 +1,42 @@
+"""The console's aiohttp application, mounted under ``/staff/`` by ``bot/app.py``."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.rendering.templates import TEMPLATES_DIR
+from bot.services.attendance import CheckInWindow
+from bot.services.console import Policy
+from bot.web import WebContext
+from bot.webui import pages
+from bot.webui.base import CONSOLE, Console, guard
+
+STYLESHEET = TEMPLATES_DIR / "web" / "staff" / "console.css"
+
+
+async def stylesheet(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STYLESHEET, headers={"Cache-Control": "public, max-age=3600"})
+
+
+def build_console(
+    ctx: WebContext, policy: Policy, window: CheckInWindow, *, secure: bool
+) -> web.Application:
+    """The console as an aiohttp application, for ``app.add_subapp("/staff/", ...)``;
+    ``secure``: cookies only over HTTPS."""
+    app = web.Application(middlewares=[guard])
+    app[CONSOLE] = Console(
+        ctx.repos, ctx.renderer, ctx.clock, ctx.municipality, policy, window, secure
+    )
+    add = app.router.add_route
+    add("GET", "/", pages.today, name="today")
+    add("GET", "/sign-in", pages.sign_in_form, name="sign_in_form")
+    add("POST", "/sign-in", pages.sign_in, name="sign_in")
+    add("POST", "/sign-in/code", pages.sign_in_code, name="sign_in_code")
+    add("POST", "/sign-out", pages.sign_out, name="sign_out")
+    door = r"/hearings/{hearing:\d{1,9}}/door"
+    add("GET", door, pages.door, name="door")
+    add("POST", door + "/search", pages.door_search, name="door_search")
+    add("POST", door + "/check-in", pages.door_check_in, name="door_check_in")
+    add("POST", door + "/walk-in", pages.door_walk_in, name="door_walk_in")
+    add("GET", "/static/console.css", stylesheet, name="stylesheet")
+    return app

@@ -1,0 +1,183 @@
+"""What every console page shares: the guard, rendering a page, redirects, cookies.
+
+Every request passes :func:`guard`: outside the sign-in pages it needs a live session of a
+staff member (:func:`bot.services.console.staff_of`, the one permission check), and every
+POST needs the form's CSRF token: the session's, or before sign-in the one of a cookie
+(double submit). Pages carry a strict Content-Security-Policy: the app serves its own
+stylesheet and no script.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import unicodedata
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote
+
+from aiohttp import web
+
+from bot.clock import Clock
+from bot.rendering.templates import Renderer
+from bot.services.attendance import CheckInWindow
+from bot.services.console import Policy, Staff, staff_of
+from bot.webui.texts import texts
+from storage.models import Municipality
+from storage.repos import Repos
+
+ROOT = "/staff/"
+SESSION_COOKIE = "civic_staff"
+PRE_CSRF_COOKIE = "civic_staff_csrf"
+FLASH_COOKIE = "civic_staff_flash"
+#: routes open without a session (their POSTs are checked against the CSRF cookie)
+PUBLIC_ROUTES = frozenset({"sign_in_form", "sign_in", "sign_in_code", "stylesheet"})
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@dataclass
+class Console:
+    repos: Repos
+    renderer: Renderer
+    clock: Clock
+    municipality: Municipality
+    policy: Policy
+    #: when the door of a hearing is open (CHECKIN_* settings)
+    window: CheckInWindow
+    #: cookies only over HTTPS (PUBLIC_BASE_URL is https)
+    secure: bool
+
+
+CONSOLE = web.AppKey("console", Console)
+STAFF = web.RequestKey("staff", Staff)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def console_of(request: web.Request) -> Console:
+    return request.app[CONSOLE]
+
+
+def staff(request: web.Request) -> Staff:
+    return request[STAFF]
+
+
+def language(request: web.Request) -> str:
+    member: Staff | None = request.get(STAFF)
+    return member.resident.language if member else console_of(request).municipality.default_language
+
+
+def text(request: web.Request, key: str, **fields: Any) -> str:
+    return texts(language(request))[key].format(**fields)
+
+
+def page(request: web.Request, name: str, *, status: int = 200, **data: Any) -> web.Response:
+    """``templates/web/staff/<name>.html.j2`` in the reader's language."""
+    console = console_of(request)
+    member: Staff | None = request.get(STAFF)
+    lang = language(request)
+    pre_csrf = request.cookies.get(PRE_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    html = console.renderer.render_page(
+        f"staff/{name}.html.j2",
+        lang,
+        t=texts(lang),
+        root=ROOT,
+        municipality=console.municipality,
+        staff=member,
+        csrf=member.csrf if member else pre_csrf,
+        notice=data.pop("notice", None) or _flash(request),
+        error=data.pop("error", None),
+        **data,
+    )
+    response = web.Response(text=html, content_type="text/html", status=status, headers=HEADERS)
+    if member is None and PRE_CSRF_COOKIE not in request.cookies:
+        response.set_cookie(PRE_CSRF_COOKIE, pre_csrf, **cookie_options(console))
+    if FLASH_COOKIE in request.cookies:
+        response.del_cookie(FLASH_COOKIE, path=ROOT)
+    return response
+
+
+def cookie_options(console: Console) -> dict[str, Any]:
+    return {"path": ROOT, "httponly": True, "samesite": "Lax", "secure": console.secure}
+
+
+def redirect(request: web.Request, to: str, *, notice: str | None = None) -> web.Response:
+    """Post/redirect/get; ``notice`` shows once on the next page (a cookie, not the URL:
+    names stay out of access logs)."""
+    response = web.Response(status=303, headers={**HEADERS, "Location": to})
+    if notice:
+        options = cookie_options(console_of(request))
+        response.set_cookie(FLASH_COOKIE, quote(notice), max_age=60, **options)
+    return response
+
+
+def _flash(request: web.Request) -> str | None:
+    value = request.cookies.get(FLASH_COOKIE)
+    return unquote(value)[:300] if value else None
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    console = console_of(request)
+    if request.path == ROOT.rstrip("/"):  # the session cookie's path is /staff/
+        return redirect(request, ROOT)
+    route = request.match_info.route.name
+    form = None
+    if request.method == "POST":
+        try:
+            form = await request.post()
+        except (ValueError, UnicodeDecodeError):
+            return page(request, "message", status=400, error=text(request, "bad_request"))
+    if route in PUBLIC_ROUTES:
+        if form is not None and not _same(request.cookies.get(PRE_CSRF_COOKIE), form.get("csrf")):
+            return page(request, "sign_in", status=403, phone="", error=text(request, "csrf"))
+        return await handler(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    member = await staff_of(
+        console.repos, console.municipality, token, now=console.clock.now(), policy=console.policy
+    )
+    if member is None:
+        notice = text(request, "session_ended") if token else None
+        response = redirect(request, ROOT + "sign-in", notice=notice)
+        if token:
+            response.del_cookie(SESSION_COOKIE, path=ROOT)
+        return response
+    request[STAFF] = member
+    if form is not None and not _same(member.csrf, form.get("csrf")):
+        return page(request, "message", status=403, error=text(request, "csrf"))
+    try:
+        return await handler(request)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
+        return page(request, "message", status=exc.status, error=text(request, "not_found"))
+
+
+async def field(request: web.Request, name: str, limit: int) -> str:
+    """A form field as text: at most ``limit`` characters, NFC, without control and
+    format characters (NUL cannot even be stored in PostgreSQL), spaces trimmed."""
+    value = (await request.post()).get(name, "")
+    if not isinstance(value, str):
+        return ""
+    value = unicodedata.normalize("NFC", value[: limit * 2])
+    kept = "".join(
+        " " if ch in "\t\r\n" else ch for ch in value if unicodedata.category(ch)[0] != "C"
+        or ch in "\t\r\n"
+    )  # fmt: skip
+    return kept.strip()[:limit]
+
+
+def _same(expected: str | None, sent: object) -> bool:
+    return (
+        isinstance(expected, str)
+        and isinstance(sent, str)
+        and bool(expected)
+        and hmac.compare_digest(expected.encode(), sent.encode())
+    )
+
+
+async def not_found(request: web.Request) -> web.Response:
+    return page(request, "message", status=404, error=text(request, "not_found"))

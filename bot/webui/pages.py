@@ -1,0 +1,211 @@
+"""The console's request handlers: read the form, call one service, show a page."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.services import console as sign_in_service
+from bot.services import door as door_service
+from bot.services.attendance import CheckIn
+from bot.services.console import SignInRefused
+from bot.services.door import DoorRefused
+from bot.services.errors import ServiceError
+from bot.services.today import today as today_of
+from bot.webui.base import (
+    ROOT,
+    SESSION_COOKIE,
+    console_of,
+    cookie_options,
+    field,
+    not_found,
+    page,
+    redirect,
+    staff,
+    text,
+)
+from storage.models import Hearing
+
+# signing in
+
+
+async def sign_in_form(request: web.Request) -> web.Response:
+    return page(request, "sign_in", phone="")
+
+
+async def sign_in(request: web.Request) -> web.Response:
+    console = console_of(request)
+    raw = await field(request, "phone", 64)
+    try:
+        phone = await sign_in_service.request_code(
+            console.repos,
+            console.renderer,
+            console.municipality,
+            raw,
+            client=request.remote or "?",
+            now=console.clock.now(),
+            policy=console.policy,
+        )
+    except SignInRefused as refused:
+        status = 429 if refused.code == "too_many_requests" else 400
+        return page(request, "sign_in", status=status, phone=raw, error=text(request, refused.code))
+    return page(request, "code", phone=phone, minutes=console.policy.code_minutes)
+
+
+async def sign_in_code(request: web.Request) -> web.StreamResponse:
+    console = console_of(request)
+    phone, code = await field(request, "phone", 64), await field(request, "code", 16)
+    try:
+        token = await sign_in_service.sign_in(
+            console.repos,
+            console.municipality,
+            phone,
+            code,
+            now=console.clock.now(),
+            policy=console.policy,
+        )
+    except SignInRefused as refused:
+        return page(
+            request,
+            "code",
+            status=400,
+            phone=phone,
+            minutes=console.policy.code_minutes,
+            error=text(request, refused.code),
+        )
+    response = redirect(request, ROOT)
+    response.set_cookie(SESSION_COOKIE, token, **cookie_options(console))
+    return response
+
+
+async def sign_out(request: web.Request) -> web.StreamResponse:
+    await sign_in_service.sign_out(console_of(request).repos, staff(request))
+    response = redirect(request, ROOT + "sign-in", notice=text(request, "signed_out"))
+    response.del_cookie(SESSION_COOKIE, path=ROOT)
+    return response
+
+
+# today
+
+
+async def today(request: web.Request) -> web.Response:
+    console = console_of(request)
+    shown = await today_of(
+        console.repos, console.municipality, now=console.clock.now(), tz=console.renderer.tz
+    )
+    return page(request, "today", today=shown)
+
+
+# the door
+
+
+async def _hearing(request: web.Request) -> Hearing | None:
+    console = console_of(request)
+    return await console.repos.hearings.get(
+        console.municipality.id, int(request.match_info["hearing"])
+    )
+
+
+async def _door_page(
+    request: web.Request,
+    hearing: Hearing,
+    *,
+    status: int = 200,
+    query: str = "",
+    matches: list | None = None,
+    error: str | None = None,
+) -> web.Response:
+    console = console_of(request)
+    return page(
+        request,
+        "door",
+        status=status,
+        hearing=hearing,
+        here=f"{ROOT}hearings/{hearing.id}/door",
+        query=query,
+        matches=matches,
+        limit=door_service.SEARCH_LIMIT,
+        figures=await door_service.figures(console.repos, hearing),
+        villages=await console.repos.municipalities.villages(console.municipality.id),
+        error=error,
+    )
+
+
+def _refusal(request: web.Request, exc: DoorRefused | ServiceError) -> str:
+    if isinstance(exc, DoorRefused):
+        key = {"gender": "gender_needed", "village": "village_needed"}.get(exc.code, exc.code)
+        at = exc.at.astimezone(console_of(request).window.tz) if exc.at else None
+        return text(request, key, at=f"{at:%d.%m.%Y %H:%M}" if at else "")
+    return text(request, "refused", reason=str(exc))
+
+
+async def door(request: web.Request) -> web.Response:
+    hearing = await _hearing(request)
+    if hearing is None:
+        return await not_found(request)
+    return await _door_page(request, hearing)
+
+
+async def door_search(request: web.Request) -> web.Response:
+    """A POST, so that the names and phones searched stay out of URLs and access logs."""
+    hearing = await _hearing(request)
+    if hearing is None:
+        return await not_found(request)
+    query = await field(request, "q", door_service.MAX_QUERY)
+    console = console_of(request)
+    matches = await door_service.search(console.repos, console.municipality, hearing, query)
+    return await _door_page(request, hearing, query=query, matches=matches)
+
+
+def _checked_notice(request: web.Request, done: CheckIn) -> str:
+    key = "checked_in_now" if done.first_time else "checked_in_before"
+    return text(request, key, name=done.name or "?")
+
+
+async def door_check_in(request: web.Request) -> web.StreamResponse:
+    hearing = await _hearing(request)
+    if hearing is None:
+        return await not_found(request)
+    raw = await field(request, "resident", 16)
+    console = console_of(request)
+    try:
+        if not (raw.isdigit() and len(raw) <= 9):
+            raise DoorRefused("unknown_person")
+        done = await door_service.check_in_resident(
+            console.repos,
+            console.municipality,
+            hearing,
+            int(raw),
+            now=console.clock.now(),
+            window=console.window,
+        )
+    except (DoorRefused, ServiceError) as exc:
+        return await _door_page(request, hearing, status=400, error=_refusal(request, exc))
+    notice = _checked_notice(request, done)
+    return redirect(request, f"{ROOT}hearings/{hearing.id}/door", notice=notice)
+
+
+async def door_walk_in(request: web.Request) -> web.StreamResponse:
+    hearing = await _hearing(request)
+    if hearing is None:
+        return await not_found(request)
+    console = console_of(request)
+    try:
+        done = await door_service.walk_in(
+            console.repos,
+            console.municipality,
+            hearing,
+            name=await field(request, "name", door_service.MAX_NAME + 1),
+            gender=await field(request, "gender", 1),
+            village=await field(request, "village", 200),
+            deputy=await field(request, "deputy", 1) == "1",
+            now=console.clock.now(),
+            window=console.window,
+        )
+    except (DoorRefused, ServiceError) as exc:
+        return await _door_page(request, hearing, status=400, error=_refusal(request, exc))
+    notice = (
+        text(request, "walk_in_done", name=done.name)
+        if done.name
+        else text(request, "walk_in_done_anonymous")
+    )
+    return redirect(request, f"{ROOT}hearings/{hearing.id}/door", notice=notice)
