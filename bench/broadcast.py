@@ -1,7 +1,7 @@
 """Benchmark a staff broadcast to every resident of the demo municipality over Telegram.
 
 Every resident of the demo municipality (3,728) is linked to a Telegram chat; one broadcast
-is queued and the real :class:`~bot.delivery.worker.OutboxWorker` (``TelegramSender`` over
+is queued and the real :class:`~bot.outbox.worker.OutboxWorker` (``TelegramSender`` over
 aiogram, ``ChannelLimit(30, 1)``) drains it through ``FakeTelegramAPI`` enforcing Telegram's
 limits, 30 messages a second overall and 1 a second per chat (sliding one-second windows,
 real clock, real HTTP on 127.0.0.1, in this process). Printed: recipients, elapsed (from the
@@ -32,10 +32,10 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.clock import SystemClock, iso
-from bot.delivery.telegram_sender import TelegramSender
-from bot.delivery.worker import ChannelLimit, OutboxWorker
-from bot.services import broadcast, demo_data
+from bot.channels.telegram.sender import TelegramSender
+from bot.core.clock import SystemClock, iso
+from bot.core.services import broadcast, demo_data
+from bot.outbox.worker import ChannelLimit, OutboxWorker
 from storage.db import connect
 from storage.migrate import migrate
 from storage.models import Broadcast

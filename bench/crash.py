@@ -43,8 +43,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.clock import SystemClock, iso
-from bot.services import demo_data
+from bot.core.clock import SystemClock, iso
+from bot.core.services import demo_data
 from storage.db import connect, is_postgres_url, redact_url
 from storage.repos import Repos
 from tests import processes

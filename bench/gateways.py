@@ -1,7 +1,7 @@
 """Benchmark a staff broadcast to the demo municipality by SMS through a gateway beside Twilio.
 
 No resident is linked to Telegram, so the broadcast goes by SMS; the real
-:class:`~bot.delivery.worker.OutboxWorker` drains it through the gateway's channel:
+:class:`~bot.outbox.worker.OutboxWorker` drains it through the gateway's channel:
 
 - ``--gateway smpp``: :class:`~bot.channels.smpp.SmppChannel` bound to the SMSC simulator
   (``tests/fakes/smsc.py``, real SMPP over TCP on 127.0.0.1) that throttles above ``--tps``
@@ -42,10 +42,10 @@ from bot.channels.android import AndroidPhone, AndroidSender
 from bot.channels.events import Event
 from bot.channels.smpp import SmppChannel, pdu
 from bot.channels.smpp.text import ESM_UDHI, split_udh
-from bot.clock import SystemClock, iso
-from bot.delivery.senders import Sender
-from bot.delivery.worker import ChannelLimit, OutboxWorker
-from bot.services import broadcast, demo_data
+from bot.core.clock import SystemClock, iso
+from bot.core.services import broadcast, demo_data
+from bot.outbox.channel import Sender
+from bot.outbox.worker import ChannelLimit, OutboxWorker
 from storage.db import connect
 from storage.migrate import migrate
 from storage.models import Broadcast

@@ -3,14 +3,14 @@
 Requests carry the text commands (ME, HELP, LANG, STOP/START) from many demo residents.
 Each SMS is a signed Twilio form with its own MessageSid, answered in TwiML after its
 transaction commits; each Telegram update (its own update_id, the secret header) goes
-where ``civic-bot run`` sends it (a text command: ``bot.telegram_lane``, else the aiogram
+where ``civic-bot run`` sends it (a text command: ``bot.channels.telegram.lane``, else the aiogram
 dispatcher) and is answered once handled and recorded; a text command's reply is in that
 answer (a ``sendMessage`` Telegram runs), what a handler sends itself goes to
 ``FakeTelegramAPI``. Both are measured against a
 no-op aiohttp handler in the same run: the same client, the same concurrency, the very same
 request bodies and headers.
 
-Processes: the client (this one), the server under test (``bot.web.build_app`` over a demo
+Processes: the client (this one), the server under test (``bot.runtime.web.build_app`` over a demo
 SQLite database, plus the no-op app) and the fake Telegram Bot API each run in their own
 process, as a provider, the bot and Telegram would. After each case the database and the
 fake are checked: every request recorded once, every Telegram update replied to once.
@@ -128,10 +128,10 @@ def fake_telegram_main(pipe: Connection) -> None:
 
 def server_main(pipe: Connection, db_url: str, telegram_url: str, profile: str | None) -> None:
     """Child: the no-op app and the civic-bot web app on ephemeral ports, on one CPU as
-    civic-bot run keeps itself (bot/cpu.py)."""
+    civic-bot run keeps itself (bot/runtime/cpu.py)."""
     import cProfile
 
-    from bot.cpu import pin
+    from bot.runtime.cpu import pin
 
     pin("auto")
 
@@ -142,13 +142,13 @@ def server_main(pipe: Connection, db_url: str, telegram_url: str, profile: str |
         from aiohttp import web
         from twilio.request_validator import RequestValidator
 
-        from bot.app import settle
-        from bot.clock import SystemClock
-        from bot.rendering.templates import Renderer
-        from bot.services.municipalities import choose_municipality
-        from bot.telegram_app import build_dispatcher, webhook_feed
-        from bot.telegram_lane import TextLane
-        from bot.web import WebContext, build_app
+        from bot.app import http_app, settle
+        from bot.channels.telegram.dispatcher import build_dispatcher, webhook_feed
+        from bot.channels.telegram.lane import TextLane
+        from bot.core.clock import SystemClock
+        from bot.core.rendering.templates import Renderer
+        from bot.core.services.municipalities import choose_municipality
+        from bot.runtime.web import WebContext
         from storage.db import open_database
         from storage.repos import Repos
         from tests.fakes.webhooks import DEFAULT_AUTH_TOKEN
@@ -195,7 +195,7 @@ def server_main(pipe: Connection, db_url: str, telegram_url: str, profile: str |
 
         runners = []
         ports = []
-        for app in (noop_app, build_app(ctx)):
+        for app in (noop_app, http_app(ctx)):
             runner = web.AppRunner(app, handle_signals=False)
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -287,9 +287,9 @@ async def prepare(db_url: str, residents: int, poll: bool) -> tuple[list[str], l
     open approval poll). Their phones and users."""
     from datetime import timedelta
 
-    from bot.clock import SystemClock, iso
-    from bot.services import demo_data
-    from bot.services.polls import OptionSpec, create_poll
+    from bot.core.clock import SystemClock, iso
+    from bot.core.services import demo_data
+    from bot.core.services.polls import OptionSpec, create_poll
     from storage.db import connect
     from storage.migrate import migrate
     from storage.repos import Repos
@@ -363,13 +363,13 @@ async def floor(db_url: str, users: list[int], commands: tuple[str, ...], count:
     from aiogram.methods import SendMessage
     from aiogram.types import Message
 
-    from bot.clock import SystemClock
-    from bot.cpu import pin
-    from bot.rendering.templates import Renderer
-    from bot.services.municipalities import choose_municipality
-    from bot.telegram_app import build_dispatcher, webhook_feed
-    from bot.telegram_lane import TextLane
-    from bot.web import WebContext
+    from bot.channels.telegram.dispatcher import build_dispatcher, webhook_feed
+    from bot.channels.telegram.lane import TextLane
+    from bot.core.clock import SystemClock
+    from bot.core.rendering.templates import Renderer
+    from bot.core.services.municipalities import choose_municipality
+    from bot.runtime.cpu import pin
+    from bot.runtime.web import WebContext
     from storage.db import connect
     from storage.repos import Repos
     from tests.fakes.webhooks import telegram_message_update

@@ -3,7 +3,7 @@
 1. Generate the register fast, straight through the storage layer (``create_municipality``,
    ``HouseholdRepo.insert_many`` and one multi-row ``executemany`` INSERT of residents per
    20,000), half of the residents linked to a Telegram chat so that both channels are used.
-2. Enqueue a national broadcast: one ``bot.services.broadcast.create_broadcast`` per
+2. Enqueue a national broadcast: one ``bot.core.services.broadcast.create_broadcast`` per
    municipality, in a fresh process (its time and its peak RSS are printed).
 3. Drain: ``python -m bot run`` (configured by the environment only, ``MUNICIPALITY`` set to
    the first municipality: several exist) sends that municipality's messages, as each
@@ -45,10 +45,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.clock import SystemClock, iso
-from bot.services import broadcast
-from bot.services.budget_import import import_budget
-from bot.services.municipalities import create_municipality
+from bot.core.clock import SystemClock, iso
+from bot.core.services import broadcast
+from bot.core.services.budget_import import import_budget
+from bot.core.services.municipalities import create_municipality
 from storage.db import connect
 from storage.migrate import migrate
 from storage.repos import Repos

@@ -1,7 +1,7 @@
-"""Benchmark ``bot.counting`` against pabutools on the shared pabulib files.
+"""Benchmark ``bot.core.counting`` against pabutools on the shared pabulib files.
 
 For each ``.pb`` file of ``../shared/pabulib`` and ``../shared/pabulib-corpus`` both
-libraries count with the rule the file's META names, as :data:`bot.counting.PABULIB_RULES`
+libraries count with the rule the file's META names, as :data:`bot.core.counting.PABULIB_RULES`
 counts it (files whose rule is ``unknown``: greedy). The table gives the wall time
 (``time.perf_counter``; ours is the best of several runs, pabutools' the best of fewer) and
 the peak memory of the count alone (``tracemalloc``, files parsed beforehand), their ratios,
@@ -42,8 +42,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.counting import Election, MetaRule, count, meta_rule, read_pb
-from bot.counting.greedy import WITHDRAWN
+from bot.core.counting import Election, MetaRule, count, meta_rule, read_pb
+from bot.core.counting.greedy import WITHDRAWN
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEFAULT_DIRS = (SHARED / "pabulib", SHARED / "pabulib-corpus")

@@ -1,5 +1,5 @@
 """civic-bot: budget democracy for a rural municipality over Telegram and SMS."""
 
-from bot import lazy_aiogram
+from bot.channels.telegram import lazy_aiogram
 
 lazy_aiogram.install()

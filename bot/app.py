@@ -18,26 +18,26 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from twilio.request_validator import RequestValidator
 
-from bot.cli.common import checkin_window
-from bot.clock import Clock, SystemClock
+from bot.channels.telegram.dispatcher import build_dispatcher, set_commands, webhook_feed
+from bot.channels.telegram.fsm_storage import forget_stale
+from bot.channels.telegram.lane import TextLane
+from bot.channels.telegram.progress import ProgressEditor
+from bot.channels.telegram.sender import TelegramSender
+from bot.channels.twilio import webhook as twilio_webhook
+from bot.channels.twilio.sender import TwilioSender, twilio_client
 from bot.config import Settings
-from bot.cpu import pin
-from bot.delivery.senders import Sender
-from bot.delivery.telegram_sender import TelegramSender
-from bot.delivery.twilio_sender import TwilioSender, twilio_client
-from bot.delivery.worker import ChannelLimit, OutboxWorker
-from bot.fsm_storage import forget_stale
-from bot.rendering.templates import Renderer
-from bot.scheduling import Scheduler
-from bot.services import ballot_upgrade
-from bot.services.broadcast_progress import ProgressEditor
-from bot.services.console import Policy
-from bot.services.hearing_jobs import HearingJobs
-from bot.services.municipalities import choose_municipality
-from bot.services.poll_jobs import PollJobs
-from bot.telegram_app import build_dispatcher, set_commands, webhook_feed
-from bot.telegram_lane import TextLane
-from bot.web import WebContext, build_app
+from bot.core.clock import Clock, SystemClock
+from bot.core.rendering.templates import Renderer
+from bot.core.services import ballot_upgrade
+from bot.core.services.console import Policy
+from bot.core.services.hearing_jobs import HearingJobs
+from bot.core.services.municipalities import choose_municipality
+from bot.core.services.poll_jobs import PollJobs
+from bot.outbox.channel import Sender
+from bot.outbox.worker import ChannelLimit, OutboxWorker
+from bot.runtime.cpu import pin
+from bot.runtime.scheduling import Scheduler
+from bot.runtime.web import WebContext, build_app
 from bot.webui import build_console
 from storage.db import open_database
 from storage.migrate import migrate
@@ -85,9 +85,14 @@ def twilio_sender(settings: Settings) -> TwilioSender | None:
     )
 
 
+def http_app(ctx: WebContext) -> web.Application:
+    """The webhooks: the runtime's (health check, Telegram) and each SMS channel's."""
+    return build_app(ctx, twilio_webhook.ROUTES)
+
+
 def web_app(ctx: WebContext, settings: Settings) -> web.Application:
-    """The web server's routes: the webhooks (bot/web.py) and the staff console."""
-    app = build_app(ctx)
+    """The web server's routes: the webhooks (:func:`http_app`) and the staff console."""
+    app = http_app(ctx)
     policy = Policy(
         code_minutes=settings.staff_code_minutes,
         code_attempts=settings.staff_code_attempts,
@@ -96,7 +101,7 @@ def web_app(ctx: WebContext, settings: Settings) -> web.Application:
         idle_minutes=settings.staff_session_idle_minutes,
     )
     secure = (settings.public_base_url or "").startswith("https://")
-    console = build_console(ctx, policy, checkin_window(settings), secure=secure)
+    console = build_console(ctx, policy, settings.checkin_window(), secure=secure)
     app.add_subapp("/staff/", console)
     return app
 

@@ -8,14 +8,15 @@ Every variable of the deployment contract is a field here and is documented in
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Language = Literal["ky", "ru", "en"]
-LANGUAGES: tuple[Language, ...] = ("ky", "ru", "en")
+from bot.core.languages import Language
+from bot.core.services.attendance import CheckInWindow
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org"
 _SECRET_FIELDS = {
@@ -77,7 +78,7 @@ class Settings(BaseSettings):
     #: after it, never outside the hearing's local day; later: a correction by staff
     checkin_opens_before_hours: float = 2.0
     checkin_closes_after_hours: float = 6.0
-    #: the CPU civic-bot run keeps its threads on: auto, off, or a CPU number (bot/cpu.py)
+    #: the CPU civic-bot run keeps its threads on: auto, off, or a CPU number (bot/runtime/cpu.py)
     cpu_pin: str = "auto"
     #: the secret ballot's key (storage/sealing.py): without it no poll opens and no vote
     #: is cast; never stored in the database
@@ -162,6 +163,14 @@ class Settings(BaseSettings):
         if value < 1:
             raise ValueError("must be a whole number of voters, at least 1")
         return value
+
+    def checkin_window(self) -> CheckInWindow:
+        """When check-in at a hearing's door is open (``CHECKIN_*``)."""
+        return CheckInWindow(
+            self.tz,
+            timedelta(hours=self.checkin_opens_before_hours),
+            timedelta(hours=self.checkin_closes_after_hours),
+        )
 
     @property
     def ballot_secret(self) -> str | None:

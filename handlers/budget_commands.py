@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.services import budget_summary, monitoring, problems, ratings
-from bot.services.errors import ServiceError
+from bot.core.services import budget_summary, monitoring, problems, ratings
+from bot.core.services.errors import ServiceError
 from handlers.commands import parse_act_kind
 from handlers.context import Context, Reply
 

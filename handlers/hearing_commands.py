@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.services import hearings
+from bot.core.services import hearings
 from handlers.commands import parse_answer
 from handlers.context import Context, Reply
 

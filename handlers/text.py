@@ -1,6 +1,6 @@
 """Text commands (SMS and the console demo): parse, call a service, render the reply.
 
-Handlers stay thin: the rules live in ``bot.services``; the words live in templates.
+Handlers stay thin: the rules live in ``bot.core.services``; the words live in templates.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.rendering.templates import Renderer
-from bot.services import broadcast, residents, roles
-from bot.services.errors import ServiceError
+from bot.core.rendering.templates import Renderer
+from bot.core.services import broadcast, residents, roles
+from bot.core.services.errors import ServiceError
 from handlers import budget_commands, hearing_commands, voting_commands
 from handlers.commands import KEYWORDS, RSVP_ANSWERS, parse, parse_language
 from handlers.context import Context, Handler, Reply

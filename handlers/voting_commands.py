@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.clock import iso
-from bot.services import problems, voting
-from bot.services.ballot_text import BallotSyntaxError, parse_ballot_text
-from bot.services.errors import ServiceError
+from bot.core.clock import iso
+from bot.core.services import problems, voting
+from bot.core.services.ballot_text import BallotSyntaxError, parse_ballot_text
+from bot.core.services.errors import ServiceError
 from handlers.context import Context, Reply
 
 

@@ -1,7 +1,7 @@
 """Telegram conversations in progress (aiogram FSM): a state and a JSON text per key.
 
-The runtime side (``bot/fsm_storage.py``) turns aiogram's keys and data into these plain
-values; this module only stores them. Each call is one statement, so it joins the
+The runtime side (``bot/channels/telegram/fsm_storage.py``) turns aiogram's keys and data
+into these plain values; this module only stores them. Each call is one statement, so it joins the
 caller's transaction if there is one and is atomic by itself if not.
 """
 

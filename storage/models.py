@@ -146,7 +146,7 @@ class Poll:
     rule: str
     changeable: bool
     results_published: bool
-    # how greedy and mes count (bot.counting.count): MES completion and satisfaction, and
+    # how greedy and mes count (bot.core.counting.count): MES completion and satisfaction, and
     # the least score a funded option needs
     completion: str = "add1"
     satisfaction: str = "cost"

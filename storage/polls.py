@@ -64,7 +64,7 @@ def _canonical(ballot: StoredBallot) -> tuple[object, ...]:
 class PollRepo:
     """Polls and their ballots. A ballot is sealed (storage/sealing.py) into its voter's
     own turnout row: no plaintext ballot row exists whose order (SQLite rowid, PostgreSQL
-    heap order or ``xmin``) could be matched with turnout; see :mod:`bot.services.voting`."""
+    heap order or ``xmin``) could be matched with turnout; see :mod:`bot.core.services.voting`."""
 
     def __init__(self, db: Database, sealer: Sealer | None = None) -> None:
         self.db = db

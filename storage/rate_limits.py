@@ -1,4 +1,4 @@
-"""Rate-limit state shared by several processes (see ``bot/delivery/rate_limit.py``).
+"""Rate-limit state shared by several processes (see ``bot/outbox/limits.py``).
 
 Times are seconds since the epoch as the workers' clocks tell them.
 """

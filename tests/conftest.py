@@ -27,10 +27,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiogram import Bot, Dispatcher
 
-from bot.rendering.templates import Renderer
-from bot.services import demo_data
-from bot.services.attendance import CheckInWindow
-from bot.telegram_app import build_dispatcher
+from bot.channels.telegram.dispatcher import build_dispatcher
+from bot.core.rendering.templates import Renderer
+from bot.core.services import demo_data
+from bot.core.services.attendance import CheckInWindow
 from storage.db import Database, connect
 from storage.migrate import migrate
 from storage.models import Municipality

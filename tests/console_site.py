@@ -14,15 +14,15 @@ from datetime import timedelta
 from aiohttp.test_utils import TestServer
 
 from bot.app import web_app
-from bot.clock import iso
+from bot.channels.telegram.sender import TelegramSender
+from bot.channels.twilio.sender import TwilioSender, twilio_client
 from bot.config import Settings
-from bot.delivery.telegram_sender import TelegramSender
-from bot.delivery.twilio_sender import TwilioSender, twilio_client
-from bot.delivery.worker import ChannelLimit, OutboxWorker
-from bot.rendering.templates import Renderer
-from bot.services import demo_data, hearings
-from bot.services.municipalities import choose_municipality
-from bot.web import WebContext
+from bot.core.clock import iso
+from bot.core.rendering.templates import Renderer
+from bot.core.services import demo_data, hearings
+from bot.core.services.municipalities import choose_municipality
+from bot.outbox.worker import ChannelLimit, OutboxWorker
+from bot.runtime.web import WebContext
 from storage.db import connect
 from storage.migrate import migrate
 from storage.models import Hearing, Municipality

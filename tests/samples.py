@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.services.budget_summary import HouseholdSummary, ProjectDetails
-from bot.services.poll_results import OptionResult, PollResults
+from bot.core.services.budget_summary import HouseholdSummary, ProjectDetails
+from bot.core.services.poll_results import OptionResult, PollResults
 from handlers.text import help_commands
 from storage.models import (
     Budget,

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bot.channels.android import AndroidPhone, AndroidSender, parse_phones, webhook_handler
 from bot.channels.events import Event, InboundSms, StatusEvent
-from bot.delivery.senders import PermanentFailure, TemporaryFailure
+from bot.outbox.channel import PermanentFailure, TemporaryFailure
 from tests.conftest import FakeClock
 from tests.fakes.android_gateway import FakeAndroidGateway
 from tests.fakes.telegram_api import FakeHTTPServer

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.services import attendance, demo_data, hearings
-from bot.services.attendance import Correction
-from bot.services.attendance_import import import_attendance
-from bot.services.audit import CLI, Actor
-from bot.services.errors import ServiceError
+from bot.core.services import attendance, demo_data, hearings
+from bot.core.services.attendance import Correction
+from bot.core.services.attendance_import import import_attendance
+from bot.core.services.audit import CLI, Actor
+from bot.core.services.errors import ServiceError
 from storage.models import Hearing, Municipality, Resident
 from storage.repos import Repos
 from tests.conftest import WINDOW, FakeClock, table_snapshot

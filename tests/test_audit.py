@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.rendering.templates import Renderer
-from bot.services import (
+from bot.core.rendering.templates import Renderer
+from bot.core.services import (
     audit,
     broadcast,
     budget_summary,
@@ -22,13 +22,13 @@ from bot.services import (
     ratings,
     roles,
 )
-from bot.services.audit import CLI, Actor
-from bot.services.ballot_text import parse_ballot_text
-from bot.services.budget_import import STATUSES, import_budget
-from bot.services.errors import ServiceError
-from bot.services.poll_jobs import publish_results
-from bot.services.polls import OptionSpec, create_poll
-from bot.services.register_import import import_households, import_residents
+from bot.core.services.audit import CLI, Actor
+from bot.core.services.ballot_text import parse_ballot_text
+from bot.core.services.budget_import import STATUSES, import_budget
+from bot.core.services.errors import ServiceError
+from bot.core.services.poll_jobs import publish_results
+from bot.core.services.polls import OptionSpec, create_poll
+from bot.core.services.register_import import import_households, import_residents
 from handlers.text import handle_text
 from storage.models import Municipality, Resident
 from storage.repos import Repos

@@ -17,16 +17,16 @@ from typing import Any
 import pytest
 from aiogram import Bot
 
-from bot.clock import iso
-from bot.delivery.rate_limit import RateLimiter
-from bot.delivery.senders import ConsoleSender
-from bot.delivery.telegram_sender import TelegramSender
-from bot.delivery.worker import ChannelLimit, OutboxWorker
-from bot.rendering.sms import sms_size
-from bot.rendering.templates import Renderer
-from bot.services import broadcast, broadcast_progress, demo_data
-from bot.services.broadcast_progress import ProgressEditor
-from bot.telegram_app import build_dispatcher
+from bot.channels.telegram.dispatcher import build_dispatcher
+from bot.channels.telegram.progress import ProgressEditor
+from bot.channels.telegram.sender import TelegramSender
+from bot.core.clock import iso
+from bot.core.rendering.sms import sms_size
+from bot.core.rendering.templates import Renderer
+from bot.core.services import broadcast, demo_data
+from bot.outbox.channel import ConsoleSender
+from bot.outbox.limits import RateLimiter
+from bot.outbox.worker import ChannelLimit, OutboxWorker
 from handlers.text import handle_text
 from storage.models import Broadcast, Municipality, Resident
 from storage.repos import Repos
@@ -331,7 +331,7 @@ async def test_counts_follow_the_cli_status(repos: Repos, demo: Municipality) ->
             "undelivered": 2,
         },
     )
-    figures = broadcast_progress.figures(progress)
+    figures = broadcast.progress_figures(progress)
     assert str(progress).endswith(
         f"queued {figures['queued']}, sent {figures['sent']},"
         f" delivered {figures['delivered']}, failed {figures['failed']}"

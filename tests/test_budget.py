@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.rendering.sms import sms_size
-from bot.rendering.templates import Renderer
-from bot.services import budget_summary, demo_data, projects, ratings
-from bot.services.budget_import import import_budget
-from bot.services.csv_input import ImportRejected
+from bot.core.rendering.sms import sms_size
+from bot.core.rendering.templates import Renderer
+from bot.core.services import budget_summary, demo_data, projects, ratings
+from bot.core.services.budget_import import import_budget
+from bot.core.services.csv_input import ImportRejected
 from handlers.text import handle_text
 from storage.models import Municipality
 from storage.repos import Repos

@@ -11,8 +11,8 @@ from functools import partial
 
 import pytest
 
-from bot.config import LANGUAGES
-from bot.rendering.charts import (
+from bot.core.languages import LANGUAGES
+from bot.core.rendering.charts import (
     PNG_SIGNATURE,
     TOP,
     BudgetChart,
@@ -23,7 +23,7 @@ from bot.rendering.charts import (
     draw_budget_chart,
     largest,
 )
-from bot.rendering.templates import Renderer
+from bot.core.rendering.templates import Renderer
 from tests.processes import REPO_ROOT
 
 REVENUE = [

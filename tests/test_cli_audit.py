@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.rendering.spreadsheet import csv_text, safe_cell
+from bot.core.rendering.spreadsheet import csv_text, safe_cell
 from tests.conftest import run_cli
 
 STAFF = "0700000003"  # demo staff

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.counting import count, id_key, read_pb
+from bot.core.counting import count, id_key, read_pb
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

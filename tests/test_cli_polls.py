@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.counting import read_pb
+from bot.core.counting import read_pb
 from tests.conftest import run_cli
 
 PABULIB = Path(__file__).resolve().parents[2] / "shared" / "pabulib"

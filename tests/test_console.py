@@ -12,8 +12,8 @@ from contextlib import asynccontextmanager
 import aiohttp
 import pytest
 
-from bot.rendering.templates import Renderer
-from bot.services import demo_data
+from bot.core.rendering.templates import Renderer
+from bot.core.services import demo_data
 from bot.webui.texts import texts
 from tests.conftest import FakeClock, table_snapshot
 from tests.console_site import (

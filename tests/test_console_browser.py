@@ -17,9 +17,9 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from bot.phones import mask_phone
-from bot.rendering.templates import Renderer
-from bot.services import demo_data
+from bot.core.phones import mask_phone
+from bot.core.rendering.templates import Renderer
+from bot.core.services import demo_data
 from bot.webui.texts import texts
 from tests.conftest import FakeClock, run_cli
 from tests.console_site import FROM, RESIDENT, SMS_STAFF, Site, console_site

@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from bot.rendering.sms import sms_size
-from bot.rendering.templates import Renderer
-from bot.services import demo_data
+from bot.core.rendering.sms import sms_size
+from bot.core.rendering.templates import Renderer
+from bot.core.services import demo_data
 from handlers import budget_commands, hearing_commands
 from handlers.commands import parse
 from handlers.text import HANDLERS, STAFF_COMMANDS, handle_text, help_commands

@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import pytest
 
-from bot.counting import (
+from bot.core.counting import (
     SATISFACTIONS,
     Ballot,
     Election,
@@ -29,7 +29,7 @@ from bot.counting import (
     ranking,
     tie_order,
 )
-from bot.counting.mes_classes import Groups
+from bot.core.counting.mes_classes import Groups
 
 
 def election(
@@ -320,7 +320,7 @@ def test_mes_matches_the_naive_definition_on_random_elections(many_steps: bool) 
 def pb_like_instance(rng: random.Random) -> tuple:
     """Costs in the hundreds and thousands against a few dozen voters, as in a city's vote
     scaled down: Add1 takes dozens of steps, and the outcome holds over long stretches of
-    them, which the count skips by certifying them in one pass (see ``bot.counting.mes``)."""
+    them, which the count skips by certifying them in one pass (see ``bot.core.counting.mes``)."""
     k = rng.randint(4, 8)
     costs = [rng.choice([rng.randint(1, 40) * 50, rng.randint(1, 8) * 500]) for _ in range(k)]
     popularity = [rng.random() ** 2 for _ in range(k)]
@@ -337,7 +337,7 @@ def pb_like_instance(rng: random.Random) -> tuple:
 
 def look_ahead_events(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """Counts, as the MES count goes, what becomes of its look-ahead passes (see
-    ``bot.counting.mes``): shown at once, failed, and failed but kept and used later."""
+    ``bot.core.counting.mes``): shown at once, failed, and failed but kept and used later."""
     events: Counter[str] = Counter()
     failed: set[int] = set()  # passes that did not show the outcome they were run for
     covers, bar = mes_pass.Pass.covers, mes_pass.Pass.bar

@@ -1,4 +1,4 @@
-"""civic-bot run keeps its threads on one CPU (bot/cpu.py)."""
+"""civic-bot run keeps its threads on one CPU (bot/runtime/cpu.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from bot.config import SettingsError, load_settings
-from bot.cpu import choose
+from bot.runtime.cpu import choose
 from tests.processes import REPO_ROOT
 
 
@@ -38,7 +38,7 @@ def test_pinning_keeps_the_threads_started_after_it_on_that_cpu() -> None:
     """In a fresh interpreter (the test process keeps its own CPUs)."""
     code = """
 import json, os, threading
-from bot.cpu import pin
+from bot.runtime.cpu import pin
 cpu = pin("auto")
 seen = []
 thread = threading.Thread(target=lambda: seen.append(sorted(os.sched_getaffinity(0))))

@@ -23,13 +23,14 @@ from aiogram import Bot
 from aiohttp.test_utils import TestServer
 from twilio.request_validator import RequestValidator
 
-from bot.clock import iso
-from bot.rendering.charts import PNG_SIGNATURE, ChartCache
-from bot.rendering.sms import sms_size
-from bot.rendering.templates import Renderer
-from bot.services import demo_data
-from bot.telegram_app import build_dispatcher
-from bot.web import WebContext, build_app
+from bot.app import http_app
+from bot.channels.telegram.dispatcher import build_dispatcher
+from bot.core.clock import iso
+from bot.core.rendering.charts import PNG_SIGNATURE, ChartCache
+from bot.core.rendering.sms import sms_size
+from bot.core.rendering.templates import Renderer
+from bot.core.services import demo_data
+from bot.runtime.web import WebContext
 from storage.models import Municipality
 from storage.repos import Repos
 from tests.conftest import FakeClock, run_cli
@@ -120,7 +121,7 @@ async def sms(
         twilio_validator=RequestValidator(DEFAULT_AUTH_TOKEN),
         public_base_url=PUBLIC,
     )
-    server = TestServer(build_app(ctx), host="127.0.0.1")
+    server = TestServer(http_app(ctx), host="127.0.0.1")
     await server.start_server()
     async with aiohttp.ClientSession() as http:
         yield Sms(server, http)

@@ -22,17 +22,18 @@ from aiogram import Bot, Dispatcher
 from aiohttp.test_utils import TestServer
 from twilio.request_validator import RequestValidator
 
-from bot.clock import iso
-from bot.delivery.telegram_sender import TelegramSender
-from bot.delivery.twilio_sender import TwilioSender, twilio_client
-from bot.delivery.worker import ChannelLimit, OutboxWorker
-from bot.rendering.templates import Renderer
-from bot.scheduling import Scheduler
-from bot.services import attendance, demo_data, hearings
-from bot.services.hearing_jobs import HearingJobs
-from bot.services.municipalities import choose_municipality
-from bot.telegram_app import build_dispatcher
-from bot.web import WebContext, build_app
+from bot.app import http_app
+from bot.channels.telegram.dispatcher import build_dispatcher
+from bot.channels.telegram.sender import TelegramSender
+from bot.channels.twilio.sender import TwilioSender, twilio_client
+from bot.core.clock import iso
+from bot.core.rendering.templates import Renderer
+from bot.core.services import attendance, demo_data, hearings
+from bot.core.services.hearing_jobs import HearingJobs
+from bot.core.services.municipalities import choose_municipality
+from bot.outbox.worker import ChannelLimit, OutboxWorker
+from bot.runtime.scheduling import Scheduler
+from bot.runtime.web import WebContext
 from storage.db import connect
 from storage.migrate import migrate
 from storage.models import Municipality
@@ -124,7 +125,7 @@ async def process(
             twilio_validator=RequestValidator(DEFAULT_AUTH_TOKEN),
             public_base_url=PUBLIC,
         )
-        server = TestServer(build_app(ctx), host="127.0.0.1")
+        server = TestServer(http_app(ctx), host="127.0.0.1")
         await server.start_server()
         try:
             async with aiohttp.ClientSession() as http:

@@ -1,6 +1,6 @@
-"""The Telegram FSM storage in the database (bot/fsm_storage.py over storage/fsm.py), on
-every backend: state and data per key, keys kept apart, clearing, JSON only, the caller's
-transaction, another connection (a restart, another process), and the cleanup."""
+"""The Telegram FSM storage in the database (bot/channels/telegram/fsm_storage.py over
+storage/fsm.py), on every backend: state and data per key, keys kept apart, clearing, JSON
+only, the caller's transaction, another connection (a restart, another process), and the cleanup."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import StorageKey
 
-from bot.clock import iso
-from bot.fsm_storage import DatabaseStorage, forget_stale
+from bot.channels.telegram.fsm_storage import DatabaseStorage, forget_stale
+from bot.core.clock import iso
 from handlers.telegram.hearing_form import HearingForm
 from storage.db import connect
 from storage.models import Municipality

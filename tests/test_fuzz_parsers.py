@@ -13,8 +13,8 @@ from collections import defaultdict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.services.ballot_text import BallotSyntaxError, BallotText, parse_ballot_text
-from bot.services.voting import VoteRefused, validate
+from bot.core.services.ballot_text import BallotSyntaxError, BallotText, parse_ballot_text
+from bot.core.services.voting import VoteRefused, validate
 from handlers.commands import (
     _FOLD,
     _INVISIBLE,

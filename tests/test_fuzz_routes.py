@@ -1,7 +1,7 @@
 """Fuzz (hypothesis) over every route of the web server and every button's callback data:
 no input is answered 5xx, and input that is refused changes nothing.
 
-One real aiohttp server on 127.0.0.1 with the production app (``build_app``): Twilio's
+One real aiohttp server on 127.0.0.1 with the production app (``bot.app.http_app``): Twilio's
 signature checked against ``PUBLIC_BASE_URL`` and our account, Telegram's secret token,
 the real dispatcher and text lane feeding a Bot pointed at the fake Bot API; the demo
 municipality behind it, with a resident and a staff member linked to Telegram so that
@@ -30,13 +30,14 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 import handlers.telegram  # noqa: F401  (every router's CallbackData class defined)
-from bot import twilio_form
-from bot.clock import iso
-from bot.rendering.templates import Renderer
-from bot.services import demo_data
-from bot.telegram_app import build_dispatcher, webhook_feed
-from bot.telegram_lane import TextLane
-from bot.web import WebContext, build_app
+from bot.app import http_app
+from bot.channels.telegram.dispatcher import build_dispatcher, webhook_feed
+from bot.channels.telegram.lane import TextLane
+from bot.channels.twilio import form as twilio_form
+from bot.core.clock import iso
+from bot.core.rendering.templates import Renderer
+from bot.core.services import demo_data
+from bot.runtime.web import WebContext
 from storage.models import Municipality
 from storage.repos import Repos
 from tests.conftest import FakeClock
@@ -124,7 +125,7 @@ async def site(
     ctx.telegram_feed = webhook_feed(dp, bot)
     ctx.telegram_lane = TextLane(dp, bot, ctx)
     async with (
-        TestServer(build_app(ctx), host="127.0.0.1") as server,
+        TestServer(http_app(ctx), host="127.0.0.1") as server,
         aiohttp.ClientSession() as http,
     ):
         yield Site(ctx, server, http)

@@ -1,6 +1,6 @@
 """Fuzz: 10,000 random SMS through the real, signed Twilio webhook.
 
-A real aiohttp server on 127.0.0.1 with the production app (``build_app``), signature
+A real aiohttp server on 127.0.0.1 with the production app (``bot.app.http_app``), signature
 checks against ``PUBLIC_BASE_URL`` on, the demo municipality behind it. The bodies come
 from a seeded ``random.Random``, so every run sends the same 10,000 messages: empty,
 blank, 10 kB, emoji, mixed Kyrgyz/Russian/Latin, control characters, SQL fragments,
@@ -31,14 +31,15 @@ import pytest
 from aiohttp.test_utils import TestServer
 from twilio.request_validator import RequestValidator
 
-from bot.clock import iso
-from bot.phones import InvalidPhone, normalize_phone
-from bot.rendering.sms import sms_size
-from bot.rendering.templates import Renderer
-from bot.services import demo_data, hearings, monitoring, polls, problems, ratings, roles
-from bot.services.ballot_text import BallotSyntaxError, parse_ballot_text
-from bot.services.voting import VoteRefused, age_group, eligible, poll_state, validate
-from bot.web import WebContext, build_app
+from bot.app import http_app
+from bot.core.clock import iso
+from bot.core.phones import InvalidPhone, normalize_phone
+from bot.core.rendering.sms import sms_size
+from bot.core.rendering.templates import Renderer
+from bot.core.services import demo_data, hearings, monitoring, polls, problems, ratings, roles
+from bot.core.services.ballot_text import BallotSyntaxError, parse_ballot_text
+from bot.core.services.voting import VoteRefused, age_group, eligible, poll_state, validate
+from bot.runtime.web import WebContext
 from handlers.budget_commands import _number
 from handlers.commands import Parsed, parse, parse_act_kind, parse_answer, parse_language
 from handlers.hearing_commands import _NUMBERED
@@ -393,7 +394,7 @@ async def web(
         twilio_validator=RequestValidator(DEFAULT_AUTH_TOKEN),
         public_base_url=PUBLIC,
     )
-    server = TestServer(build_app(ctx), host="127.0.0.1")
+    server = TestServer(http_app(ctx), host="127.0.0.1")
     await server.start_server()
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     async with aiohttp.ClientSession(connector=connector) as http:
@@ -475,7 +476,7 @@ def keyed(snap: Snapshot, table: str, *key: str) -> dict[Any, dict[str, Any]]:
 
 
 def sender_phone(raw: str) -> str:
-    """What the server makes of ``From`` (``bot.web``): E.164, or the text as it is."""
+    """What the server makes of ``From`` (``bot.runtime.web``): E.164, or the text as it is."""
     try:
         return normalize_phone(raw)
     except InvalidPhone:

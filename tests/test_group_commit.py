@@ -1,4 +1,4 @@
-"""Group commit (bot/group_commit.py) on a real database: work that arrives together
+"""Group commit (storage/group_commit.py) on a real database: work that arrives together
 shares one transaction, yet each caller gets its own result, its own error, and sees its
 writes committed."""
 
@@ -8,8 +8,8 @@ import asyncio
 
 import pytest
 
-from bot.group_commit import GroupCommit
 from storage.db import Database, connect
+from storage.group_commit import GroupCommit
 
 NOW = "2026-11-25T04:00:00.000+00:00"
 

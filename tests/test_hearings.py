@@ -6,13 +6,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.config import LANGUAGES
-from bot.rendering.sms import sms_size
-from bot.rendering.templates import Renderer
-from bot.scheduling import Scheduler
-from bot.services import attendance, demo_data, hearings
-from bot.services.errors import ServiceError
-from bot.services.hearing_jobs import HearingJobs
+from bot.core.languages import LANGUAGES
+from bot.core.rendering.sms import sms_size
+from bot.core.rendering.templates import Renderer
+from bot.core.services import attendance, demo_data, hearings
+from bot.core.services.errors import ServiceError
+from bot.core.services.hearing_jobs import HearingJobs
+from bot.runtime.scheduling import Scheduler
 from handlers.text import handle_text
 from storage.models import Hearing, Municipality
 from storage.repos import Repos

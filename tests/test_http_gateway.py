@@ -18,7 +18,7 @@ from bot.channels.http_gateway import (
     InvalidSetting,
     inbound_handler,
 )
-from bot.delivery.senders import PermanentFailure, TemporaryFailure
+from bot.outbox.channel import PermanentFailure, TemporaryFailure
 from tests.fakes.http_gateway import FakeHttpGateway
 from tests.fakes.telegram_api import FakeHTTPServer
 

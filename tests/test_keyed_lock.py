@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.keyed_lock import KeyedLock
+from bot.runtime.keyed_lock import KeyedLock
 
 
 async def test_holders_of_one_key_follow_each_other_in_arrival_order() -> None:

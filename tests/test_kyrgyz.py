@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.rendering.kyrgyz import inflected, suffix
-from bot.rendering.templates import Renderer
+from bot.core.rendering.kyrgyz import inflected, suffix
+from bot.core.rendering.templates import Renderer
 
 #: spoken word → (dative, ablative, locative, genitive) suffixes
 SPOKEN = {

@@ -1,4 +1,5 @@
-"""aiogram imported through ``bot`` builds its models on first use (bot/lazy_aiogram.py).
+"""aiogram imported through ``bot`` builds its models on first use
+(bot/channels/telegram/lazy_aiogram.py).
 
 Each check runs in a fresh interpreter: in this one the tests imported aiogram already.
 """

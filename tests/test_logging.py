@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from bot.logs import PhoneMaskingFilter, mask_phones
-from bot.phones import mask_phone
+from bot.core.phones import mask_phone
+from bot.runtime.logs import PhoneMaskingFilter, mask_phones
 
 
 def test_mask_phone_keeps_country_and_last_four() -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.services import ballot_upgrade, demo_data, poll_results
-from bot.services.ballot_upgrade import legacy_voter_key
-from bot.services.errors import ServiceError
+from bot.core.services import ballot_upgrade, demo_data, poll_results
+from bot.core.services.ballot_upgrade import legacy_voter_key
+from bot.core.services.errors import ServiceError
 from storage.db import Database, connect
 from storage.migrate import available, current_version, latest_version, migrate
 from storage.repos import Repos
@@ -125,7 +125,7 @@ async def test_failed_transaction_leaves_nothing(db_url: str) -> None:
 async def test_no_ballot_key_stays_in_a_database(new_db_url: Callable[[], str]) -> None:
     """Migration 0012 made a ballot key in the database; 0013 removes it where no ballots
     were made under it, and keeps it for sealing them where some were
-    (bot/services/ballot_upgrade.py)."""
+    (bot/core/services/ballot_upgrade.py)."""
     for with_ballot in (False, True):
         async with connect(new_db_url()) as db:
             await migrate(db, 12)

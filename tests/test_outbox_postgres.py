@@ -16,9 +16,9 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.clock import SystemClock, iso
-from bot.delivery.telegram_sender import TelegramSender
-from bot.delivery.worker import ChannelLimit, OutboxWorker
+from bot.channels.telegram.sender import TelegramSender
+from bot.core.clock import SystemClock, iso
+from bot.outbox.worker import ChannelLimit, OutboxWorker
 from storage.db import connect, open_database
 from storage.migrate import migrate
 from storage.models import OutboxDraft

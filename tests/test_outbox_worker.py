@@ -11,11 +11,11 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.clock import iso
-from bot.delivery.telegram_sender import TelegramSender
-from bot.delivery.twilio_sender import TwilioSender, twilio_client
-from bot.delivery.worker import ChannelLimit, OutboxWorker
-from bot.services import broadcast
+from bot.channels.telegram.sender import TelegramSender
+from bot.channels.twilio.sender import TwilioSender, twilio_client
+from bot.core.clock import iso
+from bot.core.services import broadcast
+from bot.outbox.worker import ChannelLimit, OutboxWorker
 from storage.models import Municipality, OutboxDraft
 from storage.outbox import CLAIM_DUE
 from storage.repos import Repos

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.counting import (
+from bot.core.counting import (
     PABULIB_RULES,
     Ballot,
     Election,

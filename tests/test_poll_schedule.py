@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.rendering.templates import Renderer
-from bot.scheduling import Scheduler
-from bot.services.poll_jobs import PollJobs
-from bot.services.polls import OptionSpec, create_poll
+from bot.core.rendering.templates import Renderer
+from bot.core.services.poll_jobs import PollJobs
+from bot.core.services.polls import OptionSpec, create_poll
+from bot.runtime.scheduling import Scheduler
 from handlers.text import handle_text
 from storage.models import Municipality, Poll
 from storage.repos import Repos

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services.csv_input import ImportRejected
-from bot.services.municipalities import create_municipality
-from bot.services.register_import import import_households, import_residents
+from bot.core.services.csv_input import ImportRejected
+from bot.core.services.municipalities import create_municipality
+from bot.core.services.register_import import import_households, import_residents
 from storage.models import Municipality
 from storage.repos import Repos
 from tests.conftest import FakeClock, table_snapshot

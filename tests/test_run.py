@@ -20,7 +20,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.services import demo_data
+from bot.core.services import demo_data
 from tests import processes
 from tests.conftest import run_cli
 from tests.fakes.telegram_api import FakeTelegramAPI

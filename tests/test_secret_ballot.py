@@ -24,12 +24,13 @@ import pytest
 from aiohttp.test_utils import TestServer
 from twilio.request_validator import RequestValidator
 
-from bot.rendering.templates import Renderer
-from bot.services import demo_data, poll_io, poll_results
-from bot.services.errors import ServiceError
-from bot.services.poll_results import suppressed
-from bot.services.polls import OptionSpec, create_poll
-from bot.web import WebContext, build_app
+from bot.app import http_app
+from bot.core.rendering.templates import Renderer
+from bot.core.services import demo_data, poll_io, poll_results
+from bot.core.services.errors import ServiceError
+from bot.core.services.poll_results import suppressed
+from bot.core.services.polls import OptionSpec, create_poll
+from bot.runtime.web import WebContext
 from handlers.text import handle_text
 from storage.db import Database, connect
 from storage.migrate import migrate
@@ -87,7 +88,7 @@ async def town(url: str, *, key: str | None = TEST_BALLOT_KEY) -> AsyncIterator[
             twilio_validator=RequestValidator(DEFAULT_AUTH_TOKEN),
             public_base_url=PUBLIC,
         )
-        server = TestServer(build_app(ctx), host="127.0.0.1")
+        server = TestServer(http_app(ctx), host="127.0.0.1")
         await server.start_server()
         async with aiohttp.ClientSession() as http:
 

@@ -11,7 +11,7 @@ import pytest
 from bot.channels.events import Event, InboundSms, StatusEvent
 from bot.channels.smpp import SmppChannel, pdu
 from bot.channels.smpp.text import decode_payload, split_udh
-from bot.delivery.senders import PermanentFailure, TemporaryFailure
+from bot.outbox.channel import PermanentFailure, TemporaryFailure
 from tests.fakes.smsc import FakeSMSC
 
 PHONE = "+996555123456"

@@ -12,7 +12,7 @@ from bot.channels.smpp.text import (
     encode_text,
     split_udh,
 )
-from bot.rendering.sms import _GSM7_BASIC, _GSM7_EXTENDED, sms_size
+from bot.core.rendering.sms import _GSM7_BASIC, _GSM7_EXTENDED, sms_size
 
 ALPHABET = st.sampled_from(
     [*GSM7_BASIC.replace("\x1b", ""), *GSM7_EXTENDED, "ж", "ө", "ү", "ң", "Ё", "😀", "€"]

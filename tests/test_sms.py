@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.rendering.sms import sms_size, split_for_sms
+from bot.core.rendering.sms import sms_size, split_for_sms
 
 
 @pytest.mark.parametrize(

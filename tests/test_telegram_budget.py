@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from aiogram import Bot, Dispatcher
 
-from bot.clock import iso
-from bot.rendering.charts import PNG_SIGNATURE, ChartCache
-from bot.rendering.templates import Renderer
-from bot.services import budget_summary, demo_data, monitoring, ratings
-from bot.services.budget_import import import_budget
-from bot.services.demo_budget import BUDGET_CSV
-from bot.telegram_app import build_dispatcher
+from bot.channels.telegram.dispatcher import build_dispatcher
+from bot.core.clock import iso
+from bot.core.rendering.charts import PNG_SIGNATURE, ChartCache
+from bot.core.rendering.templates import Renderer
+from bot.core.services import budget_summary, demo_data, monitoring, ratings
+from bot.core.services.budget_import import import_budget
+from bot.core.services.demo_budget import BUDGET_CSV
 from handlers.telegram.act_form import ActStep
 from storage.models import Municipality, Resident
 from storage.repos import Repos

@@ -13,11 +13,11 @@ import pytest
 from aiogram import Bot
 from aiogram.types import User
 
-from bot.clock import iso
-from bot.rendering.templates import Renderer
-from bot.services import demo_data
-from bot.services.errors import ServiceError
-from bot.telegram_app import build_dispatcher, choose_language, set_commands
+from bot.channels.telegram.dispatcher import build_dispatcher, choose_language, set_commands
+from bot.core.clock import iso
+from bot.core.rendering.templates import Renderer
+from bot.core.services import demo_data
+from bot.core.services.errors import ServiceError
 from handlers.text import handle_text
 from storage.models import Municipality, Resident
 from storage.repos import Repos

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from aiogram import Bot, Dispatcher
 
-from bot.clock import iso
-from bot.rendering.templates import Renderer
-from bot.services import demo_data, hearings
-from bot.telegram_app import build_dispatcher
+from bot.channels.telegram.dispatcher import build_dispatcher
+from bot.core.clock import iso
+from bot.core.rendering.templates import Renderer
+from bot.core.services import demo_data, hearings
 from storage.db import connect
 from storage.models import Hearing, Municipality, Resident
 from storage.repos import Repos

@@ -1,4 +1,4 @@
-"""The text lane (``bot.telegram_lane``): a linked resident's plain text, handled without
+"""The text lane (``bot.channels.telegram.lane``): a linked resident's plain text, handled without
 the dispatcher, must be answered and recorded exactly as the dispatcher would have; what
 it must not take goes on to the dispatcher untouched.
 
@@ -20,13 +20,18 @@ import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import StorageKey
 
-from bot.clock import iso
-from bot.rendering.templates import Renderer
-from bot.services import demo_data
-from bot.services.polls import OptionSpec, create_poll
-from bot.telegram_app import build_dispatcher, text_answer, webhook_answer, webhook_feed
-from bot.telegram_lane import TextLane, plain_text_message
-from bot.web import WebContext
+from bot.channels.telegram.dispatcher import (
+    build_dispatcher,
+    text_answer,
+    webhook_answer,
+    webhook_feed,
+)
+from bot.channels.telegram.lane import TextLane, plain_text_message
+from bot.core.clock import iso
+from bot.core.rendering.templates import Renderer
+from bot.core.services import demo_data
+from bot.core.services.polls import OptionSpec, create_poll
+from bot.runtime.web import WebContext
 from handlers.telegram.hearing_form import HearingForm
 from handlers.telegram.screens import Screen
 from handlers.text import handle_text

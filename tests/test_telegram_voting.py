@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from aiogram import Bot, Dispatcher
 
-from bot.clock import iso
-from bot.rendering.templates import Renderer
-from bot.services import demo_data
-from bot.services.polls import OptionSpec, create_poll
-from bot.telegram_app import build_dispatcher
+from bot.channels.telegram.dispatcher import build_dispatcher
+from bot.core.clock import iso
+from bot.core.rendering.templates import Renderer
+from bot.core.services import demo_data
+from bot.core.services.polls import OptionSpec, create_poll
 from handlers.telegram.voting import BallotStep, BallotTap, PollPick
 from storage.db import connect
 from storage.models import Municipality, Poll, PollOption, Resident

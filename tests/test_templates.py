@@ -15,9 +15,9 @@ from typing import ClassVar
 
 import pytest
 
-from bot.config import LANGUAGES
-from bot.rendering.sms import sms_size
-from bot.rendering.templates import CHANNELS, Renderer, template_names
+from bot.core.languages import LANGUAGES
+from bot.core.rendering.sms import sms_size
+from bot.core.rendering.templates import CHANNELS, Renderer, template_names
 from storage.models import ResidentCard
 from tests.samples import sample
 

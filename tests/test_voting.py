@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from bot.config import LANGUAGES
-from bot.rendering.sms import sms_size
-from bot.rendering.templates import Renderer
-from bot.services import demo_data, poll_results, problems, voting
-from bot.services.ballot_text import parse_ballot_text
-from bot.services.errors import ServiceError
-from bot.services.polls import OptionSpec, create_poll
+from bot.core.languages import LANGUAGES
+from bot.core.rendering.sms import sms_size
+from bot.core.rendering.templates import Renderer
+from bot.core.services import demo_data, poll_results, problems, voting
+from bot.core.services.ballot_text import parse_ballot_text
+from bot.core.services.errors import ServiceError
+from bot.core.services.polls import OptionSpec, create_poll
 from handlers.text import handle_text
 from storage.models import Municipality, Poll
 from storage.repos import Repos

@@ -17,11 +17,12 @@ import pytest
 from aiohttp.test_utils import TestServer
 from twilio.request_validator import RequestValidator
 
-from bot.clock import iso
-from bot.rendering.templates import Renderer
-from bot.services import demo_data, residents
-from bot.services.municipalities import create_municipality
-from bot.web import WebContext, build_app
+from bot.app import http_app
+from bot.core.clock import iso
+from bot.core.rendering.templates import Renderer
+from bot.core.services import demo_data, residents
+from bot.core.services.municipalities import create_municipality
+from bot.runtime.web import WebContext
 from handlers.commands import MAX_MESSAGE_LENGTH
 from storage.models import Municipality, OutboxDraft, Resident
 from storage.repos import Repos
@@ -88,7 +89,7 @@ async def web(
         twilio_account_sid=DEFAULT_ACCOUNT_SID,
         public_base_url=PUBLIC,
     )
-    server = TestServer(build_app(ctx), host="127.0.0.1")
+    server = TestServer(http_app(ctx), host="127.0.0.1")
     await server.start_server()
     async with aiohttp.ClientSession() as http:
         yield Web(ctx, server, http)
@@ -448,7 +449,7 @@ async def test_the_same_sid_at_another_municipality_is_its_own_message(
     form = _stop()
     status, first = await web.post("/sms/twilio", form)
     assert (status, first) == (200, twiml(renderer.render("stopped", "ky", "sms")))
-    async with TestServer(build_app(ctx), host="127.0.0.1") as server:
+    async with TestServer(http_app(ctx), host="127.0.0.1") as server:
         second = Web(ctx, server, web.http)
         status, text = await second.post("/sms/twilio", form)
     assert status == 200
@@ -670,7 +671,7 @@ async def test_sms_routes_refuse_everything_when_sms_is_off(
     """Without Twilio credentials there is no validator: every SMS webhook is 403."""
     ctx = WebContext(repos=repos, renderer=renderer, clock=clock, municipality=demo)
     async with (
-        TestServer(build_app(ctx), host="127.0.0.1") as server,
+        TestServer(http_app(ctx), host="127.0.0.1") as server,
         aiohttp.ClientSession() as http,
     ):
         form = twilio_inbound_form(RESIDENT, OUR_NUMBER, "STOP")

@@ -16,15 +16,16 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.clock import iso
-from bot.delivery.telegram_sender import TelegramSender
-from bot.delivery.worker import ChannelLimit, OutboxWorker
-from bot.rendering.templates import Renderer
-from bot.services import demo_data
-from bot.services.municipalities import create_municipality
-from bot.telegram_app import build_dispatcher, webhook_feed
-from bot.telegram_lane import TextLane
-from bot.web import WebContext, build_app
+from bot.app import http_app
+from bot.channels.telegram.dispatcher import build_dispatcher, webhook_feed
+from bot.channels.telegram.lane import TextLane
+from bot.channels.telegram.sender import TelegramSender
+from bot.core.clock import iso
+from bot.core.rendering.templates import Renderer
+from bot.core.services import demo_data
+from bot.core.services.municipalities import create_municipality
+from bot.outbox.worker import ChannelLimit, OutboxWorker
+from bot.runtime.web import WebContext
 from handlers.telegram import screens
 from storage.models import Municipality
 from storage.repos import Repos
@@ -119,7 +120,7 @@ async def web(
         telegram_feed=feed,
     )
     async with (
-        TestServer(build_app(ctx), host="127.0.0.1") as server,
+        TestServer(http_app(ctx), host="127.0.0.1") as server,
         aiohttp.ClientSession() as http,
     ):
         yield Web(ctx, server, http)
@@ -222,7 +223,7 @@ async def test_two_municipalities_on_one_database_each_handle_their_own_update_i
         telegram_feed=other_feed,
     )
     async with (
-        TestServer(build_app(ctx), host="127.0.0.1") as server,
+        TestServer(http_app(ctx), host="127.0.0.1") as server,
         aiohttp.ClientSession() as http,
     ):
         second = Web(ctx, server, http)
@@ -249,7 +250,7 @@ async def test_webhook_is_off_without_a_secret(
         repos=repos, renderer=renderer, clock=clock, municipality=demo, telegram_feed=feed
     )
     async with (
-        TestServer(build_app(ctx), host="127.0.0.1") as server,
+        TestServer(http_app(ctx), host="127.0.0.1") as server,
         aiohttp.ClientSession() as http,
     ):
         web = Web(ctx, server, http)
@@ -330,7 +331,7 @@ async def live(
     ctx.telegram_feed = webhook_feed(dp, bot)
     ctx.telegram_lane = TextLane(dp, bot, ctx)
     async with (
-        TestServer(build_app(ctx), host="127.0.0.1") as server,
+        TestServer(http_app(ctx), host="127.0.0.1") as server,
         aiohttp.ClientSession() as http,
     ):
         yield Web(ctx, server, http)

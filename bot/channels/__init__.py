@@ -1,6 +1,6 @@
 """Channels beyond Telegram and Twilio: one package per SMS gateway.
 
-Each gateway implements the outbox's ``Sender`` protocol (``bot/delivery/senders.py``) and
+Each gateway implements the outbox's ``Sender`` protocol (``bot/outbox/channel.py``) and
 hands what it receives (resident SMS, delivery reports) to the runtime as typed events. They
 are not wired into ``civic-bot run`` yet: the architecture move (issue #14) gives every
 channel its place first, and the composition root then picks one by ``SMS_GATEWAY``.

@@ -7,9 +7,9 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.cli.common import async_handler, local_time, open_repos, settings, write_export
-from bot.rendering.spreadsheet import csv_text
-from bot.services import audit
-from bot.services.municipalities import choose_municipality
+from bot.core.rendering.spreadsheet import csv_text
+from bot.core.services import audit
+from bot.core.services.municipalities import choose_municipality
 
 COLUMNS = ["time", "municipality", "who", "action", "object", "object_id", "detail"]
 

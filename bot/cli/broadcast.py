@@ -14,8 +14,8 @@ from bot.cli.common import (
     open_repos,
 )
 from bot.cli.errors import CliError
-from bot.clock import SystemClock
-from bot.services import broadcast
+from bot.core.clock import SystemClock
+from bot.core.services import broadcast
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

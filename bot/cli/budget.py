@@ -13,11 +13,11 @@ from bot.cli.common import (
     run_action,
     write_export,
 )
-from bot.phones import mask_phone
-from bot.rendering.spreadsheet import csv_text
-from bot.rendering.templates import Renderer
-from bot.services import budget_summary, projects, ratings
-from bot.services.budget_import import STATUSES
+from bot.core.phones import mask_phone
+from bot.core.rendering.spreadsheet import csv_text
+from bot.core.rendering.templates import Renderer
+from bot.core.services import budget_summary, projects, ratings
+from bot.core.services.budget_import import STATUSES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -7,19 +7,18 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.cli.errors import CliError
-from bot.clock import SystemClock
 from bot.config import Settings, SettingsError, load_settings
-from bot.services import ballot_upgrade, roles
-from bot.services.attendance import CheckInWindow
-from bot.services.audit import CLI, Actor
-from bot.services.errors import ServiceError
-from bot.services.municipalities import choose_municipality
+from bot.core.clock import SystemClock
+from bot.core.services import ballot_upgrade, roles
+from bot.core.services.audit import CLI, Actor
+from bot.core.services.errors import ServiceError
+from bot.core.services.municipalities import choose_municipality
 from storage.db import DatabaseUnavailable, open_database, redact_url
 from storage.migrate import migrate
 from storage.models import Municipality
@@ -36,7 +35,7 @@ def settings() -> Settings:
 @contextlib.asynccontextmanager
 async def open_repos(config: Settings | None = None) -> AsyncIterator[Repos]:
     """The configured database, created and migrated to the latest schema if needed (and
-    ballots of an earlier version sealed: :mod:`bot.services.ballot_upgrade`)."""
+    ballots of an earlier version sealed: :mod:`bot.core.services.ballot_upgrade`)."""
     config = config or settings()
     try:
         db = await open_database(config.database_url)
@@ -92,14 +91,6 @@ async def acting(repos: Repos, municipality: Municipality, args: Any) -> Actor:
     """The staff member ``--by PHONE`` names, else the command line's operator (cli)."""
     phone = getattr(args, "by", None)
     return await roles.staff_actor(repos, municipality, phone) if phone else CLI
-
-
-def checkin_window(config: Settings) -> CheckInWindow:
-    return CheckInWindow(
-        config.tz,
-        timedelta(hours=config.checkin_opens_before_hours),
-        timedelta(hours=config.checkin_closes_after_hours),
-    )
 
 
 def add_municipality_option(parser: Any) -> None:

@@ -18,11 +18,11 @@ from pydantic import SecretStr
 
 from bot.cli.common import async_handler, open_repos, settings
 from bot.cli.errors import CliError
-from bot.clock import SystemClock
 from bot.config import Settings
-from bot.phones import InvalidPhone, normalize_phone
-from bot.rendering.templates import Renderer
-from bot.services import demo_data
+from bot.core.clock import SystemClock
+from bot.core.phones import InvalidPhone, normalize_phone
+from bot.core.rendering.templates import Renderer
+from bot.core.services import demo_data
 from handlers.text import handle_text
 from storage.db import is_postgres_url, redact_url, sqlite_path
 

@@ -13,18 +13,17 @@ from bot.cli.common import (
     add_municipality_option,
     add_staff_option,
     async_handler,
-    checkin_window,
     local_time,
     run_action,
     write_export,
 )
 from bot.cli.errors import CliError
-from bot.phones import mask_phone
-from bot.rendering.spreadsheet import csv_text
-from bot.rendering.templates import Renderer
-from bot.services import attendance, hearings
-from bot.services.attendance_import import ROLES, import_attendance
-from bot.services.csv_input import ImportRejected
+from bot.core.phones import mask_phone
+from bot.core.rendering.spreadsheet import csv_text
+from bot.core.rendering.templates import Renderer
+from bot.core.services import attendance, hearings
+from bot.core.services.attendance_import import ROLES, import_attendance
+from bot.core.services.csv_input import ImportRejected
 from storage.models import Hearing
 
 EXPORT_COLUMNS = ["date", "kind", "participants", "women", "deputies"]
@@ -201,7 +200,7 @@ async def _checkin(c: HearingCall) -> None:
         code=c.args.code,
         walk_in_gender=c.args.walk_in,
         walk_in_role=c.args.role,
-        window=checkin_window(c.config),
+        window=c.config.checkin_window(),
         correction=await c.correction(),
     )
     who = result.name or "walk-in"
@@ -219,7 +218,7 @@ async def _uncheck(c: HearingCall) -> None:
         c.municipality,
         await c.hearing(),
         now=c.now,
-        window=checkin_window(c.config),
+        window=c.config.checkin_window(),
         correction=correction,
         phone=c.args.phone,
         code=c.args.code,
@@ -241,7 +240,7 @@ async def _import_attendance(c: HearingCall) -> None:
             await c.hearing(),
             data,
             now=c.now,
-            window=checkin_window(c.config),
+            window=c.config.checkin_window(),
             sheet=c.args.sheet or c.args.file.name,
             actor=await c.actor(),
             correction=await c.correction(),

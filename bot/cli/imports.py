@@ -15,10 +15,10 @@ from bot.cli.common import (
     open_repos,
 )
 from bot.cli.errors import CliError
-from bot.clock import SystemClock
-from bot.services import budget_import
-from bot.services.csv_input import ImportRejected
-from bot.services.register_import import import_households, import_residents
+from bot.core.clock import SystemClock
+from bot.core.services import budget_import
+from bot.core.services.csv_input import ImportRejected
+from bot.core.services.register_import import import_households, import_residents
 
 HOUSEHOLDS_HELP = """\
 Columns (header line required; comma, semicolon or tab separated; UTF-8):

@@ -6,8 +6,8 @@ import argparse
 
 from bot.cli.common import async_handler, settings
 from bot.cli.errors import CliError
-from bot.clock import SystemClock
-from bot.services import ballot_upgrade, demo_data
+from bot.core.clock import SystemClock
+from bot.core.services import ballot_upgrade, demo_data
 from storage.db import DatabaseUnavailable, open_database, redact_url
 from storage.migrate import latest_version, migrate
 from storage.repos import Repos

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from bot.cli.common import async_handler, open_repos
-from bot.clock import SystemClock
-from bot.services.municipalities import create_municipality
+from bot.core.clock import SystemClock
+from bot.core.services.municipalities import create_municipality
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

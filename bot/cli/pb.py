@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli.errors import CliError
-from bot.counting import (
+from bot.core.counting import (
     COMPLETIONS,
     DEFAULT_TIES,
     RULES,

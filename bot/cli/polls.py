@@ -17,14 +17,14 @@ from bot.cli.common import (
     write_export,
 )
 from bot.cli.errors import CliError
-from bot.counting import COMPLETIONS, SATISFACTIONS, PabulibError, parse_pb
-from bot.phones import InvalidPhone, normalize_phone
-from bot.rendering.templates import Renderer
-from bot.services import poll_io, poll_results, voting
-from bot.services.ballot_text import BallotSyntaxError, parse_ballot_text
-from bot.services.csv_input import ImportRejected
-from bot.services.poll_jobs import publish_results
-from bot.services.polls import (
+from bot.core.counting import COMPLETIONS, SATISFACTIONS, PabulibError, parse_pb
+from bot.core.phones import InvalidPhone, normalize_phone
+from bot.core.rendering.templates import Renderer
+from bot.core.services import poll_io, poll_results, voting
+from bot.core.services.ballot_text import BallotSyntaxError, parse_ballot_text
+from bot.core.services.csv_input import ImportRejected
+from bot.core.services.poll_jobs import publish_results
+from bot.core.services.polls import (
     BALLOT_KEY_MISSING,
     BALLOT_TYPES,
     RULES,

@@ -11,8 +11,8 @@ from bot.cli.common import (
     async_handler,
     run_action,
 )
-from bot.rendering.templates import Renderer
-from bot.services import problems
+from bot.core.rendering.templates import Renderer
+from bot.core.services import problems
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

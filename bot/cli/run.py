@@ -6,8 +6,8 @@ import argparse
 
 from bot.cli.common import add_municipality_option, settings
 from bot.cli.errors import CliError
-from bot.logs import setup_logging
-from bot.services.errors import ServiceError
+from bot.core.services.errors import ServiceError
+from bot.runtime.logs import setup_logging
 from storage.db import DatabaseUnavailable
 
 

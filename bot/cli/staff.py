@@ -12,9 +12,9 @@ from bot.cli.common import (
     chosen_municipality,
     open_repos,
 )
-from bot.clock import SystemClock
-from bot.phones import mask_phone
-from bot.services import roles
+from bot.core.clock import SystemClock
+from bot.core.phones import mask_phone
+from bot.core.services import roles
 from storage.models import ROLES
 
 

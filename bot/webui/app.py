@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.rendering.templates import TEMPLATES_DIR
-from bot.services.attendance import CheckInWindow
-from bot.services.console import Policy
-from bot.web import WebContext
+from bot.core.rendering.templates import TEMPLATES_DIR
+from bot.core.services.attendance import CheckInWindow
+from bot.core.services.console import Policy
+from bot.runtime.web import WebContext
 from bot.webui import pages
 from bot.webui.base import CONSOLE, Console, guard
 

@@ -1,7 +1,7 @@
 """What every console page shares: the guard, rendering a page, redirects, cookies.
 
 Every request passes :func:`guard`: outside the sign-in pages it needs a live session of a
-staff member (:func:`bot.services.console.staff_of`, the one permission check), and every
+staff member (:func:`bot.core.services.console.staff_of`, the one permission check), and every
 POST needs the form's CSRF token: the session's, or before sign-in the one of a cookie
 (double submit). Pages carry a strict Content-Security-Policy: the app serves its own
 stylesheet and no script.
@@ -19,10 +19,10 @@ from urllib.parse import quote, unquote
 
 from aiohttp import web
 
-from bot.clock import Clock
-from bot.rendering.templates import Renderer
-from bot.services.attendance import CheckInWindow
-from bot.services.console import Policy, Staff, staff_of
+from bot.core.clock import Clock
+from bot.core.rendering.templates import Renderer
+from bot.core.services.attendance import CheckInWindow
+from bot.core.services.console import Policy, Staff, staff_of
 from bot.webui.texts import texts
 from storage.models import Municipality
 from storage.repos import Repos

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.services import console as sign_in_service
-from bot.services import door as door_service
-from bot.services.attendance import CheckIn
-from bot.services.console import SignInRefused
-from bot.services.door import DoorRefused
-from bot.services.errors import ServiceError
-from bot.services.today import today as today_of
+from bot.core.services import console as sign_in_service
+from bot.core.services import door as door_service
+from bot.core.services.attendance import CheckIn
+from bot.core.services.console import SignInRefused
+from bot.core.services.door import DoorRefused
+from bot.core.services.errors import ServiceError
+from bot.core.services.today import today as today_of
 from bot.webui.base import (
     ROOT,
     SESSION_COOKIE,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import tomllib
 
-from bot.config import LANGUAGES
-from bot.rendering.templates import TEMPLATES_DIR
+from bot.core.languages import LANGUAGES
+from bot.core.rendering.templates import TEMPLATES_DIR
 
 TEXTS_DIR = TEMPLATES_DIR / "web" / "staff" / "texts"
 

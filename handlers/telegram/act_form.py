@@ -35,7 +35,7 @@ from aiogram.types import (
     PhotoSize,
 )
 
-from bot.services import monitoring
+from bot.core.services import monitoring
 from handlers.telegram import replies
 from handlers.telegram.budget import Keyword
 from handlers.telegram.filters import LINKED, has_text, not_a_command, slash_command

@@ -3,7 +3,7 @@
 ``/budget``, the menu's Budget button and the keyword typed in any language (``BUDGET``,
 ``БЮДЖЕТ``) answer with the ``budget`` text of the SMS command (the same
 ``budget_commands.budget`` call, rendered as HTML), a button per project of the summary,
-and the budget as a picture (:mod:`bot.rendering.charts`). The picture is drawn once per
+and the budget as a picture (:mod:`bot.core.rendering.charts`). The picture is drawn once per
 budget version and language, uploaded once, then sent by its Telegram ``file_id``.
 ``/project 3`` and the project buttons show ``project``, with a button to its acts.
 
@@ -28,8 +28,8 @@ from aiogram.types import (
     Message,
 )
 
-from bot.rendering.charts import ChartCache, budget_chart, chart_words, draw_apart
-from bot.services.budget_summary import HouseholdSummary
+from bot.core.rendering.charts import ChartCache, budget_chart, chart_words, draw_apart
+from bot.core.services.budget_summary import HouseholdSummary
 from handlers import budget_commands
 from handlers.commands import parse
 from handlers.telegram.filters import FEATURE_KEYWORDS, LINKED

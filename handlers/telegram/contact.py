@@ -13,9 +13,9 @@ from datetime import datetime
 from aiogram import Router
 from aiogram.types import Message, ReplyKeyboardRemove
 
-from bot.clock import iso
-from bot.phones import InvalidPhone, normalize_phone
-from bot.services import residents
+from bot.core.clock import iso
+from bot.core.phones import InvalidPhone, normalize_phone
+from bot.core.services import residents
 from handlers.telegram import filters, screens
 from handlers.telegram.turn import Turn
 from storage.models import Municipality, Resident
@@ -64,7 +64,7 @@ async def link(
     """Link ``telegram_user_id`` to the registered owner of ``raw_phone``; None if unknown.
 
     Telegram sends the number as the client has it, often without '+'
-    (``996700000001``). Candidate for ``bot.services.residents`` once another channel
+    (``996700000001``). Candidate for ``bot.core.services.residents`` once another channel
     links accounts too.
     """
     try:

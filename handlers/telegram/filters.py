@@ -55,7 +55,7 @@ async def not_a_command(message: Message) -> bool:
 
 def for_text_commands(text: str | None) -> bool:
     """Outside a form, a text no feature takes: no ``/command``, no keyword a feature
-    answers itself (``bot.telegram_lane`` asks this of a raw update)."""
+    answers itself (``bot.channels.telegram.lane`` asks this of a raw update)."""
     if text is None or text.startswith("/"):
         return False
     return parse(text).name not in FEATURE_KEYWORDS

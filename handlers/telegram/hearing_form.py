@@ -38,9 +38,9 @@ from aiogram.types import (
     TelegramObject,
 )
 
-from bot.services import hearings
-from bot.services.errors import ServiceError
-from bot.services.roles import NotStaff, require_staff
+from bot.core.services import hearings
+from bot.core.services.errors import ServiceError
+from bot.core.services.roles import NotStaff, require_staff
 from handlers.telegram import screens
 from handlers.telegram.filters import not_a_command, slash_command
 from handlers.telegram.forms import FormAnswers, stale_button

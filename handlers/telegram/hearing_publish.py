@@ -12,9 +12,9 @@ import logging
 from aiogram import Router
 from aiogram.types import CallbackQuery
 
-from bot.clock import iso
-from bot.services import hearings
-from bot.services.errors import ServiceError
+from bot.core.clock import iso
+from bot.core.services import hearings
+from bot.core.services.errors import ServiceError
 from handlers.telegram.hearing_form import STAFF_ONLY, PublishHearing
 from handlers.telegram.screens import Screen, edit_or_send
 from handlers.telegram.turn import Turn

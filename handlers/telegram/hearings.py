@@ -1,7 +1,7 @@
 """Hearings for residents: the RSVP buttons under an invitation, and ``/hearings``.
 
 Invitations go out through the outbox with ``rsvp:<hearing>:<yes|no|maybe>`` buttons
-(``bot.rendering.buttons.rsvp_buttons``); :class:`Rsvp` must pack exactly that. A tap
+(``bot.core.rendering.buttons.rsvp_buttons``); :class:`Rsvp` must pack exactly that. A tap
 calls ``hearings.answer`` (the same call as the SMS ``H12 YES``) and turns the
 invitation into the confirmation with the personal check-in code, buttons kept: another
 tap replaces the answer and keeps the code.
@@ -18,8 +18,8 @@ from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.rendering.buttons import rsvp_buttons
-from bot.services import hearings
+from bot.core.rendering.buttons import rsvp_buttons
+from bot.core.services import hearings
 from handlers.hearing_commands import list_hearings
 from handlers.telegram import screens
 from handlers.telegram.filters import LINKED, slash_command

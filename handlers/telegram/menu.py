@@ -1,7 +1,7 @@
 """The main menu (inline buttons) and the language choice.
 
 A menu button runs the very text command it stands for (``handlers.text.HANDLERS``,
-which call ``bot.services``) and answers with the same template, so tapping
+which call ``bot.core.services``) and answers with the same template, so tapping
 "About me" and sending ``ME`` can never say different things.
 """
 
@@ -11,8 +11,8 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
-from bot.config import LANGUAGES
-from bot.services import residents
+from bot.core.languages import LANGUAGES
+from bot.core.services import residents
 from handlers.telegram import screens
 from handlers.telegram.filters import LINKED, slash_command
 from handlers.telegram.screens import LanguageChoice, MenuAction, callback_chat

@@ -19,7 +19,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from pydantic import Field
 
-from bot.services import ratings
+from bot.core.services import ratings
 from handlers.telegram.budget import Keyword
 from handlers.telegram.filters import LINKED
 from handlers.telegram.screens import ALERT_MAX, ButtonId, Screen, edit_or_send

@@ -30,7 +30,7 @@ from aiogram.methods import AnswerCallbackQuery, SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update
 
-from bot.clock import Clock, iso
+from bot.core.clock import Clock, iso
 from storage.models import OutboxDraft
 from storage.repos import Repos
 

@@ -25,8 +25,8 @@ from aiogram.types import (
 )
 from pydantic import Field
 
-from bot.config import LANGUAGES
-from bot.rendering.templates import Renderer
+from bot.core.languages import LANGUAGES
+from bot.core.rendering.templates import Renderer
 from handlers.telegram import replies
 from storage.models import Resident
 

@@ -2,9 +2,9 @@
 
 Text from a linked resident goes to the conversation core (``handlers.text``), the
 same commands as SMS, rendered as Telegram HTML. The reply is returned, not sent: it goes
-back in the webhook's answer (``bot.telegram_app.webhook_feed``), or the polling loop
-sends it. Everyone else is asked to share
-their phone number first. Feature routers must be included BEFORE this one.
+back in the webhook's answer (``bot.channels.telegram.dispatcher.webhook_feed``), or the
+polling loop sends it. Everyone else is asked to share their phone number first. Feature
+routers must be included BEFORE this one.
 """
 
 from __future__ import annotations
@@ -12,17 +12,18 @@ from __future__ import annotations
 import logging
 
 from aiogram import Router
+from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, Message
 
-from bot.group_commit import GroupCommit
-from bot.services import broadcast_progress
+from bot.core.services import broadcast
 from handlers.telegram import screens
 from handlers.telegram.filters import LINKED, has_text, plain_text
 from handlers.telegram.screens import callback_chat
 from handlers.telegram.turn import Turn
 from handlers.text import Handled, handle_text
+from storage.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +72,16 @@ async def show_progress(turn: Turn, handled: Handled, chat_id: int) -> None:
     if handled.broadcast_id is None:
         return
     try:
-        await broadcast_progress.show(
-            turn.bot,
+        text = await broadcast.render_progress(
+            turn.repos, turn.renderer, handled.broadcast_id, turn.language
+        )
+        sent = await turn.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+        await broadcast.remember_progress_message(
             turn.repos,
-            turn.renderer,
-            broadcast_id=handled.broadcast_id,
+            handled.broadcast_id,
             chat_id=chat_id,
-            language=turn.language,
+            message_id=sent.message_id,
+            text=text,
             now=turn.now,
         )
     except TelegramAPIError as error:

@@ -2,7 +2,7 @@
 
 aiogram hands a handler the update's data by parameter name. Rather than every handler
 naming the seven things nearly all of them use, ``LocaleMiddleware``
-(``bot.telegram_app``) builds one ``Turn`` per update and handlers ask for ``turn``
+(``bot.channels.telegram.dispatcher``) builds one ``Turn`` per update and handlers ask for ``turn``
 (next to what is theirs alone: the FSM ``state``, ``callback_data``, a filter's
 ``args``). Filters and middlewares still read ``resident`` from the data
 (``filters.LINKED``).
@@ -17,9 +17,9 @@ from typing import Any
 
 from aiogram import Bot
 
-from bot.clock import Clock
-from bot.rendering.templates import Renderer
-from bot.services.audit import Actor
+from bot.core.clock import Clock
+from bot.core.rendering.templates import Renderer
+from bot.core.services.audit import Actor
 from handlers.context import Context
 from handlers.telegram import screens
 from storage.models import Municipality, Resident
@@ -38,7 +38,7 @@ class Turn:
     municipality: Municipality
     #: the resident the Telegram account is linked to; None if it is not (yet)
     resident: Resident | None
-    #: chosen once per update (``bot.telegram_app.choose_language``)
+    #: chosen once per update (``bot.channels.telegram.dispatcher.choose_language``)
     language: str
 
     @property

@@ -24,9 +24,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from pydantic import Field
 
-from bot.clock import iso
-from bot.services import voting
-from bot.services.ballot_text import BallotText
+from bot.core.clock import iso
+from bot.core.services import voting
+from bot.core.services.ballot_text import BallotText
 from handlers.telegram.filters import LINKED, slash_command
 from handlers.telegram.screens import (
     ALERT_MAX,

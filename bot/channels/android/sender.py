@@ -29,8 +29,8 @@ from android_sms_gateway import client as asg_client
 from android_sms_gateway import domain, errors
 from android_sms_gateway.ahttp import AiohttpAsyncHttpClient
 
-from bot.delivery.senders import PermanentFailure, TemporaryFailure
-from bot.phones import mask_phone
+from bot.core.phones import mask_phone
+from bot.outbox.channel import PermanentFailure, TemporaryFailure
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from aiohttp import web
 
 from bot.channels.events import EventHandler, InboundSms
 from bot.channels.webhooks import WebhookRejected, event_handler
-from bot.delivery.senders import PermanentFailure, TemporaryFailure
-from bot.phones import mask_phone
+from bot.core.phones import mask_phone
+from bot.outbox.channel import PermanentFailure, TemporaryFailure
 
 log = logging.getLogger(__name__)
 

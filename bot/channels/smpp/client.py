@@ -6,7 +6,7 @@ seconds (an unanswered one ends the link); after a failure, reconnect with expon
 backoff. :meth:`SmppChannel.send` waits for a bound session (up to ``connect_timeout``).
 
 Outbound limits: at most ``window`` ``submit_sm`` unanswered at once, and ``tps`` per
-second (spaced by the outbox's :class:`~bot.delivery.rate_limit.RateLimiter`). The SMSC's
+second (spaced by the outbox's :class:`~bot.outbox.limits.RateLimiter`). The SMSC's
 answers map onto the outbox's failures: throttled or queue full → retry after
 ``throttle_retry_after``; an invalid number → never retry; a session lost while a submit
 waited for its answer → retry, outcome unknown (SMPP cannot list what was sent, so
@@ -36,9 +36,9 @@ from bot.channels.events import EventHandler
 from bot.channels.smpp import pdu
 from bot.channels.smpp.inbound import Inbound
 from bot.channels.smpp.text import encode_text
-from bot.delivery.rate_limit import RateLimiter
-from bot.delivery.senders import PermanentFailure, TemporaryFailure
-from bot.phones import mask_phone
+from bot.core.phones import mask_phone
+from bot.outbox.channel import PermanentFailure, TemporaryFailure
+from bot.outbox.limits import RateLimiter
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bot.rendering.sms import LIMITS, sms_size
+from bot.core.rendering.sms import LIMITS, sms_size
 
 DATA_CODING_GSM7 = 0x00
 DATA_CODING_LATIN1 = 0x03

@@ -1,0 +1,195 @@
+"""Every text a user sees comes from ``templates/<lang>/<feature>.<channel>.j2`` (web
+pages: ``templates/web/``).
+
+Three jinja2 environments share the template files: Telegram output is HTML with
+autoescape on; SMS (and the console, which shows what an SMS user would get) is
+plain text; web pages are HTML with autoescape on. Babel formats numbers, money and
+dates in the reader's language and the municipality's time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_decimal
+
+import templates as _templates_package
+from bot.core.languages import LANGUAGES
+from bot.core.phones import mask_phone
+from bot.core.rendering import kyrgyz
+from bot.core.rendering.sms import sms_size
+
+TEMPLATES_DIR = Path(_templates_package.__file__).parent
+CHANNELS = ("sms", "telegram")
+#: the console demo shows exactly what an SMS user would receive
+CHANNEL_TEMPLATES = {"sms": "sms", "console": "sms", "telegram": "telegram"}
+
+#: an SMS reply may take at most this many segments (two UCS-2 parts: 134 characters)
+SMS_MAX_SEGMENTS = 2
+SMS_FIT_WIDTHS = (None, 40, 30, 24, 18, 14, 10, 6)
+
+_MILLION = {"ky": "млн", "ru": "млн", "en": "mln"}
+_SOM = {"ky": "сом", "ru": "сом", "en": "som"}
+_BABEL_LOCALE = {"ky": "ky", "ru": "ru", "en": "en_GB"}
+#: Date patterns by language and length, written out rather than taken from CLDR by name:
+#: CLDR releases change them (Babel 2.19 turned Kyrgyz "4/12/26" into "04.12.26"), and an
+#: SMS's length, and what residents learned to read, should not change with a library.
+#: Babel still supplies the month names.
+_DATE_PATTERNS = {
+    "ky": {"short": "dd.MM.yy", "medium": "y-'ж'., d-MMM", "long": "y-'ж'., d-MMMM"},
+    "ru": {"short": "dd.MM.y", "medium": "d MMM y\u202f'г'.", "long": "d MMMM y\u202f'г'."},
+    "en": {"short": "dd/MM/y", "medium": "d MMM y", "long": "d MMMM y"},
+}
+#: how a date and a time are joined ({1}: the date, {0}: the time)
+_DATETIME_JOIN = {"ky": "{1} {0}", "ru": "{1}, {0}", "en": "{1}, {0}"}
+_TIME_PATTERN = {"short": "HH:mm", "medium": "HH:mm:ss"}
+
+
+class Renderer:
+    def __init__(self, tz: ZoneInfo | str = "Asia/Bishkek") -> None:
+        self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
+        loader = jinja2.FileSystemLoader(TEMPLATES_DIR)
+        common: dict[str, Any] = {
+            "loader": loader,
+            "trim_blocks": True,
+            "lstrip_blocks": True,
+            "keep_trailing_newline": False,
+            "undefined": jinja2.StrictUndefined,
+            # templates are files of the installed package: no stat() per render
+            "auto_reload": False,
+        }
+        self._envs = {
+            "sms": jinja2.Environment(autoescape=False, **common),
+            "telegram": jinja2.Environment(autoescape=True, **common),
+            # the web pages of templates/web/ (HTML, escaped)
+            "web": jinja2.Environment(autoescape=True, **common),
+        }
+        for env in self._envs.values():
+            env.filters.update(
+                number=self._number,
+                som=self._som,
+                date=self._date,
+                datetime=self._datetime,
+                time=self._time,
+                fit=_fit,
+                som_short=self._som_short,
+                ky=self._ky,
+            )
+        # stored timestamps are ISO 8601 text; phones on a page are shown masked
+        self._envs["web"].filters.update(as_datetime=datetime.fromisoformat, masked=mask_phone)
+
+    def render(self, feature: str, language: str, channel: str, **data: Any) -> str:
+        """Render ``<language>/<feature>.<channel>.j2``; the text is stripped.
+
+        An SMS must fit two segments: values marked ``|fit`` in a template (names,
+        titles) are shortened step by step until it does; Telegram shows them whole.
+        """
+        if language not in LANGUAGES:
+            raise ValueError(f"unknown language {language!r}")
+        kind = CHANNEL_TEMPLATES[channel]
+        template = self._envs[kind].get_template(f"{language}/{feature}.{kind}.j2")
+        widths = SMS_FIT_WIDTHS if kind == "sms" else (None,)
+        for width in widths:
+            text = template.render(lang=language, fit_width=width, **data).strip()
+            if sms_size(text).segments <= SMS_MAX_SEGMENTS:
+                break
+        return text
+
+    def render_page(self, name: str, language: str, **data: Any) -> str:
+        """An HTML page, ``templates/web/<name>``, in ``language`` (the same filters)."""
+        if language not in LANGUAGES:
+            raise ValueError(f"unknown language {language!r}")
+        return self._envs["web"].get_template(f"web/{name}").render(lang=language, **data)
+
+    def render_table(
+        self, feature: str, language: str, channel: str = "telegram"
+    ) -> dict[str, str]:
+        """A template of ``key: text`` lines (e.g. button labels) as a dict."""
+        text = self.render(feature, language, channel)
+        pairs = (line.split(":", 1) for line in text.splitlines() if ":" in line)
+        return {key.strip(): value.strip() for key, value in pairs}
+
+    @staticmethod
+    @jinja2.pass_context
+    def _number(context: jinja2.runtime.Context, value: int | float | Decimal) -> str:
+        return format_decimal(value, locale=_BABEL_LOCALE[context["lang"]])
+
+    @staticmethod
+    @jinja2.pass_context
+    def _ky(context: jinja2.runtime.Context, value: int | str, case: str) -> str:
+        """A number or name with its Kyrgyz case suffix: ``{{ count|ky("dative") }}`` is
+        "5ке" (numbers formatted as ``number`` formats them)."""
+        shown = _format_if_number(value, context["lang"])
+        return kyrgyz.inflected(value, case, shown)
+
+    @staticmethod
+    @jinja2.pass_context
+    def _som(context: jinja2.runtime.Context, value: int | float | Decimal) -> str:
+        lang = context["lang"]
+        return f"{format_decimal(value, format='#,##0', locale=_BABEL_LOCALE[lang])} {_SOM[lang]}"
+
+    @staticmethod
+    @jinja2.pass_context
+    def _som_short(
+        context: jinja2.runtime.Context, value: int | float | Decimal, unit: bool = True
+    ) -> str:
+        """Millions as ``12,5 млн сом`` (``12,5 млн`` without the unit) where an SMS has
+        no room for every digit."""
+        lang = context["lang"]
+        if abs(value) < 1_000_000:
+            text = format_decimal(value, format="#,##0", locale=_BABEL_LOCALE[lang])
+        else:
+            millions = format_decimal(
+                value / 1_000_000, format="#,##0.#", locale=_BABEL_LOCALE[lang]
+            )
+            text = f"{millions} {_MILLION[lang]}"
+        return f"{text} {_SOM[lang]}" if unit else text
+
+    @jinja2.pass_context
+    def _date(self, context: jinja2.runtime.Context, value: date, fmt: str = "medium") -> str:
+        if isinstance(value, datetime):
+            value = value.astimezone(self.tz).date()
+        lang = context["lang"]
+        return format_date(value, _DATE_PATTERNS[lang][fmt], locale=_BABEL_LOCALE[lang])
+
+    @jinja2.pass_context
+    def _datetime(
+        self, context: jinja2.runtime.Context, value: datetime, fmt: str = "medium"
+    ) -> str:
+        lang = context["lang"]
+        pattern = _DATETIME_JOIN[lang].format(_TIME_PATTERN[fmt], _DATE_PATTERNS[lang][fmt])
+        return format_datetime(value, pattern, tzinfo=self.tz, locale=_BABEL_LOCALE[lang])
+
+    @jinja2.pass_context
+    def _time(self, context: jinja2.runtime.Context, value: datetime) -> str:
+        return format_time(value, "HH:mm", tzinfo=self.tz, locale=_BABEL_LOCALE[context["lang"]])
+
+
+@jinja2.pass_context
+def _fit(context: jinja2.runtime.Context, value: object) -> str:
+    """Shorten to the width the renderer is trying (``…`` marks a cut)."""
+    text, width = str(value), context.get("fit_width")
+    if width is None or len(text) <= width:
+        return text
+    return text[: width - 1].rstrip() + "…"
+
+
+def _format_if_number(value: object, lang: str) -> str:
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return format_decimal(value, locale=_BABEL_LOCALE[lang])
+    return str(value)
+
+
+def template_names() -> set[tuple[str, str, str]]:
+    """Every ``(language, feature, channel)`` that has a template file."""
+    found = set()
+    for path in TEMPLATES_DIR.glob("*/*.j2"):
+        feature, _, channel = path.stem.rpartition(".")
+        found.add((path.parent.name, feature, channel))
+    return found

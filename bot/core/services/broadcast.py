@@ -1,0 +1,161 @@
+"""Staff broadcasts: one outbox message per opted-in resident, on their channel.
+
+(see :mod:`bot.core.services.outbound` for how the channel is chosen). The broadcast row and all
+its outbox rows commit together, so a broadcast is either fully queued or not at all.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.core.clock import iso
+from bot.core.rendering.templates import Renderer
+from bot.core.services import audit
+from bot.core.services.audit import Actor
+from bot.core.services.errors import ServiceError
+from bot.core.services.outbound import drafts_for
+from bot.core.services.roles import require_staff
+from storage.models import Broadcast, Municipality, Resident
+from storage.repos import Repos
+
+MAX_BODY = 1600
+PAGE = 5000
+
+
+@dataclass(frozen=True)
+class Progress:
+    broadcast: Broadcast
+    counts: dict[str, int]
+
+    @property
+    def messages(self) -> int:
+        return sum(self.counts.values())
+
+    def __str__(self) -> str:
+        c = self.counts
+        return (
+            f"broadcast {self.broadcast.id}: {self.broadcast.recipients} recipients,"
+            f" {self.messages} messages: queued {c.get('queued', 0) + c.get('sending', 0)},"
+            f" sent {c.get('sent', 0)}, delivered {c.get('delivered', 0)},"
+            f" failed {c.get('failed', 0) + c.get('undelivered', 0)}"
+        )
+
+
+async def create_broadcast(
+    repos: Repos,
+    municipality: Municipality,
+    *,
+    body: str,
+    now: datetime,
+    author: Resident | None = None,
+    via: str = "cli",
+    village: str | None = None,
+) -> Progress:
+    """Queue the broadcast; ``author``: the staff member sending it (None: the command
+    line's operator), on channel ``via`` (for the audit trail)."""
+    body = body.strip()
+    if not body:
+        raise ServiceError("the broadcast text is empty")
+    if len(body) > MAX_BODY:
+        raise ServiceError(f"the broadcast text is longer than {MAX_BODY} characters")
+    if author is not None:
+        await require_staff(repos, author)
+    village_id = None
+    if village:
+        villages = {
+            v.name.casefold(): v for v in await repos.municipalities.villages(municipality.id)
+        }
+        if village.casefold() not in villages:
+            known = ", ".join(v.name for v in villages.values())
+            raise ServiceError(f"unknown village {village!r} (known: {known})")
+        village_id = villages[village.casefold()].id
+    stamp = iso(now)
+    async with repos.db.transaction():
+        broadcast_id = await repos.broadcasts.create(
+            municipality_id=municipality.id,
+            author_id=author.id if author else None,
+            village_id=village_id,
+            body=body,
+            now=stamp,
+        )
+        recipients, after = 0, 0
+        while page := await repos.broadcasts.audience_page(
+            municipality_id=municipality.id, village_id=village_id, after_id=after, limit=PAGE
+        ):
+            drafts = [
+                draft
+                for recipient in page
+                for draft in drafts_for(
+                    recipient,
+                    municipality_id=municipality.id,
+                    key=f"broadcast:{broadcast_id}",
+                    render=lambda channel, _: html.escape(body) if channel == "telegram" else body,
+                    broadcast_id=broadcast_id,
+                )
+            ]
+            await repos.outbox.enqueue(drafts, now=stamp)
+            recipients += len(page)
+            after = page[-1].resident_id
+        await repos.broadcasts.set_recipients(broadcast_id, recipients)
+        await audit.record(
+            repos, municipality.id, Actor(author.id if author else None, via), "broadcast",
+            now=now, object_kind="broadcast", object_id=broadcast_id,
+            detail=f"{recipients} recipient(s)" + (f", village {village}" if village_id else ""),
+        )  # fmt: skip
+    return await progress(repos, broadcast_id)
+
+
+async def progress(repos: Repos, broadcast_id: int) -> Progress:
+    broadcast = await repos.broadcasts.get(broadcast_id)
+    if broadcast is None:
+        raise ServiceError(f"no broadcast {broadcast_id}")
+    return Progress(broadcast, await repos.outbox.counts(broadcast_id))
+
+
+#: The live progress message of a broadcast (Telegram HTML), edited in place as the
+#: messages go out (``bot.channels.telegram.progress``).
+PROGRESS_TEMPLATE = "broadcast_progress"
+#: Rows updated up to this long before a look at the progress are looked at again at the
+#: next one: a worker (another connection or process) may commit a row stamped just before
+#: the read.
+PROGRESS_SETTLE = timedelta(seconds=10)
+
+
+def progress_figures(progress: Progress) -> dict[str, Any]:
+    """The template data: the counts ``civic-bot broadcast status ID`` prints."""
+    counts = progress.counts
+    queued = counts.get("queued", 0) + counts.get("sending", 0)
+    return {
+        "id": progress.broadcast.id,
+        "recipients": progress.broadcast.recipients,
+        "messages": progress.messages,
+        "queued": queued,
+        "sent": counts.get("sent", 0),
+        "delivered": counts.get("delivered", 0),
+        "failed": counts.get("failed", 0) + counts.get("undelivered", 0),
+        "done": queued == 0,
+    }
+
+
+async def render_progress(
+    repos: Repos, renderer: Renderer, broadcast_id: int, language: str
+) -> str:
+    """The progress message as it should read now (Telegram HTML)."""
+    figures = progress_figures(await progress(repos, broadcast_id))
+    return renderer.render(PROGRESS_TEMPLATE, language, "telegram", **figures)
+
+
+async def remember_progress_message(
+    repos: Repos, broadcast_id: int, *, chat_id: int, message_id: int, text: str, now: datetime
+) -> None:
+    """The progress message was sent: keep where it is, for the editor to keep it current."""
+    await repos.broadcasts.set_progress_message(
+        broadcast_id,
+        chat_id=chat_id,
+        message_id=message_id,
+        text=text,
+        checked_at=iso(now - PROGRESS_SETTLE),
+    )

@@ -1,0 +1,188 @@
+"""Importing a year's budget from one CSV file (``civic-bot import budget FILE.csv``).
+
+Every line has a ``kind``; the columns each kind uses:
+
+- ``revenue``: name (the source), amount
+- ``spending``: name (the category), village (empty: municipality-wide), amount
+- ``project``: code, name, village, amount (the cost), status, problem (a problem
+  number, optional), direct, indirect (beneficiaries), note, plan (``yes`` for an
+  activity of the joint action plan)
+- ``funding``: code (a project of this file), source_type (local_budget,
+  republican_budget, grant, investor, community_money, community_labour), name (e.g.
+  ARIS), amount — a project's funding must add up to its cost
+- ``plan``: name, activities, amount (the total), community, investment
+
+All lines carry the same ``year``. Importing a year again adds a new version that
+replaces the old one (which is kept); projects keep their numbers by code. A file with
+any bad line imports nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.core.clock import iso
+from bot.core.services import audit
+from bot.core.services.audit import CLI, Actor
+from bot.core.services.csv_input import CsvRow, ImportRejected, LineError, decode, read_rows
+from storage.models import Funding, Municipality, PlanTotals
+from storage.repos import Repos
+
+COLUMNS = ("kind", "year")
+OPTIONAL = (
+    "code", "name", "village", "amount", "source_type", "status", "problem", "direct",
+    "indirect", "activities", "community", "investment", "note", "plan",
+)  # fmt: skip
+KINDS = ("revenue", "spending", "project", "funding", "plan")
+SOURCE_TYPES = (
+    "local_budget", "republican_budget", "grant", "investor", "community_money",
+    "community_labour",
+)  # fmt: skip
+STATUSES = ("planned", "tender", "in_progress", "done", "cancelled")
+
+
+@dataclass(frozen=True)
+class BudgetReport:
+    year: int
+    version: int
+    lines: int
+    projects: int
+
+
+def _whole(row: CsvRow, column: str, *, required: bool = True) -> int | None:
+    raw = row[column].replace(" ", "").replace("\xa0", "").replace(",", "")
+    if not raw:
+        if required:
+            raise ValueError(f"missing value in column {column!r}")
+        return None
+    if not (raw.isascii() and raw.isdecimal()):
+        raise ValueError(f"{column} must be a whole non-negative number, not {row[column]!r}")
+    return int(raw)
+
+
+def _text(row: CsvRow, column: str) -> str:
+    if not row[column]:
+        raise ValueError(f"missing value in column {column!r}")
+    return row[column]
+
+
+async def import_budget(
+    repos: Repos, municipality: Municipality, data: bytes, *, now: datetime, actor: Actor = CLI
+) -> BudgetReport:
+    rows, errors = read_rows(decode(data), required=COLUMNS, optional=OPTIONAL)
+    villages = {
+        v.name.casefold(): v.id for v in await repos.municipalities.villages(municipality.id)
+    }
+    years: set[int] = set()
+    lines: list[tuple[str, str, int | None, int]] = []
+    projects: dict[str, dict] = {}
+    funding: dict[str, list[tuple[int, Funding]]] = defaultdict(list)
+    plans: list[PlanTotals] = []
+
+    def village(row: CsvRow) -> int | None:
+        if not row["village"]:
+            return None
+        if row["village"].casefold() not in villages:
+            raise ValueError(f"unknown village {row['village']!r}")
+        return villages[row["village"].casefold()]
+
+    for row in rows:
+        try:
+            kind = row["kind"].lower()
+            if kind not in KINDS:
+                raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {row['kind']!r}")
+            year = _whole(row, "year")
+            assert year is not None
+            if not 1991 <= year <= now.year + 5:
+                raise ValueError(f"year {year} is out of range")
+            years.add(year)
+            if kind in ("revenue", "spending"):
+                amount = _whole(row, "amount")
+                assert amount is not None
+                lines.append((kind, _text(row, "name"), village(row), amount))
+            elif kind == "project":
+                code = _text(row, "code")
+                if code in projects:
+                    raise ValueError(f"project {code!r} already on line {projects[code]['line']}")
+                status = row["status"].lower() or "planned"
+                if status not in STATUSES:
+                    raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+                problem = _whole(row, "problem", required=False)
+                if (
+                    problem is not None
+                    and await repos.problems.get(municipality.id, problem) is None
+                ):
+                    raise ValueError(f"unknown problem {problem}")
+                projects[code] = {
+                    "line": row.line, "code": code, "name": _text(row, "name"),
+                    "village_id": village(row), "cost": _whole(row, "amount"),
+                    "status": status, "problem_id": problem,
+                    "direct": _whole(row, "direct", required=False),
+                    "indirect": _whole(row, "indirect", required=False),
+                    "note": row["note"], "in_plan": row["plan"].lower() in ("yes", "1", "true"),
+                }  # fmt: skip
+            elif kind == "funding":
+                source_type = row["source_type"].lower()
+                if source_type not in SOURCE_TYPES:
+                    raise ValueError(f"source_type must be one of {', '.join(SOURCE_TYPES)}")
+                amount = _whole(row, "amount")
+                assert amount is not None
+                funding[_text(row, "code")].append(
+                    (row.line, Funding(source_type, row["name"], amount))
+                )
+            else:
+                total, activities = _whole(row, "amount"), _whole(row, "activities")
+                assert total is not None and activities is not None
+                plans.append(
+                    PlanTotals(
+                        _text(row, "name"), activities, total,
+                        _whole(row, "community", required=False) or 0,
+                        _whole(row, "investment", required=False) or 0,
+                    )
+                )  # fmt: skip
+        except ValueError as exc:
+            errors.append(LineError(row.line, str(exc)))
+    for code, entries in funding.items():
+        if code not in projects:
+            errors.append(LineError(entries[0][0], f"funding for unknown project {code!r}"))
+            continue
+        total = sum(f.amount for _, f in entries)
+        if total != projects[code]["cost"]:
+            errors.append(
+                LineError(
+                    projects[code]["line"],
+                    f"project {code!r} costs {projects[code]['cost']} but its funding adds up"
+                    f" to {total}",
+                )
+            )
+    if len(years) > 1:
+        errors.append(LineError(1, f"one year per file, found {sorted(years)}"))
+    if not years and not errors:
+        errors.append(LineError(1, "the file has no budget lines"))
+    if errors:
+        raise ImportRejected(errors)
+
+    (year,) = years
+    async with repos.db.transaction():
+        version = await repos.budget.next_version(municipality.id, year)
+        budget_id = await repos.budget.create(municipality.id, year, version, now=iso(now))
+        await repos.budget.add_lines(budget_id, lines)
+        for plan in plans:
+            await repos.budget.add_plan(budget_id, plan)
+        for code, project in projects.items():
+            project_id = await repos.budget.upsert_project(
+                municipality.id, budget_id, code=code, name=project["name"],
+                village_id=project["village_id"], cost=project["cost"],
+                status=project["status"], problem_id=project["problem_id"],
+                direct=project["direct"], indirect=project["indirect"], note=project["note"],
+                in_plan=project["in_plan"],
+            )  # fmt: skip
+            await repos.budget.add_funding(project_id, budget_id, [f for _, f in funding[code]])
+        await audit.record(
+            repos, municipality.id, actor, "budget imported", now=now, object_kind="budget",
+            object_id=budget_id,
+            detail=f"{year} version {version}: {len(lines)} line(s), {len(projects)} project(s)",
+        )  # fmt: skip
+    return BudgetReport(year, version, len(lines), len(projects))

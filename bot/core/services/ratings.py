@@ -1,0 +1,126 @@
+"""Service ratings: staff open a round of services; residents rate each 1-5 (the last
+rating counts); averages by service, village and round, and the trend across rounds."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.core.clock import iso
+from bot.core.services import audit
+from bot.core.services.audit import CLI, Actor
+from bot.core.services.errors import ServiceError
+from storage.models import Municipality, RatingService, Resident
+from storage.repos import Repos
+
+
+class RatingRefused(ServiceError):
+    def __init__(self, code: str, **details: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.details = details
+
+
+@dataclass(frozen=True)
+class Average:
+    count: int
+    total: int
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count if self.count else 0.0
+
+
+async def open_round(
+    repos: Repos,
+    municipality: Municipality,
+    name: str,
+    services: list[str],
+    *,
+    now: datetime,
+    actor: Actor = CLI,
+) -> int:
+    names = [s.strip() for s in services if s.strip()]
+    if not name.strip():
+        raise ServiceError("a rating round needs a name")
+    if not names:
+        raise ServiceError("a rating round needs at least one service")
+    if len({n.casefold() for n in names}) != len(names):
+        raise ServiceError("services must be different")
+    async with repos.db.transaction():
+        current = await repos.ratings.current_round(municipality.id)
+        if current is not None:  # one round at a time: the new one replaces it
+            await repos.ratings.close_round(current, now=iso(now))
+        round_id = await repos.ratings.open_round(
+            municipality.id, name.strip(), names, now=iso(now)
+        )
+        await audit.record(
+            repos, municipality.id, actor, "rating round opened", now=now,
+            object_kind="rating round", object_id=round_id, detail=f"{len(names)} service(s)",
+        )  # fmt: skip
+    return round_id
+
+
+async def current_services(repos: Repos, municipality: Municipality) -> list[RatingService]:
+    round_id = await repos.ratings.current_round(municipality.id)
+    if round_id is None:
+        raise RatingRefused("no_round")
+    return await repos.ratings.services(round_id)
+
+
+async def rate(
+    repos: Repos,
+    municipality: Municipality,
+    resident: Resident,
+    service: str,
+    score: str,
+    *,
+    now: datetime,
+) -> tuple[RatingService, int]:
+    services = await current_services(repos, municipality)
+    chosen = next(
+        (
+            s
+            for s in services
+            if service == str(s.position) or service.casefold() == s.name.casefold()
+        ),
+        None,
+    )
+    if chosen is None:
+        raise RatingRefused("unknown_service", count=len(services))
+    if not score.isdecimal() or not 1 <= int(score) <= 5:
+        raise RatingRefused("out_of_range")
+    await repos.ratings.rate(chosen.id, resident.id, resident.village_id, int(score), now=iso(now))
+    return chosen, int(score)
+
+
+@dataclass(frozen=True)
+class RatingResults:
+    #: "<round id>. <name>" -> service -> village ("" for all villages) -> average
+    rounds: dict[str, dict[str, dict[str, Average]]]
+
+    def trend(self, service: str) -> list[tuple[str, float]]:
+        """The service's average in every round that rated it, oldest first."""
+        return [
+            (round_name, services[service][""].mean)
+            for round_name, services in self.rounds.items()
+            if service in services
+        ]
+
+
+async def results(repos: Repos, municipality: Municipality) -> RatingResults:
+    rounds: dict[str, dict[str, dict[str, Average]]] = {}
+    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for round_id, name, service, village, count, total in await repos.ratings.summary(
+        municipality.id
+    ):
+        round_name = f"{round_id}. {name}"  # two rounds may share a name
+        rounds.setdefault(round_name, {}).setdefault(service, {})[village or "?"] = Average(
+            int(count), int(total)
+        )
+        totals[(round_name, service)][0] += int(count)
+        totals[(round_name, service)][1] += int(total)
+    for (round_name, service), (count, total) in totals.items():
+        rounds[round_name][service][""] = Average(count, total)
+    return RatingResults(rounds)

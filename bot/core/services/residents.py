@@ -1,0 +1,38 @@
+"""Resident actions that every channel shares: who am I, language, opt-out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.core.clock import iso
+from bot.core.languages import LANGUAGES
+from storage.models import Municipality, Resident, ResidentCard
+from storage.repos import Repos
+
+
+async def identify(repos: Repos, municipality: Municipality, phone: str) -> Resident | None:
+    """The registered resident behind a phone number, or None for an unknown number."""
+    return await repos.residents.by_phone(municipality.id, phone)
+
+
+async def profile(repos: Repos, resident: Resident) -> ResidentCard:
+    card = await repos.residents.card(resident.id)
+    if card is None:  # the row was deleted between identify() and now
+        raise LookupError(f"resident {resident.id} is gone")
+    return card
+
+
+async def set_language(repos: Repos, resident: Resident, language: str, *, now: datetime) -> None:
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}")
+    await repos.residents.set_language(resident.id, language, now=iso(now))
+
+
+async def set_opted_out(
+    repos: Repos, resident: Resident, opted_out: bool, *, now: datetime
+) -> bool:
+    """Opt out of (True) or back into (False) broadcasts; False when nothing changed."""
+    if resident.opted_out == opted_out:
+        return False
+    await repos.residents.set_opted_out(resident.id, opted_out, now=iso(now))
+    return True

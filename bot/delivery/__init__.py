@@ -1,1 +1,0 @@
-"""Outbound delivery: channel senders, rate limits and the outbox worker."""
