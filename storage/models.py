@@ -86,6 +86,8 @@ class OutboxDraft:
     #: a reply to one person that may name their vote: its body is kept sealed
     #: (storage/outbox.py), never in clear beside the chat
     private: bool = False
+    #: Telegram only: photos as JSON (bot.channels.telegram.sender); the body is the caption
+    media: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,8 @@ class OutboxMessage:
     #: a send of this row may have reached the provider after this moment (its outcome
     #: was lost to a crash or a dropped answer): ask the provider before sending again
     verify_since: str | None = None
+    #: Telegram only: photos as JSON (see :class:`OutboxDraft`)
+    media: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

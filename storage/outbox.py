@@ -16,7 +16,7 @@ PRIVATE_PAD = 4096
 
 _COLUMNS = (
     "id, municipality_id, dedupe_key, resident_id, broadcast_id, channel, address, body,"
-    " status, attempts, provider_id, error, reply_markup, verify_since"
+    " status, attempts, provider_id, error, reply_markup, verify_since, media"
 )
 
 #: provider statuses only move forward along this order (failures are final)
@@ -65,8 +65,9 @@ class OutboxRepo:
         """Insert drafts whose dedupe key is new; return how many were new."""
         return await self.db.executemany(
             "INSERT INTO outbox (municipality_id, dedupe_key, resident_id, broadcast_id,"
-            " channel, address, body, reply_markup, next_attempt_at, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+            " channel, address, body, reply_markup, media, next_attempt_at, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (dedupe_key) DO NOTHING",
             [
                 (
                     d.municipality_id,
@@ -77,6 +78,7 @@ class OutboxRepo:
                     d.address,
                     self._body(d),
                     d.reply_markup,
+                    d.media,
                     now,
                     now,
                     now,

@@ -679,3 +679,87 @@ async def test_a_button_answer_telegram_refuses_for_the_moment_is_let_go(
 
     changed = await repos.residents.by_phone(demo.id, demo_data.RESIDENT_PHONE)
     assert changed is not None and changed.language == "ru"
+
+
+async def test_a_budget_chart_telegram_refuses_for_the_moment_is_queued_and_sent_once(
+    live: Web,
+    api: FakeTelegramAPI,
+    repos: Repos,
+    demo: Municipality,
+    clock: FakeClock,
+    worker: OutboxWorker,
+) -> None:
+    """``BUDGET`` answers with the household's summary and the budget's picture, which the
+    handler uploads itself. Telegram refuses the upload for the moment: the update is
+    answered 200 (not 500, which would make Telegram deliver it again and the summary go
+    twice), the picture waits in the outbox with its bytes, and the worker uploads it once."""
+    resident = await repos.residents.by_phone(demo.id, demo_data.RESIDENT_PHONE)
+    assert resident is not None
+    await repos.residents.link_telegram(resident.id, USER, now=iso(clock.now()))
+    api.fail_next("sendPhoto", 429, retry_after=5)
+    update = telegram_message_update("/budget", USER, update_id=906_001)
+
+    assert await live.deliver(api, update) == 200
+    assert await live.deliver(api, update) == 200  # delivered again: not handled again
+    assert [c.status for c in api.calls("sendPhoto")] == [429]
+    [queued] = await repos.db.fetchall(
+        "SELECT address, media FROM outbox WHERE dedupe_key LIKE '%:update:906001:%'"
+    )
+    assert queued["address"] == str(USER)
+    [photo] = json.loads(queued["media"])["photos"]
+    assert photo["filename"].startswith("budget-") and len(photo["png"]) > 1000
+
+    await drain(worker, clock)
+    sent = [c for c in api.calls("sendPhoto") if c.status == 200]
+    assert len(sent) == 1 and int(sent[0].params["chat_id"]) == USER
+    statuses = await repos.db.fetchall(
+        "SELECT status FROM outbox WHERE dedupe_key LIKE '%:update:906001:%'"
+    )
+    assert [row[0] for row in statuses] == ["sent"]
+
+
+async def test_an_acts_album_telegram_refuses_for_the_moment_is_queued_by_file_id(
+    live: Web,
+    api: FakeTelegramAPI,
+    repos: Repos,
+    demo: Municipality,
+    clock: FakeClock,
+    worker: OutboxWorker,
+) -> None:
+    """The photos of a monitoring act go by ``file_id`` as an album; refused for the
+    moment, the album waits in the outbox (file ids and caption) and goes once."""
+    resident = await repos.residents.by_phone(demo.id, demo_data.RESIDENT_PHONE)
+    assert resident is not None
+    await repos.residents.link_telegram(resident.id, USER, now=iso(clock.now()))
+    [project_id] = [
+        row[0] for row in await repos.db.fetchall(
+            "SELECT id FROM projects WHERE municipality_id = ? ORDER BY id LIMIT 1", (demo.id,)
+        )
+    ]
+    monitor = await repos.db.fetchval(
+        "SELECT resident_id FROM roles WHERE role = 'monitor' LIMIT 1"
+    )
+    await repos.acts.add(
+        municipality_id=demo.id,
+        project_id=project_id,
+        author_id=monitor,
+        kind="purchase",
+        body="Excavator delivered",
+        photos=("PHOTO-A", "PHOTO-B"),
+        now=iso(clock.now()),
+    )
+    api.fail_next("sendMediaGroup", 502)
+    update = telegram_message_update(f"/acts {project_id}", USER, update_id=907_001)
+
+    assert await live.deliver(api, update) == 200
+    [queued] = await repos.db.fetchall(
+        "SELECT media, body FROM outbox WHERE dedupe_key LIKE '%:update:907001:%'"
+        " AND media IS NOT NULL"
+    )
+    photos = json.loads(queued["media"])["photos"]
+    assert photos == [{"file_id": "PHOTO-A"}, {"file_id": "PHOTO-B"}]
+    assert queued["body"].startswith("Акт №1")  # the caption, in the resident's Kyrgyz
+
+    await drain(worker, clock)
+    albums = [c for c in api.calls("sendMediaGroup") if c.status == 200]
+    assert len(albums) == 1

@@ -39,10 +39,17 @@ class Sender(Protocol):
     #: processes sending through the same account share the limit
     rate_key: str
 
-    async def send(self, address: str, body: str, reply_markup: str | None = None) -> str | None:
+    async def send(
+        self,
+        address: str,
+        body: str,
+        reply_markup: str | None = None,
+        media: str | None = None,
+    ) -> str | None:
         """Send one message; return the provider's message id.
 
-        ``reply_markup`` (Telegram buttons as JSON) is ignored by channels without buttons.
+        ``reply_markup`` (Telegram buttons as JSON) and ``media`` (Telegram photos as JSON,
+        the body their caption) are ignored by channels without them.
         """
         ...
 
@@ -62,7 +69,13 @@ class ConsoleSender:
     def __init__(self, write: Callable[[str], object] = print) -> None:
         self._write = write
 
-    async def send(self, address: str, body: str, reply_markup: str | None = None) -> str | None:
+    async def send(
+        self,
+        address: str,
+        body: str,
+        reply_markup: str | None = None,
+        media: str | None = None,
+    ) -> str | None:
         self._write(f"[to {address}] {body}")
         return None
 

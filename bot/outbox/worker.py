@@ -208,7 +208,9 @@ class OutboxWorker:
             await self.sleep(delay)
         started = self.clock.now()
         try:
-            provider_id = await sender.send(message.address, message.body, message.reply_markup)
+            provider_id = await sender.send(
+                message.address, message.body, message.reply_markup, message.media
+            )
         except TemporaryFailure as exc:
             limiter.completed(message.address)
             if shared is not None:

@@ -13,9 +13,11 @@ from datetime import datetime
 from aiogram import Bot, Router
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import SendMediaGroup, SendPhoto
 from aiogram.types import CallbackQuery, InputMediaPhoto, Message
 
 from handlers import budget_commands
+from handlers.telegram import replies
 from handlers.telegram.budget import ActsPick, Keyword
 from handlers.telegram.filters import LINKED
 from handlers.telegram.screens import Screen, callback_chat
@@ -67,12 +69,16 @@ async def show_acts(turn: Turn, chat_id: int, args: str) -> None:
 
 
 async def send_photos(bot: Bot, chat_id: int, file_ids: list[str], caption: str) -> None:
-    """Photos by ``file_id`` (no upload): albums of up to 10; the caption on the first."""
+    """Photos by ``file_id`` (no upload): albums of up to 10; the caption on the first.
+    If Telegram is busy they wait in the outbox (``handlers.telegram.replies``)."""
     for start in range(0, len(file_ids), _ALBUM):
         chunk = file_ids[start : start + _ALBUM]
         first = caption if start == 0 else None
         if len(chunk) == 1:
-            await bot.send_photo(chat_id, chunk[0], caption=first, parse_mode=ParseMode.HTML)
+            photo = SendPhoto(
+                chat_id=chat_id, photo=chunk[0], caption=first, parse_mode=ParseMode.HTML
+            )
+            await replies.send(bot, photo)
             continue
         media = [
             InputMediaPhoto(
@@ -80,7 +86,7 @@ async def send_photos(bot: Bot, chat_id: int, file_ids: list[str], caption: str)
             )
             for n, file_id in enumerate(chunk)
         ]
-        await bot.send_media_group(chat_id, media=list(media))
+        await replies.send(bot, SendMediaGroup(chat_id=chat_id, media=list(media)))
 
 
 def _when(act: MonitoringAct) -> datetime:

@@ -20,6 +20,7 @@ from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Filter
 from aiogram.filters.callback_data import CallbackData
+from aiogram.methods import SendPhoto
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
@@ -32,6 +33,7 @@ from bot.core.rendering.charts import ChartCache, budget_chart, chart_words, dra
 from bot.core.services.budget_summary import HouseholdSummary
 from handlers import budget_commands
 from handlers.commands import parse
+from handlers.telegram import replies
 from handlers.telegram.filters import FEATURE_KEYWORDS, LINKED
 from handlers.telegram.screens import ButtonId, MenuAction, Screen, callback_chat
 from handlers.telegram.turn import Turn
@@ -128,7 +130,7 @@ async def send_chart(turn: Turn, chat_id: int, charts: ChartCache, budget: Budge
     file_id = charts.file_id(key)
     if file_id is not None:
         try:
-            await bot.send_photo(chat_id, file_id)
+            await replies.send(bot, SendPhoto(chat_id=chat_id, photo=file_id))
             return
         except TelegramBadRequest as exc:  # e.g. the bot's token changed: upload again
             log.warning("telegram budget chart: file_id refused (%s); uploading", exc.message)
@@ -147,8 +149,11 @@ async def send_chart(turn: Turn, chat_id: int, charts: ChartCache, budget: Budge
         words = chart_words(turn.renderer, language, chart)
         png = await charts.png(key, partial(draw_apart, chart, words))
     name = f"budget-{budget.year}-v{budget.version}-{language}.png"
-    sent = await bot.send_photo(chat_id, BufferedInputFile(png, filename=name))
-    if sent.photo:
+    # if Telegram is busy the picture waits in the outbox (handlers.telegram.replies)
+    sent = await replies.send(
+        bot, SendPhoto(chat_id=chat_id, photo=BufferedInputFile(png, filename=name))
+    )
+    if sent is not None and sent.photo:
         charts.remember(key, sent.photo[-1].file_id)  # the largest size Telegram made
 
 

@@ -17,8 +17,10 @@ is let go: it has no later (the spinner stops by itself).
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -26,15 +28,24 @@ from typing import Any
 from aiogram import BaseMiddleware, Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
-from aiogram.methods import AnswerCallbackQuery, SendMessage, TelegramMethod
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    SendMediaGroup,
+    SendMessage,
+    SendPhoto,
+    TelegramMethod,
+)
 from aiogram.methods.base import TelegramType
-from aiogram.types import TelegramObject, Update
+from aiogram.types import BufferedInputFile, InputFile, TelegramObject, Update
 
 from bot.core.clock import Clock, iso
 from storage.models import OutboxDraft
 from storage.repos import Repos
 
 log = logging.getLogger(__name__)
+
+#: what a handler sends itself: a text, a photo, an album
+Reply = SendMessage | SendPhoto | SendMediaGroup
 
 #: what Telegram may answer for the moment: the same request later will do
 FOR_THE_MOMENT = (TelegramRetryAfter, TelegramServerError, TelegramNetworkError)
@@ -52,16 +63,16 @@ class UpdateReplies:
     count: int = 0
     queued: bool = False
 
-    async def send(self, bot: Bot, method: SendMessage, *, busy: bool = False) -> None:
-        """Send ``method`` now; to the outbox if Telegram refuses it for the moment, if a
-        message of the update before it went there, or if ``busy`` (Telegram has just
-        refused another request of the update for the moment)."""
+    async def send(self, bot: Bot, method: Reply, *, busy: bool = False) -> Any:
+        """Send ``method`` now and return what Telegram answered; to the outbox (None) if
+        Telegram refuses it for the moment, if a message of the update before it went
+        there, or if ``busy`` (Telegram has just refused another request of the update for
+        the moment)."""
         self.count += 1
         self.queued = self.queued or busy
         if not self.queued:
             try:
-                await bot(method)
-                return
+                return await bot(method)
             except FOR_THE_MOMENT as exc:
                 log.warning(
                     "Telegram update %s: message %d refused for the moment (%s): queued",
@@ -71,32 +82,48 @@ class UpdateReplies:
                 )
                 self.queued = True
         await self.queue(method)
+        return None
 
-    async def queue(self, method: SendMessage) -> None:
-        markup = method.reply_markup
-        draft = OutboxDraft(
-            self.municipality_id,
-            f"telegram:{self.municipality_id}:update:{self.update_id}:reply:{self.count}",
-            "telegram",
-            str(method.chat_id),
-            method.text,
-            reply_markup=markup.model_dump_json(exclude_none=True) if markup else None,
-            private=True,
-        )
+    async def queue(self, method: Reply) -> None:
+        key = f"telegram:{self.municipality_id}:update:{self.update_id}:reply:{self.count}"
+        if isinstance(method, SendMessage):
+            markup = method.reply_markup
+            draft = OutboxDraft(
+                self.municipality_id,
+                key,
+                "telegram",
+                str(method.chat_id),
+                method.text,
+                reply_markup=markup.model_dump_json(exclude_none=True) if markup else None,
+                private=True,
+            )
+        else:  # photos: a budget chart, an act's pictures (public, not sealed)
+            if isinstance(method, SendPhoto):
+                photos, caption = [method.photo], method.caption
+            else:
+                photos = [item.media for item in method.media]
+                caption = method.media[0].caption
+            draft = OutboxDraft(
+                self.municipality_id,
+                key,
+                "telegram",
+                str(method.chat_id),
+                caption or "",
+                media=media_json(photos),
+            )
         await self.repos.outbox.enqueue([draft], now=iso(self.clock.now()))
 
 
 _current: ContextVar[UpdateReplies | None] = ContextVar("telegram_update_replies", default=None)
 
 
-async def send(bot: Bot, method: SendMessage, *, busy: bool = False) -> None:
+async def send(bot: Bot, method: Reply, *, busy: bool = False) -> Any:
     """Send a handler's message: while an update is handled, as :class:`UpdateReplies`
-    does; otherwise (no update: a job) just send it."""
+    does (None if it was queued); otherwise (no update: a job) just send it."""
     replies = _current.get()
     if replies is None:
-        await bot(method)
-    else:
-        await replies.send(bot, method, busy=busy)
+        return await bot(method)
+    return await replies.send(bot, method, busy=busy)
 
 
 def queued() -> bool:
@@ -151,3 +178,19 @@ def _install(bot: Bot) -> None:
     (once per bot)."""
     if not any(isinstance(m, LetGoOfCallbackAnswers) for m in bot.session.middleware):
         bot.session.middleware(LetGoOfCallbackAnswers())
+
+
+def media_json(photos: Sequence[str | InputFile]) -> str:
+    """The ``media`` of an outbox row (``bot.channels.telegram.sender`` reads it): photos by
+    Telegram ``file_id`` (a photo Telegram has), or as the bytes of a picture not yet
+    uploaded (base64, with its file name)."""
+    items: list[dict[str, str]] = []
+    for photo in photos:
+        if isinstance(photo, str):
+            items.append({"file_id": photo})
+        elif isinstance(photo, BufferedInputFile):
+            data = base64.b64encode(photo.data).decode()
+            items.append({"png": data, "filename": photo.filename or "photo.png"})
+        else:
+            raise TypeError(f"a photo to queue must be a file_id or bytes, not {photo!r}")
+    return json.dumps({"photos": items})

@@ -125,7 +125,13 @@ class AndroidSender:
             await self._sleep(start - now)
         return phone
 
-    async def send(self, address: str, body: str, reply_markup: str | None = None) -> str | None:
+    async def send(
+        self,
+        address: str,
+        body: str,
+        reply_markup: str | None = None,
+        media: str | None = None,
+    ) -> str | None:
         message = domain.Message(
             phone_numbers=[address],
             text_message=domain.TextMessage(text=body),

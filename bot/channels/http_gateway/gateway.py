@@ -145,7 +145,13 @@ class HttpGatewaySender:
             headers["Content-Type"] = config.content_type
         return url, headers, data
 
-    async def send(self, address: str, body: str, reply_markup: str | None = None) -> str | None:
+    async def send(
+        self,
+        address: str,
+        body: str,
+        reply_markup: str | None = None,
+        media: str | None = None,
+    ) -> str | None:
         url, headers, data = self._request(address, body)
         try:
             async with self.session.request(

@@ -277,7 +277,13 @@ class SmppChannel:
 
     # -- outbound ----------------------------------------------------------------------
 
-    async def send(self, address: str, body: str, reply_markup: str | None = None) -> str | None:
+    async def send(
+        self,
+        address: str,
+        body: str,
+        reply_markup: str | None = None,
+        media: str | None = None,
+    ) -> str | None:
         try:
             encoded = encode_text(
                 body, reference=next(self._references) % 256, number_parts=self.config.number_parts

@@ -61,7 +61,13 @@ class TwilioSender:
         self.rate_key = f"sms:{messaging_service_sid or from_number}"
         self._callback = {"status_callback": status_callback} if status_callback else {}
 
-    async def send(self, address: str, body: str, reply_markup: str | None = None) -> str | None:
+    async def send(
+        self,
+        address: str,
+        body: str,
+        reply_markup: str | None = None,
+        media: str | None = None,
+    ) -> str | None:
         try:
             message = await self.client.messages.create_async(
                 to=address, body=body, **self._origin, **self._callback
