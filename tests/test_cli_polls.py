@@ -166,6 +166,8 @@ def test_paper_voters_are_marked_and_their_ballots_boxed_apart(town: Path) -> No
 @pytest.mark.parametrize("name", ["Poland_Swiecie_2023.pb", "Poland_Krakow_2020_Zwierzyniec.pb"])
 def test_a_pabulib_file_imported_as_a_poll_counts_the_same(town: Path, name: str) -> None:
     source = PABULIB / name
+    if not source.exists():
+        pytest.skip(f"{source} is not there (a clone without shared/)")
     expected = json.loads(ok("pb", "tally", str(source), cwd=town))["selected"]
     imported = ok(
         "poll",
