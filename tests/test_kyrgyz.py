@@ -90,3 +90,14 @@ def test_the_template_filter_formats_the_number_and_adds_its_suffix(renderer: Re
     assert "1ден 5ке чейин" in text
     text = renderer.render("rate_refused", "ky", "sms", code="unknown_service", count=4)
     assert "1ден 4кө чейин" in text
+
+
+@pytest.mark.parametrize(("count", "expected"), [(4, "1ден 4кө чейин"), (6, "1ден 6га чейин")])
+def test_a_vote_for_an_option_not_there_names_the_range_with_its_suffix(
+    renderer: Renderer, count: int, expected: str
+) -> None:
+    for channel in ("sms", "telegram"):
+        text = renderer.render(
+            "vote_refused", "ky", channel, code="unknown_option", number=9, count=count
+        )
+        assert expected in text
