@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from storage.db import Database, Row
 from storage.models import OutboxDraft, OutboxMessage
-from storage.sealing import Sealer, is_sealed
+from storage.sealing import SealBroken, Sealer, is_sealed
 
 #: the sealing purpose of private outbox bodies (a reply that may name a vote)
 PRIVATE = "outbox"
@@ -55,10 +55,18 @@ class OutboxRepo:
         )
 
     def _message(self, row: Row) -> OutboxMessage:
+        """The row as a message, a sealed body opened. One that does not open (the key is
+        gone or changed) reads as empty: the provider refuses it and the row fails, rather
+        than the sealed text reaching a person or the worker stopping on it."""
         message = OutboxMessage(*row)
-        if self._sealer is None or not is_sealed(message.body):
+        if not is_sealed(message.body):
             return message
-        body = self._sealer.open(PRIVATE, message.body, bound_to=message.dedupe_key)
+        try:
+            if self._sealer is None:
+                raise SealBroken("no ballot key")
+            body = self._sealer.open(PRIVATE, message.body, bound_to=message.dedupe_key)
+        except SealBroken:
+            return replace(message, body="")
         return replace(message, body=body.decode())
 
     async def enqueue(self, drafts: Sequence[OutboxDraft], *, now: str) -> int:

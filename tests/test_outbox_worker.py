@@ -16,6 +16,7 @@ from bot.channels.twilio.sender import TwilioSender, twilio_client
 from bot.core.clock import iso
 from bot.core.services import broadcast
 from bot.outbox.worker import ChannelLimit, OutboxWorker
+from storage.db import connect
 from storage.models import Municipality, OutboxDraft
 from storage.outbox import CLAIM_DUE
 from storage.repos import Repos
@@ -343,3 +344,20 @@ async def test_the_claim_walks_an_index_instead_of_sorting_the_queue(repos: Repo
     details = " ".join(row[-1] for row in plan)
     assert "outbox_claim" in details
     assert "TEMP B-TREE" not in details
+
+
+async def test_a_sealed_reply_that_no_longer_opens_reads_empty_never_sealed(
+    repos: Repos, demo: Municipality, clock: FakeClock, db_url: str
+) -> None:
+    """A private reply sealed under one ballot key, read where the key is gone or another:
+    its body is empty (the provider refuses it, the row fails), never the sealed text."""
+    draft = OutboxDraft(demo.id, "reply:1", "telegram", "7000001", "Your vote: Roads", private=True)
+    await repos.outbox.enqueue([draft], now=iso(clock.now()))
+    mine = await repos.outbox.by_key("reply:1")
+    assert mine is not None and mine.body == "Your vote: Roads"
+    stored = await repos.db.fetchval("SELECT body FROM outbox WHERE dedupe_key = 'reply:1'")
+    assert "Roads" not in stored
+    async with connect(db_url) as db:
+        for other in (Repos(db), Repos(db, "another-ballot-key-" + "0" * 32)):
+            message = await other.outbox.by_key("reply:1")
+            assert message is not None and message.body == ""
