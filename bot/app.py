@@ -7,9 +7,13 @@ import functools
 import gc
 import logging
 import signal
+import time
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -18,6 +22,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from twilio.request_validator import RequestValidator
 
+from bot.channels.android import AndroidSender, parse_phones
+from bot.channels.android import webhook_handler as android_webhook
+from bot.channels.gateway_events import GatewayEvents
+from bot.channels.http_gateway import HttpGatewayConfig, HttpGatewaySender
+from bot.channels.http_gateway import inbound_handler as http_inbound
+from bot.channels.smpp import SmppChannel, SmppConfig
 from bot.channels.telegram.dispatcher import build_dispatcher, set_commands, webhook_feed
 from bot.channels.telegram.fsm_storage import forget_stale
 from bot.channels.telegram.lane import TextLane
@@ -44,6 +54,13 @@ from storage.migrate import migrate
 from storage.repos import Repos
 
 log = logging.getLogger(__name__)
+
+#: where the Android phones and an HTTP gateway post residents' SMS (and the phones
+#: their delivery reports)
+ANDROID_ROUTE = "/sms/android"
+HTTP_GATEWAY_ROUTE = "/sms/http"
+#: seconds an Android phone or an HTTP gateway has to answer a send
+GATEWAY_TIMEOUT = 30.0
 
 #: how often the scheduler re-reads polls and hearings changed by other processes
 RESYNC_SECONDS = 60
@@ -85,14 +102,93 @@ def twilio_sender(settings: Settings) -> TwilioSender | None:
     )
 
 
-def http_app(ctx: WebContext) -> web.Application:
-    """The webhooks: the runtime's (health check, Telegram) and each SMS channel's."""
-    return build_app(ctx, twilio_webhook.ROUTES)
+@dataclass(frozen=True)
+class SmsGateway:
+    """The SMS gateway ``SMS_GATEWAY`` chose, as ``run`` wires it: the outbox's sender,
+    its limit, and the routes of its webhooks."""
+
+    sender: Sender
+    limit: ChannelLimit
+    routes: Sequence[web.AbstractRouteDef] = ()
 
 
-def web_app(ctx: WebContext, settings: Settings) -> web.Application:
+async def sms_gateway(
+    settings: Settings, events: GatewayEvents, stack: AsyncExitStack
+) -> SmsGateway | None:
+    """The chosen gateway, open until ``stack`` closes (SMPP: bound, reconnecting in the
+    background); None for Twilio without credentials. Its inbound SMS and delivery
+    reports go to ``events``."""
+    secret = Settings._secret
+    if settings.sms_gateway == "twilio":
+        twilio = twilio_sender(settings)
+        if twilio is None:
+            return None
+        stack.push_async_callback(twilio.close)
+        return SmsGateway(twilio, ChannelLimit(settings.twilio_rate), twilio_webhook.ROUTES)
+    if settings.sms_gateway == "smpp":
+        smpp = SmppChannel(
+            SmppConfig(
+                host=settings.smpp_host or "",
+                port=settings.smpp_port,
+                system_id=settings.smpp_system_id or "",
+                password=secret(settings.smpp_password),
+                source_addr=settings.smpp_source_addr or "",
+                system_type=settings.smpp_system_type,
+                window=settings.smpp_window,
+                tps=settings.smpp_tps,
+                enquire_link_interval=settings.smpp_enquire_link_interval,
+                number_parts=settings.sms_number_parts,
+            ),
+            on_event=events,
+        )
+        smpp.start()
+        stack.push_async_callback(smpp.close)
+        return SmsGateway(smpp, ChannelLimit(settings.smpp_tps))
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=GATEWAY_TIMEOUT))
+    stack.push_async_callback(session.close)
+    if settings.sms_gateway == "android":
+        phones = parse_phones(
+            secret(settings.android_gateway_phones), settings.android_gateway_per_minute
+        )
+        keys = secret(settings.android_gateway_signing_keys).split(",")
+        # the phones sign with Unix time
+        hook = android_webhook([k.strip() for k in keys if k.strip()], events, clock=time.time)
+        return SmsGateway(
+            AndroidSender(phones, session),
+            ChannelLimit(sum(phone.per_minute for phone in phones) / 60),
+            (web.post(ANDROID_ROUTE, hook),),
+        )
+    config = HttpGatewayConfig(
+        send_url=settings.http_gateway_send_url or "",
+        body_template=settings.http_gateway_body,
+        method=settings.http_gateway_method,
+        content_type=settings.http_gateway_content_type,
+        auth_header=secret(settings.http_gateway_auth_header),
+        from_number=settings.http_gateway_from,
+        id_path=settings.http_gateway_id_path,
+        inbound_secret=secret(settings.http_gateway_inbound_secret),
+    )
+    return SmsGateway(
+        HttpGatewaySender(config, session),
+        ChannelLimit(settings.http_gateway_rate),
+        (web.post(HTTP_GATEWAY_ROUTE, http_inbound(config, events)),),
+    )
+
+
+def http_app(
+    ctx: WebContext, sms_routes: Sequence[web.AbstractRouteDef] = twilio_webhook.ROUTES
+) -> web.Application:
+    """The webhooks: the runtime's (health check, Telegram) and the SMS gateway's."""
+    return build_app(ctx, sms_routes)
+
+
+def web_app(
+    ctx: WebContext,
+    settings: Settings,
+    sms_routes: Sequence[web.AbstractRouteDef] = twilio_webhook.ROUTES,
+) -> web.Application:
     """The web server's routes: the webhooks (:func:`http_app`) and the staff console."""
-    app = http_app(ctx)
+    app = http_app(ctx, sms_routes)
     policy = Policy(
         code_minutes=settings.staff_code_minutes,
         code_attempts=settings.staff_code_attempts,
@@ -120,6 +216,19 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
         municipality = await choose_municipality(repos, settings.municipality)
         renderer = Renderer(settings.tz)
 
+        twilio = settings.sms_gateway == "twilio"
+        ctx = WebContext(
+            repos=repos,
+            renderer=renderer,
+            clock=clock,
+            municipality=municipality,
+            twilio_validator=RequestValidator(settings.twilio_auth_token.get_secret_value())
+            if twilio and settings.twilio_account_sid and settings.twilio_auth_token
+            else None,
+            twilio_account_sid=settings.twilio_account_sid,
+            public_base_url=settings.public_base_url,
+            sms_gateway=None if twilio else settings.sms_gateway,
+        )
         senders: dict[str, Sender] = {}
         limits: dict[str, ChannelLimit] = {}
         bot = telegram_bot(settings)
@@ -127,27 +236,15 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
             stack.push_async_callback(bot.session.close)
             senders["telegram"] = TelegramSender(bot)
             limits["telegram"] = ChannelLimit(settings.telegram_rate, settings.telegram_chat_rate)
-        sms = twilio_sender(settings)
+        events = GatewayEvents(ctx)
+        sms = await sms_gateway(settings, events, stack)
         if sms is not None:
-            stack.push_async_callback(sms.close)
-            senders["sms"] = sms
-            limits["sms"] = ChannelLimit(settings.twilio_rate)
+            senders["sms"] = sms.sender
+            limits["sms"] = sms.limit
         if not senders:
-            log.warning("no Telegram token and no Twilio credentials: serving /healthz only")
+            log.warning("no Telegram token and no SMS gateway: serving /healthz only")
         else:
-            log.info("channels: %s", ", ".join(sorted(senders)))
-
-        ctx = WebContext(
-            repos=repos,
-            renderer=renderer,
-            clock=clock,
-            municipality=municipality,
-            twilio_validator=RequestValidator(settings.twilio_auth_token.get_secret_value())
-            if sms is not None and settings.twilio_auth_token
-            else None,
-            twilio_account_sid=settings.twilio_account_sid,
-            public_base_url=settings.public_base_url,
-        )
+            log.info("channels: %s (SMS by %s)", ", ".join(sorted(senders)), settings.sms_gateway)
         tasks: list[asyncio.Task[Any]] = []
         dp = None
         if bot is not None:
@@ -175,7 +272,10 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
                         dp.start_polling(bot, handle_signals=False, close_bot_session=False)
                     )
                 )
-        runner = web.AppRunner(web_app(ctx, settings), handle_signals=False)
+        runner = web.AppRunner(
+            web_app(ctx, settings, sms.routes if sms else twilio_webhook.ROUTES),
+            handle_signals=False,
+        )
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, settings.http_host, settings.http_port)
@@ -216,6 +316,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
             municipality_id=municipality.id,
             clock=clock,
         )
+        events.queued = worker.wakeup.set
         tasks.append(asyncio.create_task(worker.run(stop)))
         if bot is not None:
             # Live broadcast progress for staff in Telegram: its own connection as well.

@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     staff_codes_per_address_hour: int = 10
     staff_session_idle_minutes: int = 30
 
-    #: which SMS gateway sends and receives (bot/channels; only twilio is wired so far)
+    #: which SMS gateway sends and receives (bot/channels; wired by bot/app.py)
     sms_gateway: Literal["twilio", "android", "smpp", "http"] = "twilio"
     #: send long SMS as numbered messages ("1/3 ...") for operators that do not join parts
     sms_number_parts: bool = False
@@ -118,6 +118,8 @@ class Settings(BaseSettings):
     http_gateway_from: str = ""
     http_gateway_id_path: str = ""
     http_gateway_inbound_secret: SecretStr | None = None
+    #: messages per second the HTTP gateway takes
+    http_gateway_rate: float = 10.0
 
     @field_validator("http_port")
     @classmethod
@@ -126,7 +128,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a TCP port number between 0 and 65535")
         return value
 
-    @field_validator("telegram_rate", "telegram_chat_rate", "twilio_rate")
+    @field_validator("telegram_rate", "telegram_chat_rate", "twilio_rate", "http_gateway_rate")
     @classmethod
     def _positive_rate(cls, value: float) -> float:
         if value <= 0:

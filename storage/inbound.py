@@ -107,6 +107,14 @@ class InboundRepo:
             ),
         )
 
+    async def seen(self, *, municipality_id: int, channel: str, provider_id: str) -> bool:
+        """Whether this (municipality, channel, provider id) was recorded."""
+        found = await self.db.fetchval(
+            "SELECT 1 FROM inbound WHERE municipality_id = ? AND channel = ? AND provider_id = ?",
+            (municipality_id, channel, provider_id),
+        )
+        return found is not None
+
     async def reply_to(self, *, municipality_id: int, channel: str, provider_id: str) -> str | None:
         """The recorded reply, opened; "" (no answer again) if it cannot be opened (the
         ballot key changed or is not set)."""

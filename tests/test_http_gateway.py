@@ -187,7 +187,9 @@ async def test_inbound_form_and_json(bot: Bot, session: aiohttp.ClientSession) -
     assert await post(session, bot, json=json_body) == 204
     assert bot.events == [
         InboundSms(PHONE, "1 2", "", "http:77"),
-        InboundSms("996555123456", "Салам", "7070", bot.events[1].dedupe_key),
+        InboundSms(
+            "996555123456", "Салам", "7070", bot.events[1].dedupe_key, keyed_by_content=True
+        ),
     ]
 
 

@@ -178,7 +178,7 @@ async def test_inbound_parts_are_joined_into_one_message(
     await connect()
     text = CYRILLIC * 3  # 201 characters: 3 parts of 67
     assert await smsc.deliver_sms(PHONE, text) == [pdu.ESME_ROK] * 3
-    assert events == [InboundSms(PHONE, text, "7070", events[0].dedupe_key)]
+    assert events == [InboundSms(PHONE, text, "7070", events[0].dedupe_key, keyed_by_content=True)]
 
 
 async def test_an_event_the_handler_did_not_record_is_redelivered(

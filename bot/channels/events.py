@@ -21,6 +21,9 @@ class InboundSms:
     #: the gateway's id of the SMS where it gives one; else (SMPP, an HTTP gateway without
     #: ids) the sender and a digest of the text: a duplicate only within minutes
     dedupe_key: str
+    #: ``dedupe_key`` is the sender and a digest of the text, not an id: the same text
+    #: again later is a new SMS (the runtime takes it for a duplicate only within minutes)
+    keyed_by_content: bool = False
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,9 @@ class StatusEvent:
     status: str | None
     error: str | None
     dedupe_key: str
+    #: the gateway says the recipient refuses our SMS (blocked us, on a stop list): they
+    #: are opted out, as Twilio's error 21610 does
+    unsubscribed: bool = False
 
 
 Event = InboundSms | StatusEvent

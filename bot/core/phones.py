@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -28,6 +29,17 @@ def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhone(f"{raw!r} is not a valid phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@functools.lru_cache(maxsize=16384)
+def sender_phone(raw: str) -> str:
+    """The sender of an inbound SMS in E.164; a text that is no phone number stays as it
+    is (the reply then says how to register), less any NUL (PostgreSQL refuses it even as
+    a query parameter). Cached: the same residents write again and again."""
+    try:
+        return normalize_phone(raw)
+    except InvalidPhone:
+        return raw.replace("\x00", "")
 
 
 def mask_phone(phone: str) -> str:

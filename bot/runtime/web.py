@@ -52,6 +52,9 @@ class WebContext:
     #: our Twilio account: a request naming another is refused (None: any well-formed one)
     twilio_account_sid: str | None = None
     public_base_url: str | None = None
+    #: the SMS gateway other than Twilio that serves this process (``android``, ``smpp``,
+    #: ``http``; ``bot.channels.gateway_events``), None for Twilio
+    sms_gateway: str | None = None
     telegram_secret: str | None = None
     #: handles a raw update dict from the webhook; returns the webhook's answer (a
     #: Bot API method as JSON, see ``bot.channels.telegram.dispatcher.webhook_feed``) or None
@@ -94,7 +97,7 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "status": "ok",
-            "sms": ctx.twilio_validator is not None,
+            "sms": ctx.twilio_validator is not None or ctx.sms_gateway is not None,
             "telegram": ctx.telegram_feed is not None,
             "outbox_pending": await ctx.repos.outbox.pending(),
         }

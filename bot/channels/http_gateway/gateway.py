@@ -212,6 +212,7 @@ def parse_inbound(body: bytes, headers: Mapping[str, str], config: HttpGatewayCo
         text=message,
         to=text(config.inbound_to_field, required=False),
         dedupe_key=f"http:{provider_id}" if provider_id else f"http:{sender}:{digest}",
+        keyed_by_content=not provider_id,
     )
 
 

@@ -82,6 +82,7 @@ class Inbound:
             text=text,
             to=pdu.text_field(received.destination_addr),
             dedupe_key=f"smpp:mo:{sender}:{digest}",
+            keyed_by_content=True,
         )
 
     def _join(self, sender: str, concat: Concat, text: str) -> str | None:

@@ -11,7 +11,6 @@ answered from the record.
 
 from __future__ import annotations
 
-import functools
 import hmac
 import logging
 import re
@@ -23,7 +22,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.channels.twilio import form as twilio_form
 from bot.channels.twilio.sender import UNSUBSCRIBED
-from bot.core.phones import InvalidPhone, normalize_phone
+from bot.core.phones import sender_phone
 from bot.outbox import status as delivery_status
 from bot.runtime.web import CTX, handle_sms
 from storage.inbound import AlreadyRecorded
@@ -87,17 +86,6 @@ def _signature_ok(
     return bool(validator.validate(url, form, signature))
 
 
-@functools.lru_cache(maxsize=16384)
-def _sender(raw: str) -> str:
-    """The sender in E.164; a text that is no phone number stays as it is (the reply then
-    says how to register), less any NUL (PostgreSQL refuses it even as a query parameter).
-    Cached: the same residents write again and again."""
-    try:
-        return normalize_phone(raw)
-    except InvalidPhone:
-        return raw.replace("\x00", "")
-
-
 _XML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
 #: characters XML 1.0 cannot carry, even escaped (control characters a reply may echo)
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -116,7 +104,7 @@ async def sms_inbound(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     form = await _signed_form(request, twilio_form.inbound_problem)
     sid = form.get("MessageSid") or form["SmsSid"]
-    phone = _sender(form["From"])
+    phone = sender_phone(form["From"])
     body = form.get("Body", "")
     try:
         reply = await ctx.batches.run(phone, lambda: handle_sms(ctx, sid, phone, body))
