@@ -138,6 +138,7 @@ async def sms_gateway(
                 tps=settings.smpp_tps,
                 enquire_link_interval=settings.smpp_enquire_link_interval,
                 number_parts=settings.sms_number_parts,
+                optout_codes=settings.optout_codes,
             ),
             on_event=events,
         )
@@ -152,7 +153,12 @@ async def sms_gateway(
         )
         keys = secret(settings.android_gateway_signing_keys).split(",")
         # the phones sign with Unix time
-        hook = android_webhook([k.strip() for k in keys if k.strip()], events, clock=time.time)
+        hook = android_webhook(
+            [k.strip() for k in keys if k.strip()],
+            events,
+            clock=time.time,
+            optout_codes=settings.optout_codes,
+        )
         return SmsGateway(
             AndroidSender(phones, session),
             ChannelLimit(sum(phone.per_minute for phone in phones) / 60),
@@ -167,6 +173,7 @@ async def sms_gateway(
         from_number=settings.http_gateway_from,
         id_path=settings.http_gateway_id_path,
         inbound_secret=secret(settings.http_gateway_inbound_secret),
+        optout_codes=settings.optout_codes,
     )
     return SmsGateway(
         HttpGatewaySender(config, session),

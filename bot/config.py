@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     sms_gateway: Literal["twilio", "android", "smpp", "http"] = "twilio"
     #: send long SMS as numbered messages ("1/3 ...") for operators that do not join parts
     sms_number_parts: bool = False
+    #: the chosen gateway's codes for "the recipient refuses our SMS" (a stop list), comma-
+    #: separated: SMPP submit_sm_resp statuses (0x401) and receipt err: codes, the Android
+    #: app's sms:failed reasons, an HTTP gateway's refusal status or a word of its answer
+    sms_optout_codes: str = ""
     smpp_host: str | None = None
     smpp_port: int = 2775
     smpp_system_id: str | None = None
@@ -310,6 +314,11 @@ class Settings(BaseSettings):
     @staticmethod
     def _secret(value: SecretStr | None) -> str:
         return value.get_secret_value() if value else ""
+
+    @property
+    def optout_codes(self) -> frozenset[str]:
+        """``SMS_OPTOUT_CODES`` as a set, in lower case."""
+        return frozenset(c.strip().lower() for c in self.sms_optout_codes.split(",") if c.strip())
 
     @property
     def tz(self) -> ZoneInfo:

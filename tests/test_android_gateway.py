@@ -11,7 +11,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.channels.android import AndroidPhone, AndroidSender, parse_phones, webhook_handler
+from bot.channels.android import (
+    AndroidPhone,
+    AndroidSender,
+    parse_phones,
+    parse_webhook,
+    webhook_handler,
+)
 from bot.channels.events import Event, InboundSms, StatusEvent
 from bot.outbox.channel import PermanentFailure, TemporaryFailure
 from tests.conftest import FakeClock
@@ -230,6 +236,26 @@ async def test_status_webhooks_map_to_outbox_statuses(
         (message_id, "failed", "android: RESULT_ERROR_NO_SERVICE"),
     ]
     assert all(isinstance(e, StatusEvent) for e in receiver.events)
+
+
+@pytest.mark.parametrize(
+    ("reason", "unsubscribed"),
+    [("RESULT_ERROR_NO_SERVICE", False), ("RESULT_ERROR_BLOCKED", True), ("", False)],
+)
+def test_a_failure_that_says_the_recipient_refuses_opts_them_out(
+    phones: list[FakeAndroidGateway], ticks: Ticks, reason: str, unsubscribed: bool
+) -> None:
+    phone = phones[0]
+    body = phone.envelope("sms:failed", {"messageId": "m1", "phoneNumber": PHONE, "reason": reason})
+    event = parse_webhook(
+        body,
+        phone.signed_headers(body),
+        signing_keys=[phone.signing_key],
+        now=ticks(),
+        optout_codes=frozenset({"result_error_blocked"}),
+    )
+    assert isinstance(event, StatusEvent)
+    assert (event.status, event.unsubscribed) == ("failed", unsubscribed)
 
 
 def _received(phone: FakeAndroidGateway, **payload: Any) -> bytes:

@@ -118,6 +118,30 @@ async def test_a_refused_message_is_not_retried(
         await sender.send(PHONE, "hi")
 
 
+@pytest.mark.parametrize(
+    ("status", "answer", "unsubscribed"),
+    [
+        (400, {"error": "bad number"}, False),
+        (400, {"error": "BLACKLISTED number"}, True),
+        (451, {"error": "refused"}, True),
+    ],
+)
+async def test_a_refusal_that_says_the_recipient_refuses_opts_them_out(
+    gateway: FakeHttpGateway,
+    session: aiohttp.ClientSession,
+    status: int,
+    answer: dict[str, str],
+    unsubscribed: bool,
+) -> None:
+    config = HttpGatewayConfig(
+        send_url=f"{gateway.base_url}/s", optout_codes=frozenset({"blacklisted", "451"})
+    )
+    gateway.answer_next(status, answer)
+    with pytest.raises(PermanentFailure) as failure:
+        await HttpGatewaySender(config, session).send(PHONE, "hi")
+    assert failure.value.unsubscribed is unsubscribed
+
+
 async def test_an_unreachable_gateway_is_retried(session: aiohttp.ClientSession) -> None:
     sender = HttpGatewaySender(HttpGatewayConfig(send_url="http://127.0.0.1:9/s"), session)
     with pytest.raises(TemporaryFailure) as failure:

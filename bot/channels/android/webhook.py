@@ -56,12 +56,18 @@ def _text(payload: Mapping[str, Any], name: str, *, required: bool = True) -> st
 
 
 def parse_webhook(
-    body: bytes, headers: Mapping[str, str], *, signing_keys: Sequence[str], now: float
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    signing_keys: Sequence[str],
+    now: float,
+    optout_codes: frozenset[str] = frozenset(),
 ) -> InboundSms | StatusEvent | None:
     """The event of a signed webhook request (``None``: a valid event we ignore).
 
-    ``signing_keys``: one per phone (each app has its own); ``now``: Unix seconds.
-    Raises :class:`WebhookRejected`.
+    ``signing_keys``: one per phone (each app has its own); ``now``: Unix seconds;
+    ``optout_codes``: ``sms:failed`` reasons (lower case) that say the recipient refuses
+    our SMS. Raises :class:`WebhookRejected`.
     """
     _verify(body, headers, signing_keys, now)
     try:
@@ -88,6 +94,7 @@ def parse_webhook(
             status=EVENT_STATUS[event],
             error=f"android: {reason}"[:200] if reason else None,
             dedupe_key=f"android:{event_id}",
+            unsubscribed=bool(reason) and reason.lower() in optout_codes,
         )
     if event in IGNORED_EVENTS:
         return None
@@ -95,11 +102,17 @@ def parse_webhook(
 
 
 def webhook_handler(
-    signing_keys: Sequence[str], on_event: EventHandler, *, clock: Callable[[], float]
+    signing_keys: Sequence[str],
+    on_event: EventHandler,
+    *,
+    clock: Callable[[], float],
+    optout_codes: frozenset[str] = frozenset(),
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """The aiohttp handler of the app's webhook URL; ``clock``: Unix seconds."""
 
     def parse(body: bytes, headers: Mapping[str, str]) -> InboundSms | StatusEvent | None:
-        return parse_webhook(body, headers, signing_keys=signing_keys, now=clock())
+        return parse_webhook(
+            body, headers, signing_keys=signing_keys, now=clock(), optout_codes=optout_codes
+        )
 
     return event_handler("Android", parse, on_event)

@@ -39,6 +39,7 @@ FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 VARIABLES = ("to", "to_no_plus", "text", "from")
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ class HttpGatewayConfig:
     inbound_to_field: str = "to"
     #: the provider's id of an inbound SMS (its dedupe key); empty: none given
     inbound_id_field: str = "id"
+    #: a refusal (4xx) whose HTTP status or a word of whose answer is one of these (lower
+    #: case) says the recipient refuses our SMS (a stop list): they are opted out
+    optout_codes: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         for name in ("send_url", "body_template"):
@@ -170,7 +174,11 @@ class HttpGatewaySender:
             raise TemporaryFailure(f"http gateway {status}", retry_after)
         if status >= 400:
             log.info("HTTP gateway refused a message to %s: %s", mask_phone(address), status)
-            raise PermanentFailure(f"http gateway {status}: {answer[:200]}")
+            words = {str(status), *_WORD.findall(answer.lower())}
+            raise PermanentFailure(
+                f"http gateway {status}: {answer[:200]}",
+                unsubscribed=not words.isdisjoint(self.config.optout_codes),
+            )
         if not self.config.id_path:
             return None
         try:

@@ -76,6 +76,9 @@ class SmppConfig:
     throttle_retry_after: float = 1.0
     #: send long texts as numbered independent messages ("1/3 ...") instead of joined parts
     number_parts: bool = False
+    #: what says the recipient refuses our SMS (a stop list; ask the operator), in lower
+    #: case: ``submit_sm_resp`` statuses as ``0x401`` and receipts' ``err:`` codes
+    optout_codes: frozenset[str] = frozenset()
 
 
 class _SessionLost(Exception):
@@ -153,7 +156,7 @@ class SmppChannel:
         loop = asyncio.get_running_loop()
         self._limiter = RateLimiter(config.tps, clock=loop.time)
         self._references = itertools.count()
-        self._inbound = Inbound()
+        self._inbound = Inbound(config.optout_codes)
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         #: why the last bind or connection failed (for the failure of a waiting send)
@@ -340,6 +343,9 @@ class SmppChannel:
         if status == pdu.ESME_ROK:
             return pdu.text_field(answer.message_id)
         reason = f"smpp 0x{status:02X}"
+        if f"0x{status:02x}" in self.config.optout_codes:
+            log.info("SMSC says %s refuses our SMS: opting out", mask_phone(address))
+            raise PermanentFailure(f"{reason}: recipient refuses", unsubscribed=True)
         if status in (pdu.ESME_RTHROTTLED, pdu.ESME_RMSGQFUL):
             self._limiter.pause(self.config.throttle_retry_after)
         if status in TEMPORARY_STATUSES:

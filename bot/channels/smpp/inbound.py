@@ -31,7 +31,9 @@ PARTIAL_KEPT = 1_000
 class Inbound:
     """One channel's inbound state: parts of long SMS waiting, later parts' ids."""
 
-    def __init__(self) -> None:
+    def __init__(self, optout_codes: frozenset[str] = frozenset()) -> None:
+        #: receipts' ``err:`` codes (lower case) that say the recipient refuses our SMS
+        self._optout_codes = optout_codes
         self._first_part: OrderedDict[str, str] = OrderedDict()
         self._partial: OrderedDict[tuple[str, int, int], dict[int, str]] = OrderedDict()
 
@@ -62,6 +64,7 @@ class Inbound:
                 status=RECEIPT_STATUS.get(stat),
                 error=f"smpp {stat} err:{err}" if stat != "DELIVRD" and err else None,
                 dedupe_key=f"smpp:dlr:{part_id}:{stat}",
+                unsubscribed=stat != "DELIVRD" and err.lower() in self._optout_codes,
             )
         sender = pdu.text_field(received.source_addr)
         if received.source_addr_ton == 1 and sender.isdigit():
