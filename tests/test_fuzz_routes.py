@@ -16,7 +16,9 @@ touching this file.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -25,15 +27,18 @@ import aiohttp
 import pytest
 from aiogram.filters.callback_data import CallbackData
 from aiohttp.test_utils import TestServer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 import handlers.telegram  # noqa: F401  (every router's CallbackData class defined)
-from bot.app import http_app
+from bot.app import http_app, sms_gateway
+from bot.channels.android.webhook import sign
+from bot.channels.gateway_events import GatewayEvents
 from bot.channels.telegram.dispatcher import build_dispatcher, webhook_feed
 from bot.channels.telegram.lane import TextLane
 from bot.channels.twilio import form as twilio_form
+from bot.config import Settings
 from bot.core.clock import iso
 from bot.core.rendering.templates import Renderer
 from bot.core.services import demo_data
@@ -130,6 +135,46 @@ async def site(
     ):
         yield Site(ctx, server, http)
     await bot.session.close()
+
+
+ANDROID_KEY = "fuzz-android-signing-key"
+GATEWAY_SECRET = "fuzz-gateway-secret"
+
+
+@pytest.fixture
+async def gateway_site(
+    repos: Repos, demo: Municipality, clock: FakeClock, renderer: Renderer
+) -> AsyncIterator[Site]:
+    """The routes of the Android and HTTP gateways as ``civic-bot run`` mounts them
+    (``bot.app.sms_gateway``), their events into the runtime (``GatewayEvents``)."""
+    ctx = WebContext(
+        repos=repos, renderer=renderer, clock=clock, municipality=demo, sms_gateway="android"
+    )
+    events = GatewayEvents(ctx)
+    common = {"_env_file": None, "database_url": "sqlite:///unused.db"}
+    android = Settings(
+        **common,
+        sms_gateway="android",
+        android_gateway_phones="http://sms:pw@127.0.0.1:9",
+        android_gateway_signing_keys=ANDROID_KEY,
+    )
+    http_gateway = Settings(
+        **common,
+        sms_gateway="http",
+        http_gateway_send_url="http://127.0.0.1:9/send",
+        http_gateway_inbound_secret=GATEWAY_SECRET,
+    )
+    async with AsyncExitStack() as stack:
+        routes = []
+        for settings in (android, http_gateway):
+            gateway = await sms_gateway(settings, events, stack)
+            assert gateway is not None
+            routes.extend(gateway.routes)
+        async with (
+            TestServer(http_app(ctx, routes), host="127.0.0.1") as server,
+            aiohttp.ClientSession() as http,
+        ):
+            yield Site(ctx, server, http)
 
 
 async def fingerprint(repos: Repos) -> list[Any]:
@@ -265,6 +310,63 @@ def telegram_updates(draw: st.DrawFn) -> dict[str, Any] | Any:
     return update
 
 
+senders = st.sampled_from([demo_data.RESIDENT_PHONE, demo_data.UNKNOWN_PHONE, "x", ""])
+android_events = st.sampled_from(
+    ["sms:received"] * 4 + ["sms:sent", "sms:delivered", "sms:failed", "system:ping", "x"]
+)
+
+
+@st.composite
+def android_requests(draw: st.DrawFn) -> tuple[bytes, dict[str, str]]:
+    """The phone app's webhook: a resident's SMS or a report, its fields kept, dropped or
+    replaced; signed right, with another key, too long ago or not at all; or bytes."""
+    payload: dict[str, Any] = {
+        "messageId": draw(st.sampled_from(["m1", "m2"]) | texts),
+        "phoneNumber": draw(senders),
+        "message": draw(bodies),
+        "reason": draw(texts),
+    }
+    for name in draw(st.lists(st.sampled_from(sorted(payload)), max_size=2)):
+        payload.pop(name, None)
+    payload.update(
+        draw(st.dictionaries(st.sampled_from(["messageId", "phoneNumber", "message"]), json_values))
+    )
+    envelope = {"event": draw(android_events), "id": draw(texts), "payload": payload}
+    body = json.dumps(envelope).encode()
+    how = draw(st.sampled_from(["signed"] * 6 + ["unsigned", "wrong", "stale", "bytes"]))
+    if how == "bytes":
+        body = draw(st.binary(max_size=200))
+    timestamp = str(int(time.time()) - (3600 if how == "stale" else 0))
+    headers = {"Content-Type": "application/json", "X-Timestamp": timestamp}
+    if how != "unsigned":
+        headers["X-Signature"] = sign(body, timestamp, "wrong" if how == "wrong" else ANDROID_KEY)
+    return body, headers
+
+
+@st.composite
+def http_gateway_requests(draw: st.DrawFn) -> tuple[bytes, dict[str, str]]:
+    """An aggregator's post of a resident's SMS, as JSON or a form, with the secret or
+    not; or bytes."""
+    fields: dict[str, Any] = {"id": draw(texts), "from": draw(senders), "text": draw(bodies)}
+    for name in draw(st.lists(st.sampled_from(sorted(fields)), max_size=2)):
+        fields.pop(name, None)
+    fields.update(draw(st.dictionaries(st.sampled_from(["id", "from", "text", "to"]), json_values)))
+    kind = draw(st.sampled_from(["json", "form", "bytes"]))
+    if kind == "json":
+        body, content_type = json.dumps(fields).encode(), "application/json"
+    elif kind == "form":
+        body = urlencode({k: str(v) for k, v in fields.items()}).encode()
+        content_type = "application/x-www-form-urlencoded"
+    else:
+        body = draw(st.binary(max_size=200))
+        content_type = draw(st.sampled_from(["", "text/plain", "application/json; charset=x"]))
+    headers = {"Content-Type": content_type} if content_type else {}
+    secret = draw(st.sampled_from([GATEWAY_SECRET] * 6 + ["wrong", ""]))
+    if secret:
+        headers["X-Gateway-Secret"] = secret
+    return body, headers
+
+
 # ------------------------------------------------------------------------------ the tests
 
 
@@ -316,3 +418,25 @@ def test_the_prefixes_are_found() -> None:
     assert {"rsvp", "vp", "vt", "vs", "bp", "ba", "rate", "hf", "hp", "af", "lang", "menu"} <= set(
         PREFIXES
     )
+
+
+@FUZZ
+@given(request=android_requests())
+async def test_the_android_webhook_never_fails(
+    gateway_site: Site, request: tuple[bytes, dict[str, str]]
+) -> None:
+    answer = gateway_site.post("/sms/android", *request)
+    status = await refused_changes_nothing(gateway_site, answer)
+    assert status in (204, 400, 401)
+    event(f"answered {status}")
+
+
+@FUZZ
+@given(request=http_gateway_requests())
+async def test_the_http_gateway_route_never_fails(
+    gateway_site: Site, request: tuple[bytes, dict[str, str]]
+) -> None:
+    answer = gateway_site.post("/sms/http", *request)
+    status = await refused_changes_nothing(gateway_site, answer)
+    assert status in (204, 400, 401)
+    event(f"answered {status}")
