@@ -4,7 +4,10 @@ A fresh database gets the demo municipality (``civic-bot init --demo``, 3,728 re
 every other resident is linked to a Telegram chat, so that the broadcast goes out on both
 channels; ``civic-bot broadcast --text-file`` queues it. ``python -m bot run`` (configured
 by the environment only, as a deployment starts it) then drains the outbox through
-``FakeTelegramAPI`` and ``FakeTwilioAPI`` running in this process on 127.0.0.1, and is
+``FakeTelegramAPI`` and the SMS gateway's fake running in this process on 127.0.0.1
+(``--gateway``: ``twilio``, the default, ``FakeTwilioAPI``; ``android``, ten fakes of the SMS
+Gateway for Android, which cannot tell what it sent, so a message caught mid-send goes again;
+``smpp``, the SMSC simulator over TCP, where SMPP cannot tell either), and is
 killed with SIGKILL at random moments (each time a random number of further messages has
 reached the fakes, plus a random 0-20 ms), restarted at once, and finally left to finish.
 Counted at the fakes, per recipient: lost (no message), duplicates (more than one), and the
@@ -13,7 +16,8 @@ sent its first copy).
 
 Target (issue: crash safety): 0 lost, at most 1 duplicate per crash.
 
-Run from the repository root: ``python bench/crash.py`` (about 25 s on SQLite);
+Run from the repository root: ``python bench/crash.py [--gateway twilio|android|smpp]``
+(about 25 s on SQLite);
 ``--database-url postgresql://USER@HOST:PORT/DB`` (or ``TEST_POSTGRES_URL``) runs the same on
 PostgreSQL, in a fresh database created on that server and dropped afterwards (the user
 must be allowed to create databases; about 25 s too). ``--seed`` repeats the kill points of
@@ -43,11 +47,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.channels.smpp import pdu
+from bot.channels.smpp.text import decode_payload
 from bot.core.clock import SystemClock, iso
 from bot.core.services import demo_data
 from storage.db import connect, is_postgres_url, redact_url
 from storage.repos import Repos
 from tests import processes
+from tests.fakes.android_gateway import FakeAndroidGateway
+from tests.fakes.smsc import FakeSMSC
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
 
@@ -198,13 +206,124 @@ class Crash:
     claimed: Counter[str]
 
 
+#: fakes of Android phones: each allows 600 SMS a minute (the most a phone may be set to)
+ANDROID_PHONES = 10
+
+
+class SmsFake:
+    """The fake of one SMS gateway: what ``civic-bot run`` is configured with, and what
+    reached it, in order ((position, number) of each message of the broadcast)."""
+
+    async def __aenter__(self) -> SmsFake:
+        raise NotImplementedError
+
+    async def __aexit__(self, *exc: object) -> None:
+        raise NotImplementedError
+
+    def env(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def size(self) -> int:
+        raise NotImplementedError
+
+    def arrivals(self) -> list[tuple[int, str]]:
+        raise NotImplementedError
+
+
+class TwilioFake(SmsFake):
+    async def __aenter__(self) -> SmsFake:
+        self.fake = await FakeTwilioAPI(owned_numbers={FROM_NUMBER}).__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.fake.__aexit__(*exc)
+
+    def env(self) -> dict[str, str]:
+        return {**processes.twilio_env(self.fake, FROM_NUMBER), "TWILIO_RATE": RATE}
+
+    def size(self) -> int:
+        return len(self.fake.created)
+
+    def arrivals(self) -> list[tuple[int, str]]:
+        return [(n, m["to"]) for n, m in enumerate(self.fake.created) if m["body"] == BODY]
+
+
+class AndroidFake(SmsFake):
+    async def __aenter__(self) -> SmsFake:
+        # the fakes do not throttle: a restarted process's pacing starts afresh
+        self.phones = [
+            await FakeAndroidGateway(clock=time.monotonic, per_minute=100_000).start()
+            for _ in range(ANDROID_PHONES)
+        ]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for phone in self.phones:
+            await phone.stop()
+
+    def env(self) -> dict[str, str]:
+        return {
+            "SMS_GATEWAY": "android",
+            "ANDROID_GATEWAY_PHONES": ",".join(
+                f"http://{p.login}:{p.password}@127.0.0.1:{p.port}" for p in self.phones
+            ),
+            "ANDROID_GATEWAY_PER_MINUTE": "600",
+            "ANDROID_GATEWAY_SIGNING_KEYS": self.phones[0].signing_key,
+        }
+
+    def size(self) -> int:
+        return sum(len(phone.messages) for phone in self.phones)
+
+    def arrivals(self) -> list[tuple[int, str]]:
+        sent = sorted((m.at, m.phone_numbers[0]) for p in self.phones for m in p.messages
+                      if m.text == BODY)  # fmt: skip
+        return [(n, number) for n, (_, number) in enumerate(sent)]
+
+
+class SmppFake(SmsFake):
+    async def __aenter__(self) -> SmsFake:
+        self.smsc = await FakeSMSC().__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.smsc.__aexit__(*exc)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "SMS_GATEWAY": "smpp",
+            "SMPP_HOST": "127.0.0.1",
+            "SMPP_PORT": str(self.smsc.port),
+            "SMPP_SYSTEM_ID": self.smsc.system_id,
+            "SMPP_PASSWORD": self.smsc.password,
+            "SMPP_SOURCE_ADDR": "AyilBudget",
+            "SMPP_TPS": RATE,
+        }
+
+    def size(self) -> int:
+        return len(self.smsc.submits)
+
+    def arrivals(self) -> list[tuple[int, str]]:
+        return [
+            (n, "+" + s.destination_addr)
+            for n, s in enumerate(self.smsc.submits)
+            if s.status == pdu.ESME_ROK and decode_payload(s.short_message, s.data_coding) == BODY
+        ]
+
+
+GATEWAYS: dict[str, type[SmsFake]] = {
+    "twilio": TwilioFake,
+    "android": AndroidFake,
+    "smpp": SmppFake,
+}
+
+
 class Fakes:
-    def __init__(self, telegram: FakeTelegramAPI, twilio: FakeTwilioAPI) -> None:
+    def __init__(self, telegram: FakeTelegramAPI, sms: SmsFake) -> None:
         self.telegram = telegram
-        self.twilio = twilio
+        self.sms = sms
 
     def sizes(self) -> tuple[int, int]:
-        return len(self.telegram.delivered), len(self.twilio.created)
+        return len(self.telegram.delivered), self.sms.size()
 
     def arrived(self) -> int:
         return sum(self.sizes())
@@ -217,7 +336,7 @@ class Fakes:
                 for n, m in enumerate(self.telegram.delivered)
                 if m.method.lower() == "sendmessage" and m.text == BODY
             ],
-            "sms": [(n, m["to"]) for n, m in enumerate(self.twilio.created) if m["body"] == BODY],
+            "sms": self.sms.arrivals(),
         }
 
 
@@ -306,15 +425,14 @@ async def crash_run(args: argparse.Namespace) -> dict[str, object]:
 
             async with (
                 FakeTelegramAPI(long_poll_cap=0.5) as telegram,
-                FakeTwilioAPI(owned_numbers={FROM_NUMBER}) as twilio,
+                GATEWAYS[args.gateway]() as sms,
             ):
-                fakes = Fakes(telegram, twilio)
+                fakes = Fakes(telegram, sms)
                 env = {
                     "DATABASE_URL": db_url,
                     **processes.telegram_env(telegram, "123456:CRASH"),
-                    **processes.twilio_env(twilio, FROM_NUMBER),
+                    **sms.env(),
                     "TELEGRAM_RATE": RATE,
-                    "TWILIO_RATE": RATE,
                 }
 
                 def done() -> bool:
@@ -418,6 +536,7 @@ def report(args: argparse.Namespace, seen: dict[str, Any]) -> None:
 
     database = redact_url(args.database_url) if args.database_url else "sqlite (a fresh file)"
     print(f"database        {database}")
+    print(f"SMS gateway     {args.gateway}")
     print(
         f"broadcast       {seen['recipients']:,} recipients, {total:,} messages: telegram"
         f" {sum(expected['telegram'].values()):,} ({seen['linked']:,} linked), sms"
@@ -462,6 +581,9 @@ def report(args: argparse.Namespace, seen: dict[str, Any]) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=5, help="how many SIGKILLs (default 5)")
+    parser.add_argument(
+        "--gateway", choices=sorted(GATEWAYS), default="twilio", help="the SMS gateway's fake"
+    )
     parser.add_argument("--seed", type=int, help="random seed of the kill moments")
     parser.add_argument(
         "--database-url",
