@@ -279,6 +279,7 @@ def _received(phone: FakeAndroidGateway, **payload: Any) -> bytes:
         ("no phone number", 400),
         ("phone number not a string", 400),
         ("unknown event", 400),
+        ("message id with a NUL", 400),
         ("too large", 413),
     ],
 )
@@ -312,6 +313,7 @@ async def test_webhook_requests(
             "no phone number": _received(phone, phoneNumber=None),
             "phone number not a string": _received(phone, phoneNumber=996555123456),
             "unknown event": phone.envelope("sms:exploded", {}),
+            "message id with a NUL": phone.envelope("sms:delivered", {"messageId": "a\x00"}),
             "too large": _received(phone, message="ж" * 40_000),
         }.get(case, body)
         headers = phone.signed_headers(body)

@@ -227,6 +227,7 @@ async def test_inbound_form_and_json(bot: Bot, session: aiohttp.ClientSession) -
         ("JSON not an object", 400),
         ("broken JSON", 400),
         ("empty form", 400),
+        ("id with a NUL", 400),
     ],
 )
 async def test_inbound_rejections(
@@ -241,6 +242,7 @@ async def test_inbound_rejections(
         "JSON not an object": {"json": [good]},
         "broken JSON": {"data": b"{", "headers": {"Content-Type": "application/json"}},
         "empty form": {"data": b""},
+        "id with a NUL": {"json": {**good, "msgid": "7\x00"}},
     }[case]
     secret = {"missing secret": None, "wrong secret": "guess"}.get(case, "s3cret")
     if "headers" in kwargs:

@@ -46,12 +46,21 @@ def _verify(body: bytes, headers: Mapping[str, str], keys: Sequence[str], now: f
         raise WebhookRejected("bad signature", 401)
 
 
-def _text(payload: Mapping[str, Any], name: str, *, required: bool = True) -> str:
+def _text(
+    payload: Mapping[str, Any], name: str, *, required: bool = True, drop_nul: bool = False
+) -> str:
+    """A string field. A NUL is dropped from a message's text (``drop_nul``) and refused
+    anywhere else: no id, number or reason holds one, and PostgreSQL stores none (the
+    event could never be recorded, and the app would retry it for ever)."""
     value = payload.get(name)
     if value is None and not required:
         return ""
     if not isinstance(value, str) or (required and not value):
         raise WebhookRejected(f"payload.{name} must be a non-empty string", 400)
+    if drop_nul:
+        return value.replace("\x00", "")
+    if "\x00" in value:
+        raise WebhookRejected(f"payload.{name} holds a NUL", 400)
     return value
 
 
@@ -82,7 +91,7 @@ def parse_webhook(
     if event == "sms:received":
         return InboundSms(
             sender=_text(payload, "phoneNumber"),
-            text=_text(payload, "message", required=False),
+            text=_text(payload, "message", required=False, drop_nul=True),
             to=_text(payload, "recipient", required=False),
             dedupe_key=f"android:{event_id}",
         )

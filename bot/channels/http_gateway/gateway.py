@@ -201,7 +201,9 @@ def parse_inbound(body: bytes, headers: Mapping[str, str], config: HttpGatewayCo
         raise WebhookRejected("missing or wrong secret", 401)
     fields = _fields(body, headers.get("Content-Type", ""))
 
-    def text(name: str, *, required: bool) -> str:
+    def text(name: str, *, required: bool, drop_nul: bool = False) -> str:
+        """A NUL is dropped from the message (``drop_nul``) and refused anywhere else:
+        PostgreSQL stores none, so the SMS could never be recorded."""
         value = fields.get(name)
         if value is None and not required:
             return ""
@@ -209,10 +211,14 @@ def parse_inbound(body: bytes, headers: Mapping[str, str], config: HttpGatewayCo
             value = str(value)
         if not isinstance(value, str) or (required and not value.strip()):
             raise WebhookRejected(f"field {name!r} must be a non-empty string", 400)
+        if drop_nul:
+            return value.replace("\x00", "")
+        if "\x00" in value:
+            raise WebhookRejected(f"field {name!r} holds a NUL", 400)
         return value
 
     sender = text(config.inbound_from_field, required=True)
-    message = text(config.inbound_text_field, required=False)
+    message = text(config.inbound_text_field, required=False, drop_nul=True)
     provider_id = text(config.inbound_id_field, required=False) if config.inbound_id_field else ""
     digest = hashlib.sha256(f"{sender}\n{message}".encode()).hexdigest()[:16]
     return InboundSms(
