@@ -30,6 +30,10 @@ STATUS_RANK = {
 }
 
 
+#: the first due time of a reply to a person: ahead of every bulk row (a broadcast's rows
+#: are due when queued), so that the worker's next claim takes it first
+AHEAD = "2000-01-01T00:00:00.000+00:00"
+
 #: the due rows of one municipality's channel, oldest due first: walks ``outbox_claim``
 CLAIM_DUE = (
     f"SELECT {_COLUMNS} FROM outbox WHERE status = 'queued' AND municipality_id = ?"
@@ -69,8 +73,12 @@ class OutboxRepo:
             return replace(message, body="")
         return replace(message, body=body.decode())
 
-    async def enqueue(self, drafts: Sequence[OutboxDraft], *, now: str) -> int:
-        """Insert drafts whose dedupe key is new; return how many were new."""
+    async def enqueue(
+        self, drafts: Sequence[OutboxDraft], *, now: str, due: str | None = None
+    ) -> int:
+        """Insert drafts whose dedupe key is new; return how many were new. ``due``: when
+        they are first due (default ``now``); rows are taken in order of it, so a reply
+        due at :data:`AHEAD` goes before a broadcast's rows queued earlier."""
         return await self.db.executemany(
             "INSERT INTO outbox (municipality_id, dedupe_key, resident_id, broadcast_id,"
             " channel, address, body, reply_markup, media, next_attempt_at, created_at,"
@@ -87,7 +95,7 @@ class OutboxRepo:
                     self._body(d),
                     d.reply_markup,
                     d.media,
-                    now,
+                    due or now,
                     now,
                     now,
                 )

@@ -13,7 +13,7 @@ from bot.channels.gateway_events import GatewayEvents
 from bot.channels.smpp import SmppChannel, pdu
 from bot.core.clock import iso
 from bot.core.rendering.templates import Renderer
-from bot.core.services import demo_data
+from bot.core.services import broadcast, demo_data
 from bot.outbox.worker import ChannelLimit, OutboxWorker
 from bot.runtime.web import WebContext
 from storage.models import Municipality, OutboxDraft, OutboxMessage
@@ -90,6 +90,18 @@ async def test_a_reply_is_queued_sealed_for_the_resident(
         "SELECT resident_id, channel, status FROM outbox WHERE address = ?", (PHONE,)
     )
     assert tuple(row) == (resident.id, "sms", "queued")
+
+
+async def test_a_reply_goes_ahead_of_a_broadcast_waiting_in_the_outbox(
+    events: None, smsc: FakeSMSC, repos: Repos, demo: Municipality, clock: FakeClock
+) -> None:
+    await broadcast.create_broadcast(repos, demo, body="Жыйын эртең", now=clock.now())
+    clock.advance(minutes=1)
+    assert await smsc.deliver_sms(PHONE, "ME") == [pdu.ESME_ROK]
+    [first] = await repos.outbox.claim_due(
+        municipality_id=demo.id, channel="sms", now=iso(clock.now()), limit=1
+    )
+    assert first.broadcast_id is None and first.address == PHONE
 
 
 async def test_no_reply_to_a_sender_that_is_no_phone_number(

@@ -3,12 +3,13 @@
 An inbound SMS goes through the runtime's one "handle and record"
 (:func:`bot.runtime.web.handle_sms`, keyed per municipality by the event's ``dedupe_key``) in a
 group-commit transaction, and its reply is queued in the outbox in that same transaction
-(sealed: a ballot's receipt names the choice): no gateway takes a reply in its webhook's
-answer as Twilio takes TwiML. So the gateway's acknowledgement (a 2xx, a ``deliver_sm_resp``)
-comes only once the SMS and its reply are both kept; a repeated delivery is acknowledged and
-not handled again, its reply having been queued the first time. A key that is only the
-sender and a digest of the text (SMPP, an HTTP gateway without ids) makes a duplicate within
-:data:`CONTENT_DEDUPE` only: the same "1" a week later is a new vote.
+(sealed: a ballot's receipt names the choice), ahead of any broadcast waiting there: no
+gateway takes a reply in its webhook's answer as Twilio takes TwiML. So the gateway's
+acknowledgement (a 2xx, a ``deliver_sm_resp``) comes only once the SMS and its reply are
+both kept; a repeated delivery is acknowledged and not handled again, its reply having been
+queued the first time. A key that is only the sender and a digest of the text (SMPP, an
+HTTP gateway without ids) makes a duplicate within :data:`CONTENT_DEDUPE` only: the same "1"
+a week later is a new vote.
 
 A delivery report moves its outbox row forward only (:func:`bot.outbox.status.apply_status`);
 one that says the recipient refuses our SMS opts them out, as Twilio's 21610 does.
@@ -28,6 +29,7 @@ from bot.outbox import status as delivery_status
 from bot.runtime.web import WebContext, handle_sms
 from storage.inbound import AlreadyRecorded
 from storage.models import OutboxDraft
+from storage.outbox import AHEAD
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +107,7 @@ class GatewayEvents:
             )
             for n, part in enumerate(split_for_sms(reply))
         ]
-        return await ctx.repos.outbox.enqueue(drafts, now=iso(ctx.clock.now()))
+        return await ctx.repos.outbox.enqueue(drafts, now=iso(ctx.clock.now()), due=AHEAD)
 
     async def status(self, report: StatusEvent) -> None:
         ctx = self.ctx
