@@ -25,8 +25,9 @@ from twilio.request_validator import RequestValidator
 from bot.channels.android import AndroidSender, parse_phones
 from bot.channels.android import webhook_handler as android_webhook
 from bot.channels.gateway_events import GatewayEvents
-from bot.channels.http_gateway import HttpGatewayConfig, HttpGatewaySender
+from bot.channels.http_gateway import STATUS_OUTCOMES, HttpGatewayConfig, HttpGatewaySender
 from bot.channels.http_gateway import inbound_handler as http_inbound
+from bot.channels.http_gateway import status_handler as http_status
 from bot.channels.smpp import SmppChannel, SmppConfig
 from bot.channels.telegram.dispatcher import build_dispatcher, set_commands, webhook_feed
 from bot.channels.telegram.fsm_storage import forget_stale
@@ -55,8 +56,8 @@ from storage.repos import Repos
 
 log = logging.getLogger(__name__)
 
-#: where the Android phones and an HTTP gateway post residents' SMS (and the phones
-#: their delivery reports)
+#: where the Android phones and an HTTP gateway post residents' SMS and delivery reports
+#: (an HTTP gateway's to HTTP_GATEWAY_ROUTE/status/sent, /delivered, /failed)
 ANDROID_ROUTE = "/sms/android"
 HTTP_GATEWAY_ROUTE = "/sms/http"
 #: seconds an Android phone or an HTTP gateway has to answer a send
@@ -175,10 +176,14 @@ async def sms_gateway(
         inbound_secret=secret(settings.http_gateway_inbound_secret),
         optout_codes=settings.optout_codes,
     )
+    reports = [
+        web.post(f"{HTTP_GATEWAY_ROUTE}/status/{outcome}", http_status(config, outcome, events))
+        for outcome in STATUS_OUTCOMES
+    ]
     return SmsGateway(
         HttpGatewaySender(config, session),
         ChannelLimit(settings.http_gateway_rate),
-        (web.post(HTTP_GATEWAY_ROUTE, http_inbound(config, events)),),
+        (web.post(HTTP_GATEWAY_ROUTE, http_inbound(config, events)), *reports),
     )
 
 

@@ -35,6 +35,7 @@ import handlers.telegram  # noqa: F401  (every router's CallbackData class defin
 from bot.app import http_app, sms_gateway
 from bot.channels.android.webhook import sign
 from bot.channels.gateway_events import GatewayEvents
+from bot.channels.http_gateway import STATUS_OUTCOMES
 from bot.channels.telegram.dispatcher import build_dispatcher, webhook_feed
 from bot.channels.telegram.lane import TextLane
 from bot.channels.twilio import form as twilio_form
@@ -432,11 +433,14 @@ async def test_the_android_webhook_never_fails(
 
 
 @FUZZ
-@given(request=http_gateway_requests())
-async def test_the_http_gateway_route_never_fails(
-    gateway_site: Site, request: tuple[bytes, dict[str, str]]
+@given(
+    request=http_gateway_requests(),
+    path=st.sampled_from(["/sms/http"] * 3 + [f"/sms/http/status/{o}" for o in STATUS_OUTCOMES]),
+)
+async def test_the_http_gateway_routes_never_fail(
+    gateway_site: Site, request: tuple[bytes, dict[str, str]], path: str
 ) -> None:
-    answer = gateway_site.post("/sms/http", *request)
+    answer = gateway_site.post(path, *request)
     status = await refused_changes_nothing(gateway_site, answer)
     assert status in (204, 400, 401)
     event(f"answered {status}")

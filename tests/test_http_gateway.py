@@ -11,12 +11,14 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.channels.events import Event, InboundSms
+from bot.channels.events import Event, InboundSms, StatusEvent
 from bot.channels.http_gateway import (
+    STATUS_OUTCOMES,
     HttpGatewayConfig,
     HttpGatewaySender,
     InvalidSetting,
     inbound_handler,
+    status_handler,
 )
 from bot.outbox.channel import PermanentFailure, TemporaryFailure
 from tests.fakes.http_gateway import FakeHttpGateway
@@ -184,10 +186,15 @@ class Bot(FakeHTTPServer):
             self.events.append(event)
 
         self.handler = inbound_handler(INBOUND, record)
+        self.reports = {
+            outcome: status_handler(INBOUND, outcome, record) for outcome in STATUS_OUTCOMES
+        }
 
     def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/sms/http", self.handler)
+        for outcome, handler in self.reports.items():
+            app.router.add_post(f"/sms/http/status/{outcome}", handler)
         return app
 
 
@@ -198,11 +205,32 @@ async def bot() -> AsyncIterator[Bot]:
 
 
 async def post(
-    session: aiohttp.ClientSession, bot: Bot, secret: str | None = "s3cret", **kwargs: object
+    session: aiohttp.ClientSession,
+    bot: Bot,
+    secret: str | None = "s3cret",
+    path: str = "/sms/http",
+    **kwargs: object,
 ) -> int:
     headers = {"X-Gateway-Secret": secret} if secret is not None else {}
-    async with session.post(f"{bot.base_url}/sms/http", headers=headers, **kwargs) as response:
+    async with session.post(f"{bot.base_url}{path}", headers=headers, **kwargs) as response:
         return response.status
+
+
+async def test_delivery_reports_by_url(bot: Bot, session: aiohttp.ClientSession) -> None:
+    for outcome in ("sent", "delivered", "failed"):
+        path = f"/sms/http/status/{outcome}"
+        assert await post(session, bot, path=path, data={"id": "msg-7"}) == 204
+    assert [(e.provider_id, e.status, e.error) for e in bot.events] == [
+        ("msg-7", "sent", None),
+        ("msg-7", "delivered", None),
+        ("msg-7", "failed", "http gateway: failed"),
+    ]
+    assert all(isinstance(e, StatusEvent) for e in bot.events)
+    path = "/sms/http/status/delivered"
+    assert await post(session, bot, "guess", path=path, data={"id": "msg-7"}) == 401
+    assert await post(session, bot, path=path, data={"msgid": "msg-7"}) == 400
+    assert await post(session, bot, path=path, json={"id": "msg\x007"}) == 400
+    assert len(bot.events) == 3
 
 
 async def test_inbound_form_and_json(bot: Bot, session: aiohttp.ClientSession) -> None:

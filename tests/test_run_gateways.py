@@ -230,8 +230,21 @@ async def test_run_with_an_http_gateway(
         sent = json.loads(aggregator.requests[0].body)
         assert sent["to"] == PHONE.lstrip("+")
         assert resident_name(workdir) in sent["text"]
-        [(status,)] = query(workdir, "SELECT status FROM outbox WHERE provider_id = 'msg-1'")
-        assert status == "sent"
+        assert reply_status(workdir, "msg-1") == "sent"
+
+        # delivery reports, one URL per outcome: forward only
+        async with http.post(
+            f"{url}/status/delivered",
+            data={"id": "msg-1"},
+            headers={"X-Gateway-Secret": INBOUND_SECRET},
+        ) as answer:
+            assert answer.status == 204
+        assert reply_status(workdir, "msg-1") == "delivered"
+        async with http.post(
+            f"{url}/status/failed", data={"id": "msg-1"}, headers={"X-Gateway-Secret": "wrong"}
+        ) as answer:
+            assert answer.status == 401
+        assert reply_status(workdir, "msg-1") == "delivered"
 
         before = footprint(workdir)
         assert await post("wrong", {**sms, "id": "mo-2", "text": "STOP"}) == 401

@@ -9,7 +9,9 @@ text holds. Only these names are allowed (a template is not a program). The prov
 message id is read from the JSON answer by a dotted path (``data.0.id``).
 
 Inbound, the aggregator POSTs a form or JSON with configurable field names and a shared
-secret in a header (compared in constant time).
+secret in a header (compared in constant time). Delivery reports, as RapidPro's channel
+takes them: one URL per outcome (``.../sent``, ``.../delivered``, ``.../failed``), the
+message id in the field ``id`` (:data:`STATUS_OUTCOMES`), the same secret.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from urllib.parse import parse_qsl, quote
 import aiohttp
 from aiohttp import web
 
-from bot.channels.events import EventHandler, InboundSms
+from bot.channels.events import EventHandler, InboundSms, StatusEvent
 from bot.channels.webhooks import WebhookRejected, event_handler
 from bot.core.phones import mask_phone
 from bot.outbox.channel import PermanentFailure, TemporaryFailure
@@ -40,6 +42,10 @@ JSON = "application/json"
 VARIABLES = ("to", "to_no_plus", "text", "from")
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
 _WORD = re.compile(r"\w+")
+#: the last step of a delivery report's URL → the outbox's status
+STATUS_OUTCOMES = {"sent": "sent", "delivered": "delivered", "failed": "failed"}
+#: the field of a delivery report naming the message (the id its send returned)
+STATUS_ID_FIELD = "id"
 
 
 @dataclass(frozen=True)
@@ -192,39 +198,64 @@ class HttpGatewaySender:
         return []
 
 
-def parse_inbound(body: bytes, headers: Mapping[str, str], config: HttpGatewayConfig) -> InboundSms:
-    """The resident's SMS an aggregator POSTed; raises ``WebhookRejected``."""
+def _fields_of(
+    body: bytes, headers: Mapping[str, str], config: HttpGatewayConfig
+) -> dict[str, Any]:
+    """The posted fields, once the shared secret is checked; raises ``WebhookRejected``."""
     given = headers.get(config.inbound_secret_header, "")
     if not config.inbound_secret or not hmac.compare_digest(
         given.encode(), config.inbound_secret.encode()
     ):
         raise WebhookRejected("missing or wrong secret", 401)
-    fields = _fields(body, headers.get("Content-Type", ""))
+    return _fields(body, headers.get("Content-Type", ""))
 
-    def text(name: str, *, required: bool, drop_nul: bool = False) -> str:
-        """A NUL is dropped from the message (``drop_nul``) and refused anywhere else:
-        PostgreSQL stores none, so the SMS could never be recorded."""
-        value = fields.get(name)
-        if value is None and not required:
-            return ""
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str) or (required and not value.strip()):
-            raise WebhookRejected(f"field {name!r} must be a non-empty string", 400)
-        if drop_nul:
-            return value.replace("\x00", "")
-        if "\x00" in value:
-            raise WebhookRejected(f"field {name!r} holds a NUL", 400)
-        return value
 
-    sender = text(config.inbound_from_field, required=True)
-    message = text(config.inbound_text_field, required=False, drop_nul=True)
-    provider_id = text(config.inbound_id_field, required=False) if config.inbound_id_field else ""
+def _field(fields: Mapping[str, Any], name: str, *, required: bool, drop_nul: bool = False) -> str:
+    """A text field (a number is taken as its digits). A NUL is dropped from the message
+    (``drop_nul``) and refused anywhere else: PostgreSQL stores none, so the event could
+    never be recorded."""
+    value = fields.get(name)
+    if value is None and not required:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise WebhookRejected(f"field {name!r} must be a non-empty string", 400)
+    if drop_nul:
+        return value.replace("\x00", "")
+    if "\x00" in value:
+        raise WebhookRejected(f"field {name!r} holds a NUL", 400)
+    return value
+
+
+def parse_status(
+    body: bytes, headers: Mapping[str, str], config: HttpGatewayConfig, outcome: str
+) -> StatusEvent:
+    """A delivery report POSTed to the URL of ``outcome``; raises ``WebhookRejected``."""
+    message_id = _field(_fields_of(body, headers, config), STATUS_ID_FIELD, required=True)
+    return StatusEvent(
+        provider_id=message_id,
+        provider_status=outcome,
+        status=STATUS_OUTCOMES[outcome],
+        error="http gateway: failed" if outcome == "failed" else None,
+        dedupe_key=f"http:dlr:{message_id}:{outcome}",
+    )
+
+
+def parse_inbound(body: bytes, headers: Mapping[str, str], config: HttpGatewayConfig) -> InboundSms:
+    """The resident's SMS an aggregator POSTed; raises ``WebhookRejected``."""
+    fields = _fields_of(body, headers, config)
+
+    sender = _field(fields, config.inbound_from_field, required=True)
+    message = _field(fields, config.inbound_text_field, required=False, drop_nul=True)
+    provider_id = (
+        _field(fields, config.inbound_id_field, required=False) if config.inbound_id_field else ""
+    )
     digest = hashlib.sha256(f"{sender}\n{message}".encode()).hexdigest()[:16]
     return InboundSms(
         sender=sender,
         text=message,
-        to=text(config.inbound_to_field, required=False),
+        to=_field(fields, config.inbound_to_field, required=False),
         dedupe_key=f"http:{provider_id}" if provider_id else f"http:{sender}:{digest}",
         keyed_by_content=not provider_id,
     )
@@ -248,3 +279,11 @@ def inbound_handler(
     """The aiohttp handler of the URL the aggregator POSTs residents' SMS to."""
     return event_handler("HTTP gateway", lambda body, headers: parse_inbound(
         body, headers, config), on_event)  # fmt: skip
+
+
+def status_handler(
+    config: HttpGatewayConfig, outcome: str, on_event: EventHandler
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The aiohttp handler of the URL the aggregator POSTs ``outcome`` reports to."""
+    return event_handler("HTTP gateway", lambda body, headers: parse_status(
+        body, headers, config, outcome), on_event)  # fmt: skip
