@@ -119,7 +119,7 @@ async def sms_gateway(
     """The chosen gateway, open until ``stack`` closes (SMPP: bound, reconnecting in the
     background); None for Twilio without credentials. Its inbound SMS and delivery
     reports go to ``events``."""
-    secret = Settings._secret
+    secret = Settings.plain
     if settings.sms_gateway == "twilio":
         twilio = twilio_sender(settings)
         if twilio is None:

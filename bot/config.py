@@ -303,7 +303,7 @@ class Settings(BaseSettings):
                     body_template=self.http_gateway_body,
                     method=self.http_gateway_method,
                     content_type=self.http_gateway_content_type,
-                    auth_header=self._secret(self.http_gateway_auth_header),
+                    auth_header=self.plain(self.http_gateway_auth_header),
                 )
             except InvalidSetting as exc:
                 variable = "HTTP_GATEWAY_BODY" if exc.field == "body_template" else (
@@ -312,7 +312,8 @@ class Settings(BaseSettings):
         return self
 
     @staticmethod
-    def _secret(value: SecretStr | None) -> str:
+    def plain(value: SecretStr | None) -> str:
+        """A secret setting in clear ("" when unset), for the code that uses it."""
         return value.get_secret_value() if value else ""
 
     @property

@@ -32,7 +32,6 @@ from tests.fakes.smsc import FakeSMSC
 from tests.test_run import (  # noqa: F401 (fixtures)
     Civic,
     Launch,
-    db_url,
     http,
     launch,
     wait_until,
