@@ -24,7 +24,7 @@ from bot.core.rendering.templates import Renderer
 from bot.core.services.attendance import CheckInWindow
 from bot.core.services.console import Policy, Staff, staff_of
 from bot.webui.texts import texts
-from storage.models import Municipality
+from storage.models import Hearing, Municipality
 from storage.repos import Repos
 
 ROOT = "/staff/"
@@ -176,6 +176,14 @@ def _same(expected: str | None, sent: object) -> bool:
         and isinstance(sent, str)
         and bool(expected)
         and hmac.compare_digest(expected.encode(), sent.encode())
+    )
+
+
+async def hearing_of(request: web.Request) -> Hearing | None:
+    """The hearing of the URL's ``{hearing}``, if it is this municipality's."""
+    console = console_of(request)
+    return await console.repos.hearings.get(
+        console.municipality.id, int(request.match_info["hearing"])
     )
 
 
