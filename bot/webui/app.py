@@ -8,7 +8,7 @@ from bot.core.rendering.templates import TEMPLATES_DIR
 from bot.core.services.attendance import CheckInWindow
 from bot.core.services.console import Policy
 from bot.runtime.web import WebContext
-from bot.webui import hearings, pages
+from bot.webui import audit, hearings, pages
 from bot.webui.base import CONSOLE, Console, guard
 
 STYLESHEET = TEMPLATES_DIR / "web" / "staff" / "console.css"
@@ -39,5 +39,6 @@ def build_console(
     add("POST", door + "/check-in", pages.door_check_in, name="door_check_in")
     add("POST", door + "/walk-in", pages.door_walk_in, name="door_walk_in")
     hearings.add_routes(app)
+    audit.add_routes(app)
     add("GET", "/static/console.css", stylesheet, name="stylesheet")
     return app
