@@ -23,6 +23,7 @@ from bot.core.clock import Clock
 from bot.core.rendering.templates import Renderer
 from bot.core.services.attendance import CheckInWindow
 from bot.core.services.console import Policy, Staff, staff_of
+from bot.core.services.poll_results import SMALL_GROUP_MIN
 from bot.webui.texts import texts
 from storage.models import Hearing, Municipality
 from storage.repos import Repos
@@ -52,6 +53,8 @@ class Console:
     window: CheckInWindow
     #: cookies only over HTTPS (PUBLIC_BASE_URL is https)
     secure: bool
+    #: poll results: no figures for a smaller group (SMALL_GROUP_MIN)
+    small_group_min: int = SMALL_GROUP_MIN
 
 
 CONSOLE = web.AppKey("console", Console)

@@ -51,15 +51,21 @@ class HearingForm:
     village: str = ""
 
 
+def local_moment(day: str, clock: str, tz: ZoneInfo) -> datetime:
+    """A form's date (``YYYY-MM-DD``) and time (``HH:MM``) in the municipality's time zone;
+    ValueError if they are not one."""
+    moment = datetime.combine(date.fromisoformat(day), time.fromisoformat(clock), tzinfo=tz)
+    if len(day) != 10 or time.fromisoformat(clock).tzinfo is not None:
+        raise ValueError(f"{day} {clock}")
+    return moment.replace(second=0, microsecond=0)
+
+
 def _starts_at(form: HearingForm, tz: ZoneInfo, now: datetime) -> datetime:
-    """The date and time typed, in the municipality's time zone; in the future."""
+    """The date and time typed; in the future."""
     try:
-        day, clock = date.fromisoformat(form.date), time.fromisoformat(form.time)
+        moment = local_moment(form.date, form.time, tz)
     except ValueError:
         raise HearingRefused("bad_time") from None
-    if len(form.date) != 10 or clock.tzinfo is not None:
-        raise HearingRefused("bad_time")
-    moment = datetime.combine(day, clock.replace(second=0, microsecond=0), tzinfo=tz)
     if moment <= now:
         raise HearingRefused("in_past")
     return moment
