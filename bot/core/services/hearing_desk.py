@@ -18,7 +18,9 @@ from bot.core.clock import iso
 from bot.core.rendering.templates import Renderer
 from bot.core.services import hearings
 from bot.core.services.audit import Actor
+from bot.core.services.errors import ServiceError
 from bot.core.services.hearings import Report
+from bot.core.services.municipalities import village_id
 from storage.models import Hearing, Municipality
 from storage.repos import Repos
 
@@ -71,6 +73,17 @@ def _starts_at(form: HearingForm, tz: ZoneInfo, now: datetime) -> datetime:
     return moment
 
 
+async def known_village(
+    repos: Repos, municipality: Municipality, name: str, refused: type[Exception]
+) -> None:
+    """``name`` is empty (every village) or one of the municipality's villages, as
+    :func:`bot.core.services.municipalities.village_id` finds them."""
+    try:
+        await village_id(repos, municipality, name or None)
+    except ServiceError:
+        raise refused("unknown_village") from None
+
+
 def local_start(hearing: Hearing, tz: ZoneInfo) -> datetime:
     """When the hearing starts, in the municipality's time zone (the edit form's fields)."""
     return datetime.fromisoformat(hearing.starts_at).astimezone(tz)
@@ -99,9 +112,7 @@ async def create(
     starts_at = _starts_at(form, tz, now)
     place = _text(form.place, MAX_PLACE, needed="place_needed")
     agenda = _text(form.agenda, MAX_AGENDA)
-    villages = {v.name for v in await repos.municipalities.villages(municipality.id)}
-    if form.village and form.village not in villages:
-        raise HearingRefused("unknown_village")
+    await known_village(repos, municipality, form.village, HearingRefused)
     return await hearings.create_hearing(
         repos, municipality, kind=form.kind, starts_at=starts_at, place=place, now=now,
         village=form.village or None, agenda=agenda, actor=actor,

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.core.clock import iso
 from bot.core.services import audit, poll_io, poll_results
 from bot.core.services.audit import Actor
-from bot.core.services.hearing_desk import local_moment
+from bot.core.services.hearing_desk import known_village, local_moment
 from bot.core.services.poll_results import PollResults
 from bot.core.services.polls import BALLOT_TYPES, RULES, OptionSpec, create_poll
 from bot.core.services.voting import poll_state
@@ -145,9 +145,7 @@ async def create(
         raise PollRefused("in_past")
     if closes <= opens:
         raise PollRefused("closes_before_opens")
-    villages = {v.name for v in await repos.municipalities.villages(municipality.id)}
-    if form.village and form.village not in villages:
-        raise PollRefused("unknown_village")
+    await known_village(repos, municipality, form.village, PollRefused)
     return await create_poll(
         repos, municipality, title=title, ballot_type=form.ballot_type, options=options,
         opens_at=opens, closes_at=closes, now=now, max_choices=limit,
