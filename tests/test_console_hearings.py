@@ -68,9 +68,11 @@ async def test_create_edit_publish_and_watch_the_answers_come_in(site: Site) -> 
 
         here = f"/staff/hearings/{hearing_id}"
         assert await c.get(here + "/edit") == 200 and 'value="10:00"' in c.page
-        edited = _form(site, place="Маданият үйү", time="11:30")
+        edited = _form(site, place="Маданият үйү", time="11:30", agenda=" Бюджет\r\n Жолдор ")
         assert await c.post(here + "/edit", edited) == 200
         assert c.says(KY["hearing_saved"].format(told=0)) and c.says("Маданият үйү")
+        hearing = await hearings.get_hearing(site.repos, site.municipality, hearing_id)
+        assert str(hearing.agenda) == "Бюджет\nЖолдор"  # a textarea keeps its lines
 
         assert await c.post(here + "/publish", {}) == 200
         queued = await site.count("SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE ?",

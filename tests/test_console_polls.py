@@ -48,7 +48,7 @@ def poll_form(site: Site, **changes: str) -> dict[str, str]:
     """Approve up to 2 of two typed options, open now, closing in a week at 18:00."""
     closes = (site.clock.now() + timedelta(days=7)).date().isoformat()
     form = {"title": "Кайсы долбоорлор?", "ballot_type": "approval", "limit": "2",
-            "options": "Көчө жарыгы = 450000\nПарк = 300 000", "rule": "", "budget": "",
+            "options": "Көчө жарыгы = 450000\r\nПарк = 300\u00a0000", "rule": "", "budget": "",
             "opens_date": "", "opens_time": "", "closes_date": closes,
             "closes_time": "18:00", "village": ""}  # fmt: skip
     return form | changes

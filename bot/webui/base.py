@@ -159,17 +159,22 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return page(request, "message", status=exc.status, error=text(request, "not_found"))
 
 
-async def field(request: web.Request, name: str, limit: int) -> str:
+async def field(request: web.Request, name: str, limit: int, *, lines: bool = False) -> str:
     """A form field as text: at most ``limit`` characters, NFC, without control and
-    format characters (NUL cannot even be stored in PostgreSQL), spaces trimmed."""
+    format characters (NUL cannot even be stored in PostgreSQL), spaces trimmed; ``lines``:
+    a textarea whose line breaks are kept (``\n``), each line trimmed."""
     value = (await request.post()).get(name, "")
     if not isinstance(value, str):
         return ""
     value = unicodedata.normalize("NFC", value[: limit * 2])
+    if lines:
+        value = value.replace("\r\n", "\n")
     kept = "".join(
-        " " if ch in "\t\r\n" else ch for ch in value if unicodedata.category(ch)[0] != "C"
-        or ch in "\t\r\n"
+        ch if lines and ch == "\n" else " " if ch in "\t\r\n" else ch for ch in value
+        if unicodedata.category(ch)[0] != "C" or ch in "\t\r\n"
     )  # fmt: skip
+    if lines:
+        kept = "\n".join(line.strip() for line in kept.split("\n"))
     return kept.strip()[:limit]
 
 

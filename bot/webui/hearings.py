@@ -90,7 +90,7 @@ async def _read_form(request: web.Request) -> HearingForm:
         date=await field(request, "date", 20),
         time=await field(request, "time", 20),
         place=await field(request, "place", hearing_desk.MAX_PLACE + 1),
-        agenda=await field(request, "agenda", hearing_desk.MAX_AGENDA + 1),
+        agenda=await field(request, "agenda", hearing_desk.MAX_AGENDA + 1, lines=True),
         kind=await field(request, "kind", 20),
         village=await field(request, "village", 200),
     )
@@ -196,7 +196,7 @@ async def outcome(request: web.Request) -> web.StreamResponse:
     if hearing is None:
         return await not_found(request)
     console = console_of(request)
-    typed = await field(request, "outcome", hearing_desk.MAX_OUTCOME + 1)
+    typed = await field(request, "outcome", hearing_desk.MAX_OUTCOME + 1, lines=True)
     try:
         told = await hearing_desk.outcome(
             console.repos, console.renderer, hearing, typed, now=console.clock.now(),

@@ -95,7 +95,9 @@ async def _read_form(request: web.Request) -> PollForm:
         title=await field(request, "title", poll_desk.MAX_TITLE + 1),
         ballot_type=await field(request, "ballot_type", 20),
         limit=await field(request, "limit", 10),
-        options=await _lines(request, "options"),
+        options=await field(
+            request, "options", poll_desk.MAX_OPTIONS * (poll_desk.MAX_LABEL + 30), lines=True
+        ),
         problems=problems,
         rule=await field(request, "rule", 20),
         budget=await field(request, "budget", 20),
@@ -105,18 +107,6 @@ async def _read_form(request: web.Request) -> PollForm:
         closes_time=await field(request, "closes_time", 20),
         village=await field(request, "village", 200),
     )
-
-
-async def _lines(request: web.Request, name: str) -> str:
-    """A textarea of one item a line: each line read as :func:`field` reads a field."""
-    value = (await request.post()).get(name, "")
-    if not isinstance(value, str):
-        return ""
-    lines = value[: poll_desk.MAX_OPTIONS * (poll_desk.MAX_LABEL + 30)].splitlines()
-    kept = []
-    for line in lines[: poll_desk.MAX_OPTIONS + 1]:
-        kept.append("".join(ch for ch in line if ch.isprintable() or ch == " ").strip())
-    return "\n".join(kept)
 
 
 async def create(request: web.Request) -> web.StreamResponse:

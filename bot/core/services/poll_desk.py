@@ -62,7 +62,7 @@ class PollForm:
 
 
 def _som(text: str) -> int | None:
-    text = text.replace(" ", "")
+    text = "".join(text.split())  # 300 000, with any kind of space
     if not text:
         return None
     if not (text.isascii() and text.isdecimal()) or int(text) > MAX_SOM:
