@@ -209,7 +209,10 @@ def web_app(
         idle_minutes=settings.staff_session_idle_minutes,
     )
     secure = (settings.public_base_url or "").startswith("https://")
-    console = build_console(ctx, policy, settings.checkin_window(), secure=secure)
+    console = build_console(
+        ctx, policy, settings.checkin_window(), secure=secure,
+        small_group_min=settings.small_group_min,
+    )  # fmt: skip
     app.add_subapp("/staff/", console)
     return app
 

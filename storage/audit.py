@@ -33,3 +33,20 @@ class AuditRepo:
             (municipality_id, municipality_id, since, since),
         )
         return [AuditEntry(*row) for row in rows]
+
+    async def page(
+        self, *, municipality_id: int, since: str | None, until: str | None,
+        before_id: int | None, limit: int,
+    ) -> list[AuditEntry]:  # fmt: skip
+        """Newest first, at most ``limit``: of one municipality, from ``since`` (UTC ISO) on
+        and before ``until``, with an id below ``before_id`` (the next page)."""
+        rows = await self.db.fetchall(
+            "SELECT a.id, a.municipality_id, m.slug, a.at, a.actor_id, a.via, a.action,"
+            " a.object_kind, a.object_id, a.detail"
+            " FROM audit_log a JOIN municipalities m ON m.id = a.municipality_id"
+            " WHERE a.municipality_id = ? AND (? IS NULL OR a.at >= ?)"
+            " AND (? IS NULL OR a.at < ?) AND (? IS NULL OR a.id < ?)"
+            " ORDER BY a.id DESC LIMIT ?",
+            (municipality_id, since, since, until, until, before_id, before_id, limit),
+        )
+        return [AuditEntry(*row) for row in rows]

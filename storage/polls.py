@@ -154,6 +154,13 @@ class PollRepo:
         )
         return [_poll(row) for row in rows]
 
+    async def set_times(self, poll_id: int, *, opens_at: str, closes_at: str) -> None:
+        """Open now or close early (the staff console)."""
+        await self.db.execute(
+            "UPDATE polls SET opens_at = ?, closes_at = ? WHERE id = ?",
+            (opens_at, closes_at, poll_id),
+        )
+
     async def mark_results_published(self, poll_id: int) -> None:
         await self.db.execute("UPDATE polls SET results_published = TRUE WHERE id = ?", (poll_id,))
 

@@ -7,8 +7,9 @@ from aiohttp import web
 from bot.core.rendering.templates import TEMPLATES_DIR
 from bot.core.services.attendance import CheckInWindow
 from bot.core.services.console import Policy
+from bot.core.services.poll_results import SMALL_GROUP_MIN
 from bot.runtime.web import WebContext
-from bot.webui import pages
+from bot.webui import audit, hearings, pages, participation, polls
 from bot.webui.base import CONSOLE, Console, guard
 
 STYLESHEET = TEMPLATES_DIR / "web" / "staff" / "console.css"
@@ -19,14 +20,20 @@ async def stylesheet(request: web.Request) -> web.FileResponse:
 
 
 def build_console(
-    ctx: WebContext, policy: Policy, window: CheckInWindow, *, secure: bool
+    ctx: WebContext,
+    policy: Policy,
+    window: CheckInWindow,
+    *,
+    secure: bool,
+    small_group_min: int = SMALL_GROUP_MIN,
 ) -> web.Application:
     """The console as an aiohttp application, for ``app.add_subapp("/staff/", ...)``;
     ``secure``: cookies only over HTTPS."""
     app = web.Application(middlewares=[guard])
     app[CONSOLE] = Console(
-        ctx.repos, ctx.renderer, ctx.clock, ctx.municipality, policy, window, secure
-    )
+        ctx.repos, ctx.renderer, ctx.clock, ctx.municipality, policy, window, secure,
+        small_group_min,
+    )  # fmt: skip
     add = app.router.add_route
     add("GET", "/", pages.today, name="today")
     add("GET", "/sign-in", pages.sign_in_form, name="sign_in_form")
@@ -38,5 +45,9 @@ def build_console(
     add("POST", door + "/search", pages.door_search, name="door_search")
     add("POST", door + "/check-in", pages.door_check_in, name="door_check_in")
     add("POST", door + "/walk-in", pages.door_walk_in, name="door_walk_in")
+    hearings.add_routes(app)
+    audit.add_routes(app)
+    polls.add_routes(app)
+    participation.add_routes(app)
     add("GET", "/static/console.css", stylesheet, name="stylesheet")
     return app

@@ -23,8 +23,9 @@ from bot.core.clock import Clock
 from bot.core.rendering.templates import Renderer
 from bot.core.services.attendance import CheckInWindow
 from bot.core.services.console import Policy, Staff, staff_of
+from bot.core.services.poll_results import SMALL_GROUP_MIN
 from bot.webui.texts import texts
-from storage.models import Municipality
+from storage.models import Hearing, Municipality
 from storage.repos import Repos
 
 ROOT = "/staff/"
@@ -52,6 +53,8 @@ class Console:
     window: CheckInWindow
     #: cookies only over HTTPS (PUBLIC_BASE_URL is https)
     secure: bool
+    #: poll results: no figures for a smaller group (SMALL_GROUP_MIN)
+    small_group_min: int = SMALL_GROUP_MIN
 
 
 CONSOLE = web.AppKey("console", Console)
@@ -156,17 +159,22 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return page(request, "message", status=exc.status, error=text(request, "not_found"))
 
 
-async def field(request: web.Request, name: str, limit: int) -> str:
+async def field(request: web.Request, name: str, limit: int, *, lines: bool = False) -> str:
     """A form field as text: at most ``limit`` characters, NFC, without control and
-    format characters (NUL cannot even be stored in PostgreSQL), spaces trimmed."""
+    format characters (NUL cannot even be stored in PostgreSQL), spaces trimmed; ``lines``:
+    a textarea whose line breaks are kept (``\n``), each line trimmed."""
     value = (await request.post()).get(name, "")
     if not isinstance(value, str):
         return ""
     value = unicodedata.normalize("NFC", value[: limit * 2])
+    if lines:
+        value = value.replace("\r\n", "\n")
     kept = "".join(
-        " " if ch in "\t\r\n" else ch for ch in value if unicodedata.category(ch)[0] != "C"
-        or ch in "\t\r\n"
+        ch if lines and ch == "\n" else " " if ch in "\t\r\n" else ch for ch in value
+        if unicodedata.category(ch)[0] != "C" or ch in "\t\r\n"
     )  # fmt: skip
+    if lines:
+        kept = "\n".join(line.strip() for line in kept.split("\n"))
     return kept.strip()[:limit]
 
 
@@ -176,6 +184,14 @@ def _same(expected: str | None, sent: object) -> bool:
         and isinstance(sent, str)
         and bool(expected)
         and hmac.compare_digest(expected.encode(), sent.encode())
+    )
+
+
+async def hearing_of(request: web.Request) -> Hearing | None:
+    """The hearing of the URL's ``{hearing}``, if it is this municipality's."""
+    console = console_of(request)
+    return await console.repos.hearings.get(
+        console.municipality.id, int(request.match_info["hearing"])
     )
 
 

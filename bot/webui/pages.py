@@ -17,6 +17,7 @@ from bot.webui.base import (
     console_of,
     cookie_options,
     field,
+    hearing_of,
     not_found,
     page,
     redirect,
@@ -98,13 +99,6 @@ async def today(request: web.Request) -> web.Response:
 # the door
 
 
-async def _hearing(request: web.Request) -> Hearing | None:
-    console = console_of(request)
-    return await console.repos.hearings.get(
-        console.municipality.id, int(request.match_info["hearing"])
-    )
-
-
 async def _door_page(
     request: web.Request,
     hearing: Hearing,
@@ -139,7 +133,7 @@ def _refusal(request: web.Request, exc: DoorRefused | ServiceError) -> str:
 
 
 async def door(request: web.Request) -> web.Response:
-    hearing = await _hearing(request)
+    hearing = await hearing_of(request)
     if hearing is None:
         return await not_found(request)
     return await _door_page(request, hearing)
@@ -147,7 +141,7 @@ async def door(request: web.Request) -> web.Response:
 
 async def door_search(request: web.Request) -> web.Response:
     """A POST, so that the names and phones searched stay out of URLs and access logs."""
-    hearing = await _hearing(request)
+    hearing = await hearing_of(request)
     if hearing is None:
         return await not_found(request)
     query = await field(request, "q", door_service.MAX_QUERY)
@@ -162,7 +156,7 @@ def _checked_notice(request: web.Request, done: CheckIn) -> str:
 
 
 async def door_check_in(request: web.Request) -> web.StreamResponse:
-    hearing = await _hearing(request)
+    hearing = await hearing_of(request)
     if hearing is None:
         return await not_found(request)
     raw = await field(request, "resident", 16)
@@ -185,7 +179,7 @@ async def door_check_in(request: web.Request) -> web.StreamResponse:
 
 
 async def door_walk_in(request: web.Request) -> web.StreamResponse:
-    hearing = await _hearing(request)
+    hearing = await hearing_of(request)
     if hearing is None:
         return await not_found(request)
     console = console_of(request)

@@ -1,0 +1,96 @@
+"""The yearly participation report the seed opens with: how many events were held in a
+year and how many people took part (women, deputies, by village and age group), from the
+attendance counted at each event (:func:`bot.core.services.hearings.report`); a page of
+the staff console and a CSV through the one CSV writer.
+
+Events are the municipality's hearings that were not cancelled, by the year of their
+local date. Deputies are summed over the events that counted them; an event that did not
+(an old report's "–") is named in ``deputies_uncounted``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.core.rendering.spreadsheet import csv_text
+from bot.core.services import hearings
+from bot.core.services.hearings import Report
+from storage.models import Hearing, Municipality
+from storage.repos import Repos
+
+COLUMNS = ["date", "kind", "place", "participants", "women", "deputies"]
+
+
+class YearRefused(Exception):
+    """A year that cannot be read; nothing shown."""
+
+
+@dataclass(frozen=True)
+class YearReport:
+    year: int
+    #: every year with an event, latest first (the page's choice)
+    years: list[int]
+    events: list[Report]
+    by_kind: dict[str, int]
+    participants: int
+    women: int
+    deputies: int
+    #: events where nobody counted the deputies
+    deputies_uncounted: int
+    by_village: dict[str, int]
+    by_age_group: dict[str, int]
+
+
+def _year(hearing: Hearing, tz: ZoneInfo) -> int:
+    return datetime.fromisoformat(hearing.starts_at).astimezone(tz).year
+
+
+async def year_report(
+    repos: Repos, municipality: Municipality, year: str, *, tz: ZoneInfo, now: datetime
+) -> YearReport:
+    """The report of ``year`` (digits; empty: the latest year with an event, else this
+    year)."""
+    held = [h for h in await repos.hearings.all(municipality.id) if h.status != "cancelled"]
+    years = sorted({_year(h, tz) for h in held}, reverse=True)
+    if not year:
+        chosen = years[0] if years else now.astimezone(tz).year
+    elif year.isascii() and year.isdecimal() and len(year) == 4:
+        chosen = int(year)
+    else:
+        raise YearRefused(year)
+    events = [await hearings.report(repos, h) for h in held if _year(h, tz) == chosen]
+    villages: Counter[str] = Counter()
+    ages: Counter[str] = Counter()
+    for event in events:
+        villages.update(event.by_village)
+        ages.update(event.by_age_group)
+    return YearReport(
+        year=chosen,
+        years=years,
+        events=events,
+        by_kind=dict(Counter(e.hearing.kind for e in events)),
+        participants=sum(e.participants for e in events),
+        women=sum(e.women for e in events),
+        deputies=sum(e.deputies or 0 for e in events),
+        deputies_uncounted=sum(1 for e in events if e.deputies is None),
+        by_village=dict(sorted(villages.items())),
+        by_age_group=dict(ages),
+    )
+
+
+def year_csv(report: YearReport, tz: ZoneInfo) -> str:
+    """One row per event, then the year's total (deputies "–" where nobody counted them)."""
+    rows: list[list[object]] = [
+        [
+            f"{datetime.fromisoformat(e.hearing.starts_at).astimezone(tz):%Y-%m-%d}",
+            e.hearing.kind, e.hearing.place, e.participants, e.women,
+            "–" if e.deputies is None else e.deputies,
+        ]
+        for e in report.events
+    ]  # fmt: skip
+    rows.append([str(report.year), f"{len(report.events)} events", "", report.participants,
+                 report.women, report.deputies])  # fmt: skip
+    return csv_text(COLUMNS, rows)
