@@ -39,6 +39,7 @@ from bot.runtime.cpu import pin
 from bot.runtime.scheduling import Scheduler
 from bot.runtime.web import WebContext, build_app
 from bot.webui import build_console
+from bot.webui.public import Public, build_public
 from storage.db import open_database
 from storage.migrate import migrate
 from storage.repos import Repos
@@ -91,7 +92,8 @@ def http_app(ctx: WebContext) -> web.Application:
 
 
 def web_app(ctx: WebContext, settings: Settings) -> web.Application:
-    """The web server's routes: the webhooks (:func:`http_app`) and the staff console."""
+    """The web server's routes: the webhooks (:func:`http_app`), the staff console and the
+    public pages."""
     app = http_app(ctx)
     policy = Policy(
         code_minutes=settings.staff_code_minutes,
@@ -103,6 +105,8 @@ def web_app(ctx: WebContext, settings: Settings) -> web.Application:
     secure = (settings.public_base_url or "").startswith("https://")
     console = build_console(ctx, policy, settings.checkin_window(), secure=secure)
     app.add_subapp("/staff/", console)
+    public = Public(ctx.repos, ctx.renderer, ctx.clock, settings.small_group_min)
+    app.add_subapp("/m/", build_public(public))
     return app
 
 
