@@ -1,0 +1,339 @@
+"""The public pages (``/m/``) over HTTP, served as ``civic-bot run`` serves them
+(tests/console_site.py) on the demo: figures against the database, the secret ballot,
+nothing personal, the slow line (size, 304, a cache that follows the data), bad input."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import AsyncIterator
+from html import unescape
+
+import aiohttp
+import pytest
+from multidict import CIMultiDict
+
+from bot.core.rendering.templates import Renderer
+from bot.core.services import projects, voting
+from bot.core.services.ballot_text import parse_ballot_text
+from bot.core.services.demo_hearings import SEED_HEARINGS
+from bot.webui.texts import texts
+from tests.conftest import FakeClock
+from tests.console_site import Site, console_site
+from tests.public_data import ACT_TEXT, PublicData, adults_by_village, populate
+
+EN = texts("en", "public")
+KY = texts("ky", "public")
+PAGES = ("", "budget", "projects", "hearings", "polls", "ratings", "data")
+FILES = ("budget.csv", "projects.csv", "hearings.csv", "ratings.csv")
+LIMIT = 50 * 1024
+
+
+@pytest.fixture
+async def site(db_url: str, clock: FakeClock, renderer: Renderer) -> AsyncIterator[Site]:
+    async with console_site(db_url, clock, renderer) as running:
+        yield running
+
+
+@pytest.fixture
+async def data(site: Site) -> PublicData:
+    return await populate(site.repos, site.municipality, now=site.clock.now())
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(auto_decompress=False) as session:
+        yield session
+
+
+async def fetch(
+    http: aiohttp.ClientSession, site: Site, path: str, **headers: str
+) -> tuple[int, CIMultiDict[str], str, int]:
+    """Status, headers, the text, and the bytes transferred (gzip asked for)."""
+    async with http.get(
+        site.base_url + path, headers={"Accept-Encoding": "gzip", **headers},
+        allow_redirects=False,
+    ) as response:  # fmt: skip
+        raw = await response.read()
+        body = gzip.decompress(raw) if response.headers.get("Content-Encoding") == "gzip" else raw
+        return response.status, response.headers.copy(), body.decode(), len(raw)
+
+
+def page_url(page: str, lang: str = "en", **query: object) -> str:
+    extra = "".join(f"&{k}={v}" for k, v in query.items())
+    return f"/m/ak-chiy/{page}?lang={lang}{extra}"
+
+
+def cells(html: str) -> list[list[str]]:
+    """Every table row as its cells' text."""
+    rows = []
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S):
+        found = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)
+        rows.append([unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in found])
+    return rows
+
+
+def number(text: str) -> int:
+    return int(re.sub(r"\D", "", text))
+
+
+async def test_every_page_answers_in_three_languages_under_50_kb(
+    site: Site, data: PublicData, http: aiohttp.ClientSession
+) -> None:
+    status, _, listing, _ = await fetch(http, site, "/m/")
+    assert status == 200 and 'href="/m/ak-chiy/?lang=ky"' in listing
+    for lang in ("ky", "ru", "en"):
+        words = texts(lang, "public")
+        for page in PAGES:
+            status, headers, html, size = await fetch(http, site, page_url(page, lang))
+            assert status == 200, (page, lang)
+            assert f'<html lang="{lang}">' in html
+            assert headers["Content-Encoding"] == "gzip" and size <= LIMIT, (page, size)
+            assert "<script" not in html
+            assert words["nav_budget"] in html and words["footer"] in unescape(html)
+    status, headers, _, _ = await fetch(http, site, "/m/ak-chiy")
+    assert status == 308 and headers["Location"] == "/m/ak-chiy/"
+    # without ?lang= the municipality's own language: Kyrgyz
+    _, _, html, _ = await fetch(http, site, "/m/ak-chiy/budget")
+    assert '<html lang="ky">' in html and KY["revenue_by_source"] in html
+
+
+async def test_the_budget_matches_the_database_and_is_drawn_in_the_page(
+    site: Site, http: aiohttp.ClientSession
+) -> None:
+    _, _, html, _ = await fetch(http, site, page_url("budget"))
+    budget = await site.repos.budget.current(site.municipality.id)
+    assert budget is not None
+    revenue = await site.repos.budget.lines(budget.id, "revenue")
+    spending = await site.repos.budget.lines(budget.id, "spending")
+    shown = {
+        row[0]: number(row[1]) for row in cells(html) if len(row) == 2 and row[1][:1].isdigit()
+    }
+    for name, _, amount in revenue:
+        assert shown[name] == amount
+    roads = sum(a for n, _, a in spending if n == "Roads")
+    assert shown["Roads"] == roads == 1_500_000  # Ak-Chiy and Kachybek together
+    villages = {
+        v.name: v.id for v in await site.repos.municipalities.villages(site.municipality.id)
+    }
+    for village, village_id in villages.items():
+        assert shown[village] == sum(a for _, v, a in spending if v == village_id)
+    assert shown[EN["whole_municipality"]] == sum(a for _, v, a in spending if v is None)
+    total = sum(a for _, _, a in revenue)
+    assert f"{total:,} som" in html  # 12,000,000
+    # three charts drawn in the page, one bar per line of their tables
+    assert html.count("<svg") == 3 and "<img" not in html
+    assert html.count("<rect") == len(revenue) + len({n for n, _, _ in spending}) + 4
+    _, _, csv, _ = await fetch(http, site, "/m/ak-chiy/data/budget.csv")
+    assert "2015,1,revenue,Mining company payments,,3800000" in csv
+
+
+async def test_the_roads_funding_adds_up_source_by_source(
+    site: Site, data: PublicData, http: aiohttp.ClientSession
+) -> None:
+    _, _, html, _ = await fetch(http, site, page_url("projects"))
+    roads = html[html.index("Roads: 4.0 km") : html.index("Transformers in")]
+    rows = {
+        row[0]: number(row[1]) for row in cells(roads) if len(row) == 2 and row[1][:1].isdigit()
+    }
+    assert rows == {
+        "Local budget (local budget)": 107_000,
+        "ARIS (investor)": 250_000,
+        "Pasture committee (investor)": 40_000,
+        "Residents (community money)": 35_000,
+        "Residents' labour (115 people) (residents' labour)": 25_000,
+        "Total": 457_000,
+    }
+    assert "Cost: <b>457,000 som</b>" in roads
+    assert "1,500 direct beneficiaries" in roads and "700 indirect" in roads
+    # the monitoring group's act: its role, its milestone, its photo; never its name
+    assert ACT_TEXT in roads and EN["role_monitor"] in roads
+    assert data.author.name not in html
+    assert f"{EN['act_handover']}: 25 Nov 2026" in roads and EN["photos"].format(count=1) in roads
+    assert "5,684,800 som" in html and "49 activities" in html  # the joint action plan
+    _, _, csv, _ = await fetch(http, site, "/m/ak-chiy/data/projects.csv")
+    assert csv.count("ROADS,") == 5
+
+
+async def test_past_hearings_reproduce_the_seed_table_from_check_ins(
+    site: Site, http: aiohttp.ClientSession
+) -> None:
+    _, _, html, _ = await fetch(http, site, page_url("hearings"))
+    table = html[html.index(EN["past_hearings"]) : html.index(EN["by_village"])]
+    rows = [row for row in cells(table) if row and row[0][:1].isdigit()]
+    kinds = {"execution": EN["kind_execution"], "formation": EN["kind_formation"]}
+    expected = sorted(
+        (
+            [f"{day[8:10]}/{day[5:7]}/{day[:4]}", kinds[kind], str(people), str(women),
+             "–" if deputies is None else str(deputies)]
+            for day, kind, people, women, deputies in SEED_HEARINGS
+        ),
+        key=lambda row: row[0][6:] + row[0][3:5] + row[0][:2],
+        reverse=True,
+    )  # fmt: skip
+    assert rows == expected
+    by_village = cells(html[html.index(EN["by_village"]) :])
+    assert sum(number(c) for c in by_village[1][1:]) == 200  # 2015-02-20, all villages
+
+
+async def test_an_upcoming_hearing_says_how_to_answer(
+    site: Site, http: aiohttp.ClientSession
+) -> None:
+    hearing = await site.hearing_today()
+    for lang, reply in (("en", f"H{hearing.id} YES"), ("ky", f"У{hearing.id} ИЙЕ"),
+                        ("ru", f"С{hearing.id} ДА")):  # fmt: skip
+        _, _, html, _ = await fetch(http, site, page_url("hearings", lang))
+        upcoming = html[: html.index(texts(lang, "public")["past_hearings"])]
+        assert hearing.place in upcoming and reply in upcoming and "/hearings" in upcoming
+
+
+async def test_a_secret_poll_shows_only_turnout_while_open_and_no_small_group_after(
+    site: Site, data: PublicData, http: aiohttp.ClientSession
+) -> None:
+    poll = data.poll
+    _, _, html, _ = await fetch(http, site, page_url("polls"))
+    section = html[html.index(f'id="poll-{poll.id}"') :]
+    assert "Voted so far: 15 of" in section and f"V{poll.id} 1" in section
+    assert EN["votes"] not in section and EN["by_village"] not in section
+    assert "Lenin street" not in section  # not even the options' order by score
+    for suffix in ("csv", "pb"):
+        status, _, text, _ = await fetch(http, site, f"/m/ak-chiy/data/poll-{poll.id}.{suffix}")
+        assert status == 404 and KY["poll_not_closed"] in text
+    _, _, listing, _ = await fetch(http, site, page_url("data"))
+    assert f"poll-{poll.id}.pb" not in listing
+
+    site.clock.advance(days=8)
+    _, _, html, _ = await fetch(http, site, page_url("polls"))
+    section = html[html.index(f'id="poll-{poll.id}"') :]
+    assert "Voted: 15 of" in section
+    results = {row[0]: row[1:] for row in cells(section) if row[0].startswith(("1.", "2."))}
+    assert results["1. Lenin street — chosen"] == ["8", "8"]
+    assert results["2. School street"] == ["7", "7"]
+    shown_groups = 0
+    for table in re.findall(r'<table class="breakdown">.*?</table>', section, re.S):
+        for row in cells(table)[1:]:
+            if row[1] == EN["too_small"]:
+                continue
+            shown_groups += 1
+            assert number(row[1]) >= 5, row
+            assert sum(number(c) for c in row[2:]) == number(row[1])
+    assert shown_groups >= 1
+    villages = cells(re.findall(r'<table class="breakdown">.*?</table>', section, re.S)[0])
+    assert [row[:2] for row in villages[1:]] == [
+        ["Ak-Chiy", "7"], ["Kachybek", EN["too_small"]], ["Sovetskoye", EN["too_small"]],
+    ]  # fmt: skip
+    status, headers, pb, _ = await fetch(http, site, f"/m/ak-chiy/data/poll-{poll.id}.pb")
+    assert status == 200 and "attachment" in headers["Content-Disposition"]
+    assert "VOTES" in pb and pb.count("\n1;") + pb.count("\n2;") >= 2
+    _, _, csv, _ = await fetch(http, site, f"/m/ak-chiy/data/poll-{poll.id}.csv")
+    assert "village,Sovetskoye,2,,,,,," in csv
+
+
+async def test_service_ratings_by_village_with_the_trend_and_few_ratings_hidden(
+    site: Site, data: PublicData, http: aiohttp.ClientSession
+) -> None:
+    _, _, html, _ = await fetch(http, site, page_url("ratings"))
+    tables = re.findall(r"<table>.*?</table>", html, re.S)
+    first = cells(tables[0])
+    assert first[0] == [EN["service"], EN["all_villages"], "Ak-Chiy", "Kachybek", "Sovetskoye"]
+    # Sovetskoye's 3 are too few, and Kachybek's 5 would give them away (the total minus
+    # the shown villages): both hidden
+    assert first[1] == ["Water", "3.0 (14)", "3.0 (6)", EN["too_few"], EN["too_few"]]
+    assert cells(tables[1])[1][1] == "4.0 (14)"
+    trend = html[html.index(EN["trend"]) :]
+    assert ">4.0<" in trend and ">3.0<" in trend and trend.count("<svg") == 2
+    _, _, csv, _ = await fetch(http, site, "/m/ak-chiy/data/ratings.csv")
+    assert "Water,Sovetskoye,,\n" in csv.replace("\r", "")
+
+
+async def test_no_phone_or_name_appears_on_any_public_page(
+    site: Site, data: PublicData, http: aiohttp.ClientSession
+) -> None:
+    names = {row[0] for row in await site.repos.db.fetchall("SELECT name FROM residents")}
+    phone = re.compile(r"\+?996\s?\d{3}|700\s?0\d{5}")
+    site.clock.advance(days=8)  # the poll's results and files too
+    paths = ["/m/"] + [page_url(p, lang) for p in PAGES for lang in ("ky", "ru", "en")]
+    paths += [f"/m/ak-chiy/data/{name}" for name in FILES]
+    paths += [f"/m/ak-chiy/data/poll-{data.poll.id}.{kind}" for kind in ("csv", "pb")]
+    for path in paths:
+        status, _, text, _ = await fetch(http, site, path)
+        assert status == 200, path
+        assert not phone.search(text), path
+        assert not [name for name in names if name in text], path
+    assert data.author.name in names and data.voters[0].name in names
+
+
+async def test_a_repeat_visit_costs_a_304_until_the_data_changes(
+    site: Site, data: PublicData, http: aiohttp.ClientSession, renderer: Renderer
+) -> None:
+    path = page_url("projects")
+    status, headers, html, _ = await fetch(http, site, path)
+    assert status == 200, html
+    etag, modified = headers["ETag"], headers["Last-Modified"]
+    assert status == 200 and headers["Cache-Control"] == "public, no-cache"
+    status, again, _, size = await fetch(http, site, path, **{"If-None-Match": etag})
+    assert status == 304 and size == 0 and again["ETag"] == etag
+    status, _, _, _ = await fetch(http, site, path, **{"If-Modified-Since": modified})
+    assert status == 304
+    # a change of what the page shows: a new version, a new page
+    site.clock.advance(minutes=5)
+    await projects.update_status(
+        site.repos, renderer, site.municipality, "EXCAVATOR", "in_progress", now=site.clock.now()
+    )
+    status, headers, changed, _ = await fetch(http, site, path, **{"If-None-Match": etag})
+    assert status == 200 and headers["ETag"] != etag and changed != html
+    assert headers["Last-Modified"] != modified
+    # a vote changes the turnout shown on the polls page, nothing else is needed
+    _, before, _, _ = await fetch(http, site, page_url("polls"))
+    await populate_one_more_vote(site, data)
+    status, after, text, _ = await fetch(
+        http, site, page_url("polls"), **{"If-None-Match": before["ETag"]}
+    )
+    assert status == 200 and "Voted so far: 16 of" in text
+    # and the poll's closing, by time alone
+    site.clock.advance(days=8)
+    status, _, text, _ = await fetch(
+        http, site, page_url("polls"), **{"If-None-Match": after["ETag"]}
+    )
+    assert status == 200 and "Voted: 16 of" in text
+
+
+async def populate_one_more_vote(site: Site, data: PublicData) -> None:
+    resident = (await adults_by_village(site.repos, site.municipality, site.clock.now()))[
+        "Ak-Chiy"
+    ][300]
+    ballot = parse_ballot_text(f"#{data.poll.id} 2")
+    await voting.cast(
+        site.repos, site.municipality, resident, ballot, channel="sms", now=site.clock.now()
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "key"),
+    [
+        ("/m/nowhere/", 404, "not_found"),
+        ("/m/ak-chiy/nothing", 404, "not_found"),
+        ("/m/ak-chiy/budget?year=abc", 400, "bad_request"),
+        ("/m/ak-chiy/budget?year=%F0%9F%92%A5", 400, "bad_request"),
+        ("/m/ak-chiy/budget?year=1999", 404, "not_found"),
+        ("/m/ak-chiy/budget?version=99999999999", 400, "bad_request"),
+        ("/m/ak-chiy/data/secrets.csv", 404, "not_found"),
+        ("/m/ak-chiy/data/poll-999.pb", 404, "not_found"),
+        ("/m/Ak-Chiy/", 404, "not_found"),
+    ],
+)
+async def test_a_wrong_address_gets_a_polite_page_in_kyrgyz(
+    site: Site, http: aiohttp.ClientSession, path: str, status: int, key: str
+) -> None:
+    got, headers, html, _ = await fetch(http, site, path)
+    assert got == status and KY[key] in html
+    assert headers["Cache-Control"] == "no-store"
+    got, _, html, _ = await fetch(http, site, path + ("&" if "?" in path else "?") + "lang=ru")
+    assert got == status and texts("ru", "public")[key] in html
+
+
+async def test_an_unknown_language_falls_back_to_the_municipality_s(
+    site: Site, http: aiohttp.ClientSession
+) -> None:
+    status, _, html, _ = await fetch(http, site, "/m/ak-chiy/budget?lang=xx%00")
+    assert status == 200 and '<html lang="ky">' in html
