@@ -7,6 +7,7 @@ import functools
 import gc
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -19,6 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from twilio.request_validator import RequestValidator
 
 from bot.channels.telegram.dispatcher import build_dispatcher, set_commands, webhook_feed
+from bot.channels.telegram.files import file_fetcher
 from bot.channels.telegram.fsm_storage import forget_stale
 from bot.channels.telegram.lane import TextLane
 from bot.channels.telegram.progress import ProgressEditor
@@ -91,9 +93,14 @@ def http_app(ctx: WebContext) -> web.Application:
     return build_app(ctx, twilio_webhook.ROUTES)
 
 
-def web_app(ctx: WebContext, settings: Settings) -> web.Application:
+def web_app(
+    ctx: WebContext,
+    settings: Settings,
+    *,
+    photos: Callable[[str], Awaitable[bytes | None]] | None = None,
+) -> web.Application:
     """The web server's routes: the webhooks (:func:`http_app`), the staff console and the
-    public pages."""
+    public pages (``photos``: Telegram's files, for the monitoring acts' photos)."""
     app = http_app(ctx)
     policy = Policy(
         code_minutes=settings.staff_code_minutes,
@@ -105,7 +112,7 @@ def web_app(ctx: WebContext, settings: Settings) -> web.Application:
     secure = (settings.public_base_url or "").startswith("https://")
     console = build_console(ctx, policy, settings.checkin_window(), secure=secure)
     app.add_subapp("/staff/", console)
-    public = Public(ctx.repos, ctx.renderer, ctx.clock, settings.small_group_min)
+    public = Public(ctx.repos, ctx.renderer, ctx.clock, settings.small_group_min, photos)
     app.add_subapp("/m/", build_public(public))
     return app
 
@@ -179,7 +186,8 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
                         dp.start_polling(bot, handle_signals=False, close_bot_session=False)
                     )
                 )
-        runner = web.AppRunner(web_app(ctx, settings), handle_signals=False)
+        photos = file_fetcher(bot) if bot is not None else None
+        runner = web.AppRunner(web_app(ctx, settings, photos=photos), handle_signals=False)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, settings.http_host, settings.http_port)

@@ -88,6 +88,16 @@ class PublicRepo:
             for row in rows
         ]  # fmt: skip
 
+    async def act_photo(self, municipality_id: int, act_id: int, position: int) -> str | None:
+        """The Telegram file id of an act's photo (1 = the first), if the act is the
+        municipality's."""
+        return await self.db.fetchval(
+            "SELECT p.telegram_file_id FROM act_photos p JOIN monitoring_acts a ON a.id = p.act_id"
+            " WHERE a.municipality_id = ? AND p.act_id = ? AND p.position = ?",
+            (municipality_id, act_id, position),
+        )
+
+
 
 def _named(sql: str, values: dict[str, object]) -> tuple[str, tuple[object, ...]]:
     """``:name`` placeholders as the ``?`` the database layer takes, in order."""

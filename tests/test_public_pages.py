@@ -5,6 +5,7 @@ nothing personal, the slow line (size, 304, a cache that follows the data), bad 
 from __future__ import annotations
 
 import gzip
+import io
 import re
 from collections.abc import AsyncIterator
 from html import unescape
@@ -12,6 +13,7 @@ from html import unescape
 import aiohttp
 import pytest
 from multidict import CIMultiDict
+from PIL import Image
 
 from bot.core.rendering.templates import Renderer
 from bot.core.services import projects, voting
@@ -56,7 +58,8 @@ async def fetch(
     ) as response:  # fmt: skip
         raw = await response.read()
         body = gzip.decompress(raw) if response.headers.get("Content-Encoding") == "gzip" else raw
-        return response.status, response.headers.copy(), body.decode(), len(raw)
+        text = body.decode() if response.content_type.startswith("text/") else ""
+        return response.status, response.headers.copy(), text, len(raw)
 
 
 def page_url(page: str, lang: str = "en", **query: object) -> str:
@@ -337,3 +340,44 @@ async def test_an_unknown_language_falls_back_to_the_municipality_s(
 ) -> None:
     status, _, html, _ = await fetch(http, site, "/m/ak-chiy/budget?lang=xx%00")
     assert status == 200 and '<html lang="ky">' in html
+
+
+def camera_photo() -> bytes:
+    """A phone camera's JPEG: 1600x1200, with EXIF naming its owner and place."""
+    picture = Image.new("RGB", (1600, 1200), (120, 160, 90))
+    exif = Image.Exif()
+    exif[0x013B] = "Айгүл Асанбекова"  # Artist
+    exif[0x010F] = "Phone maker"
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=95, exif=exif)
+    return out.getvalue()
+
+
+async def test_an_act_s_photo_is_a_small_thumbnail_without_its_metadata(
+    site: Site, data: PublicData, http: aiohttp.ClientSession
+) -> None:
+    act = (await site.repos.public.acts(site.municipality.id))[0]
+    src = f"/m/ak-chiy/acts/{act.id}/1.jpg"
+    _, _, html, _ = await fetch(http, site, page_url("projects"))
+    assert f'<img src="{src}" width="160" alt="{EN["photo_alt"].format(n=1)}"' in html
+    # Telegram does not have it (yet): a polite 503, tried again later, nothing cached
+    status, headers, text, _ = await fetch(http, site, src + "?lang=en")
+    assert status == 503 and EN["photo_unavailable"] in text and headers["Retry-After"]
+    original = camera_photo()
+    site.telegram.add_file(original, file_id="ph-1", file_path="photos/file_1.jpg")
+    status, headers, _, _ = await fetch(http, site, src)
+    assert status == 200 and headers["Content-Type"] == "image/jpeg"
+    assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    async with http.get(site.base_url + src) as response:
+        small = await response.read()
+    with Image.open(io.BytesIO(small)) as thumb:
+        assert thumb.format == "JPEG" and max(thumb.size) == 320 and thumb.size == (320, 240)
+        assert not thumb.getexif() and "exif" not in thumb.info
+    assert len(small) < len(original) / 10 and "Асанбекова".encode() not in small
+    # fetched from Telegram once; a repeat visit costs a 304
+    assert len(site.telegram.calls("getFile")) == 2  # the 503 and the first 200
+    status, _, _, size = await fetch(http, site, src, **{"If-None-Match": headers["ETag"]})
+    assert status == 304 and size == 0
+    for wrong in (f"/m/ak-chiy/acts/{act.id}/2.jpg", f"/m/ak-chiy/acts/{act.id + 1}/1.jpg"):
+        status, _, _, _ = await fetch(http, site, wrong)
+        assert status == 404

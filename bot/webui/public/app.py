@@ -42,5 +42,6 @@ def build_public(public: Public) -> web.Application:
         add(f"{slug}/{name}", getattr(pages, name), name=name)
     add(slug + "/data", pages.open_data, name="data")
     add(slug + "/data/{table:[a-z]+}.csv", pages.table_csv, name="table_csv")
+    add(slug + r"/acts/{act:\d{1,9}}/{n:\d{1,3}}.jpg", pages.photo, name="photo")
     add(slug + r"/data/poll-{poll:\d{1,9}}.{kind:csv|pb}", pages.poll_file, name="poll_file")
     return app

@@ -31,7 +31,8 @@ class Entry:
     last_modified: datetime
     content_type: str
     body: bytes
-    gzipped: bytes
+    #: None for what gzip cannot make smaller (a JPEG)
+    gzipped: bytes | None
 
 
 class PageCache:
@@ -49,10 +50,10 @@ class PageCache:
     def put(
         self, key: Hashable, version: str, body: bytes, content_type: str, *, now: datetime
     ) -> Entry:
+        zipped = None if content_type.startswith("image/") else gzip.compress(body, 9, mtime=0)
         entry = Entry(
             version, etag_of(key, version), now.astimezone(UTC).replace(microsecond=0),
-            content_type, body,
-            gzip.compress(body, compresslevel=9, mtime=0),
+            content_type, body, zipped,
         )  # fmt: skip
         self._entries[key] = entry
         self._entries.move_to_end(key)
@@ -75,6 +76,7 @@ async def respond(
     *,
     now: datetime,
     headers: dict[str, str],
+    cache_control: str = CACHE_CONTROL,
 ) -> web.Response:
     """The page of ``key`` at ``version``: 304 when the reader's copy is current, else from
     the cache or ``build()`` (body, content type), gzipped when the reader takes gzip."""
@@ -86,17 +88,18 @@ async def respond(
         **headers,
         "ETag": entry.etag,
         "Last-Modified": _http_date(entry.last_modified),
-        "Cache-Control": CACHE_CONTROL,
+        "Cache-Control": cache_control,
         "Vary": "Accept-Encoding",
     }
     if _not_modified(request, entry):
         return web.Response(status=304, headers=common)
-    if "gzip" in request.headers.get("Accept-Encoding", "").lower():
+    if entry.gzipped is not None and "gzip" in request.headers.get("Accept-Encoding", "").lower():
         response = web.Response(body=entry.gzipped, headers={**common, "Content-Encoding": "gzip"})
     else:
         response = web.Response(body=entry.body, headers=common)
     response.content_type = entry.content_type.split(";")[0]
-    response.charset = "utf-8"
+    if response.content_type.startswith("text/"):
+        response.charset = "utf-8"
     return response
 
 

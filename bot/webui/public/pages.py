@@ -7,6 +7,7 @@ No sign-in, no cookies, no script: a page is the same for everyone who asks for 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from aiohttp import web
 from bot.core.clock import Clock, iso
 from bot.core.languages import LANGUAGES
 from bot.core.rendering.templates import Renderer
+from bot.core.rendering.thumbnails import NotAPicture, thumbnail
 from bot.core.services import poll_io, public_site
 from bot.core.services.errors import ServiceError
 from bot.core.services.voting import AGE_GROUPS, poll_state
@@ -32,8 +34,10 @@ HEADERS = {
 }
 HTML = "text/html; charset=utf-8"
 CSV = "text/csv; charset=utf-8"
-#: the version of the municipality list (changes with the set of municipalities only)
-LIST = 0
+#: thumbnails kept in memory (about 20 KB each)
+THUMBNAILS = 256
+#: a photo of an act never changes (acts are never edited)
+FOREVER = "public, max-age=31536000, immutable"
 
 
 @dataclass
@@ -43,7 +47,11 @@ class Public:
     clock: Clock
     #: the SMALL_GROUP_MIN setting: no figures for a smaller group
     small_group_min: int
+    #: a Telegram file's bytes by its file id (None: not available now); without it the
+    #: pages say how many photos an act has, without showing them
+    photos: Callable[[str], Awaitable[bytes | None]] | None = None
     cache: PageCache = field(default_factory=PageCache)
+    thumbnails: PageCache = field(default_factory=lambda: PageCache(THUMBNAILS))
 
 
 PUBLIC = web.AppKey("public", Public)
@@ -69,7 +77,7 @@ def _html(
     return site.renderer.render_page(
         f"public/{name}.html.j2", lang, t=texts(lang, "public"), root=ROOT,
         municipality=municipality, page=name, query=_query(lang), path=request.path,
-        small_group_min=site.small_group_min,
+        small_group_min=site.small_group_min, photos=site.photos is not None,
         **data,
     ).encode()  # fmt: skip
 
@@ -294,6 +302,35 @@ async def poll_file(request: web.Request) -> web.Response:
 
     response = await _serve(request, m, ("poll", m.id, poll.id, kind), build)
     return _download(response, f"{m.slug}-poll-{poll.id}.{kind}")
+
+
+async def photo(request: web.Request) -> web.Response:
+    """A monitoring act's photo as a small JPEG (:mod:`bot.core.rendering.thumbnails`)."""
+    m = await _municipality(request)
+    site = public_of(request)
+    act, position = int(request.match_info["act"]), int(request.match_info["n"])
+    file_id = await site.repos.public.act_photo(m.id, act, position)
+    if file_id is None or site.photos is None:
+        raise web.HTTPNotFound()
+
+    async def build() -> tuple[bytes, str]:
+        data = await site.photos(file_id)  # type: ignore[misc]  # checked above
+        if data is None:
+            raise web.HTTPServiceUnavailable()
+        try:
+            return await asyncio.to_thread(thumbnail, data), "image/jpeg"
+        except NotAPicture:
+            raise web.HTTPNotFound() from None
+
+    try:
+        return await respond(
+            request, site.thumbnails, ("photo", file_id), "", build, now=site.clock.now(),
+            headers=HEADERS, cache_control=FOREVER,
+        )  # fmt: skip
+    except web.HTTPServiceUnavailable:  # Telegram would not give it now: later
+        response = message(request, 503, "photo_unavailable", m)
+        response.headers["Retry-After"] = "300"
+        return response
 
 
 def _download(response: web.Response, filename: str) -> web.Response:
