@@ -98,7 +98,6 @@ class PublicRepo:
         )
 
 
-
 def _named(sql: str, values: dict[str, object]) -> tuple[str, tuple[object, ...]]:
     """``:name`` placeholders as the ``?`` the database layer takes, in order."""
     params: list[object] = []

@@ -68,9 +68,11 @@ async def test_every_public_page_reads_on_a_phone_without_script_and_prints(
     await phone.get_by_role("link", name="Ak-Chiy ayil aimak").click()
     for page, heading in PAGES.items():
         if page:
-            await phone.get_by_role("navigation", name=KY["sections"]).get_by_role(
-                "link", name=KY[f"nav_{page}"]
-            ).click()
+            await (
+                phone.get_by_role("navigation", name=KY["sections"])
+                .get_by_role("link", name=KY[f"nav_{page}"])
+                .click()
+            )
         await expect(phone.get_by_role("heading", level=1)).to_have_text(heading)
         await shot(phone, page or "home")
         assert await fits_the_screen(phone), page

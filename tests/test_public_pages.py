@@ -9,9 +9,12 @@ import io
 import re
 from collections.abc import AsyncIterator
 from html import unescape
+from urllib.parse import quote
 
 import aiohttp
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from multidict import CIMultiDict
 from PIL import Image
 
@@ -381,3 +384,23 @@ async def test_an_act_s_photo_is_a_small_thumbnail_without_its_metadata(
     for wrong in (f"/m/ak-chiy/acts/{act.id}/2.jpg", f"/m/ak-chiy/acts/{act.id + 1}/1.jpg"):
         status, _, _, _ = await fetch(http, site, wrong)
         assert status == 404
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    page=st.sampled_from(["", *PAGES, "data/budget.csv", "data/poll-1.pb", "acts/1/1.jpg"]),
+    tail=st.text(max_size=12),
+    query=st.dictionaries(
+        st.sampled_from(["lang", "year", "version", "x"]), st.text(max_size=12), max_size=3
+    ),
+)
+async def test_no_address_under_m_is_answered_5xx(
+    site: Site, http: aiohttp.ClientSession, page: str, tail: str, query: dict[str, str]
+) -> None:
+    for path in (f"/m/ak-chiy/{page}", f"/m/ak-chiy/{page}{quote(tail)}", f"/m/{quote(tail)}/"):
+        async with http.get(site.base_url + path, params=query) as response:
+            assert response.status < 500, path
