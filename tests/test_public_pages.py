@@ -19,8 +19,9 @@ from multidict import CIMultiDict
 from PIL import Image
 
 from bot.core.rendering.templates import Renderer
-from bot.core.services import projects, voting
+from bot.core.services import demo_budget, projects, voting
 from bot.core.services.ballot_text import parse_ballot_text
+from bot.core.services.budget_import import import_budget
 from bot.core.services.demo_hearings import SEED_HEARINGS
 from bot.webui.texts import texts
 from tests.conftest import FakeClock
@@ -404,3 +405,24 @@ async def test_no_address_under_m_is_answered_5xx(
     for path in (f"/m/ak-chiy/{page}", f"/m/ak-chiy/{page}{quote(tail)}", f"/m/{quote(tail)}/"):
         async with http.get(site.base_url + path, params=query) as response:
             assert response.status < 500, path
+
+
+async def test_earlier_years_and_versions_stay_readable(
+    site: Site, http: aiohttp.ClientSession
+) -> None:
+    later = demo_budget.BUDGET_CSV.replace(",2015,", ",2016,").replace(
+        "Mining company payments,,3800000", "Mining company payments,,4100000"
+    )
+    await import_budget(site.repos, site.municipality, later.encode(), now=site.clock.now())
+    corrected = later.replace(",,4100000", ",,4000000")
+    await import_budget(site.repos, site.municipality, corrected.encode(), now=site.clock.now())
+    _, _, html, _ = await fetch(http, site, page_url("budget"))
+    assert "Budget 2016" in html and "version 2" in html and "4,000,000" in html
+    assert 'href="/m/ak-chiy/budget?lang=en&amp;year=2016&amp;version=1"' in html
+    assert 'href="/m/ak-chiy/budget?lang=en&amp;year=2015&amp;version=1"' in html
+    _, _, html, _ = await fetch(http, site, page_url("budget", year=2016, version=1))
+    assert "Budget 2016" in html and "4,100,000" in html and "4,000,000" not in html
+    _, _, html, _ = await fetch(http, site, page_url("budget", year=2015))
+    assert "Budget 2015" in html and "3,800,000" in html
+    _, _, csv, _ = await fetch(http, site, "/m/ak-chiy/data/budget.csv")
+    assert "2016,2,revenue,Mining company payments,,4000000" in csv

@@ -26,6 +26,7 @@ from storage.models import Budget, Funding, Hearing, Municipality, PlanTotals, P
 from storage.public import PublicAct
 from storage.repos import Repos
 
+BUDGET_HEADER = ["year", "version", "kind", "name", "village", "amount"]
 #: a project's status as a share of the way done (cancelled: none)
 PROGRESS = {"planned": 0, "tender": 25, "in_progress": 60, "done": 100, "cancelled": 0}
 
@@ -181,6 +182,14 @@ async def poll_view(repos: Repos, poll: Poll, *, now: datetime, small_group_min:
     return PollView(poll, state, results)
 
 
+async def countable_polls(repos: Repos, municipality: Municipality, *, now: datetime) -> list[Poll]:
+    """The closed polls whose results and ballots may be published: all of them where
+    the ballots can be opened (``BALLOT_KEY`` set), none where not."""
+    if not repos.polls.sealing:
+        return []
+    return [p for p in await repos.polls.all(municipality.id) if poll_state(p, now) == "closed"]
+
+
 @dataclass(frozen=True)
 class RatingRow:
     service: str
@@ -221,7 +230,10 @@ async def ratings_view(
 # Open data: the same figures as CSV (bot.core.rendering.spreadsheet: no formulas)
 
 
-def budget_csv(view: BudgetView) -> str:
+def budget_csv(view: BudgetView | None) -> str:
+    """The budget's lines (none at all: the header alone)."""
+    if view is None:
+        return csv_text(BUDGET_HEADER, [])
     year, version = view.budget.year, view.budget.version
     rows: list[list[object]] = [
         [year, version, "revenue", name, "", amount] for name, amount in view.revenue
@@ -231,7 +243,7 @@ def budget_csv(view: BudgetView) -> str:
         [year, version, "spending by village", "", village or "all", amount]
         for village, amount in view.by_village
     ]
-    return csv_text(["year", "version", "kind", "name", "village", "amount"], rows)
+    return csv_text(BUDGET_HEADER, rows)
 
 
 def projects_csv(views: list[ProjectView]) -> str:

@@ -15,13 +15,32 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from aiohttp import web
+
+from bot.core.rendering.templates import TEMPLATES_DIR
+from bot.core.services import public_site
 
 #: pages kept; the least recently used goes first
 CAPACITY = 1024
 #: checked again on every visit: the data version decides
 CACHE_CONTROL = "public, no-cache"
+
+
+def _build() -> str:
+    """What the pages are made of in this release: their templates, texts and code."""
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    sources = [*sorted((TEMPLATES_DIR / "web" / "public").rglob("*")), *sorted(here.glob("*.py")),
+               Path(public_site.__file__)]  # fmt: skip
+    for path in sources:
+        if path.is_file():
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+BUILD = _build()
 
 
 @dataclass(frozen=True)
@@ -63,8 +82,9 @@ class PageCache:
 
 
 def etag_of(key: Hashable, version: str) -> str:
-    """Strong: the same bytes for the same key and version (gzip without a time stamp)."""
-    return f'"{hashlib.sha256(repr((key, version)).encode()).hexdigest()[:24]}"'
+    """Strong: the same bytes for the same key, version and build (gzip without a time
+    stamp), so replicas agree and a new release is not answered 304 from an old page."""
+    return f'"{hashlib.sha256(repr((BUILD, key, version)).encode()).hexdigest()[:24]}"'
 
 
 async def respond(

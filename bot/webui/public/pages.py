@@ -20,7 +20,7 @@ from bot.core.rendering.templates import Renderer
 from bot.core.rendering.thumbnails import NotAPicture, thumbnail
 from bot.core.services import poll_io, public_site
 from bot.core.services.errors import ServiceError
-from bot.core.services.voting import AGE_GROUPS, poll_state
+from bot.core.services.voting import AGE_GROUPS
 from bot.webui.public.cache import PageCache, respond
 from bot.webui.texts import texts
 from storage.models import Municipality
@@ -96,7 +96,7 @@ async def _serve(
     version = (
         await site.repos.public.data_version(municipality.id, iso(now))
         if municipality
-        else ",".join(m.slug for m in await site.repos.municipalities.all())
+        else repr([(m.slug, m.name) for m in await site.repos.municipalities.all()])
     )
     return await respond(request, site.cache, key, version, build, now=now, headers=HEADERS)
 
@@ -157,9 +157,7 @@ async def home(request: web.Request) -> web.Response:
             request, "home", lang, m,
             budget=await public_site.budget_view(site.repos, m),
             hearings=await public_site.hearings_view(site.repos, m, now=now),
-            polls=await public_site.polls_view(
-                site.repos, m, now=now, small_group_min=site.small_group_min
-            ),
+            open_polls=await site.repos.polls.open_at(m.id, iso(now)),
         ), HTML  # fmt: skip
 
     return await _serve(request, m, ("home", m.id, lang), build)
@@ -237,10 +235,7 @@ async def open_data(request: web.Request) -> web.Response:
 
     async def build() -> tuple[bytes, str]:
         site = public_of(request)
-        views = await public_site.polls_view(
-            site.repos, m, now=site.clock.now(), small_group_min=site.small_group_min
-        )
-        closed = [v for v in views if v.state == "closed" and v.results is not None]
+        closed = await public_site.countable_polls(site.repos, m, now=site.clock.now())
         return _html(request, "data", lang, m, closed=closed), HTML
 
     return await _serve(request, m, ("data", m.id, lang), build)
@@ -261,8 +256,7 @@ async def table_csv(request: web.Request) -> web.Response:
         site = public_of(request)
         repos, now = site.repos, site.clock.now()
         if name == "budget":
-            view = await public_site.budget_view(repos, m)
-            text = public_site.budget_csv(view) if view else ""
+            text = public_site.budget_csv(await public_site.budget_view(repos, m))
         elif name == "projects":
             text = public_site.projects_csv(await public_site.projects_view(repos, m))
         elif name == "hearings":
@@ -283,7 +277,7 @@ async def poll_file(request: web.Request) -> web.Response:
     poll = await site.repos.polls.get(m.id, int(request.match_info["poll"]))
     if poll is None:
         raise web.HTTPNotFound()
-    if poll_state(poll, site.clock.now()) != "closed" or not site.repos.polls.sealing:
+    if poll not in await public_site.countable_polls(site.repos, m, now=site.clock.now()):
         return message(request, 404, "poll_not_closed", m)
     kind = request.match_info["kind"]
 
