@@ -23,6 +23,7 @@ from bot.core.services import demo_budget, projects, voting
 from bot.core.services.ballot_text import parse_ballot_text
 from bot.core.services.budget_import import import_budget
 from bot.core.services.demo_hearings import SEED_HEARINGS
+from bot.core.services.municipalities import create_municipality
 from bot.webui.texts import texts
 from tests.conftest import FakeClock
 from tests.console_site import Site, console_site
@@ -426,3 +427,26 @@ async def test_earlier_years_and_versions_stay_readable(
     assert "Budget 2015" in html and "3,800,000" in html
     _, _, csv, _ = await fetch(http, site, "/m/ak-chiy/data/budget.csv")
     assert "2016,2,revenue,Mining company payments,,4000000" in csv
+
+
+async def test_a_deployment_of_many_lists_them_and_keeps_their_pages_apart(
+    site: Site, http: aiohttp.ClientSession
+) -> None:
+    _, before, _, _ = await fetch(http, site, "/m/")
+    other = await create_municipality(
+        site.repos, slug="kara-suu", name="Kara-Suu ayil aimak", villages=["Kara-Suu"],
+        default_language="ru", now=site.clock.now(),
+    )  # fmt: skip
+    status, _, listing, _ = await fetch(http, site, "/m/", **{"If-None-Match": before["ETag"]})
+    assert status == 200  # the list follows the municipalities
+    assert 'href="/m/ak-chiy/?lang=ky"' in listing and 'href="/m/kara-suu/?lang=ky"' in listing
+    # its own language, its own (empty) figures; nothing of the demo's
+    _, _, html, _ = await fetch(http, site, "/m/kara-suu/budget")
+    assert '<html lang="ru">' in html and texts("ru", "public")["no_budget"] in html
+    assert "Mining company payments" not in html
+    _, _, html, _ = await fetch(http, site, "/m/kara-suu/hearings?lang=en")
+    assert EN["no_past"] in html and EN["no_upcoming"] in html
+    _, _, csv, _ = await fetch(http, site, "/m/kara-suu/data/budget.csv")
+    assert csv == "year,version,kind,name,village,amount\n"
+    _, _, html, _ = await fetch(http, site, "/m/kara-suu/")
+    assert other.name in html and "Ak-Chiy ayil aimak" not in html

@@ -198,7 +198,8 @@ async def hearings(request: web.Request) -> web.Response:
     async def build() -> tuple[bytes, str]:
         site = public_of(request)
         view = await public_site.hearings_view(site.repos, m, now=site.clock.now())
-        return _html(request, "hearings", lang, m, view=view), HTML
+        villages = await public_site.villages(site.repos, m)
+        return _html(request, "hearings", lang, m, view=view, villages=villages), HTML
 
     return await _serve(request, m, ("hearings", m.id, lang), build)
 
