@@ -8,6 +8,7 @@ import gzip
 import io
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from html import unescape
 from urllib.parse import quote
 
@@ -24,6 +25,8 @@ from bot.core.services.ballot_text import parse_ballot_text
 from bot.core.services.budget_import import import_budget
 from bot.core.services.demo_hearings import SEED_HEARINGS
 from bot.core.services.municipalities import create_municipality
+from bot.core.services.polls import OptionSpec, create_poll
+from bot.core.services.public_site import RECENT_CLOSED
 from bot.webui.texts import texts
 from tests.conftest import FakeClock
 from tests.console_site import Site, console_site
@@ -450,3 +453,27 @@ async def test_a_deployment_of_many_lists_them_and_keeps_their_pages_apart(
     assert csv == "year,version,kind,name,village,amount\n"
     _, _, html, _ = await fetch(http, site, "/m/kara-suu/")
     assert other.name in html and "Ak-Chiy ayil aimak" not in html
+
+
+async def test_older_closed_polls_are_listed_with_their_files_only(
+    site: Site, data: PublicData, http: aiohttp.ClientSession
+) -> None:
+    now = site.clock.now()
+    for n in range(RECENT_CLOSED + 2):
+        await create_poll(
+            site.repos, site.municipality, title=f"Question {n}", ballot_type="approval",
+            options=[OptionSpec(f"Option {k}", cost=100_000 * k) for k in range(1, 9)],
+            opens_at=now, closes_at=now + timedelta(hours=n + 1), now=now, max_choices=3,
+        )  # fmt: skip
+    site.clock.advance(days=30)
+    status, _, html, size = await fetch(http, site, page_url("polls"))
+    assert status == 200 and size <= LIMIT
+    # the latest closed first, with results; the two that closed first: their files only
+    assert html.count(f"<caption>{EN['by_village']}</caption>") == RECENT_CLOSED
+    assert html.index(data.poll.title) < html.index("Question 11") < html.index("Question 0")
+    older = html[html.index("Question 1<") :]
+    assert EN["votes"] not in older and EN["by_village"] not in older
+    for poll in (await site.repos.polls.all(site.municipality.id))[1:3]:
+        assert f'data/poll-{poll.id}.csv">{EN["results_csv"]}' in older
+        status, _, _, _ = await fetch(http, site, f"/m/ak-chiy/data/poll-{poll.id}.pb")
+        assert status == 200

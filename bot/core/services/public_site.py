@@ -156,17 +156,31 @@ async def hearings_view(repos: Repos, municipality: Municipality, *, now: dateti
 class PollView:
     poll: Poll
     state: str  # scheduled, open, closed
-    #: None for a scheduled poll, or a closed one that cannot be counted here (no key)
+    #: None for a scheduled poll, a closed one that cannot be counted here (no key), or
+    #: an older closed one (``older``)
     results: poll_results.PollResults | None
+    #: closed before the latest :data:`RECENT_CLOSED`: its results are in its files only
+    older: bool = False
+
+
+#: closed polls shown with their results and breakdowns on the polls page, latest first;
+#: older ones are listed with their files, so the page stays small on a slow line
+RECENT_CLOSED = 10
 
 
 async def polls_view(
     repos: Repos, municipality: Municipality, *, now: datetime, small_group_min: int
 ) -> list[PollView]:
-    """Every poll, latest first: turnout only while open (``PollResults.sealed``)."""
-    views = []
-    for poll in sorted(await repos.polls.all(municipality.id), key=lambda p: p.opens_at,
+    """Every poll, latest first: turnout only while open (``PollResults.sealed``), the
+    results of the latest :data:`RECENT_CLOSED` closed ones."""
+    views, closed = [], 0
+    for poll in sorted(await repos.polls.all(municipality.id), key=lambda p: p.closes_at,
                        reverse=True):  # fmt: skip
+        if poll_state(poll, now) == "closed":
+            closed += 1
+            if closed > RECENT_CLOSED:  # without BALLOT_KEY there are no files either
+                views.append(PollView(poll, "closed", None, older=repos.polls.sealing))
+                continue
         views.append(await poll_view(repos, poll, now=now, small_group_min=small_group_min))
     return views
 
