@@ -8,7 +8,7 @@ import gzip
 import io
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import unescape
 from urllib.parse import quote
 
@@ -19,11 +19,12 @@ from hypothesis import strategies as st
 from multidict import CIMultiDict
 from PIL import Image
 
+from bot.core.clock import iso
 from bot.core.rendering.templates import Renderer
 from bot.core.services import demo_budget, projects, voting
 from bot.core.services.ballot_text import parse_ballot_text
 from bot.core.services.budget_import import import_budget
-from bot.core.services.demo_hearings import SEED_HEARINGS
+from bot.core.services.demo_hearings import SEED_HEARINGS, TZ
 from bot.core.services.municipalities import create_municipality
 from bot.core.services.polls import OptionSpec, create_poll
 from bot.core.services.public_site import RECENT_CLOSED
@@ -160,7 +161,8 @@ async def test_the_roads_funding_adds_up_source_by_source(
     # the monitoring group's act: its role, its milestone, its photo; never its name
     assert ACT_TEXT in roads and EN["role_monitor"] in roads
     assert data.author.name not in html
-    assert f"{EN['act_handover']}: 25 Nov 2026" in roads and EN["photos"].format(count=1) in roads
+    milestone = f'{EN["act_handover"]}: <time datetime="{iso(site.clock.now())}">'
+    assert milestone in roads and EN["photos"].format(count=1) in roads
     assert "5,684,800 som" in html and "49 activities" in html  # the joint action plan
     _, _, csv, _ = await fetch(http, site, "/m/ak-chiy/data/projects.csv")
     assert csv.count("ROADS,") == 5
@@ -171,18 +173,18 @@ async def test_past_hearings_reproduce_the_seed_table_from_check_ins(
 ) -> None:
     _, _, html, _ = await fetch(http, site, page_url("hearings"))
     table = html[html.index(EN["past_hearings"]) : html.index(EN["by_village"])]
-    rows = [row for row in cells(table) if row and row[0][:1].isdigit()]
+    days = [
+        datetime.fromisoformat(at).astimezone(TZ).date().isoformat()
+        for at in re.findall(r'<time datetime="([^"]+)">', table)
+    ]
+    rows = [row[1:] for row in cells(table) if len(row) == 5 and row[2].isdigit()]
     kinds = {"execution": EN["kind_execution"], "formation": EN["kind_formation"]}
-    expected = sorted(
-        (
-            [f"{day[8:10]}/{day[5:7]}/{day[:4]}", kinds[kind], str(people), str(women),
-             "–" if deputies is None else str(deputies)]
-            for day, kind, people, women, deputies in SEED_HEARINGS
-        ),
-        key=lambda row: row[0][6:] + row[0][3:5] + row[0][:2],
-        reverse=True,
-    )  # fmt: skip
-    assert rows == expected
+    seed = sorted(SEED_HEARINGS, reverse=True)  # the latest first, as the page
+    assert days == [day for day, *_ in seed]
+    assert rows == [
+        [kinds[kind], str(people), str(women), "–" if deputies is None else str(deputies)]
+        for _, kind, people, women, deputies in seed
+    ]
     by_village = cells(html[html.index(EN["by_village"]) :])
     assert sum(number(c) for c in by_village[1][1:]) == 200  # 2015-02-20, all villages
 
