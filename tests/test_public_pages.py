@@ -105,6 +105,8 @@ async def test_every_page_answers_in_three_languages_under_50_kb(
             assert words["nav_budget"] in html and words["footer"] in unescape(html)
     status, headers, _, _ = await fetch(http, site, "/m/ak-chiy")
     assert status == 308 and headers["Location"] == "/m/ak-chiy/"
+    status, headers, _, _ = await fetch(http, site, "/m")
+    assert status == 308 and headers["Location"] == "/m/"
     # without ?lang= the municipality's own language: Kyrgyz
     _, _, html, _ = await fetch(http, site, "/m/ak-chiy/budget")
     assert '<html lang="ky">' in html and KY["revenue_by_source"] in html

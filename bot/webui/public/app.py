@@ -18,6 +18,8 @@ async def stylesheet(request: web.Request) -> web.FileResponse:
 @web.middleware
 async def polite(request: web.Request, handler: pages.Handler) -> web.StreamResponse:
     """A wrong address or parameter gets a page saying so in the reader's language."""
+    if request.path == pages.ROOT.rstrip("/"):
+        raise web.HTTPPermanentRedirect(pages.ROOT)
     try:
         return await handler(request)
     except web.HTTPNotFound:
