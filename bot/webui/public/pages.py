@@ -305,11 +305,12 @@ async def photo(request: web.Request) -> web.Response:
     site = public_of(request)
     act, position = int(request.match_info["act"]), int(request.match_info["n"])
     file_id = await site.repos.public.act_photo(m.id, act, position)
-    if file_id is None or site.photos is None:
+    fetch = site.photos
+    if file_id is None or fetch is None:
         raise web.HTTPNotFound()
 
     async def build() -> tuple[bytes, str]:
-        data = await site.photos(file_id)  # type: ignore[misc]  # checked above
+        data = await fetch(file_id)
         if data is None:
             raise web.HTTPServiceUnavailable()
         try:
