@@ -33,6 +33,7 @@ def thumbnail(data: bytes) -> bytes:
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise NotAPicture(str(exc)) from None
     small.thumbnail((WIDTH, HEIGHT))
+    small.info = {}  # the original's comment, ICC profile...: JPEG's save would keep them
     out = io.BytesIO()
     small.save(out, "JPEG", quality=QUALITY, optimize=True, progressive=True)
     return out.getvalue()
