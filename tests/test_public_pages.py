@@ -187,8 +187,28 @@ async def test_past_hearings_reproduce_the_seed_table_from_check_ins(
         [kinds[kind], str(people), str(women), "–" if deputies is None else str(deputies)]
         for _, kind, people, women, deputies in seed
     ]
-    by_village = cells(html[html.index(EN["by_village"]) :])
-    assert sum(number(c) for c in by_village[1][1:]) == 200  # 2015-02-20, all villages
+    # by village: the rows of each hearing add up to its row of the seed's table
+    by_village = html[html.index('<table class="by-village">') :]
+    for group, (_, _, people, women, deputies) in zip(
+        re.findall(r"<tbody>.*?</tbody>", by_village, re.S), seed, strict=True
+    ):
+        rows = [row for row in cells(group) if len(row) == 4]
+        assert [row[0] for row in rows] == ["Ak-Chiy", "Kachybek", "Sovetskoye"]
+        assert sum(number(row[1]) for row in rows) == people
+        assert sum(number(row[2]) for row in rows) == women
+        shown = [row[3] for row in rows]
+        assert shown == ["–"] * 3 if deputies is None else sum(map(number, shown)) == deputies
+    # the same as open data: the seed's rows, then by village
+    _, _, csv, _ = await fetch(http, site, "/m/ak-chiy/data/hearings.csv")
+    lines = [line.split(",") for line in csv.splitlines()]
+    assert lines[0] == ["starts_at", "kind", "place", "village", "participants", "women",
+                        "deputies"]  # fmt: skip
+    totals = [line[1:2] + line[4:] for line in lines[1:] if line[3] == "all"]
+    assert totals == [
+        [kind, str(people), str(women), "" if deputies is None else str(deputies)]
+        for _, kind, people, women, deputies in seed
+    ]
+    assert len(lines) == 1 + 4 * len(seed)
 
 
 async def test_an_upcoming_hearing_says_how_to_answer(

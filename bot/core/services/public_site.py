@@ -133,9 +133,32 @@ async def plans(repos: Repos, municipality: Municipality) -> list[PlanTotals]:
 
 
 @dataclass(frozen=True)
+class VillageAttendance:
+    village: str  # "?" for walk-ins of no known village
+    participants: int
+    women: int
+    deputies: int | None  # None where the deputies were not counted
+
+
+@dataclass(frozen=True)
 class HearingsView:
     upcoming: list[Hearing]  # soonest first
     past: list[hearings.Report]  # latest first
+    #: hearing id -> its attendance by village, as the seed's sheet printed it
+    by_village: dict[int, list[VillageAttendance]]
+
+
+async def attendance_by_village(repos: Repos, hearing: Hearing) -> list[VillageAttendance]:
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for gender, role, village, _ in await repos.hearings.attendance(hearing.id):
+        row = counts[village or "?"]
+        row[0] += 1
+        row[1] += gender == "f"
+        row[2] += role == "deputy"
+    return [
+        VillageAttendance(name, people, women, deputies if hearing.deputies_counted else None)
+        for name, (people, women, deputies) in sorted(counts.items())
+    ]
 
 
 async def hearings_view(repos: Repos, municipality: Municipality, *, now: datetime) -> HearingsView:
@@ -149,7 +172,11 @@ async def hearings_view(repos: Repos, municipality: Municipality, *, now: dateti
         key=lambda h: h.starts_at,
         reverse=True,
     )
-    return HearingsView(upcoming, [await hearings.report(repos, h) for h in past])
+    return HearingsView(
+        upcoming,
+        [await hearings.report(repos, h) for h in past],
+        {h.id: await attendance_by_village(repos, h) for h in past},
+    )
 
 
 @dataclass(frozen=True)
@@ -277,12 +304,20 @@ def projects_csv(views: list[ProjectView]) -> str:
 
 
 def hearings_csv(view: HearingsView) -> str:
-    rows = [
-        [r.hearing.starts_at[:10], r.hearing.kind, r.hearing.place, r.participants, r.women,
-         "" if r.deputies is None else r.deputies]
-        for r in view.past
-    ]  # fmt: skip
-    return csv_text(["date", "kind", "place", "participants", "women", "deputies"], rows)
+    """Each past hearing's attendance ("all"), then by village; ``starts_at`` in UTC."""
+    rows: list[list[object]] = []
+    for r in view.past:
+        h = r.hearing
+        rows.append([h.starts_at, h.kind, h.place, "all", r.participants, r.women,
+                     "" if r.deputies is None else r.deputies])  # fmt: skip
+        rows += [
+            [h.starts_at, h.kind, h.place, v.village, v.participants, v.women,
+             "" if v.deputies is None else v.deputies]
+            for v in view.by_village[h.id]
+        ]  # fmt: skip
+    return csv_text(
+        ["starts_at", "kind", "place", "village", "participants", "women", "deputies"], rows
+    )
 
 
 def ratings_csv(view: RatingsView) -> str:
