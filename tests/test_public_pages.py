@@ -502,3 +502,9 @@ async def test_older_closed_polls_are_listed_with_their_files_only(
         assert f'data/poll-{poll.id}.csv">{EN["results_csv"]}' in older
         status, _, _, _ = await fetch(http, site, f"/m/ak-chiy/data/poll-{poll.id}.pb")
         assert status == 200
+
+
+def test_the_texts_have_the_same_keys_in_every_language() -> None:
+    assert set(texts("ky", "public")) == set(texts("ru", "public")) == set(EN)
+    for lang in ("ky", "ru", "en"):
+        assert all(value.strip() for value in texts(lang, "public").values()), lang
