@@ -8,7 +8,7 @@ import gc
 import logging
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +30,7 @@ from bot.channels.http_gateway import inbound_handler as http_inbound
 from bot.channels.http_gateway import status_handler as http_status
 from bot.channels.smpp import SmppChannel, SmppConfig
 from bot.channels.telegram.dispatcher import build_dispatcher, set_commands, webhook_feed
+from bot.channels.telegram.files import file_fetcher
 from bot.channels.telegram.fsm_storage import forget_stale
 from bot.channels.telegram.lane import TextLane
 from bot.channels.telegram.progress import ProgressEditor
@@ -50,6 +51,7 @@ from bot.runtime.cpu import pin
 from bot.runtime.scheduling import Scheduler
 from bot.runtime.web import WebContext, build_app
 from bot.webui import build_console
+from bot.webui.public import Public, build_public
 from storage.db import open_database
 from storage.migrate import migrate
 from storage.repos import Repos
@@ -198,8 +200,11 @@ def web_app(
     ctx: WebContext,
     settings: Settings,
     sms_routes: Sequence[web.AbstractRouteDef] = twilio_webhook.ROUTES,
+    *,
+    photos: Callable[[str], Awaitable[bytes | None]] | None = None,
 ) -> web.Application:
-    """The web server's routes: the webhooks (:func:`http_app`) and the staff console."""
+    """The web server's routes: the webhooks (:func:`http_app`), the staff console and the
+    public pages (``photos``: Telegram's files, for the monitoring acts' photos)."""
     app = http_app(ctx, sms_routes)
     policy = Policy(
         code_minutes=settings.staff_code_minutes,
@@ -214,6 +219,8 @@ def web_app(
         small_group_min=settings.small_group_min,
     )  # fmt: skip
     app.add_subapp("/staff/", console)
+    public = Public(ctx.repos, ctx.renderer, ctx.clock, settings.small_group_min, photos)
+    app.add_subapp("/m/", build_public(public))
     return app
 
 
@@ -287,8 +294,9 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
                         dp.start_polling(bot, handle_signals=False, close_bot_session=False)
                     )
                 )
+        photos = file_fetcher(bot) if bot is not None else None
         runner = web.AppRunner(
-            web_app(ctx, settings, sms.routes if sms else twilio_webhook.ROUTES),
+            web_app(ctx, settings, sms.routes if sms else twilio_webhook.ROUTES, photos=photos),
             handle_signals=False,
         )
         await runner.setup()

@@ -16,6 +16,7 @@ from storage.municipalities import MunicipalityRepo
 from storage.outbox import OutboxRepo
 from storage.polls import PollRepo
 from storage.problems import ProblemRepo
+from storage.public import PublicRepo
 from storage.rate_limits import RateLimitRepo
 from storage.ratings import RatingRepo
 from storage.residents import ResidentRepo
@@ -47,3 +48,4 @@ class Repos:
         self.fsm = FsmRepo(db)
         self.console = ConsoleRepo(db)
         self.audit = AuditRepo(db)
+        self.public = PublicRepo(db)

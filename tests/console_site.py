@@ -14,6 +14,7 @@ from datetime import timedelta
 from aiohttp.test_utils import TestServer
 
 from bot.app import web_app
+from bot.channels.telegram.files import file_fetcher
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.twilio.sender import TwilioSender, twilio_client
 from bot.config import Settings
@@ -144,7 +145,7 @@ async def console_site(
             rng=random.Random(1),
         )
         ctx = WebContext(repos=repos, renderer=renderer, clock=clock, municipality=municipality)
-        server = TestServer(web_app(ctx, config), host="127.0.0.1")
+        server = TestServer(web_app(ctx, config, photos=file_fetcher(bot)), host="127.0.0.1")
         await server.start_server()
         try:
             yield Site(

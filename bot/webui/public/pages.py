@@ -1,0 +1,335 @@
+"""The public pages: thin handlers over :mod:`bot.core.services.public_site`, rendered from
+``templates/web/public/`` in the language the reader chose (``?lang=``, else the
+municipality's own), each served through the page cache (:mod:`bot.webui.public.cache`).
+
+No sign-in, no cookies, no script: a page is the same for everyone who asks for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from bot.core.clock import Clock, iso
+from bot.core.languages import LANGUAGES
+from bot.core.rendering.templates import Renderer
+from bot.core.rendering.thumbnails import NotAPicture, thumbnail
+from bot.core.services import poll_io, public_site
+from bot.core.services.errors import ServiceError
+from bot.core.services.voting import AGE_GROUPS
+from bot.webui.public.cache import PageCache, respond
+from bot.webui.texts import texts
+from storage.models import Municipality
+from storage.repos import Repos
+
+ROOT = "/m/"
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+HTML = "text/html; charset=utf-8"
+CSV = "text/csv; charset=utf-8"
+#: thumbnails kept in memory (about 20 KB each)
+THUMBNAILS = 256
+#: a photo of an act never changes (acts are never edited)
+FOREVER = "public, max-age=31536000, immutable"
+
+
+@dataclass
+class Public:
+    repos: Repos
+    renderer: Renderer
+    clock: Clock
+    #: the SMALL_GROUP_MIN setting: no figures for a smaller group
+    small_group_min: int
+    #: a Telegram file's bytes by its file id (None: not available now); without it the
+    #: pages say how many photos an act has, without showing them
+    photos: Callable[[str], Awaitable[bytes | None]] | None = None
+    cache: PageCache = field(default_factory=PageCache)
+    thumbnails: PageCache = field(default_factory=lambda: PageCache(THUMBNAILS))
+
+
+PUBLIC = web.AppKey("public", Public)
+Build = Callable[[], Awaitable[tuple[bytes, str]]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def public_of(request: web.Request) -> Public:
+    return request.app[PUBLIC]
+
+
+def language(request: web.Request, municipality: Municipality | None) -> str:
+    chosen = request.query.get("lang", "")
+    if chosen in LANGUAGES:
+        return chosen
+    return municipality.default_language if municipality else "ky"
+
+
+def _html(
+    request: web.Request, name: str, lang: str, municipality: Municipality | None, **data: Any
+) -> bytes:
+    site = public_of(request)
+    return site.renderer.render_page(
+        f"public/{name}.html.j2", lang, t=texts(lang, "public"), root=ROOT,
+        municipality=municipality, page=name, query=_query(lang), path=request.path,
+        small_group_min=site.small_group_min, photos=site.photos is not None,
+        **data,
+    ).encode()  # fmt: skip
+
+
+def _query(lang: str) -> str:
+    """What every link of a page carries: the reader's language."""
+    return f"?lang={lang}"
+
+
+async def _serve(
+    request: web.Request, municipality: Municipality | None, key: tuple[object, ...],
+    build: Build,
+) -> web.Response:  # fmt: skip
+    site = public_of(request)
+    now = site.clock.now()
+    version = (
+        await site.repos.public.data_version(municipality.id, iso(now))
+        if municipality
+        else repr([(m.slug, m.name) for m in await site.repos.municipalities.all()])
+    )
+    return await respond(request, site.cache, key, version, build, now=now, headers=HEADERS)
+
+
+def message(request: web.Request, status: int, key: str, municipality: Municipality | None = None
+            ) -> web.Response:  # fmt: skip
+    """A polite page with one line (not found, bad input), never cached."""
+    lang = language(request, municipality)
+    body = _html(request, "message", lang, municipality, error=texts(lang, "public")[key])
+    return web.Response(body=body, status=status, content_type="text/html", charset="utf-8",
+                        headers={**HEADERS, "Cache-Control": "no-store"})  # fmt: skip
+
+
+async def _municipality(request: web.Request) -> Municipality:
+    found = await public_of(request).repos.municipalities.by_slug(request.match_info["slug"])
+    if found is None:
+        raise web.HTTPNotFound()
+    return found
+
+
+def _int(request: web.Request, name: str) -> int | None:
+    """A query parameter that must be a small whole number; absent: None."""
+    value = request.query.get(name)
+    if value is None:
+        return None
+    if not value.isascii() or not value.isdecimal() or len(value) > 9:
+        raise web.HTTPBadRequest()
+    return int(value)
+
+
+# the pages
+
+
+async def to_home(request: web.Request) -> web.Response:
+    lang = request.query.get("lang", "")
+    query = _query(lang) if lang in LANGUAGES else ""
+    raise web.HTTPPermanentRedirect(f"{ROOT}{request.match_info['slug']}/{query}")
+
+
+async def municipalities(request: web.Request) -> web.Response:
+    lang = language(request, None)
+
+    async def build() -> tuple[bytes, str]:
+        found = await public_of(request).repos.municipalities.all()
+        return _html(request, "list", lang, None, municipalities=found), HTML
+
+    return await _serve(request, None, ("list", lang), build)
+
+
+async def home(request: web.Request) -> web.Response:
+    m = await _municipality(request)
+    lang = language(request, m)
+
+    async def build() -> tuple[bytes, str]:
+        site = public_of(request)
+        now = site.clock.now()
+        return _html(
+            request, "home", lang, m,
+            budget=await public_site.budget_view(site.repos, m),
+            hearings=await public_site.hearings_view(site.repos, m, now=now),
+            open_polls=await site.repos.polls.open_at(m.id, iso(now)),
+        ), HTML  # fmt: skip
+
+    return await _serve(request, m, ("home", m.id, lang), build)
+
+
+async def budget(request: web.Request) -> web.Response:
+    m = await _municipality(request)
+    lang = language(request, m)
+    year, version = _int(request, "year"), _int(request, "version")
+
+    async def build() -> tuple[bytes, str]:
+        view = await public_site.budget_view(public_of(request).repos, m, year, version)
+        if view is None and (year or version):
+            raise web.HTTPNotFound()
+        return _html(request, "budget", lang, m, view=view), HTML
+
+    return await _serve(request, m, ("budget", m.id, lang, year, version), build)
+
+
+async def projects(request: web.Request) -> web.Response:
+    m = await _municipality(request)
+    lang = language(request, m)
+
+    async def build() -> tuple[bytes, str]:
+        repos = public_of(request).repos
+        return _html(
+            request, "projects", lang, m, projects=await public_site.projects_view(repos, m),
+            plans=await public_site.plans(repos, m),
+        ), HTML  # fmt: skip
+
+    return await _serve(request, m, ("projects", m.id, lang), build)
+
+
+async def hearings(request: web.Request) -> web.Response:
+    m = await _municipality(request)
+    lang = language(request, m)
+
+    async def build() -> tuple[bytes, str]:
+        site = public_of(request)
+        view = await public_site.hearings_view(site.repos, m, now=site.clock.now())
+        villages = await public_site.villages(site.repos, m)
+        return _html(request, "hearings", lang, m, view=view, villages=villages), HTML
+
+    return await _serve(request, m, ("hearings", m.id, lang), build)
+
+
+async def polls(request: web.Request) -> web.Response:
+    m = await _municipality(request)
+    lang = language(request, m)
+
+    async def build() -> tuple[bytes, str]:
+        site = public_of(request)
+        views = await public_site.polls_view(
+            site.repos, m, now=site.clock.now(), small_group_min=site.small_group_min
+        )
+        return _html(request, "polls", lang, m, polls=views, ages=AGE_GROUPS), HTML
+
+    return await _serve(request, m, ("polls", m.id, lang), build)
+
+
+async def ratings(request: web.Request) -> web.Response:
+    m = await _municipality(request)
+    lang = language(request, m)
+
+    async def build() -> tuple[bytes, str]:
+        site = public_of(request)
+        view = await public_site.ratings_view(site.repos, m, small_group_min=site.small_group_min)
+        return _html(request, "ratings", lang, m, view=view), HTML
+
+    return await _serve(request, m, ("ratings", m.id, lang), build)
+
+
+async def open_data(request: web.Request) -> web.Response:
+    m = await _municipality(request)
+    lang = language(request, m)
+
+    async def build() -> tuple[bytes, str]:
+        site = public_of(request)
+        closed = await public_site.countable_polls(site.repos, m, now=site.clock.now())
+        return _html(request, "data", lang, m, closed=closed), HTML
+
+    return await _serve(request, m, ("data", m.id, lang), build)
+
+
+# open data files
+
+TABLES = ("budget", "projects", "hearings", "ratings")
+
+
+async def table_csv(request: web.Request) -> web.Response:
+    m = await _municipality(request)
+    name = request.match_info["table"]
+    if name not in TABLES:
+        raise web.HTTPNotFound()
+
+    async def build() -> tuple[bytes, str]:
+        site = public_of(request)
+        repos, now = site.repos, site.clock.now()
+        if name == "budget":
+            text = public_site.budget_csv(await public_site.budget_view(repos, m))
+        elif name == "projects":
+            text = public_site.projects_csv(await public_site.projects_view(repos, m))
+        elif name == "hearings":
+            text = public_site.hearings_csv(await public_site.hearings_view(repos, m, now=now))
+        else:
+            text = public_site.ratings_csv(
+                await public_site.ratings_view(repos, m, small_group_min=site.small_group_min)
+            )
+        return text.encode(), CSV
+
+    return _download(await _serve(request, m, ("csv", m.id, name), build), f"{m.slug}-{name}.csv")
+
+
+async def poll_file(request: web.Request) -> web.Response:
+    """A closed poll's results as CSV, or its anonymous ballots as pabulib ``.pb``."""
+    m = await _municipality(request)
+    site = public_of(request)
+    poll = await site.repos.polls.get(m.id, int(request.match_info["poll"]))
+    if poll is None:
+        raise web.HTTPNotFound()
+    if poll not in await public_site.countable_polls(site.repos, m, now=site.clock.now()):
+        return message(request, 404, "poll_not_closed", m)
+    kind = request.match_info["kind"]
+
+    async def build() -> tuple[bytes, str]:
+        now = site.clock.now()
+        try:
+            if kind == "pb":
+                text = await poll_io.export_pb(site.repos, m, poll, now=now)
+            else:
+                text = await poll_io.results_csv(
+                    site.repos, poll, now=now, small_group_min=site.small_group_min
+                )
+        except ServiceError:  # the poll cannot be counted here
+            raise web.HTTPNotFound() from None
+        return text.encode(), "text/plain; charset=utf-8" if kind == "pb" else CSV
+
+    response = await _serve(request, m, ("poll", m.id, poll.id, kind), build)
+    return _download(response, f"{m.slug}-poll-{poll.id}.{kind}")
+
+
+async def photo(request: web.Request) -> web.Response:
+    """A monitoring act's photo as a small JPEG (:mod:`bot.core.rendering.thumbnails`)."""
+    m = await _municipality(request)
+    site = public_of(request)
+    act, position = int(request.match_info["act"]), int(request.match_info["n"])
+    file_id = await site.repos.public.act_photo(m.id, act, position)
+    fetch = site.photos
+    if file_id is None or fetch is None:
+        raise web.HTTPNotFound()
+
+    async def build() -> tuple[bytes, str]:
+        data = await fetch(file_id)
+        if data is None:
+            raise web.HTTPServiceUnavailable()
+        try:
+            return await asyncio.to_thread(thumbnail, data), "image/jpeg"
+        except NotAPicture:
+            raise web.HTTPNotFound() from None
+
+    try:
+        return await respond(
+            request, site.thumbnails, ("photo", file_id), "", build, now=site.clock.now(),
+            headers=HEADERS, cache_control=FOREVER,
+        )  # fmt: skip
+    except web.HTTPServiceUnavailable:  # Telegram would not give it now: later
+        response = message(request, 503, "photo_unavailable", m)
+        response.headers["Retry-After"] = "300"
+        return response
+
+
+def _download(response: web.Response, filename: str) -> web.Response:
+    if response.status == 200:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
