@@ -18,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from twilio.request_validator import RequestValidator
 
+from bot.channels.telegram import webhook as telegram_webhook
 from bot.channels.telegram.dispatcher import build_dispatcher, set_commands, webhook_feed
 from bot.channels.telegram.fsm_storage import forget_stale
 from bot.channels.telegram.lane import TextLane
@@ -86,8 +87,8 @@ def twilio_sender(settings: Settings) -> TwilioSender | None:
 
 
 def http_app(ctx: WebContext) -> web.Application:
-    """The webhooks: the runtime's (health check, Telegram) and each SMS channel's."""
-    return build_app(ctx, twilio_webhook.ROUTES)
+    """The webhooks: the health check and each channel's (Telegram's, the SMS ones')."""
+    return build_app(ctx, (*telegram_webhook.ROUTES, *twilio_webhook.ROUTES))
 
 
 def web_app(ctx: WebContext, settings: Settings) -> web.Application:

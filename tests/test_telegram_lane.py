@@ -32,6 +32,8 @@ from bot.core.rendering.templates import Renderer
 from bot.core.services import demo_data
 from bot.core.services.polls import OptionSpec, create_poll
 from bot.runtime.web import WebContext
+from handlers.telegram import get_router
+from handlers.telegram.filters import feature_keywords
 from handlers.telegram.hearing_form import HearingForm
 from handlers.telegram.screens import Screen
 from handlers.text import handle_text
@@ -47,6 +49,8 @@ from tests.fakes.webhooks import (
 from tests.processes import TEST_BALLOT_KEY
 
 USER = 7_100_001
+#: the keywords the Telegram features answer themselves, read from their routers
+KEYWORDS = feature_keywords(get_router())
 
 
 @dataclass
@@ -134,7 +138,7 @@ async def test_the_lane_answers_and_changes_what_the_dispatcher_would(
     through_dispatcher = webhook_feed(dispatcher_side.dp, bot)
     for n, text in enumerate(TEXTS):
         update = telegram_message_update(text, USER, update_id=n + 1)
-        assert plain_text_message(update) is not None
+        assert plain_text_message(update, KEYWORDS) is not None
         by_lane = await lane_side.lane(update, str(n + 1))
         by_dispatcher = await through_dispatcher(update)
         assert by_lane is not None and by_lane == by_dispatcher, text
@@ -190,7 +194,7 @@ ME = telegram_message_update("ME", USER, update_id=1)
     ],
 )
 async def test_what_the_lane_leaves_to_the_dispatcher(side: Side, update: dict[str, Any]) -> None:
-    assert plain_text_message(update) is None
+    assert plain_text_message(update, KEYWORDS) is None
     assert await side.lane(update, "1") is None
     assert await inbound_rows(side.repos) == []
 
@@ -199,7 +203,7 @@ async def test_an_unlinked_sender_is_left_to_the_dispatcher(side: Side) -> None:
     """Who is not linked is asked for their phone by the dispatcher: the lane does
     nothing, records nothing."""
     update = telegram_message_update("ME", USER + 1, update_id=5)
-    assert plain_text_message(update) is not None
+    assert plain_text_message(update, KEYWORDS) is not None
     assert await side.lane(update, "5") is None
     assert await inbound_rows(side.repos) == []
 
