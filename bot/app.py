@@ -19,9 +19,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from twilio.request_validator import RequestValidator
 
 from bot.channels.telegram import webhook as telegram_webhook
-from bot.channels.telegram.dispatcher import build_dispatcher, set_commands, webhook_feed
+from bot.channels.telegram.dispatcher import build_dispatcher, set_commands
 from bot.channels.telegram.fsm_storage import forget_stale
-from bot.channels.telegram.lane import TextLane
 from bot.channels.telegram.progress import ProgressEditor
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.twilio import webhook as twilio_webhook
@@ -161,12 +160,11 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
             )
             await set_commands(bot, renderer, default_language=settings.default_language)
             if settings.telegram_webhook_url and settings.telegram_webhook_secret:
-                ctx.telegram_secret = settings.telegram_webhook_secret.get_secret_value()
-                ctx.telegram_feed = webhook_feed(dp, bot)
-                ctx.telegram_lane = TextLane(dp, bot, ctx)
+                secret = settings.telegram_webhook_secret.get_secret_value()
+                telegram_webhook.attach(ctx, dp, bot, secret=secret)
                 await bot.set_webhook(
                     settings.telegram_webhook_url,
-                    secret_token=ctx.telegram_secret,
+                    secret_token=secret,
                     allowed_updates=dp.resolve_used_update_types(),
                 )
             else:

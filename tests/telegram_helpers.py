@@ -1,17 +1,30 @@
-"""What the Telegram tests share: a quick plain-HTTP aiogram session, and feeding an
+"""What the Telegram tests share: a quick plain-HTTP aiogram session, feeding an
 update the way ``civic-bot run`` does (fixtures ``api``, ``bot``, ``dp``, ``feed`` in
-``tests/conftest.py``)."""
+``tests/conftest.py``), and the webhook server as ``civic-bot run`` wires it."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update
+from aiohttp.test_utils import TestServer
 
+from bot.app import http_app
+from bot.channels.telegram import webhook
+from bot.channels.telegram.dispatcher import build_dispatcher
+from bot.core.clock import Clock
+from bot.core.rendering.templates import Renderer
+from bot.runtime.web import WebContext
+from storage.models import Municipality
+from storage.repos import Repos
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 TOKEN = "123456:TEST"
@@ -38,3 +51,45 @@ async def feed_update(dp: Dispatcher, bot: Bot, update: dict[str, Any]) -> None:
     result = await dp.feed_update(bot, Update.model_validate(update, context={"bot": bot}))
     if isinstance(result, TelegramMethod):
         await bot(result)
+
+
+@dataclass
+class LiveWebhook:
+    """The production web app on 127.0.0.1, its context and a client session."""
+
+    ctx: WebContext
+    server: TestServer
+    http: aiohttp.ClientSession
+
+
+@contextlib.asynccontextmanager
+async def live_webhook(
+    repos: Repos,
+    renderer: Renderer,
+    clock: Clock,
+    municipality: Municipality,
+    api: FakeTelegramAPI,
+    *,
+    secret: str,
+    token: str = TOKEN,
+    **context: Any,
+) -> AsyncIterator[LiveWebhook]:
+    """``bot.app.http_app`` with the Telegram webhook as ``civic-bot run`` wires it: the
+    real dispatcher and text lane on the one connection, a bot whose Bot API is ``api``
+    (``context``: more fields of the ``WebContext``, e.g. Twilio's)."""
+    bot = fake_bot(api, token)
+    ctx = WebContext(
+        repos=repos, renderer=renderer, clock=clock, municipality=municipality, **context
+    )
+    dp = build_dispatcher(
+        repos=repos, renderer=renderer, clock=clock, municipality=municipality, batches=ctx.batches
+    )
+    webhook.attach(ctx, dp, bot, secret=secret)
+    try:
+        async with (
+            TestServer(http_app(ctx), host="127.0.0.1") as server,
+            aiohttp.ClientSession() as http,
+        ):
+            yield LiveWebhook(ctx, server, http)
+    finally:
+        await bot.session.close()

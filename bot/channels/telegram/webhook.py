@@ -21,14 +21,26 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aiogram import Bot, Dispatcher
 from aiohttp import web
 
+from bot.channels.telegram.dispatcher import webhook_feed
+from bot.channels.telegram.lane import TextLane
 from bot.core.clock import iso
 from bot.runtime.web import CTX, WebContext
 
 log = logging.getLogger(__name__)
 
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def attach(ctx: WebContext, dp: Dispatcher, bot: Bot, *, secret: str) -> None:
+    """Have the webhook of ``ctx`` take the updates that carry ``secret``: a text command
+    of a linked resident through the text lane, any other update through ``dp``."""
+    ctx.telegram_secret = secret
+    ctx.telegram_feed = webhook_feed(dp, bot)
+    ctx.telegram_lane = TextLane(dp, bot, ctx)
+
 
 #: what the inbound row of a Telegram update holds as its reply once handled without a
 #: webhook answer (NULL means "recorded, not yet handled")
