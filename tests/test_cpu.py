@@ -53,8 +53,3 @@ print(json.dumps({"cpu": cpu, "main": sorted(os.sched_getaffinity(0)), "thread":
     if found["cpu"] is None:
         pytest.skip("one CPU here: nothing to pin")  # the choice itself is tested above
     assert found["main"] == found["thread"] == [found["cpu"]]
-
-
-def test_civic_bot_run_pins_nothing_unless_asked() -> None:
-    """Off by default (bench/README.md, inbound: measured on a shared host)."""
-    assert choose(load_settings().cpu_pin, {0, 1}, 7) is None
