@@ -102,10 +102,10 @@ class TextLane:
         if taken is None:
             return None
         resident, answered = taken
-        turn = make_turn(
-            self._dp.workflow_data, self._bot, web.repos, web.municipality, resident, None
-        )
-        await show_progress(turn, answered.handled, message.chat_id)
+        if answered.handled.broadcast_id is not None:  # staff: the live progress message
+            data = self._dp.workflow_data
+            turn = make_turn(data, self._bot, web.repos, web.municipality, resident, None)
+            await show_progress(turn, answered.handled, message.chat_id)
         return answered.reply
 
     async def _handle(self, message: TextMessage, key: str) -> tuple[Resident, Answered] | None:
