@@ -447,8 +447,8 @@ def main() -> int:
     )
     parser.add_argument(
         "--cpu-pin",
-        default="off",
-        help="CPU_PIN of the server process (default off, as civic-bot run's default)",
+        default="auto",
+        help="CPU_PIN of the server process (default auto, as civic-bot run's default)",
     )
     args = parser.parse_args()
 
