@@ -126,14 +126,16 @@ def fake_telegram_main(pipe: Connection) -> None:
     asyncio.run(main())
 
 
-def server_main(pipe: Connection, db_url: str, telegram_url: str, profile: str | None) -> None:
-    """Child: the no-op app and the civic-bot web app on ephemeral ports, on one CPU as
-    civic-bot run keeps itself (bot/runtime/cpu.py)."""
+def server_main(
+    pipe: Connection, db_url: str, telegram_url: str, profile: str | None, cpu_pin: str
+) -> None:
+    """Child: the no-op app and the civic-bot web app on ephemeral ports, kept on a CPU
+    as ``civic-bot run`` with ``CPU_PIN=cpu_pin`` keeps itself (bot/runtime/cpu.py)."""
     import cProfile
 
     from bot.runtime.cpu import pin
 
-    pin("auto")
+    pin(cpu_pin)
 
     async def main() -> None:
         from aiogram import Bot
@@ -143,8 +145,8 @@ def server_main(pipe: Connection, db_url: str, telegram_url: str, profile: str |
         from twilio.request_validator import RequestValidator
 
         from bot.app import http_app, settle
-        from bot.channels.telegram.dispatcher import build_dispatcher, webhook_feed
-        from bot.channels.telegram.lane import TextLane
+        from bot.channels.telegram import webhook as telegram_webhook
+        from bot.channels.telegram.dispatcher import build_dispatcher
         from bot.core.clock import SystemClock
         from bot.core.rendering.templates import Renderer
         from bot.core.services.municipalities import choose_municipality
@@ -181,7 +183,6 @@ def server_main(pipe: Connection, db_url: str, telegram_url: str, profile: str |
             municipality=municipality,
             twilio_validator=RequestValidator(DEFAULT_AUTH_TOKEN),
             public_base_url=PUBLIC,
-            telegram_secret=SECRET,
         )
         dp = build_dispatcher(
             repos=repos,
@@ -190,8 +191,7 @@ def server_main(pipe: Connection, db_url: str, telegram_url: str, profile: str |
             municipality=municipality,
             batches=ctx.batches,
         )
-        ctx.telegram_feed = webhook_feed(dp, bot)
-        ctx.telegram_lane = TextLane(dp, bot, ctx)
+        telegram_webhook.attach(ctx, dp, bot, secret=SECRET)
 
         runners = []
         ports = []
@@ -357,7 +357,9 @@ def print_table(results: list[tuple[Result, Result]], ratio_target: float | None
     return misses
 
 
-async def floor(db_url: str, users: list[int], commands: tuple[str, ...], count: int) -> None:
+async def floor(
+    db_url: str, users: list[int], commands: tuple[str, ...], count: int, cpu_pin: str
+) -> None:
     """Microseconds per update: aiogram alone, then civic-bot's dispatcher (no HTTP)."""
     from aiogram import Bot, Dispatcher, Router
     from aiogram.methods import SendMessage
@@ -375,7 +377,7 @@ async def floor(db_url: str, users: list[int], commands: tuple[str, ...], count:
     from tests.fakes.webhooks import telegram_message_update
     from tests.processes import TEST_BALLOT_KEY
 
-    pin("auto")
+    pin(cpu_pin)
     updates = [
         telegram_message_update(commands[n % len(commands)], users[n % len(users)], update_id=n)
         for n in range(count + 200)
@@ -443,6 +445,11 @@ def main() -> int:
     parser.add_argument(
         "--commands", choices=["mix", "ballots"], default="mix", help="what the messages say"
     )
+    parser.add_argument(
+        "--cpu-pin",
+        default="auto",
+        help="CPU_PIN of the server process (default auto, as civic-bot run's default)",
+    )
     args = parser.parse_args()
 
     ctx = mp.get_context("spawn")
@@ -452,7 +459,7 @@ def main() -> int:
         phones, users = asyncio.run(prepare(db_url, args.residents, args.commands == "ballots"))
         commands = BALLOTS if args.commands == "ballots" else COMMANDS
         if args.case == "floor":
-            asyncio.run(floor(db_url, users, commands, args.requests))
+            asyncio.run(floor(db_url, users, commands, args.requests, args.cpu_pin))
             return 0
 
         tg_pipe, tg_child = ctx.Pipe()
@@ -463,7 +470,7 @@ def main() -> int:
         profile = str(Path(args.profile_out).resolve()) if args.profile else None
         server = ctx.Process(
             target=server_main,
-            args=(srv_child, db_url, telegram_url, profile),
+            args=(srv_child, db_url, telegram_url, profile, args.cpu_pin),
             daemon=True,
         )
         server.start()

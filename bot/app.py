@@ -29,10 +29,10 @@ from bot.channels.http_gateway import STATUS_OUTCOMES, HttpGatewayConfig, HttpGa
 from bot.channels.http_gateway import inbound_handler as http_inbound
 from bot.channels.http_gateway import status_handler as http_status
 from bot.channels.smpp import SmppChannel, SmppConfig
-from bot.channels.telegram.dispatcher import build_dispatcher, set_commands, webhook_feed
+from bot.channels.telegram import webhook as telegram_webhook
+from bot.channels.telegram.dispatcher import build_dispatcher, set_commands
 from bot.channels.telegram.files import file_fetcher
 from bot.channels.telegram.fsm_storage import forget_stale
-from bot.channels.telegram.lane import TextLane
 from bot.channels.telegram.progress import ProgressEditor
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.twilio import webhook as twilio_webhook
@@ -192,8 +192,8 @@ async def sms_gateway(
 def http_app(
     ctx: WebContext, sms_routes: Sequence[web.AbstractRouteDef] = twilio_webhook.ROUTES
 ) -> web.Application:
-    """The webhooks: the runtime's (health check, Telegram) and the SMS gateway's."""
-    return build_app(ctx, sms_routes)
+    """The webhooks: the health check and each channel's (Telegram's, the SMS gateway's)."""
+    return build_app(ctx, (*telegram_webhook.ROUTES, *sms_routes))
 
 
 def web_app(
@@ -279,12 +279,11 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
             )
             await set_commands(bot, renderer, default_language=settings.default_language)
             if settings.telegram_webhook_url and settings.telegram_webhook_secret:
-                ctx.telegram_secret = settings.telegram_webhook_secret.get_secret_value()
-                ctx.telegram_feed = webhook_feed(dp, bot)
-                ctx.telegram_lane = TextLane(dp, bot, ctx)
+                secret = settings.telegram_webhook_secret.get_secret_value()
+                telegram_webhook.attach(ctx, dp, bot, secret=secret)
                 await bot.set_webhook(
                     settings.telegram_webhook_url,
-                    secret_token=ctx.telegram_secret,
+                    secret_token=secret,
                     allowed_updates=dp.resolve_used_update_types(),
                 )
             else:

@@ -78,7 +78,8 @@ class Settings(BaseSettings):
     #: after it, never outside the hearing's local day; later: a correction by staff
     checkin_opens_before_hours: float = 2.0
     checkin_closes_after_hours: float = 6.0
-    #: the CPU civic-bot run keeps its threads on: auto, off, or a CPU number (bot/runtime/cpu.py)
+    #: the CPU civic-bot run keeps its threads on: auto (the default: one, by process id),
+    #: off (the system schedules them), or a CPU number (bot/runtime/cpu.py, bench/README.md)
     cpu_pin: str = "auto"
     #: the secret ballot's key (storage/sealing.py): without it no poll opens and no vote
     #: is cast; never stored in the database

@@ -36,8 +36,6 @@ from bot.app import http_app, sms_gateway
 from bot.channels.android.webhook import sign
 from bot.channels.gateway_events import GatewayEvents
 from bot.channels.http_gateway import STATUS_OUTCOMES
-from bot.channels.telegram.dispatcher import build_dispatcher, webhook_feed
-from bot.channels.telegram.lane import TextLane
 from bot.channels.twilio import form as twilio_form
 from bot.config import Settings
 from bot.core.clock import iso
@@ -57,7 +55,7 @@ from tests.fakes.webhooks import (
     twilio_signature,
     twilio_status_form,
 )
-from tests.telegram_helpers import fake_bot
+from tests.telegram_helpers import live_webhook
 
 PUBLIC = "https://bot.example.kg"
 OUR_NUMBER = "+15005550006"
@@ -114,28 +112,19 @@ async def site(
         person = await repos.residents.by_phone(demo.id, phone)
         assert person is not None
         await repos.residents.link_telegram(person.id, user, now=iso(clock.now()))
-    bot = fake_bot(api, TOKEN)
-    ctx = WebContext(
-        repos=repos,
-        renderer=renderer,
-        clock=clock,
-        municipality=demo,
+    async with live_webhook(
+        repos,
+        renderer,
+        clock,
+        demo,
+        api,
+        secret=SECRET,
+        token=TOKEN,
         twilio_validator=RequestValidator(DEFAULT_AUTH_TOKEN),
         twilio_account_sid=DEFAULT_ACCOUNT_SID,
         public_base_url=PUBLIC,
-        telegram_secret=SECRET,
-    )
-    dp = build_dispatcher(
-        repos=repos, renderer=renderer, clock=clock, municipality=demo, batches=ctx.batches
-    )
-    ctx.telegram_feed = webhook_feed(dp, bot)
-    ctx.telegram_lane = TextLane(dp, bot, ctx)
-    async with (
-        TestServer(http_app(ctx), host="127.0.0.1") as server,
-        aiohttp.ClientSession() as http,
-    ):
-        yield Site(ctx, server, http)
-    await bot.session.close()
+    ) as served:
+        yield Site(served.ctx, served.server, served.http)
 
 
 ANDROID_KEY = "fuzz-android-signing-key"

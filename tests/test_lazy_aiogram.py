@@ -10,7 +10,11 @@ import json
 import subprocess
 import sys
 import textwrap
+from importlib.metadata import version
 
+import pytest
+
+from bot.channels.telegram.lazy_aiogram import CHECKED_WITH
 from tests.processes import REPO_ROOT
 
 
@@ -25,6 +29,18 @@ def run_fresh(code: str) -> dict:
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("library", sorted(CHECKED_WITH))
+def test_the_hook_was_checked_against_the_installed_libraries(library: str) -> None:
+    """The hook patches pydantic while aiogram loads: a new aiogram or pydantic may make
+    it do nothing (the memory saving gone) or worse. Check it against the new version
+    (this file, ``bench/load.py``'s RSS), then put that version in ``CHECKED_WITH``."""
+    installed = tuple(int(part) for part in version(library).split(".")[:2])
+    assert installed == CHECKED_WITH[library], (
+        f"{library} {version(library)} is installed; bot/channels/telegram/lazy_aiogram.py "
+        f"was checked with {library} {CHECKED_WITH[library]}: check the hook, then update it"
+    )
 
 
 def test_importing_the_app_builds_no_bot_api_model() -> None:

@@ -24,15 +24,13 @@ from tests.fakes.webhooks import (
     next_update_id,
     telegram_callback_update,
     telegram_message,
-    telegram_message_update,
 )
-from tests.telegram_helpers import feed_update
-from tests.test_telegram_handlers import USER, buttons
+from tests.telegram_helpers import TelegramApp, buttons
+from tests.test_telegram_handlers import USER
 
 MONITOR_USER = 5_000_101
 STRANGER = 5_000_102
 ACT_TABLES = ("monitoring_acts", "act_photos")
-SCREEN_METHODS = ("sendMessage", "editMessageText")
 
 
 @pytest.fixture
@@ -70,17 +68,8 @@ async def monitor(repos: Repos, demo: Municipality, clock: FakeClock) -> Residen
     return found
 
 
-class Person:
-    """A Telegram user's app: sends text and photos, presses the buttons it was shown."""
-
-    def __init__(self, dp: Dispatcher, bot: Bot, api: FakeTelegramAPI, user: int) -> None:
-        self.dp, self.bot, self.api, self.user = dp, bot, api, user
-
-    async def feed(self, update: dict[str, Any]) -> None:
-        await feed_update(self.dp, self.bot, update)
-
-    async def say(self, text: str) -> None:
-        await self.feed(telegram_message_update(text, self.user))
+class Person(TelegramApp):
+    """A Telegram user's app that also sends photos."""
 
     async def photo(self, file_id: str, album: str | None = None, caption: str = "") -> None:
         sizes = [
@@ -98,40 +87,6 @@ class Person:
             extra["caption"] = caption
         message = telegram_message(None, self.user, **extra)
         await self.feed({"update_id": next_update_id(), "message": message})
-
-    def calls(self, method: str) -> list[Any]:
-        return [c for c in self.api.calls(method) if str(c.params.get("chat_id")) == str(self.user)]
-
-    def screens(self) -> list[Any]:
-        return [
-            c
-            for c in self.api.calls()
-            if c.method in SCREEN_METHODS and str(c.params.get("chat_id")) == str(self.user)
-        ]
-
-    def screen(self) -> dict[str, Any]:
-        return self.screens()[-1].params
-
-    def shown(self) -> list[str]:
-        return [b["callback_data"] for b in buttons(self.screen())]
-
-    async def press(self, data: str) -> dict[str, Any]:
-        """Press a button of the last screen; the answerCallbackQuery it got."""
-        assert data in self.shown(), (data, self.shown())
-        last = self.screens()[-1]
-        message_id = (
-            int(last.params["message_id"])
-            if last.method == "editMessageText"
-            else int(last.response["result"]["message_id"])
-        )
-        update = telegram_callback_update(data, self.user, message_id=message_id)
-        await self.feed(update)
-        [answer] = [
-            c.params
-            for c in self.api.calls("answerCallbackQuery")
-            if c.params["callback_query_id"] == update["callback_query"]["id"]
-        ]
-        return answer
 
 
 @pytest.fixture

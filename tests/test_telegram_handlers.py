@@ -28,6 +28,7 @@ from tests.fakes.webhooks import (
     telegram_contact_update,
     telegram_message_update,
 )
+from tests.telegram_helpers import buttons
 
 USER = 5_000_001
 OTHER_USER = 5_000_002
@@ -50,12 +51,6 @@ async def linked(repos: Repos, resident: Resident, clock: FakeClock) -> Resident
 
 def sent(api: FakeTelegramAPI) -> list[dict[str, Any]]:
     return [call.params for call in api.calls("sendMessage")]
-
-
-def buttons(params: dict[str, Any]) -> list[dict[str, Any]]:
-    markup = params.get("reply_markup") or {}
-    rows = markup.get("inline_keyboard") or markup.get("keyboard") or []
-    return [button for row in rows for button in row]
 
 
 async def test_start_for_an_unlinked_user_asks_for_the_phone_and_offers_languages(

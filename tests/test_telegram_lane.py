@@ -17,9 +17,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, Router
 from aiogram.fsm.storage.base import StorageKey
+from aiogram.methods import SendMessage
+from aiogram.types import Message
 
+import handlers.telegram
 from bot.channels.telegram.dispatcher import (
     build_dispatcher,
     text_answer,
@@ -32,6 +35,8 @@ from bot.core.rendering.templates import Renderer
 from bot.core.services import demo_data
 from bot.core.services.polls import OptionSpec, create_poll
 from bot.runtime.web import WebContext
+from handlers.telegram import get_router
+from handlers.telegram.filters import LINKED, Keyword, feature_keywords
 from handlers.telegram.hearing_form import HearingForm
 from handlers.telegram.screens import Screen
 from handlers.text import handle_text
@@ -47,6 +52,8 @@ from tests.fakes.webhooks import (
 from tests.processes import TEST_BALLOT_KEY
 
 USER = 7_100_001
+#: the keywords the Telegram features answer themselves, read from their routers
+KEYWORDS = feature_keywords(get_router())
 
 
 @dataclass
@@ -134,7 +141,7 @@ async def test_the_lane_answers_and_changes_what_the_dispatcher_would(
     through_dispatcher = webhook_feed(dispatcher_side.dp, bot)
     for n, text in enumerate(TEXTS):
         update = telegram_message_update(text, USER, update_id=n + 1)
-        assert plain_text_message(update) is not None
+        assert plain_text_message(update, KEYWORDS) is not None
         by_lane = await lane_side.lane(update, str(n + 1))
         by_dispatcher = await through_dispatcher(update)
         assert by_lane is not None and by_lane == by_dispatcher, text
@@ -190,7 +197,7 @@ ME = telegram_message_update("ME", USER, update_id=1)
     ],
 )
 async def test_what_the_lane_leaves_to_the_dispatcher(side: Side, update: dict[str, Any]) -> None:
-    assert plain_text_message(update) is None
+    assert plain_text_message(update, KEYWORDS) is None
     assert await side.lane(update, "1") is None
     assert await inbound_rows(side.repos) == []
 
@@ -199,7 +206,7 @@ async def test_an_unlinked_sender_is_left_to_the_dispatcher(side: Side) -> None:
     """Who is not linked is asked for their phone by the dispatcher: the lane does
     nothing, records nothing."""
     update = telegram_message_update("ME", USER + 1, update_id=5)
-    assert plain_text_message(update) is not None
+    assert plain_text_message(update, KEYWORDS) is not None
     assert await side.lane(update, "5") is None
     assert await inbound_rows(side.repos) == []
 
@@ -265,3 +272,39 @@ async def test_a_ballot_by_sms_and_one_by_telegram_at_once_count_once(
     options = {option.id: option.label for option in await side.repos.polls.options(poll.id)}
     assert sorted(options[option] for option in ballot.choices) == ["Option 2", "Option 3"]
     assert await side.repos.polls.turnout_count(poll.id) == 1
+
+
+async def test_a_keyword_a_new_feature_answers_is_left_to_it(
+    monkeypatch: pytest.MonkeyPatch,
+    new_db_url: Callable[[], str],
+    bot: Bot,
+    renderer: Renderer,
+    clock: FakeClock,
+) -> None:
+    """A feature that starts answering a text command itself (here ``ME``, with the
+    ``Keyword`` filter of every feature) has it: the lane, which knows no feature, leaves
+    it to the dispatcher, and the dispatcher's shortcut to the text commands does too."""
+
+    async def me_card(message: Message) -> SendMessage:
+        return SendMessage(chat_id=message.chat.id, text="the new card")
+
+    class NewFeature:
+        @staticmethod
+        def register(router: Router) -> None:
+            router.message.register(me_card, Keyword("me"), LINKED)
+
+    features = handlers.telegram.FEATURES
+    monkeypatch.setattr(handlers.telegram, "FEATURES", (NewFeature, *features))
+    update = telegram_message_update("ME", USER, update_id=9)
+    async with contextlib.AsyncExitStack() as stack:
+        side = await open_side(stack, new_db_url(), bot, renderer, clock)
+        assert await side.lane(update, "9") is None
+        assert await inbound_rows(side.repos) == []
+        answer = await webhook_feed(side.dp, bot)(update)
+    assert answer is not None and json.loads(answer)["text"] == "the new card"
+    # without it, ME is the text command's, through the lane
+    monkeypatch.setattr(handlers.telegram, "FEATURES", features)
+    async with contextlib.AsyncExitStack() as stack:
+        side = await open_side(stack, new_db_url(), bot, renderer, clock)
+        by_lane = await side.lane(update, "9")
+    assert by_lane is not None and json.loads(by_lane)["text"] != "the new card"

@@ -8,7 +8,6 @@ ballots and turnout in the database.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
@@ -24,15 +23,14 @@ from storage.models import Municipality, Poll, PollOption, Resident
 from storage.repos import Repos
 from tests.conftest import FakeClock, table_snapshot
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.fakes.webhooks import telegram_callback_update, telegram_message_update
+from tests.fakes.webhooks import telegram_callback_update
 from tests.processes import TEST_BALLOT_KEY
-from tests.telegram_helpers import feed_update
-from tests.test_telegram_handlers import USER, buttons
+from tests.telegram_helpers import SCREEN_METHODS, TelegramApp, buttons
+from tests.test_telegram_handlers import USER
 
 VOTING_TABLES = ("turnout", "box_ballots")
 LABELS = ["Kindergarten", "Roads & bridges", "Street lighting", "Sports hall", "Park"]
 COSTS = [400_000, 457_000, 467_500, 1_739_000, None]
-SCREEN_METHODS = ("sendMessage", "editMessageText")
 
 
 @pytest.fixture
@@ -45,48 +43,10 @@ async def linked(repos: Repos, demo: Municipality, clock: FakeClock) -> Resident
     return found
 
 
-class Voter:
-    """The linked resident's Telegram app: sends text, presses buttons it is shown."""
-
-    def __init__(self, dp: Dispatcher, bot: Bot, api: FakeTelegramAPI) -> None:
-        self.dp, self.bot, self.api = dp, bot, api
-
-    async def feed(self, update: dict[str, Any]) -> None:
-        await feed_update(self.dp, self.bot, update)
-
-    async def say(self, text: str, chat_id: int | None = None) -> None:
-        await self.feed(telegram_message_update(text, USER, chat_id))
-
-    def screen(self) -> dict[str, Any]:
-        """The params of the last message sent or edited: what the voter looks at."""
-        return [c.params for c in self.api.calls() if c.method in SCREEN_METHODS][-1]
-
-    def message_id(self) -> int:
-        """The message the last screen is in (sent, or edited in place)."""
-        last = [c for c in self.api.calls() if c.method in SCREEN_METHODS][-1]
-        if last.method == "editMessageText":
-            return int(last.params["message_id"])
-        return int(last.response["result"]["message_id"])
-
-    def shown(self) -> list[str]:
-        return [b["callback_data"] for b in buttons(self.screen())]
-
-    async def press(self, data: str) -> dict[str, Any]:
-        """Press a button of the current screen; the answerCallbackQuery it got."""
-        assert data in self.shown(), (data, self.shown())
-        update = telegram_callback_update(data, USER, message_id=self.message_id())
-        await self.feed(update)
-        [answer] = [
-            c.params
-            for c in self.api.calls("answerCallbackQuery")
-            if c.params["callback_query_id"] == update["callback_query"]["id"]
-        ]
-        return answer
-
-
 @pytest.fixture
-def voter(dp: Dispatcher, bot: Bot, api: FakeTelegramAPI) -> Voter:
-    return Voter(dp, bot, api)
+def voter(dp: Dispatcher, bot: Bot, api: FakeTelegramAPI) -> TelegramApp:
+    """The linked resident's Telegram app."""
+    return TelegramApp(dp, bot, api, USER)
 
 
 async def make_poll(
@@ -129,7 +89,7 @@ async def stored(repos: Repos, poll: Poll, options: list[PollOption]) -> list[di
 
 
 async def test_approval_toggle_done_confirm_casts_the_ballot_in_place(
-    voter: Voter,
+    voter: TelegramApp,
     api: FakeTelegramAPI,
     repos: Repos,
     renderer: Renderer,
@@ -189,7 +149,7 @@ async def test_approval_toggle_done_confirm_casts_the_ballot_in_place(
 
 
 async def test_a_restart_halfway_through_the_ballot_continues_the_draft(
-    voter: Voter,
+    voter: TelegramApp,
     db_url: str,
     bot: Bot,
     api: FakeTelegramAPI,
@@ -213,7 +173,7 @@ async def test_a_restart_halfway_through_the_ballot_continues_the_draft(
         restarted = build_dispatcher(
             repos=Repos(db, TEST_BALLOT_KEY), renderer=renderer, clock=clock
         )
-        voter = Voter(restarted, bot, api)
+        voter = TelegramApp(restarted, bot, api, USER)
         await voter.press(tap(poll, 4))
         chosen = [(options[2], 1), (options[0], 2), (options[3], 3)]
         assert voter.screen()["text"] == renderer.render(
@@ -230,7 +190,7 @@ async def test_a_restart_halfway_through_the_ballot_continues_the_draft(
 
 
 async def test_a_tap_beyond_k_is_refused_with_an_alert_and_nothing_is_stored(
-    voter: Voter,
+    voter: TelegramApp,
     api: FakeTelegramAPI,
     repos: Repos,
     renderer: Renderer,
@@ -259,7 +219,7 @@ async def test_a_tap_beyond_k_is_refused_with_an_alert_and_nothing_is_stored(
 
 
 async def test_ranked_taps_are_stored_as_ranks_in_tap_order(
-    voter: Voter,
+    voter: TelegramApp,
     repos: Repos,
     renderer: Renderer,
     demo: Municipality,
@@ -288,7 +248,7 @@ async def test_ranked_taps_are_stored_as_ranks_in_tap_order(
 
 
 async def test_cumulative_points_are_capped_at_n(
-    voter: Voter,
+    voter: TelegramApp,
     api: FakeTelegramAPI,
     repos: Repos,
     renderer: Renderer,
@@ -327,7 +287,7 @@ async def test_cumulative_points_are_capped_at_n(
 
 
 async def test_choose_one_goes_straight_to_the_summary(
-    voter: Voter, repos: Repos, demo: Municipality, clock: FakeClock, linked: Resident
+    voter: TelegramApp, repos: Repos, demo: Municipality, clock: FakeClock, linked: Resident
 ) -> None:
     poll, options = await make_poll(repos, demo, clock, "choose1")
     await voter.say("/vote")
@@ -341,7 +301,7 @@ async def test_choose_one_goes_straight_to_the_summary(
 
 
 async def test_cancel_discards_the_draft_and_stores_nothing(
-    voter: Voter,
+    voter: TelegramApp,
     api: FakeTelegramAPI,
     repos: Repos,
     renderer: Renderer,
@@ -374,7 +334,7 @@ async def test_cancel_discards_the_draft_and_stores_nothing(
 
 
 async def test_confirming_after_the_poll_closed_shows_the_refusal(
-    voter: Voter,
+    voter: TelegramApp,
     repos: Repos,
     renderer: Renderer,
     demo: Municipality,
@@ -400,7 +360,7 @@ async def test_confirming_after_the_poll_closed_shows_the_refusal(
 
 
 async def test_several_open_polls_are_offered_and_one_opens_in_place(
-    voter: Voter,
+    voter: TelegramApp,
     api: FakeTelegramAPI,
     repos: Repos,
     renderer: Renderer,
@@ -429,7 +389,9 @@ async def test_several_open_polls_are_offered_and_one_opens_in_place(
     assert voter.screen()["text"].startswith(f"<b>№{first.id} Priorities 2027</b>")
 
 
-async def test_no_open_poll_is_said_so(voter: Voter, renderer: Renderer, linked: Resident) -> None:
+async def test_no_open_poll_is_said_so(
+    voter: TelegramApp, renderer: Renderer, linked: Resident
+) -> None:
     await voter.say("/vote")
     assert voter.screen()["text"] == renderer.render(
         "vote_refused", linked.language, "telegram", code="no_open_poll"
@@ -437,7 +399,7 @@ async def test_no_open_poll_is_said_so(voter: Voter, renderer: Renderer, linked:
 
 
 async def test_an_unlinked_user_is_asked_for_the_phone_and_nothing_is_stored(
-    voter: Voter,
+    voter: TelegramApp,
     api: FakeTelegramAPI,
     repos: Repos,
     renderer: Renderer,
@@ -461,7 +423,7 @@ async def test_an_unlinked_user_is_asked_for_the_phone_and_nothing_is_stored(
 
 
 async def test_vote_in_a_group_gets_no_answer(
-    voter: Voter,
+    voter: TelegramApp,
     api: FakeTelegramAPI,
     repos: Repos,
     demo: Municipality,
@@ -474,7 +436,7 @@ async def test_vote_in_a_group_gets_no_answer(
 
 
 async def test_every_callback_data_fits_64_bytes(
-    voter: Voter,
+    voter: TelegramApp,
     api: FakeTelegramAPI,
     repos: Repos,
     demo: Municipality,
@@ -495,7 +457,7 @@ async def test_every_callback_data_fits_64_bytes(
 
 
 async def test_a_forged_ballot_button_is_only_answered(
-    voter: Voter, api: FakeTelegramAPI, repos: Repos, linked: Resident
+    voter: TelegramApp, api: FakeTelegramAPI, repos: Repos, linked: Resident
 ) -> None:
     before = await table_snapshot(repos, *VOTING_TABLES)
     for data in ("vt:99999999999999999999:1:0", "vt:1:1:7", "vs:1:explode"):
@@ -506,7 +468,7 @@ async def test_a_forged_ballot_button_is_only_answered(
 
 
 async def test_a_vote_receipt_telegram_refuses_for_the_moment_is_queued_sealed(
-    voter: Voter,
+    voter: TelegramApp,
     api: FakeTelegramAPI,
     repos: Repos,
     renderer: Renderer,

@@ -17,8 +17,6 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.app import http_app
-from bot.channels.telegram.dispatcher import build_dispatcher, webhook_feed
-from bot.channels.telegram.lane import TextLane
 from bot.channels.telegram.sender import TelegramSender
 from bot.core.clock import iso
 from bot.core.rendering.templates import Renderer
@@ -38,11 +36,10 @@ from tests.fakes.webhooks import (
     telegram_message_update,
     telegram_webhook_headers,
 )
-from tests.telegram_helpers import fake_bot
+from tests.telegram_helpers import TOKEN, fake_bot, live_webhook
 
 SECRET = "s3cret-token_for-the-webhook"
 USER = 7_000_001
-TOKEN = "123456:TEST"
 
 
 @dataclass
@@ -317,25 +314,8 @@ async def live(
     repos: Repos, demo: Municipality, clock: FakeClock, renderer: Renderer, api: FakeTelegramAPI
 ) -> AsyncIterator[Web]:
     """The webhook as ``civic-bot run`` wires it: the real dispatcher on the one connection."""
-    bot = fake_bot(api, TOKEN)
-    ctx = WebContext(
-        repos=repos,
-        renderer=renderer,
-        clock=clock,
-        municipality=demo,
-        telegram_secret=SECRET,
-    )
-    dp = build_dispatcher(
-        repos=repos, renderer=renderer, clock=clock, municipality=demo, batches=ctx.batches
-    )
-    ctx.telegram_feed = webhook_feed(dp, bot)
-    ctx.telegram_lane = TextLane(dp, bot, ctx)
-    async with (
-        TestServer(http_app(ctx), host="127.0.0.1") as server,
-        aiohttp.ClientSession() as http,
-    ):
-        yield Web(ctx, server, http)
-    await bot.session.close()
+    async with live_webhook(repos, renderer, clock, demo, api, secret=SECRET) as served:
+        yield Web(served.ctx, served.server, served.http)
 
 
 async def test_unlinked_user_is_asked_for_their_phone(
@@ -732,7 +712,8 @@ async def test_an_acts_album_telegram_refuses_for_the_moment_is_queued_by_file_i
     assert resident is not None
     await repos.residents.link_telegram(resident.id, USER, now=iso(clock.now()))
     [project_id] = [
-        row[0] for row in await repos.db.fetchall(
+        row[0]
+        for row in await repos.db.fetchall(
             "SELECT id FROM projects WHERE municipality_id = ? ORDER BY id LIMIT 1", (demo.id,)
         )
     ]

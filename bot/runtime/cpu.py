@@ -1,10 +1,13 @@
-"""``civic-bot run`` keeps its threads on one CPU.
+"""``civic-bot run`` keeps its threads on one CPU (``CPU_PIN``: ``auto`` by default).
 
 The event loop hands every database statement to aiosqlite's thread and gets the result
 back from it: two hand-offs per statement. On two CPUs each hand-off woke the other one
-from idle; on one CPU it is a switch between threads. ``bench/inbound.py`` on this 2-CPU
-machine: SMS ~2,100 -> ~2,700/s, Telegram ~830 -> ~1,300/s with the server on one CPU.
-A process of civic-bot uses one CPU's worth of Python anyway (the GIL).
+from idle; on one CPU it is a switch between threads. A process of civic-bot uses one
+CPU's worth of Python anyway (the GIL). On by default because it was measured to pay more
+than 10 %: on a quiet 2-CPU machine (2026-12-02, ``bench/inbound.py``: SMS ~2,100 ->
+~2,700/s, Telegram ~830 -> ~1,300/s) and, side by side in one run, on a 2-CPU machine
+shared with busy processes (``bench/README.md``, "CPU pinning"). ``CPU_PIN=off`` leaves the
+threads to the system, for a host where that is wanted.
 """
 
 from __future__ import annotations

@@ -37,8 +37,7 @@ from aiogram.types import (
 
 from bot.core.services import monitoring
 from handlers.telegram import replies
-from handlers.telegram.budget import Keyword
-from handlers.telegram.filters import LINKED, has_text, not_a_command, slash_command
+from handlers.telegram.filters import LINKED, Keyword, has_text, not_a_command, slash_command
 from handlers.telegram.forms import FormAnswers, stale_button
 from handlers.telegram.screens import Screen, edit, edit_or_send
 from handlers.telegram.turn import Turn

@@ -18,8 +18,8 @@ from aiogram.types import CallbackQuery, InputMediaPhoto, Message
 
 from handlers import budget_commands
 from handlers.telegram import replies
-from handlers.telegram.budget import ActsPick, Keyword
-from handlers.telegram.filters import LINKED
+from handlers.telegram.budget import ActsPick
+from handlers.telegram.filters import LINKED, Keyword
 from handlers.telegram.screens import Screen, callback_chat
 from handlers.telegram.turn import Turn
 from storage.models import MonitoringAct, Project

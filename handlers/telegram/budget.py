@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Any
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.methods import SendPhoto
 from aiogram.types import (
@@ -32,9 +30,8 @@ from aiogram.types import (
 from bot.core.rendering.charts import ChartCache, budget_chart, chart_words, draw_apart
 from bot.core.services.budget_summary import HouseholdSummary
 from handlers import budget_commands
-from handlers.commands import parse
 from handlers.telegram import replies
-from handlers.telegram.filters import FEATURE_KEYWORDS, LINKED
+from handlers.telegram.filters import LINKED, Keyword
 from handlers.telegram.screens import ButtonId, MenuAction, Screen, callback_chat
 from handlers.telegram.turn import Turn
 from storage.models import Budget
@@ -52,29 +49,6 @@ class ActsPick(CallbackData, prefix="ba"):
     """``ba:3``: show the monitoring acts of project 3 (handled in ``acts``)."""
 
     project: ButtonId
-
-
-class Keyword(Filter):
-    """A text command as the ``text`` router would read it: ``/acts 3``, ``ACTS 3`` or
-    ``АКТТАР 3`` (``handlers.commands.parse``). Gives the handler ``args``.
-
-    ``args``: True / False to match only with / without arguments; None for either.
-    """
-
-    def __init__(self, *names: str, args: bool | None = None) -> None:
-        self.names = names
-        self.args = args
-        FEATURE_KEYWORDS.update(names)
-
-    async def __call__(self, message: Message) -> bool | dict[str, Any]:
-        if message.text is None:
-            return False
-        parsed = parse(message.text)
-        if parsed.name not in self.names:
-            return False
-        if self.args is not None and bool(parsed.args) != self.args:
-            return False
-        return {"args": parsed.args}
 
 
 def register(router: Router) -> None:

@@ -20,8 +20,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from pydantic import Field
 
 from bot.core.services import ratings
-from handlers.telegram.budget import Keyword
-from handlers.telegram.filters import LINKED
+from handlers.telegram.filters import LINKED, Keyword
 from handlers.telegram.screens import ALERT_MAX, ButtonId, Screen, edit_or_send
 from handlers.telegram.turn import Turn
 from storage.models import RatingService

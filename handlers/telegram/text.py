@@ -19,7 +19,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.core.services import broadcast
 from handlers.telegram import screens
-from handlers.telegram.filters import LINKED, has_text, plain_text
+from handlers.telegram.filters import LINKED, PlainText, has_text
 from handlers.telegram.screens import callback_chat
 from handlers.telegram.turn import Turn
 from handlers.text import Handled, handle_text
@@ -30,9 +30,10 @@ log = logging.getLogger(__name__)
 
 def register_first(router: Router) -> None:
     """Before every feature: a text that no feature takes goes straight to the text
-    commands (``plain_text``); the same handlers at the end take what is left."""
-    router.message.register(command, plain_text, LINKED)
-    router.message.register(unlinked, plain_text)
+    commands (:class:`PlainText`); the same handlers at the end take what is left."""
+    plain = PlainText(router)
+    router.message.register(command, plain, LINKED)
+    router.message.register(unlinked, plain)
 
 
 def register(router: Router) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
@@ -99,16 +99,30 @@ class LocaleMiddleware(BaseMiddleware):
         if user is not None and not user.is_bot:
             resident = await repos.residents.by_telegram(municipality.id, user.id)
         data["resident"] = resident
-        data["turn"] = Turn(
-            bot=data["bot"],
-            repos=repos,
-            renderer=data["renderer"],
-            clock=data["clock"],
-            municipality=municipality,
-            resident=resident,
-            language=choose_language(resident, user, municipality),
-        )
+        data["turn"] = make_turn(data, data["bot"], repos, municipality, resident, user)
         return await handler(event, data)
+
+
+def make_turn(
+    data: Mapping[str, Any],
+    bot: Bot,
+    repos: Repos,
+    municipality: Municipality,
+    resident: Resident | None,
+    user: User | None,
+) -> Turn:
+    """The :class:`Turn` of an update from ``user`` (the linked ``resident`` or None):
+    ``renderer`` and ``clock`` from ``data`` (the handler data, or the dispatcher's
+    workflow data, where they come from)."""
+    return Turn(
+        bot=bot,
+        repos=repos,
+        renderer=data["renderer"],
+        clock=data["clock"],
+        municipality=municipality,
+        resident=resident,
+        language=choose_language(resident, user, municipality),
+    )
 
 
 def choose_language(

@@ -22,20 +22,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiogram.fsm.storage.base import StorageKey
 
-from bot.channels.telegram.dispatcher import text_answer
-from bot.core.clock import iso
+from bot.channels.telegram.dispatcher import make_turn, text_answer
+from bot.runtime.inbound import Answered, handle_and_record
 from bot.runtime.web import WebContext
-from handlers.telegram.filters import for_text_commands
+from handlers.telegram.filters import feature_keywords, for_text_commands
 from handlers.telegram.text import show_progress
-from handlers.telegram.turn import Turn
-from handlers.text import Handled, handle_text
+from handlers.text import Handled
 from storage.inbound import AlreadyRecorded
+from storage.models import Resident
 
 
 @dataclass(frozen=True)
-class PlainText:
+class TextMessage:
     """A private chat's text message that no feature takes (if no form is in progress)."""
 
     chat_id: int
@@ -43,10 +42,11 @@ class PlainText:
     text: str
 
 
-def plain_text_message(update: dict[str, Any]) -> PlainText | None:
+def plain_text_message(update: dict[str, Any], keywords: frozenset[str]) -> TextMessage | None:
     """The text message in a raw update, if it is one for the text commands; None for
-    anything else (another kind of update, a group, a bot, a ``/command``, a feature's
-    keyword, a topic or business message, or a shape aiogram would have to judge)."""
+    anything else (another kind of update, a group, a bot, a ``/command``, one of the
+    ``keywords`` a feature answers itself, a topic or business message, or a shape aiogram
+    would have to judge)."""
     message = update.get("message")
     if len(update) != 2 or not isinstance(message, dict):
         return None
@@ -58,93 +58,81 @@ def plain_text_message(update: dict[str, Any]) -> PlainText | None:
     if "message_thread_id" in message or "business_connection_id" in message:
         return None
     chat_id, user_id = chat.get("id"), sender.get("id")
-    if type(chat_id) is not int or type(user_id) is not int or not for_text_commands(text):
+    if type(chat_id) is not int or type(user_id) is not int:
         return None
-    return PlainText(chat_id, user_id, text)
+    return TextMessage(chat_id, user_id, text) if for_text_commands(text, keywords) else None
 
 
 class TextLane:
     """Takes the plain texts of linked residents off the dispatcher ``dp`` of ``bot``, for
-    the webhook of ``web`` (its database, municipality and group commit). The webhook
-    gives a sender's updates their turns (``WebContext.telegram_turns``), whichever way
-    each of them goes."""
+    the webhook of ``web`` (its database, municipality and group commit). What the lane
+    must know of the dispatcher it asks it: the keywords its routers answer themselves
+    (:func:`handlers.telegram.filters.feature_keywords`), the sender's form state (its
+    FSM), the handlers' :class:`Turn` (its workflow data). The webhook gives a sender's
+    updates their turns (``WebContext.telegram_turns``), whichever way each of them goes."""
 
     def __init__(self, dp: Dispatcher, bot: Bot, web: WebContext) -> None:
-        self._fsm = dp.fsm.storage
+        self._dp = dp
         self._bot = bot
-        self._repos = web.repos
-        self._renderer = web.renderer
-        self._clock = web.clock
-        self._municipality = web.municipality
-        self._batches = web.batches
+        self._web = web
+        self._keywords = feature_keywords(dp)
 
     async def __call__(self, update: dict[str, Any], key: str) -> str | None:
         """The webhook's answer ("" for none) to ``update`` (its update_id is ``key``) if
         the lane took it; None if it is the dispatcher's."""
-        message = plain_text_message(update)
+        message = plain_text_message(update, self._keywords)
         if message is None:
             return None
+        web = self._web
         try:
             # With the other text commands of the moment (SMS too), the lookups in the
             # same transaction (outside, each would wait for the batch before to end).
             # Keyed by the Telegram user, whose updates the webhook takes one at a time;
             # a clash with the same resident's SMS in the batch (two ballots at once)
             # rolls the batch back and each is handled alone, in the order they came.
-            taken = await self._batches.run(
+            taken = await web.batches.run(
                 f"telegram:{message.user_id}", lambda: self._handle(message, key)
             )
         except AlreadyRecorded:
             # handled before: its answer; or recorded and never handled (the
             # dispatcher's, which failed): the dispatcher's again
-            return await self._repos.inbound.reply_to(
-                municipality_id=self._municipality.id, channel="telegram", provider_id=key
+            return await web.repos.inbound.reply_to(
+                municipality_id=web.municipality.id, channel="telegram", provider_id=key
             )
         if taken is None:
             return None
-        turn, handled, answer = taken
-        await show_progress(turn, handled, message.chat_id)
-        return answer
+        resident, answered = taken
+        if answered.handled.broadcast_id is not None:  # staff: the live progress message
+            data = self._dp.workflow_data
+            turn = make_turn(data, self._bot, web.repos, web.municipality, resident, None)
+            await show_progress(turn, answered.handled, message.chat_id)
+        return answered.reply
 
-    async def _handle(self, message: PlainText, key: str) -> tuple[Turn, Handled, str] | None:
+    async def _handle(self, message: TextMessage, key: str) -> tuple[Resident, Answered] | None:
         """In the group commit's transaction: handle the text of a linked resident outside
         a form and record it with its answer; None (nothing done) for anyone else."""
-        resident = await self._repos.residents.by_telegram(self._municipality.id, message.user_id)
+        web = self._web
+        resident = await web.repos.residents.by_telegram(web.municipality.id, message.user_id)
         if resident is None:
             return None  # asked to share their phone number: the dispatcher's
-        fsm_key = StorageKey(bot_id=self._bot.id, chat_id=message.chat_id, user_id=message.user_id)
-        if await self._fsm.get_state(fsm_key) is not None:
+        state = self._dp.fsm.resolve_context(self._bot, message.chat_id, message.user_id)
+        if state is not None and await state.get_state() is not None:
             return None  # a form's answer: the dispatcher's
-        turn = Turn(
-            bot=self._bot,
-            repos=self._repos,
-            renderer=self._renderer,
-            clock=self._clock,
-            municipality=self._municipality,
-            resident=resident,
-            language=resident.language,
-        )
-        now = turn.now
-        handled = await handle_text(
-            self._repos,
-            self._renderer,
-            municipality=self._municipality,
-            phone=resident.phone,
+
+        def as_answer(handled: Handled) -> str:
+            # a staff broadcast's reply is its progress message, sent after the commit
+            if handled.broadcast_id is not None:
+                return ""
+            return text_answer(message.chat_id, handled.text)
+
+        answered = await handle_and_record(
+            web,
+            municipality=web.municipality,
+            channel="telegram",
+            sender=resident.phone,
             text=message.text,
-            channel="telegram",
-            now=now,
-            resident=resident,
-        )
-        # a staff broadcast's reply is its progress message, sent after the commit
-        answer = (
-            "" if handled.broadcast_id is not None else text_answer(message.chat_id, handled.text)
-        )
-        await self._repos.inbound.record_handled(
-            municipality_id=self._municipality.id,
-            channel="telegram",
             provider_id=key,
-            now=iso(now),
-            resident_id=resident.id,
-            command=handled.command,
-            reply=answer,
+            resident=resident,
+            reply_as=as_answer,
         )
-        return turn, handled, answer
+        return resident, answered
