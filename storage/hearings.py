@@ -34,9 +34,10 @@ class HearingRepo:
         status: str = "draft",
         deputies_counted: bool = True,
     ) -> int:
-        return await self.db.execute(
+        return await self.db.insert(
             "INSERT INTO hearings (municipality_id, kind, starts_at, place, village_id, agenda,"
-            " status, deputies_counted, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " status, deputies_counted, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
             (municipality_id, kind, starts_at, place, village_id, agenda, status,
              deputies_counted, now),
         )  # fmt: skip
@@ -59,7 +60,7 @@ class HearingRepo:
         """Published hearings still ahead (of one municipality, or of all)."""
         rows = await self.db.fetchall(
             f"SELECT {_COLUMNS} FROM hearings WHERE status = 'published' AND starts_at > ?"
-            " AND (? IS NULL OR municipality_id = ?) ORDER BY starts_at, id",
+            " AND (CAST(? AS BIGINT) IS NULL OR municipality_id = ?) ORDER BY starts_at, id",
             (now, municipality_id, municipality_id),
         )
         return [_hearing(row) for row in rows]
@@ -81,10 +82,10 @@ class HearingRepo:
     # invitations and answers
 
     async def invite_many(self, hearing_id: int, resident_ids: list[int], *, now: str) -> None:
-        await self.db.executemany(
-            "INSERT INTO invitations (hearing_id, resident_id, invited_at) VALUES (?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
+        await self.db.insert_many(
+            "invitations (hearing_id, resident_id, invited_at)",
             [(hearing_id, rid, now) for rid in resident_ids],
+            on_conflict="ON CONFLICT DO NOTHING",
         )
 
     async def is_invited(self, hearing_id: int, resident_id: int) -> bool:
@@ -203,11 +204,11 @@ class HearingRepo:
     ) -> bool:
         """Record one person; False when this resident (or the walk-in with this key) was
         already checked in."""
-        inserted = await self.db.executemany(
+        inserted = await self.db.execute(
             "INSERT INTO attendance (hearing_id, resident_id, gender, role, village_id,"
             " birth_year, checked_in_at, walk_in_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT DO NOTHING",
-            [(hearing_id, resident_id, gender, role, village_id, birth_year, now, walk_in_key)],
+            (hearing_id, resident_id, gender, role, village_id, birth_year, now, walk_in_key),
         )
         return inserted == 1
 

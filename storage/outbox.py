@@ -71,11 +71,9 @@ class OutboxRepo:
 
     async def enqueue(self, drafts: Sequence[OutboxDraft], *, now: str) -> int:
         """Insert drafts whose dedupe key is new; return how many were new."""
-        return await self.db.executemany(
-            "INSERT INTO outbox (municipality_id, dedupe_key, resident_id, broadcast_id,"
-            " channel, address, body, reply_markup, media, next_attempt_at, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (dedupe_key) DO NOTHING",
+        return await self.db.insert_many(
+            "outbox (municipality_id, dedupe_key, resident_id, broadcast_id, channel, address,"
+            " body, reply_markup, media, next_attempt_at, created_at, updated_at)",
             [
                 (
                     d.municipality_id,
@@ -93,6 +91,7 @@ class OutboxRepo:
                 )
                 for d in drafts
             ],
+            on_conflict="ON CONFLICT (dedupe_key) DO NOTHING",
         )
 
     async def claim_due(

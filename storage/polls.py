@@ -89,10 +89,11 @@ class PollRepo:
         satisfaction: str = "cost",
         threshold: int = 0,
     ) -> int:
-        return await self.db.execute(
+        return await self.db.insert(
             "INSERT INTO polls (municipality_id, title, ballot_type, max_choices, village_id,"
             " min_age, opens_at, closes_at, budget, rule, changeable, created_at, completion,"
-            " satisfaction, threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " satisfaction, threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
             (
                 municipality_id,
                 title,
@@ -116,9 +117,8 @@ class PollRepo:
         self, poll_id: int, options: Sequence[tuple[str, int | None, int | None]]
     ) -> None:
         """Options ``(label, problem_id, cost)`` numbered 1.. in the given order."""
-        await self.db.executemany(
-            "INSERT INTO poll_options (poll_id, position, label, problem_id, cost)"
-            " VALUES (?, ?, ?, ?, ?)",
+        await self.db.insert_many(
+            "poll_options (poll_id, position, label, problem_id, cost)",
             [(poll_id, n, *option) for n, option in enumerate(options, start=1)],
         )
 
@@ -206,8 +206,8 @@ class PollRepo:
         sealed and stored in random order."""
         shuffled = list(ballots)
         random.SystemRandom().shuffle(shuffled)
-        await self.db.executemany(
-            "INSERT INTO box_ballots (poll_id, ballot) VALUES (?, ?)",
+        await self.db.insert_many(
+            "box_ballots (poll_id, ballot)",
             [(poll_id, self._seal(_box(poll_id), ballot)) for ballot in shuffled],
         )
 
@@ -317,7 +317,7 @@ class PollRepo:
         return int(
             await self.db.fetchval(
                 "SELECT COUNT(*) FROM residents WHERE municipality_id = ?"
-                " AND (? IS NULL OR village_id = ?) AND birth_year IS NOT NULL"
+                " AND (CAST(? AS BIGINT) IS NULL OR village_id = ?) AND birth_year IS NOT NULL"
                 " AND birth_year <= ?",
                 (poll.municipality_id, poll.village_id, poll.village_id, born_before_or_in),
             )
@@ -336,7 +336,8 @@ class PollRepo:
         return await self.db.fetchall(
             "SELECT id, phone, telegram_user_id, telegram_blocked, language FROM residents r"
             " WHERE municipality_id = ? AND opted_out = FALSE AND id > ?"
-            " AND (? IS NULL OR village_id = ?) AND birth_year IS NOT NULL AND birth_year <= ?"
+            " AND (CAST(? AS BIGINT) IS NULL OR village_id = ?)"
+            " AND birth_year IS NOT NULL AND birth_year <= ?"
             " AND (? = FALSE OR NOT EXISTS"
             "  (SELECT 1 FROM turnout t WHERE t.poll_id = ? AND t.resident_id = r.id))"
             " ORDER BY id LIMIT ?",

@@ -19,9 +19,9 @@ class ProblemRepo:
     async def create(
         self, *, municipality_id: int, village_id: int | None, body: str, now: str
     ) -> int:
-        return await self.db.execute(
+        return await self.db.insert(
             "INSERT INTO problems (municipality_id, village_id, body, created_at)"
-            " VALUES (?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?) RETURNING id",
             (municipality_id, village_id, body, now),
         )
 
@@ -93,10 +93,10 @@ class ProblemRepo:
     async def join(self, problem_id: int, resident_id: int, *, now: str) -> bool:
         """Join the problem's initiative group; False when already a member."""
         return (
-            await self.db.executemany(
+            await self.db.execute(
                 "INSERT INTO initiative_members (problem_id, resident_id, joined_at)"
                 " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                [(problem_id, resident_id, now)],
+                (problem_id, resident_id, now),
             )
             == 1
         )

@@ -15,12 +15,13 @@ class RatingRepo:
     async def open_round(
         self, municipality_id: int, name: str, services: Sequence[str], *, now: str
     ) -> int:
-        round_id = await self.db.execute(
-            "INSERT INTO rating_rounds (municipality_id, name, opened_at) VALUES (?, ?, ?)",
+        round_id = await self.db.insert(
+            "INSERT INTO rating_rounds (municipality_id, name, opened_at) VALUES (?, ?, ?)"
+            " RETURNING id",
             (municipality_id, name, now),
         )
-        await self.db.executemany(
-            "INSERT INTO rating_services (round_id, position, name) VALUES (?, ?, ?)",
+        await self.db.insert_many(
+            "rating_services (round_id, position, name)",
             [(round_id, n, service) for n, service in enumerate(services, start=1)],
         )
         return round_id
