@@ -6,8 +6,9 @@ import json
 import random
 from collections.abc import Sequence
 
+from storage.broadcasts import Recipient
 from storage.db import Database, Row
-from storage.models import Poll, PollOption, StoredBallot
+from storage.models import Poll, PollOption, StoredBallot, TurnoutEntry
 from storage.sealing import SealBroken, Sealer
 
 #: the sealing purpose of ballots (storage/sealing.py)
@@ -287,11 +288,12 @@ class PollRepo:
             found[ballot_id][2].choices[option_id] = weight
         return list(found.values())
 
-    async def turnout_of(self, poll_id: int) -> list[Row]:
-        """``(resident id, channel, cast at)`` of everyone who voted in the poll."""
-        return await self.db.fetchall(
+    async def turnout_of(self, poll_id: int) -> list[TurnoutEntry]:
+        """Everyone who voted in the poll: how and when."""
+        rows = await self.db.fetchall(
             "SELECT resident_id, channel, cast_at FROM turnout WHERE poll_id = ?", (poll_id,)
         )
+        return [TurnoutEntry(*row) for row in rows]
 
     async def drop_legacy(self) -> None:
         """Delete the unsealed ballots and the stored key (all sealed by now)."""
@@ -331,9 +333,9 @@ class PollRepo:
         after_id: int,
         limit: int,
         not_voted: bool = False,
-    ) -> list[Row]:
+    ) -> list[Recipient]:
         """Opted-in eligible residents, page by page (for announcements and reminders)."""
-        return await self.db.fetchall(
+        rows = await self.db.fetchall(
             "SELECT id, phone, telegram_user_id, telegram_blocked, language FROM residents r"
             " WHERE municipality_id = ? AND opted_out = FALSE AND id > ?"
             " AND (CAST(? AS BIGINT) IS NULL OR village_id = ?)"
@@ -352,3 +354,4 @@ class PollRepo:
                 limit,
             ),
         )
+        return [Recipient(row[0], row[1], row[2], bool(row[3]), row[4]) for row in rows]

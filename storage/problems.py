@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from storage.db import Database, Row
-from storage.models import Problem
+from storage.models import GroupMember, Problem
 
 _COLUMNS = "id, municipality_id, village_id, body, status, reason, merged_into"
 
@@ -101,11 +101,12 @@ class ProblemRepo:
             == 1
         )
 
-    async def members(self, problem_id: int) -> list[Row]:
-        """(name, phone, village) of the initiative group's members: for staff."""
-        return await self.db.fetchall(
+    async def members(self, problem_id: int) -> list[GroupMember]:
+        """The initiative group's members: for staff."""
+        rows = await self.db.fetchall(
             "SELECT r.name, r.phone, v.name FROM initiative_members m"
             " JOIN residents r ON r.id = m.resident_id JOIN villages v ON v.id = r.village_id"
             " WHERE m.problem_id = ? ORDER BY m.joined_at, r.id",
             (problem_id,),
         )
+        return [GroupMember(*row) for row in rows]

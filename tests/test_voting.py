@@ -12,7 +12,7 @@ from bot.core.rendering.sms import sms_size
 from bot.core.rendering.templates import Renderer
 from bot.core.services import demo_data, poll_results, problems, voting
 from bot.core.services.ballot_text import parse_ballot_text
-from bot.core.services.errors import ServiceError
+from bot.core.services.errors import Refused, ServiceError
 from bot.core.services.polls import OptionSpec, create_poll
 from handlers.text import handle_text
 from storage.models import Municipality, Poll
@@ -168,7 +168,7 @@ async def test_paper_and_phone_ballots_count_once(
     other = await repos.residents.by_phone(demo.id, "+996700000003")
     assert other is not None
     await say("V 4", phone=other.phone)
-    with pytest.raises(voting.VoteRefused) as refused:
+    with pytest.raises(Refused) as refused:
         await voting.cast(
             repos,
             demo,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 
 from bot.core.services import console as sign_in_service
 from bot.core.services import door as door_service
+from bot.core.services import hearings, municipalities
 from bot.core.services.attendance import CheckIn
-from bot.core.services.console import SignInRefused
-from bot.core.services.door import DoorRefused
-from bot.core.services.errors import ServiceError
+from bot.core.services.errors import Refused, ServiceError
 from bot.core.services.today import today as today_of
 from bot.webui.base import (
     ROOT,
@@ -45,7 +46,7 @@ async def sign_in(request: web.Request) -> web.Response:
             now=console.clock.now(),
             policy=console.policy,
         )
-    except SignInRefused as refused:
+    except Refused as refused:
         status = 429 if refused.code == "too_many_requests" else 400
         return page(request, "sign_in", status=status, phone=raw, error=text(request, refused.code))
     return page(request, "code", phone=phone, minutes=console.policy.code_minutes)
@@ -63,7 +64,7 @@ async def sign_in_code(request: web.Request) -> web.StreamResponse:
             now=console.clock.now(),
             policy=console.policy,
         )
-    except SignInRefused as refused:
+    except Refused as refused:
         return page(
             request,
             "code",
@@ -100,8 +101,8 @@ async def today(request: web.Request) -> web.Response:
 
 async def _hearing(request: web.Request) -> Hearing | None:
     console = console_of(request)
-    return await console.repos.hearings.get(
-        console.municipality.id, int(request.match_info["hearing"])
+    return await hearings.find_hearing(
+        console.repos, console.municipality, int(request.match_info["hearing"])
     )
 
 
@@ -125,15 +126,16 @@ async def _door_page(
         matches=matches,
         limit=door_service.SEARCH_LIMIT,
         figures=await door_service.figures(console.repos, hearing),
-        villages=await console.repos.municipalities.villages(console.municipality.id),
+        villages=await municipalities.villages(console.repos, console.municipality),
         error=error,
     )
 
 
-def _refusal(request: web.Request, exc: DoorRefused | ServiceError) -> str:
-    if isinstance(exc, DoorRefused):
+def _refusal(request: web.Request, exc: ServiceError) -> str:
+    if isinstance(exc, Refused):
         key = {"gender": "gender_needed", "village": "village_needed"}.get(exc.code, exc.code)
-        at = exc.at.astimezone(console_of(request).window.tz) if exc.at else None
+        at = exc.details.get("at")
+        at = at.astimezone(console_of(request).window.tz) if isinstance(at, datetime) else None
         return text(request, key, at=f"{at:%d.%m.%Y %H:%M}" if at else "")
     return text(request, "refused", reason=str(exc))
 
@@ -169,7 +171,7 @@ async def door_check_in(request: web.Request) -> web.StreamResponse:
     console = console_of(request)
     try:
         if not (raw.isdigit() and len(raw) <= 9):
-            raise DoorRefused("unknown_person")
+            raise Refused("unknown_person")
         done = await door_service.check_in_resident(
             console.repos,
             console.municipality,
@@ -178,7 +180,7 @@ async def door_check_in(request: web.Request) -> web.StreamResponse:
             now=console.clock.now(),
             window=console.window,
         )
-    except (DoorRefused, ServiceError) as exc:
+    except ServiceError as exc:
         return await _door_page(request, hearing, status=400, error=_refusal(request, exc))
     notice = _checked_notice(request, done)
     return redirect(request, f"{ROOT}hearings/{hearing.id}/door", notice=notice)
@@ -201,7 +203,7 @@ async def door_walk_in(request: web.Request) -> web.StreamResponse:
             now=console.clock.now(),
             window=console.window,
         )
-    except (DoorRefused, ServiceError) as exc:
+    except ServiceError as exc:
         return await _door_page(request, hearing, status=400, error=_refusal(request, exc))
     notice = (
         text(request, "walk_in_done", name=done.name)
