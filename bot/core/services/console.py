@@ -8,6 +8,9 @@ in the database (every process sees them), and a phone that is not staff gets th
 answer as a staff member's while no message is sent: nobody can learn who is staff or run
 up an SMS bill. A session is a random token in a cookie, stored hashed, ended by idle time
 or sign-out; the roles are read again on every request, so a revoked role ends it.
+
+A step refused raises :class:`Refused` with the reason the page explains: invalid_phone,
+too_many_requests, wrong_code, expired, used, too_many_attempts.
 """
 
 from __future__ import annotations

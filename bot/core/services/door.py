@@ -1,7 +1,11 @@
 """Check-in at a hearing's door, as the staff console shows it: find a person, check them
 in (the rules are :func:`bot.core.services.attendance.check_in`'s: inside the check-in window
 only), count walk-ins, and the live figures of the seed's attendance table (participants,
-women, deputies, by village)."""
+women, deputies, by village).
+
+A refusal at the door is a :class:`Refused` with the reason the page explains: cancelled,
+not_yet or closed (``details["at"]``: when the window opens or closed), unknown_person,
+gender, village, name_too_long."""
 
 from __future__ import annotations
 
