@@ -6,7 +6,7 @@ written once, in a form both engines take; ``DATABASE_URL`` picks the engine:
   deployment that outgrows one file and runs several ``civic-bot run`` processes on one outbox.
 
 The SQL repositories write: ``?`` placeholders; a new row's id by ``INSERT ... RETURNING id``
-through :meth:`Database.fetchval`; many rows by :meth:`Database.insert_many`; a parameter
+through :meth:`Database.insert`; many rows by :meth:`Database.insert_many`; a parameter
 whose type nothing else tells (``? IS NULL``) in an explicit ``CAST(? AS BIGINT)``. What truly
 differs between the engines is in one small module each, ``storage/dialects/sqlite.py`` and
 ``storage/dialects/postgres.py``: their :class:`Dialect` (the few SQL fragments that differ)
