@@ -1,7 +1,7 @@
 """Load and memory: a national broadcast over a register of N residents in M municipalities.
 
 1. Generate the register fast, straight through the storage layer (``create_municipality``,
-   ``HouseholdRepo.insert_many`` and one multi-row ``executemany`` INSERT of residents per
+   ``HouseholdRepo.insert_many`` and one ``Database.insert_many`` of residents per
    20,000), half of the residents linked to a Telegram chat so that both channels are used.
 2. Enqueue a national broadcast: one ``bot.core.services.broadcast.create_broadcast`` per
    municipality, in a fresh process (its time and its peak RSS are printed).
@@ -87,9 +87,8 @@ _FEMALE = ["Айгүл", "Айжан", "Асель", "Бермет", "Динар
 _FAMILY = ["Абдыкадыр", "Асанбек", "Жумабек", "Мамбет", "Осмон", "Токтогул", "Турдубек"]
 
 INSERT_RESIDENTS = (
-    "INSERT INTO residents (municipality_id, phone, name, gender, birth_year, village_id,"
+    "residents (municipality_id, phone, name, gender, birth_year, village_id,"
     " household_id, language, telegram_user_id, created_at, updated_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -166,10 +165,10 @@ async def generate(db_url: str, residents: int, municipalities: int, seed: int) 
                     )
                 )
                 if len(rows) >= CHUNK:
-                    await db.executemany(INSERT_RESIDENTS, rows)
+                    await db.insert_many(INSERT_RESIDENTS, rows)
                     rows.clear()
         if rows:
-            await db.executemany(INSERT_RESIDENTS, rows)
+            await db.insert_many(INSERT_RESIDENTS, rows)
         first = await repos.municipalities.by_slug("load-001")
         assert first is not None
         await import_budget(repos, first, BUDGET_CSV, now=now)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.services import budget_summary, monitoring, problems, ratings
-from bot.core.services.errors import ServiceError
+from bot.core.services.errors import Refused, ServiceError
 from handlers.commands import parse_act_kind
 from handlers.context import Context, Reply
 
@@ -57,7 +57,7 @@ async def act(ctx: Context) -> Reply:
             ctx.repos, ctx.municipality, ctx.resident, number, kind,
             parts[2] if len(parts) > 2 else "", now=ctx.now,
         )  # fmt: skip
-    except monitoring.ActRefused as exc:
+    except Refused as exc:
         return Reply("budget_refused", {"code": exc.code, "number": number})
     return Reply("act_filed", {"project": filed, "act_id": act_id, "kind": kind})
 
@@ -68,7 +68,7 @@ async def acts(ctx: Context) -> Reply:
         return Reply("budget_refused", {"code": "acts_usage"})
     try:
         found, listed = await monitoring.acts_for(ctx.repos, ctx.municipality, number)
-    except monitoring.ActRefused:
+    except Refused:
         return Reply("budget_refused", {"code": "unknown_project", "number": number})
     return Reply("acts", {"project": found, "acts": listed})
 
@@ -85,7 +85,7 @@ async def rate(ctx: Context) -> Reply:
         service, score = await ratings.rate(
             ctx.repos, ctx.municipality, ctx.resident, parts[0], parts[1], now=ctx.now
         )
-    except ratings.RatingRefused as exc:
+    except Refused as exc:
         return Reply("rate_refused", {"code": exc.code, **exc.details})
     return Reply("rated", {"service": service, "score": score})
 

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 
 from bot.core.services import hearings
+from bot.core.services.errors import Refused
 from handlers.commands import parse_answer
 from handlers.context import Context, Reply
 
@@ -24,7 +25,7 @@ async def _answer(ctx: Context, number: int | None, reply: str) -> Reply:
         hearing, code = await hearings.answer(
             ctx.repos, ctx.municipality, ctx.resident, number, reply, now=ctx.now
         )
-    except hearings.RsvpRefused as exc:
+    except Refused as exc:
         return Reply("rsvp_refused", {"code": exc.code, **exc.details})
     return Reply(
         "rsvp_ok",

@@ -32,7 +32,7 @@ class Handled:
 
 
 async def _help(ctx: Context) -> Reply:
-    staff = bool(await ctx.repos.roles.of(ctx.resident.id) & roles.STAFF_ROLES)
+    staff = await roles.is_staff(ctx.repos, ctx.resident)
     return Reply("help", {"commands": help_commands(ctx.resident.language, staff=staff)})
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from bot.core.clock import iso
 from bot.core.services import problems, voting
 from bot.core.services.ballot_text import BallotSyntaxError, parse_ballot_text
-from bot.core.services.errors import ServiceError
+from bot.core.services.errors import Refused, ServiceError
 from handlers.context import Context, Reply
 
 
@@ -25,10 +24,9 @@ async def list_polls(ctx: Context) -> Reply:
     """Open polls the resident may vote in; ``POLLS 12`` shows poll 12's options alone."""
     wanted = ctx.args.strip().lstrip("#№PpПп")
     polls = [
-        (poll, await ctx.repos.polls.options(poll.id))
-        for poll in await ctx.repos.polls.open_at(ctx.municipality.id, iso(ctx.now))
-        if voting.eligible(poll, ctx.resident, ctx.now)
-        and (not wanted.isdecimal() or poll.id == int(wanted))
+        (poll, await voting.options(ctx.repos, poll))
+        for poll in await voting.open_polls(ctx.repos, ctx.municipality, ctx.resident, ctx.now)
+        if not wanted.isdecimal() or poll.id == int(wanted)
     ]
     return Reply("polls", {"polls": polls})
 
@@ -39,7 +37,7 @@ async def vote(ctx: Context) -> Reply:
         cast = await voting.cast(
             ctx.repos, ctx.municipality, ctx.resident, ballot, channel=ctx.channel, now=ctx.now
         )
-    except (BallotSyntaxError, voting.VoteRefused) as exc:
+    except (BallotSyntaxError, Refused) as exc:
         return Reply("vote_refused", {"code": exc.code, **exc.details})
     return Reply("voted", {"poll": cast.poll, "chosen": cast.chosen, "replaced": cast.replaced})
 
@@ -51,7 +49,7 @@ async def voted(ctx: Context) -> Reply:
     number = int(wanted) if wanted.isascii() and wanted.isdecimal() else None
     try:
         own = await voting.receipt(ctx.repos, ctx.municipality, ctx.resident, number, ctx.now)
-    except voting.VoteRefused as exc:
+    except Refused as exc:
         return Reply("vote_refused", {"code": exc.code, **exc.details})
     return Reply("vote_receipt", {"poll": own.poll, "how": own.channel, "chosen": own.chosen})
 

@@ -16,13 +16,13 @@ class ActRepo:
         self, *, municipality_id: int, project_id: int, author_id: int, kind: str, body: str,
         photos: Sequence[str], now: str,
     ) -> int:  # fmt: skip
-        act_id = await self.db.execute(
+        act_id = await self.db.insert(
             "INSERT INTO monitoring_acts (municipality_id, project_id, author_id, kind, body,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            " created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             (municipality_id, project_id, author_id, kind, body, now),
         )
-        await self.db.executemany(
-            "INSERT INTO act_photos (act_id, position, telegram_file_id) VALUES (?, ?, ?)",
+        await self.db.insert_many(
+            "act_photos (act_id, position, telegram_file_id)",
             [(act_id, n, file_id) for n, file_id in enumerate(photos, start=1)],
         )
         return act_id

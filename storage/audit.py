@@ -28,7 +28,8 @@ class AuditRepo:
             "SELECT a.id, a.municipality_id, m.slug, a.at, a.actor_id, a.via, a.action,"
             " a.object_kind, a.object_id, a.detail"
             " FROM audit_log a JOIN municipalities m ON m.id = a.municipality_id"
-            " WHERE (? IS NULL OR a.municipality_id = ?) AND (? IS NULL OR a.at >= ?)"
+            " WHERE (CAST(? AS BIGINT) IS NULL OR a.municipality_id = ?)"
+            " AND (CAST(? AS TEXT) IS NULL OR a.at >= ?)"
             " ORDER BY a.id",
             (municipality_id, municipality_id, since, since),
         )

@@ -48,9 +48,9 @@ class BroadcastRepo:
         body: str,
         now: str,
     ) -> int:
-        return await self.db.execute(
+        return await self.db.insert(
             "INSERT INTO broadcasts (municipality_id, author_id, village_id, body, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
             (municipality_id, author_id, village_id, body, now),
         )
 
@@ -72,7 +72,7 @@ class BroadcastRepo:
         rows = await self.db.fetchall(
             "SELECT id, phone, telegram_user_id, telegram_blocked, language FROM residents"
             " WHERE municipality_id = ? AND opted_out = FALSE AND id > ?"
-            " AND (? IS NULL OR village_id = ?) ORDER BY id LIMIT ?",
+            " AND (CAST(? AS BIGINT) IS NULL OR village_id = ?) ORDER BY id LIMIT ?",
             (municipality_id, after_id, village_id, village_id, limit),
         )
         return [Recipient(row[0], row[1], row[2], bool(row[3]), row[4]) for row in rows]

@@ -31,8 +31,9 @@ class BudgetRepo:
         return int(latest or 0) + 1
 
     async def create(self, municipality_id: int, year: int, version: int, *, now: str) -> int:
-        return await self.db.execute(
-            "INSERT INTO budgets (municipality_id, year, version, imported_at) VALUES (?, ?, ?, ?)",
+        return await self.db.insert(
+            "INSERT INTO budgets (municipality_id, year, version, imported_at) VALUES (?, ?, ?, ?)"
+            " RETURNING id",
             (municipality_id, year, version, now),
         )
 
@@ -40,7 +41,7 @@ class BudgetRepo:
         """The latest version of ``year`` (default: the latest year)."""
         row = await self.db.fetchone(
             "SELECT id, municipality_id, year, version FROM budgets WHERE municipality_id = ?"
-            " AND (? IS NULL OR year = ?) ORDER BY year DESC, version DESC LIMIT 1",
+            " AND (CAST(? AS BIGINT) IS NULL OR year = ?) ORDER BY year DESC, version DESC LIMIT 1",
             (municipality_id, year, year),
         )
         return None if row is None else Budget(*row)
@@ -57,9 +58,8 @@ class BudgetRepo:
         self, budget_id: int, lines: Sequence[tuple[str, str, int | None, int]]
     ) -> None:
         """Lines ``(kind, name, village_id, amount)``."""
-        await self.db.executemany(
-            "INSERT INTO budget_lines (budget_id, kind, name, village_id, amount)"
-            " VALUES (?, ?, ?, ?, ?)",
+        await self.db.insert_many(
+            "budget_lines (budget_id, kind, name, village_id, amount)",
             [(budget_id, *line) for line in lines],
         )
 
@@ -130,9 +130,8 @@ class BudgetRepo:
     async def add_funding(
         self, project_id: int, budget_id: int, funding: Sequence[Funding]
     ) -> None:
-        await self.db.executemany(
-            "INSERT INTO project_funding (project_id, budget_id, source_type, source_name, amount)"
-            " VALUES (?, ?, ?, ?, ?)",
+        await self.db.insert_many(
+            "project_funding (project_id, budget_id, source_type, source_name, amount)",
             [(project_id, budget_id, f.source_type, f.source_name, f.amount) for f in funding],
         )
 
@@ -154,7 +153,7 @@ class BudgetRepo:
         """All projects, or those of one village plus the municipality-wide ones."""
         rows = await self.db.fetchall(
             f"SELECT {_PROJECT} FROM projects WHERE municipality_id = ?"
-            " AND (? IS NULL OR village_id IS NULL OR village_id = ?) ORDER BY id",
+            " AND (CAST(? AS BIGINT) IS NULL OR village_id IS NULL OR village_id = ?) ORDER BY id",
             (municipality_id, village_id, village_id),
         )
         return [_project(row) for row in rows]

@@ -71,9 +71,9 @@ class ConsoleRepo:
         now: str,
         expires_at: str,
     ) -> int:
-        return await self.db.execute(
+        return await self.db.insert(
             "INSERT INTO console_codes (municipality_id, phone, client, resident_id, code_hash,"
-            " requested_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " requested_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (municipality_id, phone, client, resident_id, code_hash, now, expires_at),
         )
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from storage.broadcasts import Recipient
 from storage.db import Database, Row
-from storage.models import Hearing, Rsvp
+from storage.models import Attendee, Hearing, Rsvp, RsvpAnswer, VillageRsvps
 
 _COLUMNS = (
     "id, municipality_id, kind, starts_at, place, village_id, agenda, status, revision,"
@@ -34,9 +35,10 @@ class HearingRepo:
         status: str = "draft",
         deputies_counted: bool = True,
     ) -> int:
-        return await self.db.execute(
+        return await self.db.insert(
             "INSERT INTO hearings (municipality_id, kind, starts_at, place, village_id, agenda,"
-            " status, deputies_counted, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " status, deputies_counted, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
             (municipality_id, kind, starts_at, place, village_id, agenda, status,
              deputies_counted, now),
         )  # fmt: skip
@@ -59,7 +61,7 @@ class HearingRepo:
         """Published hearings still ahead (of one municipality, or of all)."""
         rows = await self.db.fetchall(
             f"SELECT {_COLUMNS} FROM hearings WHERE status = 'published' AND starts_at > ?"
-            " AND (? IS NULL OR municipality_id = ?) ORDER BY starts_at, id",
+            " AND (CAST(? AS BIGINT) IS NULL OR municipality_id = ?) ORDER BY starts_at, id",
             (now, municipality_id, municipality_id),
         )
         return [_hearing(row) for row in rows]
@@ -81,18 +83,10 @@ class HearingRepo:
     # invitations and answers
 
     async def invite_many(self, hearing_id: int, resident_ids: list[int], *, now: str) -> None:
-        await self.db.executemany(
-            "INSERT INTO invitations (hearing_id, resident_id, invited_at) VALUES (?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
+        await self.db.insert_many(
+            "invitations (hearing_id, resident_id, invited_at)",
             [(hearing_id, rid, now) for rid in resident_ids],
-        )
-
-    async def is_invited(self, hearing_id: int, resident_id: int) -> bool:
-        return bool(
-            await self.db.fetchval(
-                "SELECT 1 FROM invitations WHERE hearing_id = ? AND resident_id = ?",
-                (hearing_id, resident_id),
-            )
+            on_conflict="ON CONFLICT DO NOTHING",
         )
 
     async def latest_invitation(self, resident_id: int, now: str) -> Hearing | None:
@@ -144,11 +138,11 @@ class HearingRepo:
         attendees: bool = False,
         after_id: int,
         limit: int,
-    ) -> list[Row]:
+    ) -> list[Recipient]:
         """Invited, opted-in residents with one of ``answers`` (and/or no answer)."""
         wanted = answers or ()
         marks = ", ".join("?" for _ in wanted) or "NULL"
-        return await self.db.fetchall(
+        rows = await self.db.fetchall(
             "SELECT r.id, r.phone, r.telegram_user_id, r.telegram_blocked, r.language"
             " FROM invitations i JOIN residents r ON r.id = i.resident_id"
             " LEFT JOIN rsvps a ON a.hearing_id = i.hearing_id AND a.resident_id = r.id"
@@ -159,10 +153,11 @@ class HearingRepo:
             " ORDER BY r.id LIMIT ?",
             (hearing_id, after_id, *wanted, unanswered, attendees, limit),
         )
+        return [Recipient(row[0], row[1], row[2], bool(row[3]), row[4]) for row in rows]
 
-    async def live_view(self, hearing_id: int) -> list[Row]:
+    async def live_view(self, hearing_id: int) -> list[VillageRsvps]:
         """Per village: invited, reached (invitation sent or delivered), yes, no, maybe."""
-        return await self.db.fetchall(
+        rows = await self.db.fetchall(
             "SELECT v.name,"
             " COUNT(*),"
             " SUM(CASE WHEN EXISTS (SELECT 1 FROM outbox o WHERE o.resident_id = r.id"
@@ -177,15 +172,17 @@ class HearingRepo:
             " WHERE i.hearing_id = ? GROUP BY v.name ORDER BY v.name",
             (hearing_id,),
         )
+        return [VillageRsvps(row[0], *(int(n) for n in row[1:])) for row in rows]
 
-    async def answered(self, hearing_id: int) -> list[Row]:
+    async def answered(self, hearing_id: int) -> list[RsvpAnswer]:
         """Who answered what (names: for staff only)."""
-        return await self.db.fetchall(
+        rows = await self.db.fetchall(
             "SELECT r.name, r.phone, v.name, a.answer FROM rsvps a"
             " JOIN residents r ON r.id = a.resident_id JOIN villages v ON v.id = r.village_id"
             " WHERE a.hearing_id = ? ORDER BY a.answer, v.name, r.name",
             (hearing_id,),
         )
+        return [RsvpAnswer(*row) for row in rows]
 
     # attendance
 
@@ -203,11 +200,11 @@ class HearingRepo:
     ) -> bool:
         """Record one person; False when this resident (or the walk-in with this key) was
         already checked in."""
-        inserted = await self.db.executemany(
+        inserted = await self.db.execute(
             "INSERT INTO attendance (hearing_id, resident_id, gender, role, village_id,"
             " birth_year, checked_in_at, walk_in_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT DO NOTHING",
-            [(hearing_id, resident_id, gender, role, village_id, birth_year, now, walk_in_key)],
+            (hearing_id, resident_id, gender, role, village_id, birth_year, now, walk_in_key),
         )
         return inserted == 1
 
@@ -229,10 +226,11 @@ class HearingRepo:
         )
         return deleted == 1
 
-    async def attendance(self, hearing_id: int) -> list[Row]:
-        """(gender, role, village name, birth year) of everyone present."""
-        return await self.db.fetchall(
+    async def attendance(self, hearing_id: int) -> list[Attendee]:
+        """Everyone present."""
+        rows = await self.db.fetchall(
             "SELECT t.gender, t.role, v.name, t.birth_year FROM attendance t"
             " LEFT JOIN villages v ON v.id = t.village_id WHERE t.hearing_id = ?",
             (hearing_id,),
         )
+        return [Attendee(*row) for row in rows]

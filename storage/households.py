@@ -23,9 +23,8 @@ class HouseholdRepo:
 
     async def insert_many(self, municipality_id: int, rows: Iterable[tuple[str, int, str]]) -> None:
         """Insert ``(code, village_id, address)`` rows."""
-        await self.db.executemany(
-            "INSERT INTO households (municipality_id, code, village_id, address)"
-            " VALUES (?, ?, ?, ?)",
+        await self.db.insert_many(
+            "households (municipality_id, code, village_id, address)",
             [(municipality_id, *row) for row in rows],
         )
 

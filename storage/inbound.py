@@ -53,10 +53,10 @@ class InboundRepo:
     ) -> bool:
         """Record an arrival; False when this (municipality, channel, provider id) was
         seen before."""
-        inserted = await self.db.executemany(
+        inserted = await self.db.execute(
             "INSERT INTO inbound (municipality_id, channel, provider_id, received_at)"
             " VALUES (?, ?, ?, ?) ON CONFLICT (municipality_id, channel, provider_id) DO NOTHING",
-            [(municipality_id, channel, provider_id, now)],
+            (municipality_id, channel, provider_id, now),
         )
         return inserted == 1
 
@@ -75,11 +75,11 @@ class InboundRepo:
         :class:`AlreadyRecorded` when this (municipality, channel, provider id) was
         recorded before."""
         sealed = self._seal(municipality_id, channel, provider_id, reply)
-        inserted = await self.db.executemany(
+        inserted = await self.db.execute(
             "INSERT INTO inbound (municipality_id, channel, provider_id, received_at,"
             " resident_id, command, reply) VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (municipality_id, channel, provider_id) DO NOTHING",
-            [(municipality_id, channel, provider_id, now, resident_id, command, sealed)],
+            (municipality_id, channel, provider_id, now, resident_id, command, sealed),
         )
         if inserted != 1:
             raise AlreadyRecorded(provider_id)

@@ -273,3 +273,63 @@ class AuditEntry:
     object_kind: str
     object_id: int | None
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class VillageRsvps:
+    """A hearing's invitations in one village: how many reached, how many answered what."""
+
+    village: str
+    invited: int
+    reached: int
+    yes: int
+    no: int
+    maybe: int
+
+
+@dataclass(frozen=True, slots=True)
+class RsvpAnswer:
+    """Who answered a hearing's invitation what (names: for staff only)."""
+
+    name: str
+    phone: str
+    village: str
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee:
+    """One person present at a hearing, as the report counts them (no name)."""
+
+    gender: str | None
+    role: str
+    village: str | None
+    birth_year: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnoutEntry:
+    resident_id: int
+    channel: str
+    cast_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMember:
+    """A member of a problem's initiative group (for staff)."""
+
+    name: str
+    phone: str
+    village: str
+
+
+@dataclass(frozen=True, slots=True)
+class RatingGroup:
+    """The ratings of one service in one village (``None``: no village) of one round."""
+
+    round_id: int
+    round_name: str
+    service: str
+    village: str | None
+    count: int
+    total: int

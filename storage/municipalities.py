@@ -17,9 +17,9 @@ class MunicipalityRepo:
         self.db = db
 
     async def create(self, *, slug: str, name: str, default_language: str, now: str) -> int:
-        return await self.db.execute(
+        return await self.db.insert(
             "INSERT INTO municipalities (slug, name, default_language, created_at)"
-            " VALUES (?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?) RETURNING id",
             (slug, name, default_language, now),
         )
 
@@ -40,8 +40,9 @@ class MunicipalityRepo:
         return [_municipality(row) for row in rows]
 
     async def add_village(self, *, municipality_id: int, name: str) -> int:
-        return await self.db.execute(
-            "INSERT INTO villages (municipality_id, name) VALUES (?, ?)", (municipality_id, name)
+        return await self.db.insert(
+            "INSERT INTO villages (municipality_id, name) VALUES (?, ?) RETURNING id",
+            (municipality_id, name),
         )
 
     async def villages(self, municipality_id: int) -> list[Village]:

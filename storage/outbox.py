@@ -79,11 +79,9 @@ class OutboxRepo:
         """Insert drafts whose dedupe key is new; return how many were new. ``due``: when
         they are first due (default ``now``); rows are taken in order of it, so a reply
         due at :data:`AHEAD` goes before a broadcast's rows queued earlier."""
-        return await self.db.executemany(
-            "INSERT INTO outbox (municipality_id, dedupe_key, resident_id, broadcast_id,"
-            " channel, address, body, reply_markup, media, next_attempt_at, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (dedupe_key) DO NOTHING",
+        return await self.db.insert_many(
+            "outbox (municipality_id, dedupe_key, resident_id, broadcast_id, channel, address,"
+            " body, reply_markup, media, next_attempt_at, created_at, updated_at)",
             [
                 (
                     d.municipality_id,
@@ -101,6 +99,7 @@ class OutboxRepo:
                 )
                 for d in drafts
             ],
+            on_conflict="ON CONFLICT (dedupe_key) DO NOTHING",
         )
 
     async def claim_due(

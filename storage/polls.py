@@ -6,8 +6,9 @@ import json
 import random
 from collections.abc import Sequence
 
+from storage.broadcasts import Recipient
 from storage.db import Database, Row
-from storage.models import Poll, PollOption, StoredBallot
+from storage.models import Poll, PollOption, StoredBallot, TurnoutEntry
 from storage.sealing import SealBroken, Sealer
 
 #: the sealing purpose of ballots (storage/sealing.py)
@@ -89,10 +90,11 @@ class PollRepo:
         satisfaction: str = "cost",
         threshold: int = 0,
     ) -> int:
-        return await self.db.execute(
+        return await self.db.insert(
             "INSERT INTO polls (municipality_id, title, ballot_type, max_choices, village_id,"
             " min_age, opens_at, closes_at, budget, rule, changeable, created_at, completion,"
-            " satisfaction, threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " satisfaction, threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
             (
                 municipality_id,
                 title,
@@ -116,9 +118,8 @@ class PollRepo:
         self, poll_id: int, options: Sequence[tuple[str, int | None, int | None]]
     ) -> None:
         """Options ``(label, problem_id, cost)`` numbered 1.. in the given order."""
-        await self.db.executemany(
-            "INSERT INTO poll_options (poll_id, position, label, problem_id, cost)"
-            " VALUES (?, ?, ?, ?, ?)",
+        await self.db.insert_many(
+            "poll_options (poll_id, position, label, problem_id, cost)",
             [(poll_id, n, *option) for n, option in enumerate(options, start=1)],
         )
 
@@ -213,8 +214,8 @@ class PollRepo:
         sealed and stored in random order."""
         shuffled = list(ballots)
         random.SystemRandom().shuffle(shuffled)
-        await self.db.executemany(
-            "INSERT INTO box_ballots (poll_id, ballot) VALUES (?, ?)",
+        await self.db.insert_many(
+            "box_ballots (poll_id, ballot)",
             [(poll_id, self._seal(_box(poll_id), ballot)) for ballot in shuffled],
         )
 
@@ -294,11 +295,12 @@ class PollRepo:
             found[ballot_id][2].choices[option_id] = weight
         return list(found.values())
 
-    async def turnout_of(self, poll_id: int) -> list[Row]:
-        """``(resident id, channel, cast at)`` of everyone who voted in the poll."""
-        return await self.db.fetchall(
+    async def turnout_of(self, poll_id: int) -> list[TurnoutEntry]:
+        """Everyone who voted in the poll: how and when."""
+        rows = await self.db.fetchall(
             "SELECT resident_id, channel, cast_at FROM turnout WHERE poll_id = ?", (poll_id,)
         )
+        return [TurnoutEntry(*row) for row in rows]
 
     async def drop_legacy(self) -> None:
         """Delete the unsealed ballots and the stored key (all sealed by now)."""
@@ -324,7 +326,7 @@ class PollRepo:
         return int(
             await self.db.fetchval(
                 "SELECT COUNT(*) FROM residents WHERE municipality_id = ?"
-                " AND (? IS NULL OR village_id = ?) AND birth_year IS NOT NULL"
+                " AND (CAST(? AS BIGINT) IS NULL OR village_id = ?) AND birth_year IS NOT NULL"
                 " AND birth_year <= ?",
                 (poll.municipality_id, poll.village_id, poll.village_id, born_before_or_in),
             )
@@ -338,12 +340,13 @@ class PollRepo:
         after_id: int,
         limit: int,
         not_voted: bool = False,
-    ) -> list[Row]:
+    ) -> list[Recipient]:
         """Opted-in eligible residents, page by page (for announcements and reminders)."""
-        return await self.db.fetchall(
+        rows = await self.db.fetchall(
             "SELECT id, phone, telegram_user_id, telegram_blocked, language FROM residents r"
             " WHERE municipality_id = ? AND opted_out = FALSE AND id > ?"
-            " AND (? IS NULL OR village_id = ?) AND birth_year IS NOT NULL AND birth_year <= ?"
+            " AND (CAST(? AS BIGINT) IS NULL OR village_id = ?)"
+            " AND birth_year IS NOT NULL AND birth_year <= ?"
             " AND (? = FALSE OR NOT EXISTS"
             "  (SELECT 1 FROM turnout t WHERE t.poll_id = ? AND t.resident_id = r.id))"
             " ORDER BY id LIMIT ?",
@@ -358,3 +361,4 @@ class PollRepo:
                 limit,
             ),
         )
+        return [Recipient(row[0], row[1], row[2], bool(row[3]), row[4]) for row in rows]

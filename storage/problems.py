@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from storage.db import Database, Row
-from storage.models import Problem
+from storage.models import GroupMember, Problem
 
 _COLUMNS = "id, municipality_id, village_id, body, status, reason, merged_into"
 
@@ -19,9 +19,9 @@ class ProblemRepo:
     async def create(
         self, *, municipality_id: int, village_id: int | None, body: str, now: str
     ) -> int:
-        return await self.db.execute(
+        return await self.db.insert(
             "INSERT INTO problems (municipality_id, village_id, body, created_at)"
-            " VALUES (?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?) RETURNING id",
             (municipality_id, village_id, body, now),
         )
 
@@ -93,19 +93,20 @@ class ProblemRepo:
     async def join(self, problem_id: int, resident_id: int, *, now: str) -> bool:
         """Join the problem's initiative group; False when already a member."""
         return (
-            await self.db.executemany(
+            await self.db.execute(
                 "INSERT INTO initiative_members (problem_id, resident_id, joined_at)"
                 " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                [(problem_id, resident_id, now)],
+                (problem_id, resident_id, now),
             )
             == 1
         )
 
-    async def members(self, problem_id: int) -> list[Row]:
-        """(name, phone, village) of the initiative group's members: for staff."""
-        return await self.db.fetchall(
+    async def members(self, problem_id: int) -> list[GroupMember]:
+        """The initiative group's members: for staff."""
+        rows = await self.db.fetchall(
             "SELECT r.name, r.phone, v.name FROM initiative_members m"
             " JOIN residents r ON r.id = m.resident_id JOIN villages v ON v.id = r.village_id"
             " WHERE m.problem_id = ? ORDER BY m.joined_at, r.id",
             (problem_id,),
         )
+        return [GroupMember(*row) for row in rows]

@@ -60,8 +60,9 @@ class RateLimitRepo:
         return [RecentSend(row[0], float(row[1]), row[2]) for row in rows]
 
     async def add(self, channel: str, chat: str, starts_at: float, *, worker_id: int) -> int:
-        return await self.db.execute(
-            "INSERT INTO rate_sends (channel, chat, starts_at, worker_id) VALUES (?, ?, ?, ?)",
+        return await self.db.insert(
+            "INSERT INTO rate_sends (channel, chat, starts_at, worker_id) VALUES (?, ?, ?, ?)"
+            " RETURNING id",
             (channel, chat, starts_at, worker_id),
         )
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from storage.db import Database, Row
-from storage.models import RatingService
+from storage.db import Database
+from storage.models import RatingGroup, RatingService
 
 
 class RatingRepo:
@@ -15,12 +15,13 @@ class RatingRepo:
     async def open_round(
         self, municipality_id: int, name: str, services: Sequence[str], *, now: str
     ) -> int:
-        round_id = await self.db.execute(
-            "INSERT INTO rating_rounds (municipality_id, name, opened_at) VALUES (?, ?, ?)",
+        round_id = await self.db.insert(
+            "INSERT INTO rating_rounds (municipality_id, name, opened_at) VALUES (?, ?, ?)"
+            " RETURNING id",
             (municipality_id, name, now),
         )
-        await self.db.executemany(
-            "INSERT INTO rating_services (round_id, position, name) VALUES (?, ?, ?)",
+        await self.db.insert_many(
+            "rating_services (round_id, position, name)",
             [(round_id, n, service) for n, service in enumerate(services, start=1)],
         )
         return round_id
@@ -34,13 +35,6 @@ class RatingRepo:
     async def current_round(self, municipality_id: int) -> int | None:
         return await self.db.fetchval(
             "SELECT MAX(id) FROM rating_rounds WHERE municipality_id = ? AND closed_at IS NULL",
-            (municipality_id,),
-        )
-
-    async def rounds(self, municipality_id: int) -> list[Row]:
-        return await self.db.fetchall(
-            "SELECT id, name, opened_at, closed_at FROM rating_rounds WHERE municipality_id = ?"
-            " ORDER BY id",
             (municipality_id,),
         )
 
@@ -62,9 +56,9 @@ class RatingRepo:
             (service_id, resident_id, village_id, score, now),
         )
 
-    async def summary(self, municipality_id: int) -> list[Row]:
-        """(round id, round name, service, village, ratings, sum of scores) for every group."""
-        return await self.db.fetchall(
+    async def summary(self, municipality_id: int) -> list[RatingGroup]:
+        """The ratings of every service by village, round by round."""
+        rows = await self.db.fetchall(
             "SELECT rr.id, rr.name, s.name, v.name, COUNT(*), SUM(r.score)"
             " FROM ratings r JOIN rating_services s ON s.id = r.service_id"
             " JOIN rating_rounds rr ON rr.id = s.round_id"
@@ -73,3 +67,4 @@ class RatingRepo:
             " ORDER BY rr.id, s.position, v.name",
             (municipality_id,),
         )
+        return [RatingGroup(*row[:4], int(row[4]), int(row[5])) for row in rows]

@@ -52,10 +52,9 @@ class ResidentRepo:
         self, municipality_id: int, rows: Iterable[tuple[Any, ...]], *, now: str
     ) -> None:
         """Insert rows of :data:`IMPORT_FIELDS` followed by the language."""
-        await self.db.executemany(
-            "INSERT INTO residents (municipality_id, phone, name, gender, birth_year,"
-            " village_id, household_id, language, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        await self.db.insert_many(
+            "residents (municipality_id, phone, name, gender, birth_year,"
+            " village_id, household_id, language, created_at, updated_at)",
             [(municipality_id, *row, now, now) for row in rows],
         )
 

@@ -43,7 +43,7 @@ class RoleRepo:
         rows = await self.db.fetchall(
             "SELECT r.phone, r.name, g.role, g.granted_at FROM roles g"
             " JOIN residents r ON r.id = g.resident_id"
-            " WHERE g.municipality_id = ? AND (? IS NULL OR g.role = ?)"
+            " WHERE g.municipality_id = ? AND (CAST(? AS TEXT) IS NULL OR g.role = ?)"
             " ORDER BY g.role, r.name",
             (municipality_id, role, role),
         )

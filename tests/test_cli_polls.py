@@ -224,7 +224,7 @@ def test_import_pb_refuses_scoring_ballots_and_takes_the_whole_part_of_a_budget(
     refused = run_cli("poll", "import-pb", str(scoring), *window, cwd=town)
     assert refused.returncode == 2
     assert refused.stderr.strip().endswith(
-        "scoring ballots cannot be a poll (polls are choose-1, approval, ranked or cumulative)"
+        "scoring ballots cannot be a poll (polls are choose-1, approval, ordinal, cumulative)"
     )
     with sqlite3.connect(town / "civic-bot.db") as conn:
         assert conn.execute("SELECT COUNT(*) FROM polls").fetchone() == (0,)

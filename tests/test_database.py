@@ -1,5 +1,6 @@
-"""The storage seam itself (storage/db.py), the same on every backend: what ``execute`` and
-``executemany`` return, rows, placeholders, transactions and tasks sharing a connection."""
+"""The storage seam itself (storage/db.py and storage/dialects/), the same on every backend:
+what ``execute``, ``insert`` and ``insert_many`` return, rows, placeholders, transactions and
+tasks sharing a connection."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ import time
 import pytest
 
 from bot.config import load_settings
-from storage.db import Database, DatabaseUnavailable, connect, numbered, open_database, redact_url
+from storage.db import Database, DatabaseUnavailable, connect, open_database, redact_url
+from storage.dialects.postgres import numbered
 
 NOW = "2026-11-25T04:00:00+00:00"
 
 
 async def municipality(db: Database, slug: str = "ak-chiy") -> int:
-    return await db.execute(
-        "INSERT INTO municipalities (slug, name, created_at) VALUES (?, ?, ?)", (slug, "M", NOW)
+    return await db.insert(
+        "INSERT INTO municipalities (slug, name, created_at) VALUES (?, ?, ?) RETURNING id",
+        (slug, "M", NOW),
     )
 
 
@@ -24,18 +27,17 @@ async def test_insert_returns_the_new_id(db: Database) -> None:
     first = await municipality(db, "one")
     second = await municipality(db, "two")
     assert (first, second) == (1, 2)
-    village = await db.execute(
-        "INSERT INTO villages (municipality_id, name) VALUES (?, ?)", (second, "Ak-Chiy")
+    village = await db.insert(
+        "INSERT INTO villages (municipality_id, name) VALUES (?, ?) RETURNING id",
+        (second, "Ak-Chiy"),
     )
     assert await db.fetchval("SELECT municipality_id FROM villages WHERE id = ?", (village,)) == 2
 
 
-async def test_insert_into_a_table_without_id_and_a_conflict(db: Database) -> None:
-    await db.execute("INSERT INTO secrets (name, value) VALUES (?, ?)", ("k", "v"))
-    await db.execute(
-        "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-        ("k", "other"),
-    )
+async def test_an_insert_counts_its_row_and_a_conflict_none(db: Database) -> None:
+    assert await db.execute("INSERT INTO secrets (name, value) VALUES (?, ?)", ("k", "v")) == 1
+    insert = "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"
+    assert await db.execute(insert, ("k", "other")) == 0
     assert await db.fetchval("SELECT value FROM secrets WHERE name = ?", ("k",)) == "v"
 
 
@@ -47,50 +49,52 @@ async def test_update_and_delete_return_the_rows_changed(db: Database) -> None:
     assert await db.execute("DELETE FROM municipalities WHERE slug = ?", ("none",)) == 0
 
 
-async def test_executemany_counts_only_new_rows_on_conflict(db: Database) -> None:
+async def test_insert_many_counts_only_new_rows_on_conflict(db: Database) -> None:
     m = await municipality(db)
-    insert = "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING"
-    assert await db.executemany(insert, [("a", "1"), ("b", "2")]) == 2
+    conflict = "ON CONFLICT (name) DO NOTHING"
+    rows = [("a", "1"), ("b", "2")]
+    assert await db.insert_many("secrets (name, value)", rows, on_conflict=conflict) == 2
     # one old key, one new, and one new key twice in the same batch
-    assert await db.executemany(insert, [("a", "x"), ("c", "3"), ("d", "4"), ("d", "5")]) == 2
+    rows = [("a", "x"), ("c", "3"), ("d", "4"), ("d", "5")]
+    assert await db.insert_many("secrets (name, value)", rows, on_conflict=conflict) == 2
     assert await db.fetchval("SELECT value FROM secrets WHERE name = 'a'") == "1"
-    assert await db.executemany(insert, []) == 0
+    assert await db.insert_many("secrets (name, value)", []) == 0
     villages = [(m, f"v{i}") for i in range(3)]
-    assert (
-        await db.executemany("INSERT INTO villages (municipality_id, name) VALUES (?, ?)", villages)
-        == 3
+    assert await db.insert_many("villages (municipality_id, name)", villages) == 3
+    await db.executemany(
+        "UPDATE villages SET name = ? WHERE name = ?", [("w0", "v0"), ("w1", "v1"), ("x", "none")]
     )
-    assert (
-        await db.executemany(
-            "UPDATE villages SET name = ? WHERE name = ?",
-            [("w0", "v0"), ("w1", "v1"), ("x", "none")],
-        )
-        == 2
-    )
+    names = [r[0] for r in await db.fetchall("SELECT name FROM villages ORDER BY name")]
+    assert names == ["v2", "w0", "w1"]
 
 
-async def test_executemany_is_all_or_nothing(db: Database) -> None:
+async def test_insert_many_and_executemany_are_all_or_nothing(db: Database) -> None:
     m = await municipality(db)
     with pytest.raises(Exception, match=r"(?i)unique"):
-        await db.executemany(
-            "INSERT INTO villages (municipality_id, name) VALUES (?, ?)",
-            [(m, "a"), (m, "b"), (m, "a")],
-        )
+        await db.insert_many("villages (municipality_id, name)", [(m, "a"), (m, "b"), (m, "a")])
     assert await db.fetchval("SELECT COUNT(*) FROM villages") == 0
+    await db.insert_many("villages (municipality_id, name)", [(m, "a"), (m, "b")])
+    with pytest.raises(Exception, match=r"(?i)unique"):
+        await db.executemany(
+            "UPDATE villages SET name = ? WHERE name = ?", [("c", "a"), ("c", "b")]
+        )
+    names = [r[0] for r in await db.fetchall("SELECT name FROM villages ORDER BY name")]
+    assert names == ["a", "b"]
 
 
 async def test_executemany_takes_a_big_batch_quickly(db: Database) -> None:
     """An import or a broadcast enqueues thousands of rows in one call."""
     m = await municipality(db)
     rows = [(m, f"key:{i}", "sms", f"+996700{i:06d}", "hello", NOW, NOW, NOW) for i in range(6000)]
-    insert = (
-        "INSERT INTO outbox (municipality_id, dedupe_key, channel, address, body,"
-        " next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (dedupe_key) DO NOTHING"
+    into = (
+        "outbox (municipality_id, dedupe_key, channel, address, body, next_attempt_at,"
+        " created_at, updated_at)"
     )
+    conflict = "ON CONFLICT (dedupe_key) DO NOTHING"
     started = time.perf_counter()
-    assert await db.executemany(insert, rows) == 6000
-    assert await db.executemany(insert, [*rows[-10:], (m, "key:new", *rows[0][2:])]) == 1
+    assert await db.insert_many(into, rows, on_conflict=conflict) == 6000
+    more = [*rows[-10:], (m, "key:new", *rows[0][2:])]
+    assert await db.insert_many(into, more, on_conflict=conflict) == 1
     assert time.perf_counter() - started < 10
     assert await db.fetchval("SELECT COUNT(*) FROM outbox") == 6001
 
@@ -122,12 +126,14 @@ async def test_booleans_and_big_integers(db: Database) -> None:
     assert (row[0], bool(row[1]), bool(row[2])) == (12_000_000_000, False, False)
 
 
-async def test_a_parameter_only_compared_with_null(db: Database) -> None:
+async def test_a_parameter_only_compared_with_null_is_cast(db: Database) -> None:
+    """Nothing tells PostgreSQL the type of ``? IS NULL``: the SQL says it, on both engines."""
     m = await municipality(db)
-    await db.executemany(
-        "INSERT INTO villages (municipality_id, name) VALUES (?, ?)", [(m, "a"), (m, "b")]
+    await db.insert_many("villages (municipality_id, name)", [(m, "a"), (m, "b")])
+    query = (
+        "SELECT COUNT(*) FROM villages WHERE (CAST(? AS BIGINT) IS NULL OR id = ?)"
+        " AND (CAST(? AS TEXT) IS NOT NULL)"
     )
-    query = "SELECT COUNT(*) FROM villages WHERE (? IS NULL OR id = ?) AND (? IS NOT NULL)"
     assert await db.fetchval(query, (None, None, "x")) == 2
     assert await db.fetchval(query, (2, 2, "x")) == 1
     assert await db.fetchval(query, (2, 2, None)) == 0

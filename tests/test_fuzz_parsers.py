@@ -13,8 +13,9 @@ from collections import defaultdict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.core.ballot_kinds import BALLOT_TYPES, CHOOSE1
 from bot.core.services.ballot_text import BallotSyntaxError, BallotText, parse_ballot_text
-from bot.core.services.voting import VoteRefused, validate
+from bot.core.services.voting import Refused, validate
 from handlers.commands import (
     _FOLD,
     _INVISIBLE,
@@ -305,14 +306,12 @@ def test_a_typed_ballot_reads_back_as_written(
 
 # ------------------------------------------------------------------------------ validate
 
-BALLOT_TYPES = ("choose1", "approval", "ranked", "cumulative")
-
 
 @st.composite
 def poll_with_options(draw: st.DrawFn) -> tuple[Poll, list[PollOption]]:
     kind = draw(st.sampled_from(BALLOT_TYPES))
     positions = draw(st.lists(st.integers(1, 12), min_size=2, max_size=8, unique=True))
-    limit = 1 if kind == "choose1" else draw(st.integers(1, 10))
+    limit = 1 if kind == CHOOSE1 else draw(st.integers(1, 10))
     if kind in ("approval", "ranked"):
         limit = min(limit, len(positions))
     poll = Poll(
@@ -351,7 +350,7 @@ def test_validate_refuses_with_vote_refused_only(
     poll, opts = poll_and_options
     try:
         chosen = validate(poll, opts, entries)
-    except VoteRefused as exc:
+    except Refused as exc:
         assert isinstance(exc.code, str) and exc.code
         return
     if not entries:
@@ -381,7 +380,7 @@ def test_any_text_is_a_valid_ballot_or_a_refusal(
     try:
         entries = parse_ballot_text(text).entries
         chosen = validate(poll, opts, entries)
-    except (BallotSyntaxError, VoteRefused):
+    except (BallotSyntaxError, Refused):
         return
     # what gets through names real options with positive weights (never option 0)
     assert all(number > 0 and (p is None or p > 0) for number, p in entries)

@@ -38,7 +38,7 @@ from bot.core.rendering.sms import sms_size
 from bot.core.rendering.templates import Renderer
 from bot.core.services import demo_data, hearings, monitoring, polls, problems, ratings, roles
 from bot.core.services.ballot_text import BallotSyntaxError, parse_ballot_text
-from bot.core.services.voting import VoteRefused, age_group, eligible, poll_state, validate
+from bot.core.services.voting import Refused, age_group, eligible, poll_state, validate
 from bot.runtime.web import WebContext
 from handlers.budget_commands import _number
 from handlers.commands import Parsed, parse, parse_act_kind, parse_answer, parse_language
@@ -605,7 +605,7 @@ class Model:
             return
         try:
             chosen = validate(poll, self.options[poll.id], ballot.entries)
-        except VoteRefused:
+        except Refused:
             return
         self.ballots[rid] = {option.id: weight for option, weight in chosen}
 

@@ -15,8 +15,9 @@ NOW = "2026-11-25T04:00:00.000+00:00"
 
 
 async def add(db: Database, slug: str) -> int:
-    return await db.execute(
-        "INSERT INTO municipalities (slug, name, created_at) VALUES (?, ?, ?)", (slug, slug, NOW)
+    return await db.insert(
+        "INSERT INTO municipalities (slug, name, created_at) VALUES (?, ?, ?) RETURNING id",
+        (slug, slug, NOW),
     )
 
 

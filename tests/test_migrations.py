@@ -134,10 +134,11 @@ async def test_no_ballot_key_stays_in_a_database(new_db_url: Callable[[], str]) 
                 await db.execute(
                     "INSERT INTO municipalities (slug, name, created_at) VALUES ('x', 'X', 'now')"
                 )
-                poll_id = await db.execute(
+                poll_id = await db.insert(
                     "INSERT INTO polls (municipality_id, title, ballot_type, max_choices,"
                     " opens_at, closes_at, rule, created_at)"
                     " SELECT id, 'P', 'choose1', 1, 'a', 'b', 'totals', 'now' FROM municipalities"
+                    " RETURNING id"
                 )
                 await db.execute(
                     "INSERT INTO ballots (poll_id, voter_key) VALUES (?, 'k')", (poll_id,)
@@ -201,9 +202,9 @@ async def test_ballots_of_an_earlier_version_are_sealed_once_the_key_is_set(
 
 async def old_ballot(db: Database, poll_id: int, voter_key: str, option_id: int) -> None:
     """A ballot as stored before migration 0013."""
-    ballot_id = await db.execute(
+    ballot_id = await db.insert(
         "INSERT INTO ballots (poll_id, voter_key, village_id, gender, age_group)"
-        " VALUES (?, ?, NULL, 'f', '36-55')",
+        " VALUES (?, ?, NULL, 'f', '36-55') RETURNING id",
         (poll_id, voter_key),
     )
     await db.execute(

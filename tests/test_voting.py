@@ -12,7 +12,7 @@ from bot.core.rendering.sms import sms_size
 from bot.core.rendering.templates import Renderer
 from bot.core.services import demo_data, poll_results, problems, voting
 from bot.core.services.ballot_text import parse_ballot_text
-from bot.core.services.errors import ServiceError
+from bot.core.services.errors import Refused, ServiceError
 from bot.core.services.polls import OptionSpec, create_poll
 from handlers.text import handle_text
 from storage.models import Municipality, Poll
@@ -168,7 +168,7 @@ async def test_paper_and_phone_ballots_count_once(
     other = await repos.residents.by_phone(demo.id, "+996700000003")
     assert other is not None
     await say("V 4", phone=other.phone)
-    with pytest.raises(voting.VoteRefused) as refused:
+    with pytest.raises(Refused) as refused:
         await voting.cast(
             repos,
             demo,
@@ -318,3 +318,27 @@ def test_every_refusal_fits_two_segments(renderer: Renderer, language: str) -> N
         text = renderer.render("vote_refused", language, "sms", code=code, **details)
         assert text, code
         assert sms_size(text).units <= 134, (code, text)
+
+
+def _tap_poll(ballot_type: str, max_choices: int) -> Poll:
+    return Poll(
+        id=1, municipality_id=1, title="P", ballot_type=ballot_type, max_choices=max_choices,
+        village_id=None, min_age=18, opens_at="2026-01-01T00:00:00+00:00",
+        closes_at="2027-01-01T00:00:00+00:00", budget=None, rule="totals", changeable=True,
+        results_published=False,
+    )  # fmt: skip
+
+
+def test_a_tap_follows_the_ballot_types_rules() -> None:
+    """The Telegram ballot's taps, by the voting service's rules (one place for them)."""
+    choose1, approval = _tap_poll("choose1", 1), _tap_poll("approval", 2)
+    ranked, cumulative = _tap_poll("ranked", 2), _tap_poll("cumulative", 3)
+    assert voting.tap(choose1, {1: None}, 2, 0) == {2: None}
+    assert voting.tap(approval, {1: None}, 1, 0) == {}  # a second tap takes it back
+    assert voting.tap(approval, {1: None, 2: None}, 3, 0) == "too_many"
+    # ranked: the next rank; out again, the later ranks move up
+    assert list(voting.tap(ranked, {2: None}, 1, 0)) == [2, 1]  # type: ignore[arg-type]
+    assert list(voting.tap(ranked, {2: None, 1: None}, 2, 0)) == [1]  # type: ignore[arg-type]
+    assert voting.tap(cumulative, {1: 2}, 2, 1) == {1: 2, 2: 1}
+    assert voting.tap(cumulative, {1: 2, 2: 1}, 1, 1) == "no_points"
+    assert voting.tap(cumulative, {1: 2, 2: 1}, 2, -1) == {1: 2}

@@ -101,8 +101,8 @@ async def _status(c: Call) -> None:
 
 
 async def _members(c: Call) -> None:
-    for name, phone, village in await c.repos.problems.members(c.args.problem):
-        print(f"{village}\t{mask_phone(phone)}\t{name}")
+    for member in await c.repos.problems.members(c.args.problem):
+        print(f"{member.village}\t{mask_phone(member.phone)}\t{member.name}")
 
 
 async def _open_round(c: Call) -> None:

@@ -146,10 +146,9 @@ async def _show(c: HearingCall) -> None:
     where = f"{c.local(hearing)}, {hearing.place}"
     print(f"hearing {hearing.id}: {hearing.kind}, {where} ({hearing.status})")
     print("village\tinvited\treached\tyes\tno\tmaybe\tnot answered")
-    for village, invited, reached, yes, no, maybe in await c.repos.hearings.live_view(hearing.id):
-        print(
-            f"{village}\t{invited}\t{reached}\t{yes}\t{no}\t{maybe}\t{invited - yes - no - maybe}"
-        )
+    for v in await c.repos.hearings.live_view(hearing.id):
+        unanswered = v.invited - v.yes - v.no - v.maybe
+        print(f"{v.village}\t{v.invited}\t{v.reached}\t{v.yes}\t{v.no}\t{v.maybe}\t{unanswered}")
     report = await hearings.report(c.repos, hearing)
     deputies = "-" if report.deputies is None else report.deputies
     print(
@@ -158,8 +157,8 @@ async def _show(c: HearingCall) -> None:
     for label, groups in (("by village", report.by_village), ("by age", report.by_age_group)):
         print(f"  {label}: " + ", ".join(f"{k} {v}" for k, v in groups.items()))
     if c.args.names:
-        for name, phone, village, answer in await c.repos.hearings.answered(hearing.id):
-            print(f"{answer}\t{village}\t{mask_phone(phone)}\t{name}")
+        for a in await c.repos.hearings.answered(hearing.id):
+            print(f"{a.answer}\t{a.village}\t{mask_phone(a.phone)}\t{a.name}")
 
 
 async def _publish(c: HearingCall) -> None:

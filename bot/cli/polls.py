@@ -17,17 +17,17 @@ from bot.cli.common import (
     write_export,
 )
 from bot.cli.errors import CliError
+from bot.core.ballot_kinds import BALLOT_TYPES, CUMULATIVE, FROM_PB_VOTE_TYPE, RULES
 from bot.core.counting import COMPLETIONS, SATISFACTIONS, PabulibError, parse_pb
 from bot.core.phones import InvalidPhone, normalize_phone
 from bot.core.rendering.templates import Renderer
 from bot.core.services import poll_io, poll_results, voting
 from bot.core.services.ballot_text import BallotSyntaxError, parse_ballot_text
 from bot.core.services.csv_input import ImportRejected
+from bot.core.services.errors import Refused
 from bot.core.services.poll_jobs import publish_results
 from bot.core.services.polls import (
     BALLOT_KEY_MISSING,
-    BALLOT_TYPES,
-    RULES,
     OptionSpec,
     create_poll,
     get_poll,
@@ -157,7 +157,7 @@ async def _poll(args: argparse.Namespace) -> int:
 
 async def _create(c: Call) -> None:
     args = c.args
-    limit = args.points if args.ballot_type == "cumulative" else args.max
+    limit = args.points if args.ballot_type == CUMULATIVE else args.max
     poll = await create_poll(
         c.repos,
         c.municipality,
@@ -226,8 +226,8 @@ async def _ballot(c: Call) -> None:
             c.repos, c.municipality, poll, resident, ballot, village=c.args.village, now=c.now,
             actor=await c.actor(),
         )  # fmt: skip
-    except (BallotSyntaxError, voting.VoteRefused) as exc:
-        refusal = poll_io.paper_refusal(exc) if isinstance(exc, voting.VoteRefused) else None
+    except (BallotSyntaxError, Refused) as exc:
+        refusal = poll_io.paper_refusal(exc) if isinstance(exc, Refused) else None
         raise CliError(refusal or f"ballot refused: {exc.code}") from None
     if resident and ballot:
         print(f"poll {poll.id}: paper ballot counted")
@@ -286,10 +286,10 @@ async def _import_pb(c: Call) -> None:
         election = parse_pb(_read(c.args.file).decode("utf-8"))
     except (PabulibError, UnicodeDecodeError) as exc:
         raise CliError(f"{c.args.file}: {exc}") from None
-    if election.vote_type not in poll_io.FROM_PB_TYPE:
+    if election.vote_type not in FROM_PB_VOTE_TYPE:
         raise CliError(
             f"{c.args.file}: {election.vote_type} ballots cannot be a poll "
-            "(polls are choose-1, approval, ranked or cumulative)"
+            f"(polls are {', '.join(FROM_PB_VOTE_TYPE)})"
         )
     # Poll budgets are whole som. Costs are whole, so a set of projects fits a budget with a
     # fractional part exactly when it fits its whole part (pabulib's checker floors it too).

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from bot.core.clock import Clock
 from bot.core.rendering.templates import Renderer
+from bot.core.services import hearings
 from bot.core.services.attendance import CheckInWindow
 from bot.core.services.console import Policy, Staff, staff_of
 from bot.core.services.poll_results import SMALL_GROUP_MIN
@@ -190,8 +191,8 @@ def _same(expected: str | None, sent: object) -> bool:
 async def hearing_of(request: web.Request) -> Hearing | None:
     """The hearing of the URL's ``{hearing}``, if it is this municipality's."""
     console = console_of(request)
-    return await console.repos.hearings.get(
-        console.municipality.id, int(request.match_info["hearing"])
+    return await hearings.find_hearing(
+        console.repos, console.municipality, int(request.match_info["hearing"])
     )
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 
 from bot.core.services import console as sign_in_service
 from bot.core.services import door as door_service
+from bot.core.services import municipalities
 from bot.core.services.attendance import CheckIn
-from bot.core.services.console import SignInRefused
-from bot.core.services.door import DoorRefused
-from bot.core.services.errors import ServiceError
+from bot.core.services.errors import Refused, ServiceError
 from bot.core.services.today import today as today_of
 from bot.webui.base import (
     ROOT,
@@ -46,7 +47,7 @@ async def sign_in(request: web.Request) -> web.Response:
             now=console.clock.now(),
             policy=console.policy,
         )
-    except SignInRefused as refused:
+    except Refused as refused:
         status = 429 if refused.code == "too_many_requests" else 400
         return page(request, "sign_in", status=status, phone=raw, error=text(request, refused.code))
     return page(request, "code", phone=phone, minutes=console.policy.code_minutes)
@@ -64,7 +65,7 @@ async def sign_in_code(request: web.Request) -> web.StreamResponse:
             now=console.clock.now(),
             policy=console.policy,
         )
-    except SignInRefused as refused:
+    except Refused as refused:
         return page(
             request,
             "code",
@@ -119,15 +120,16 @@ async def _door_page(
         matches=matches,
         limit=door_service.SEARCH_LIMIT,
         figures=await door_service.figures(console.repos, hearing),
-        villages=await console.repos.municipalities.villages(console.municipality.id),
+        villages=await municipalities.villages(console.repos, console.municipality),
         error=error,
     )
 
 
-def _refusal(request: web.Request, exc: DoorRefused | ServiceError) -> str:
-    if isinstance(exc, DoorRefused):
+def _refusal(request: web.Request, exc: ServiceError) -> str:
+    if isinstance(exc, Refused):
         key = {"gender": "gender_needed", "village": "village_needed"}.get(exc.code, exc.code)
-        at = exc.at.astimezone(console_of(request).window.tz) if exc.at else None
+        at = exc.details.get("at")
+        at = at.astimezone(console_of(request).window.tz) if isinstance(at, datetime) else None
         return text(request, key, at=f"{at:%d.%m.%Y %H:%M}" if at else "")
     return text(request, "refused", reason=str(exc))
 
@@ -163,7 +165,7 @@ async def door_check_in(request: web.Request) -> web.StreamResponse:
     console = console_of(request)
     try:
         if not (raw.isdigit() and len(raw) <= 9):
-            raise DoorRefused("unknown_person")
+            raise Refused("unknown_person")
         done = await door_service.check_in_resident(
             console.repos,
             console.municipality,
@@ -172,7 +174,7 @@ async def door_check_in(request: web.Request) -> web.StreamResponse:
             now=console.clock.now(),
             window=console.window,
         )
-    except (DoorRefused, ServiceError) as exc:
+    except ServiceError as exc:
         return await _door_page(request, hearing, status=400, error=_refusal(request, exc))
     notice = _checked_notice(request, done)
     return redirect(request, f"{ROOT}hearings/{hearing.id}/door", notice=notice)
@@ -195,7 +197,7 @@ async def door_walk_in(request: web.Request) -> web.StreamResponse:
             now=console.clock.now(),
             window=console.window,
         )
-    except (DoorRefused, ServiceError) as exc:
+    except ServiceError as exc:
         return await _door_page(request, hearing, status=400, error=_refusal(request, exc))
     notice = (
         text(request, "walk_in_done", name=done.name)

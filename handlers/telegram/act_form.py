@@ -36,6 +36,7 @@ from aiogram.types import (
 )
 
 from bot.core.services import monitoring
+from bot.core.services.errors import Refused
 from handlers.telegram import replies
 from handlers.telegram.filters import LINKED, Keyword, has_text, not_a_command, slash_command
 from handlers.telegram.forms import FormAnswers, stale_button
@@ -89,13 +90,13 @@ def register(router: Router) -> None:
 async def start(message: Message, turn: Turn, state: FSMContext) -> None:
     """``/act``: a fresh form (one in progress is dropped), for the monitoring group."""
     await FORM.forget(state)
-    # Said before the member starts typing; file_act checks the role again.
-    if "monitor" not in await turn.repos.roles.of(turn.linked.id):
-        log.info("telegram act refused: resident=%s is not a monitor", turn.linked.id)
-        text = turn.text("budget_refused", code="not_monitor")
+    try:
+        projects = await monitoring.projects_to_monitor(turn.repos, turn.municipality, turn.linked)
+    except Refused as exc:
+        log.info("telegram act refused: resident=%s code=%s", turn.linked.id, exc.code)
+        text = turn.text("budget_refused", code=exc.code)
         await Screen(text).send(turn.bot, message.chat.id)
         return
-    projects = await turn.repos.budget.projects(turn.municipality.id)
     if not projects:
         await Screen(_form_text(turn, "no_projects")).send(turn.bot, message.chat.id)
         return
@@ -124,7 +125,7 @@ async def project_chosen(
     await callback.answer()
     project = await _project(turn, callback_data.value)
     if project is None:  # a project since removed
-        projects = await turn.repos.budget.projects(turn.municipality.id)
+        projects = await monitoring.projects(turn.repos, turn.municipality)
         await edit_or_send(turn.bot, callback, _project_prompt(turn, projects, "unknown_project"))
         return
     await FORM.save(state, ActForm.kind, project=project.id)
@@ -134,7 +135,7 @@ async def project_chosen(
 async def project_typed(message: Message, turn: Turn, state: FSMContext) -> None:
     project = await _project(turn, message.text or "")
     if project is None:
-        projects = await turn.repos.budget.projects(turn.municipality.id)
+        projects = await monitoring.projects(turn.repos, turn.municipality)
         screen = _project_prompt(turn, projects, "unknown_project")
         await screen.send(turn.bot, message.chat.id)
         return
@@ -223,18 +224,17 @@ async def _show_status(bot: Bot, message: Message, state: FSMContext, screen: Sc
 async def done(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None:
     form, resident = await FORM.get(state), turn.linked
     try:
-        async with turn.repos.db.transaction():  # the act and its photos, or nothing
-            project, act_id = await monitoring.file_act(
-                turn.repos,
-                turn.municipality,
-                resident,
-                int(form.get("project", 0)),
-                str(form.get("kind", "")),
-                " ".join(form.get("text", [])),
-                now=turn.now,
-                photos=list(form.get("photos", [])),
-            )
-    except monitoring.ActRefused as exc:
+        project, act_id = await monitoring.file_act(
+            turn.repos,
+            turn.municipality,
+            resident,
+            int(form.get("project", 0)),
+            str(form.get("kind", "")),
+            " ".join(form.get("text", [])),
+            now=turn.now,
+            photos=list(form.get("photos", [])),
+        )
+    except Refused as exc:
         log.info("telegram act refused: resident=%s code=%s", resident.id, exc.code)
         refusal = {"code": exc.code, "number": form.get("project")}
         if exc.code == "empty":  # nothing sent yet: the form stays open
@@ -264,7 +264,7 @@ async def _project(turn: Turn, number: str) -> Project | None:
     word = number.strip().lstrip("#№")
     if not word.isdecimal() or len(word) > 9:
         return None
-    return await turn.repos.budget.project(turn.municipality.id, int(word))
+    return await monitoring.find_project(turn.repos, turn.municipality, int(word))
 
 
 def _form_text(turn: Turn, step: str, **data: Any) -> str:

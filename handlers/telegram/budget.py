@@ -28,6 +28,7 @@ from aiogram.types import (
 )
 
 from bot.core.rendering.charts import ChartCache, budget_chart, chart_words, draw_apart
+from bot.core.services import budget_summary
 from bot.core.services.budget_summary import HouseholdSummary
 from handlers import budget_commands
 from handlers.telegram import replies
@@ -111,13 +112,8 @@ async def send_chart(turn: Turn, chat_id: int, charts: ChartCache, budget: Budge
             charts.forget_file(key)
     png = charts.cached(key)
     if png is None:
-        revenue = await turn.repos.budget.lines(budget.id, "revenue")
-        spending = await turn.repos.budget.lines(budget.id, "spending")
-        chart = budget_chart(
-            budget.year,
-            [(name, amount) for name, _, amount in revenue],
-            [(name, amount) for name, _, amount in spending],
-        )
+        revenue, spending = await budget_summary.chart_lines(turn.repos, budget)
+        chart = budget_chart(budget.year, revenue, spending)
         if not chart.amounts:
             return
         words = chart_words(turn.renderer, language, chart)

@@ -8,18 +8,13 @@ card proves nothing and changes nothing.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from aiogram import Router
 from aiogram.types import Message, ReplyKeyboardRemove
 
-from bot.core.clock import iso
-from bot.core.phones import InvalidPhone, normalize_phone
 from bot.core.services import residents
 from handlers.telegram import filters, screens
 from handlers.telegram.turn import Turn
-from storage.models import Municipality, Resident
-from storage.repos import Repos
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +26,7 @@ def register(router: Router) -> None:
 
 async def own_contact(message: Message, turn: Turn) -> None:
     assert message.contact is not None and message.from_user is not None  # the filters
-    resident = await link(
+    resident = await residents.link_telegram(
         turn.repos,
         turn.municipality,
         message.from_user.id,
@@ -39,8 +34,10 @@ async def own_contact(message: Message, turn: Turn) -> None:
         now=turn.now,
     )
     if resident is None:
+        log.info("telegram contact: number not in the register")
         await screens.Screen(turn.text("unregistered")).send(turn.bot, message.chat.id)
         return
+    log.info("telegram contact: linked resident=%s", resident.id)
     # From now on in the resident's own language, not the one this update came in.
     renderer = turn.renderer
     greeting = renderer.render("tg_linked", resident.language, "telegram", name=resident.name)
@@ -51,31 +48,3 @@ async def own_contact(message: Message, turn: Turn) -> None:
 async def someone_elses_contact(message: Message, turn: Turn) -> None:
     log.info("telegram contact refused: not the sender's own")
     await screens.Screen(turn.text("tg_not_own_contact")).send(turn.bot, message.chat.id)
-
-
-async def link(
-    repos: Repos,
-    municipality: Municipality,
-    telegram_user_id: int,
-    raw_phone: str,
-    *,
-    now: datetime,
-) -> Resident | None:
-    """Link ``telegram_user_id`` to the registered owner of ``raw_phone``; None if unknown.
-
-    Telegram sends the number as the client has it, often without '+'
-    (``996700000001``). Candidate for ``bot.core.services.residents`` once another channel
-    links accounts too.
-    """
-    try:
-        phone = normalize_phone(raw_phone)
-    except InvalidPhone:
-        phone = None
-    resident = await residents.identify(repos, municipality, phone) if phone else None
-    if resident is None:
-        log.info("telegram contact: number not in the register")
-        return None
-    async with repos.db.transaction():
-        await repos.residents.link_telegram(resident.id, telegram_user_id, now=iso(now))
-    log.info("telegram contact: linked resident=%s", resident.id)
-    return resident

@@ -38,7 +38,7 @@ from aiogram.types import (
     TelegramObject,
 )
 
-from bot.core.services import hearings
+from bot.core.services import hearings, municipalities
 from bot.core.services.errors import ServiceError
 from bot.core.services.roles import NotStaff, require_staff
 from handlers.telegram import screens
@@ -214,7 +214,7 @@ async def place_entered(message: Message, turn: Turn, state: FSMContext) -> None
         await _prompt(turn, "place", error, limit=PLACE_MAX).send(turn.bot, message.chat.id)
         return
     await FORM.save(state, HearingForm.audience, place=place)
-    villages = await turn.repos.municipalities.villages(turn.municipality.id)
+    villages = await municipalities.villages(turn.repos, turn.municipality)
     await _prompt(turn, "audience", villages=villages).send(turn.bot, message.chat.id)
 
 
@@ -222,7 +222,7 @@ async def audience_chosen(
     callback: CallbackQuery, callback_data: FormAction, turn: Turn, state: FSMContext
 ) -> None:
     await callback.answer()
-    found = await turn.repos.municipalities.villages(turn.municipality.id)
+    found = await municipalities.villages(turn.repos, turn.municipality)
     villages = {str(v.id): v.name for v in found}
     if callback_data.value != "all" and callback_data.value not in villages:
         return  # not a village of this municipality (any more)

@@ -29,7 +29,7 @@ def register(router: Router) -> None:
 async def publish(callback: CallbackQuery, callback_data: PublishHearing, turn: Turn) -> None:
     await callback.answer()
     number = callback_data.hearing
-    hearing = await turn.repos.hearings.get(turn.municipality.id, number)
+    hearing = await hearings.find_hearing(turn.repos, turn.municipality, number)
     now = turn.now
     code = None
     if hearing is None:

@@ -20,6 +20,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.core.rendering.buttons import rsvp_buttons
 from bot.core.services import hearings
+from bot.core.services.errors import Refused
 from handlers.hearing_commands import list_hearings
 from handlers.telegram import screens
 from handlers.telegram.filters import LINKED, slash_command
@@ -63,7 +64,7 @@ async def rsvp(callback: CallbackQuery, callback_data: Rsvp, turn: Turn) -> None
         hearing, code = await hearings.answer(
             turn.repos, turn.municipality, resident, number, reply, now=turn.now
         )
-    except hearings.RsvpRefused as exc:
+    except Refused as exc:
         log.info("telegram rsvp refused: hearing=%s code=%s", number, exc.code)
         text = turn.text("rsvp_refused", code=exc.code, **exc.details)
         await Screen(text).send(turn.bot, chat)  # the invitation stays as it was

@@ -67,7 +67,7 @@ async def command_button(callback: CallbackQuery, callback_data: MenuAction, tur
     await callback.answer()
     reply = await HANDLERS[callback_data.action](turn.ctx())
     # STOP/START change the resident: the menu under the answer shows the new state.
-    current = await turn.repos.residents.by_id(turn.linked.id) or turn.linked
+    current = await residents.current(turn.repos, turn.linked)
     language = reply.language or turn.language
     screen = screens.with_menu(turn.renderer, current, language, reply.template, **reply.data)
     await screen.send(turn.bot, callback_chat(callback))

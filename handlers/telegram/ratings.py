@@ -20,6 +20,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from pydantic import Field
 
 from bot.core.services import ratings
+from bot.core.services.errors import Refused
 from handlers.telegram.filters import LINKED, Keyword
 from handlers.telegram.screens import ALERT_MAX, ButtonId, Screen, edit_or_send
 from handlers.telegram.turn import Turn
@@ -46,7 +47,7 @@ def register(router: Router) -> None:
 async def show_services(message: Message, turn: Turn, state: FSMContext) -> None:
     try:
         services = await ratings.current_services(turn.repos, turn.municipality)
-    except ratings.RatingRefused as exc:
+    except Refused as exc:
         text = turn.text("rate_refused", code=exc.code, **exc.details)
         await Screen(text).send(turn.bot, message.chat.id)
         return
@@ -58,7 +59,7 @@ async def tap(
 ) -> None:
     try:
         services = await ratings.current_services(turn.repos, turn.municipality)
-    except ratings.RatingRefused as exc:
+    except Refused as exc:
         alert = turn.alert("rate_refused", code=exc.code, **exc.details)
         await callback.answer(alert, show_alert=True)
         return
@@ -82,7 +83,7 @@ async def tap(
             str(callback_data.score),
             now=turn.now,
         )
-    except ratings.RatingRefused as exc:
+    except Refused as exc:
         alert = turn.alert("rate_refused", code=exc.code, **exc.details)
         await callback.answer(alert, show_alert=True)
         return

@@ -38,7 +38,8 @@ from aiogram.methods import (
 from aiogram.methods.base import TelegramType
 from aiogram.types import BufferedInputFile, InputFile, TelegramObject, Update
 
-from bot.core.clock import Clock, iso
+from bot.core.clock import Clock
+from bot.core.services import outbound
 from storage.models import OutboxDraft
 from storage.repos import Repos
 
@@ -111,7 +112,7 @@ class UpdateReplies:
                 caption or "",
                 media=media_json(photos),
             )
-        await self.repos.outbox.enqueue([draft], now=iso(self.clock.now()))
+        await outbound.enqueue(self.repos, [draft], now=self.clock.now())
 
 
 _current: ContextVar[UpdateReplies | None] = ContextVar("telegram_update_replies", default=None)

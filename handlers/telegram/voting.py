@@ -24,9 +24,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from pydantic import Field
 
-from bot.core.clock import iso
+from bot.core.ballot_kinds import CHOOSE1, CUMULATIVE, RANKED
 from bot.core.services import voting
 from bot.core.services.ballot_text import BallotText
+from bot.core.services.errors import Refused
+from bot.core.services.voting import Draft
 from handlers.telegram.filters import LINKED, slash_command
 from handlers.telegram.screens import (
     ALERT_MAX,
@@ -41,9 +43,6 @@ from handlers.telegram.turn import Turn
 from storage.models import Poll, PollOption
 
 log = logging.getLogger(__name__)
-
-#: position -> points (None unless cumulative), in the order tapped
-Draft = dict[int, int | None]
 
 
 class PollPick(CallbackData, prefix="vp"):
@@ -108,31 +107,17 @@ async def pick_poll(
 async def _entry(turn: Turn, state: FSMContext, number: int | None) -> Screen:
     """The ballot of poll ``number`` (or of the only open one), the list, or a refusal."""
     resident, now = turn.linked, turn.now
+    if number is None:
+        polls = await voting.open_polls(turn.repos, turn.municipality, resident, now)
+        if len(polls) > 1:
+            return _poll_list(turn, polls)
+        number = polls[0].id if polls else None
     try:
-        if number is None:
-            polls = [
-                poll
-                for poll in await turn.repos.polls.open_at(turn.municipality.id, iso(now))
-                if voting.eligible(poll, resident, now)
-            ]
-            if len(polls) > 1:
-                return _poll_list(turn, polls)
-            if not polls:
-                raise voting.VoteRefused("no_open_poll")
-            poll = polls[0]
-        else:
-            poll = await voting.choose_poll(turn.repos, turn.municipality, resident, number, now)
-        # What cast() would refuse first, said before the voter starts tapping.
-        state_now = voting.poll_state(poll, now)
-        if state_now != "open":
-            raise voting.VoteRefused(f"poll_{state_now}", number=poll.id)
-        if not voting.eligible(poll, resident, now):
-            raise voting.VoteRefused("not_in_electorate", number=poll.id)
-        if not turn.repos.polls.sealing:
-            raise voting.VoteRefused("voting_unavailable")
-    except voting.VoteRefused as exc:
+        poll, options = await voting.ballot_to_fill(
+            turn.repos, turn.municipality, resident, number, now
+        )
+    except Refused as exc:
         return _refusal(turn, exc)
-    options = await turn.repos.polls.options(poll.id)
     return _ballot(turn, poll, options, await _load_draft(turn, state, poll.id))
 
 
@@ -148,25 +133,25 @@ async def tap(
     if poll is None or option is None:  # a button of a poll or option that is gone
         await callback.answer()
         return
-    if poll.ballot_type == "cumulative" and callback_data.delta == 0:
+    if poll.ballot_type == CUMULATIVE and callback_data.delta == 0:
         await callback.answer(option.label[:ALERT_MAX])  # the whole label, cut on the button
         return
-    if not turn.repos.polls.sealing:  # a button of before: voting is closed now
+    if not voting.available(turn.repos):  # a button of before: voting is closed now
         await callback.answer(
             turn.alert("vote_refused", code="voting_unavailable"), show_alert=True
         )
         return
     draft = await _load_draft(turn, state, poll.id)
-    changed = tapped(poll, draft, option.position, callback_data.delta)
+    changed = voting.tap(poll, draft, option.position, callback_data.delta)
     if isinstance(changed, str):
         alert = turn.alert("tg_ballot_alert", code=changed, limit=poll.max_choices)
         await callback.answer(alert, show_alert=True)
         return
     await callback.answer()
-    if changed == draft and poll.ballot_type != "choose1":
+    if changed == draft and poll.ballot_type != CHOOSE1:
         return
     await _save_draft(turn, state, poll.id, changed)
-    if poll.ballot_type == "choose1":  # one tap is the whole ballot
+    if poll.ballot_type == CHOOSE1:  # one tap is the whole ballot
         await edit_or_send(turn.bot, callback, _summary(turn, poll, options, changed))
         return
     await edit_or_send(turn.bot, callback, _ballot(turn, poll, options, changed))
@@ -181,7 +166,7 @@ async def done(
     poll, options, draft = found
     try:
         screen = _summary(turn, poll, options, draft)
-    except voting.VoteRefused as exc:
+    except Refused as exc:
         alert = turn.alert("vote_refused", code=exc.code, **exc.details)
         await callback.answer(alert, show_alert=True)
         return
@@ -215,7 +200,7 @@ async def confirm(
         cast = await voting.cast(
             turn.repos, turn.municipality, resident, ballot, channel="telegram", now=turn.now
         )
-    except voting.VoteRefused as exc:
+    except Refused as exc:
         log.info("telegram ballot refused: poll=%s code=%s", poll.id, exc.code)
         screen = _refusal(turn, exc)
     else:
@@ -237,37 +222,10 @@ async def cancel(
 # --- the draft --------------------------------------------------------------------------
 
 
-def tapped(poll: Poll, draft: Draft, position: int, delta: int) -> Draft | str:
-    """The draft after a tap on option ``position``, or the alert code that refuses it.
-
-    choose1: the option; approval: toggle; ranked: the next rank, or out (later ranks
-    move up); cumulative: ``delta`` points more or less.
-    """
-    changed = dict(draft)
-    if poll.ballot_type == "cumulative":
-        points = (changed.get(position) or 0) + delta
-        if delta > 0 and sum(p or 0 for p in draft.values()) >= poll.max_choices:
-            return "no_points"
-        if points > 0:
-            changed[position] = points
-        else:
-            changed.pop(position, None)
-        return changed
-    if poll.ballot_type == "choose1":
-        return {position: None}
-    if position in changed:
-        del changed[position]
-        return changed
-    if len(changed) >= poll.max_choices:
-        return "too_many"
-    changed[position] = None
-    return changed
-
-
 def _entries(poll: Poll, draft: Draft) -> tuple[tuple[int, int | None], ...]:
     """The draft as a text ballot's entries: ranked in tap order, others by option number."""
     items = list(draft.items())
-    return tuple(items if poll.ballot_type == "ranked" else sorted(items))
+    return tuple(items if poll.ballot_type == RANKED else sorted(items))
 
 
 async def _load_draft(turn: Turn, state: FSMContext, poll_id: int) -> Draft:
@@ -315,8 +273,7 @@ async def _drafted(
 
 
 async def _poll(turn: Turn, poll_id: int) -> tuple[Poll, list[PollOption]] | None:
-    poll = await turn.repos.polls.get(turn.municipality.id, poll_id)
-    return None if poll is None else (poll, await turn.repos.polls.options(poll.id))
+    return await voting.poll_with_options(turn.repos, turn.municipality, poll_id)
 
 
 # --- screens ----------------------------------------------------------------------------
@@ -326,7 +283,7 @@ def _weights(poll: Poll, options: list[PollOption], draft: Draft) -> list[tuple[
     """The chosen options with their weight (1, rank or points), in display order."""
     by_position = {option.position: option for option in options}
     return [
-        (by_position[position], rank if poll.ballot_type == "ranked" else points or 1)
+        (by_position[position], rank if poll.ballot_type == RANKED else points or 1)
         for rank, (position, points) in enumerate(_entries(poll, draft), start=1)
         if position in by_position
     ]
@@ -334,7 +291,7 @@ def _weights(poll: Poll, options: list[PollOption], draft: Draft) -> list[tuple[
 
 def _ballot(turn: Turn, poll: Poll, options: list[PollOption], draft: Draft) -> Screen:
     chosen = _weights(poll, options, draft)
-    count = sum(w for _, w in chosen) if poll.ballot_type == "cumulative" else len(chosen)
+    count = sum(w for _, w in chosen) if poll.ballot_type == CUMULATIVE else len(chosen)
     text = turn.text("tg_ballot", poll=poll, chosen=chosen, count=count)
     weight = {option.position: w for option, w in chosen}
     rows = []
@@ -345,7 +302,7 @@ def _ballot(turn: Turn, poll: Poll, options: list[PollOption], draft: Draft) -> 
             kind=poll.ballot_type,
             weight=weight.get(option.position),
         )
-        if poll.ballot_type == "cumulative":
+        if poll.ballot_type == CUMULATIVE:
             rows.append(
                 [
                     _tap("−", poll, option, -1),
@@ -355,15 +312,13 @@ def _ballot(turn: Turn, poll: Poll, options: list[PollOption], draft: Draft) -> 
             )
         else:
             rows.append([_tap(label, poll, option, 0)])
-    steps = (
-        ("ballot_cancel",) if poll.ballot_type == "choose1" else ("ballot_done", "ballot_cancel")
-    )
+    steps = ("ballot_cancel",) if poll.ballot_type == CHOOSE1 else ("ballot_done", "ballot_cancel")
     rows.append(_steps(turn, poll, steps))
     return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
 
 
 def _summary(turn: Turn, poll: Poll, options: list[PollOption], draft: Draft) -> Screen:
-    """The draft as it would be cast; :class:`voting.VoteRefused` if it would be refused."""
+    """The draft as it would be cast; :class:`Refused` if it would be refused."""
     chosen = voting.validate(poll, options, _entries(poll, draft))
     text = turn.text("tg_ballot_summary", poll=poll, chosen=chosen)
     rows = [
@@ -386,7 +341,7 @@ def _poll_list(turn: Turn, polls: list[Poll]) -> Screen:
     return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
 
 
-def _refusal(turn: Turn, exc: voting.VoteRefused) -> Screen:
+def _refusal(turn: Turn, exc: Refused) -> Screen:
     return turn.with_menu("vote_refused", code=exc.code, **exc.details)
 
 

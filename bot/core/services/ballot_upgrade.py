@@ -47,19 +47,19 @@ async def seal_legacy(repos: Repos) -> int:
     async with repos.db.transaction():
         for poll_id, ballots in by_poll.items():
             voters = {
-                legacy_voter_key(key, poll_id, resident_id): (resident_id, channel, cast_at)
-                for resident_id, channel, cast_at in await repos.polls.turnout_of(poll_id)
+                legacy_voter_key(key, poll_id, entry.resident_id): entry
+                for entry in await repos.polls.turnout_of(poll_id)
             }
             box = []
             for voter_key, ballot in ballots:
                 voter = voters.get(voter_key)
-                if voter is None or voter[1] == PAPER:
+                if voter is None or voter.channel == PAPER:
                     box.append(ballot)  # imported, or paper: linked to nobody from now on
                     continue
-                resident_id, channel, cast_at = voter
                 await repos.polls.record_vote(
-                    poll_id, resident_id, channel, ballot, now=cast_at, replace=True
-                )
+                    poll_id, voter.resident_id, voter.channel, ballot, now=voter.cast_at,
+                    replace=True,
+                )  # fmt: skip
             await repos.polls.add_box_ballots(poll_id, box)
         await repos.polls.drop_legacy()
     await repos.polls.compact()

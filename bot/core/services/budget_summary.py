@@ -49,6 +49,18 @@ class ProjectDetails:
     acts: int
 
 
+async def chart_lines(
+    repos: Repos, budget: Budget
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """``(name, amount)`` of the budget's revenue lines and of its spending lines."""
+    revenue = await repos.budget.lines(budget.id, "revenue")
+    spending = await repos.budget.lines(budget.id, "spending")
+    return (
+        [(name, amount) for name, _, amount in revenue],
+        [(name, amount) for name, _, amount in spending],
+    )
+
+
 async def household_summary(
     repos: Repos, municipality: Municipality, resident: Resident
 ) -> HouseholdSummary:

@@ -8,6 +8,9 @@ in the database (every process sees them), and a phone that is not staff gets th
 answer as a staff member's while no message is sent: nobody can learn who is staff or run
 up an SMS bill. A session is a random token in a cookie, stored hashed, ended by idle time
 or sign-out; the roles are read again on every request, so a revoked role ends it.
+
+A step refused raises :class:`Refused` with the reason the page explains: invalid_phone,
+too_many_requests, wrong_code, expired, used, too_many_attempts.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from datetime import datetime, timedelta
 from bot.core.clock import iso
 from bot.core.phones import InvalidPhone, normalize_phone
 from bot.core.rendering.templates import Renderer
+from bot.core.services.errors import Refused
 from bot.core.services.outbound import drafts_for, recipient_of
 from bot.core.services.roles import STAFF_ROLES
 from storage.models import Municipality, Resident
@@ -40,15 +44,6 @@ class Policy:
     codes_per_phone_hour: int = 3
     codes_per_address_hour: int = 10
     idle_minutes: int = 30
-
-
-class SignInRefused(Exception):
-    """A sign-in step refused; ``code`` names the reason the page explains
-    (invalid_phone, too_many_requests, wrong_code, expired, used, too_many_attempts)."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -84,7 +79,7 @@ def phone_of(raw: str) -> str:
     try:
         return normalize_phone(raw)
     except InvalidPhone:
-        raise SignInRefused("invalid_phone") from None
+        raise Refused("invalid_phone") from None
 
 
 async def request_code(
@@ -112,7 +107,7 @@ async def request_code(
             since=iso(now - timedelta(hours=1)),
         )
         if by_phone >= policy.codes_per_phone_hour or by_client >= policy.codes_per_address_hour:
-            raise SignInRefused("too_many_requests")
+            raise Refused("too_many_requests")
         resident = await repos.residents.by_phone(municipality.id, phone)
         staff = resident is not None and may_use_console(await repos.roles.of(resident.id))
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
@@ -157,20 +152,20 @@ async def sign_in(
     async with repos.db.transaction():
         sent = await repos.console.latest_code(municipality.id, phone)
         if sent is None or sent.code_hash is None or sent.resident_id is None:
-            raise SignInRefused("wrong_code")
+            raise Refused("wrong_code")
         if sent.used_at is not None:
-            raise SignInRefused("used")
+            raise Refused("used")
         if sent.expires_at <= iso(now):
-            raise SignInRefused("expired")
+            raise Refused("expired")
         if sent.attempts >= policy.code_attempts:
-            raise SignInRefused("too_many_attempts")
+            raise Refused("too_many_attempts")
         if not (code.isdigit() and _code_matches(code, sent.code_hash)):
             await repos.console.count_attempt(sent.id)  # kept: refused after the commit
         else:
             if not await repos.console.use_code(sent.id, now=iso(now)):
-                raise SignInRefused("used")
+                raise Refused("used")
             if not may_use_console(await repos.roles.of(sent.resident_id)):
-                raise SignInRefused("wrong_code")
+                raise Refused("wrong_code")
             token = secrets.token_urlsafe(32)
             await repos.console.add_session(
                 token_hash=_digest(token),
@@ -180,7 +175,7 @@ async def sign_in(
                 now=iso(now),
             )
     if token is None:
-        raise SignInRefused("wrong_code")
+        raise Refused("wrong_code")
     return token
 
 

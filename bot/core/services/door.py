@@ -1,7 +1,11 @@
 """Check-in at a hearing's door, as the staff console shows it: find a person, check them
 in (the rules are :func:`bot.core.services.attendance.check_in`'s: inside the check-in window
 only), count walk-ins, and the live figures of the seed's attendance table (participants,
-women, deputies, by village)."""
+women, deputies, by village).
+
+A refusal at the door is a :class:`Refused` with the reason the page explains: cancelled,
+not_yet or closed (``details["at"]``: when the window opens or closed), unknown_person,
+gender, village, name_too_long."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from datetime import datetime
 
 from bot.core.services import attendance, hearings
 from bot.core.services.attendance import CheckIn, CheckInWindow
+from bot.core.services.errors import Refused
 from storage.console import DoorMatch
 from storage.models import Hearing, Municipality
 from storage.repos import Repos
@@ -22,26 +27,16 @@ MAX_QUERY = 100
 MAX_NAME = 100
 
 
-class DoorRefused(Exception):
-    """Refused at the door; ``code`` names the reason the page explains (cancelled,
-    not_yet or closed ``at`` a time, unknown_person, gender, village, name_too_long)."""
-
-    def __init__(self, code: str, at: datetime | None = None) -> None:
-        super().__init__(code)
-        self.code = code
-        self.at = at
-
-
 def _door_open(hearing: Hearing, window: CheckInWindow, now: datetime) -> None:
     """The console counts people inside the window only; a later correction needs a
     reason, given on the command line (``civic-bot hearing checkin --by --reason``)."""
     if hearing.status == "cancelled":
-        raise DoorRefused("cancelled")
+        raise Refused("cancelled")
     opens, closes = window.bounds(hearing)
     if now < opens:
-        raise DoorRefused("not_yet", opens)
+        raise Refused("not_yet", at=opens)
     if now > closes:
-        raise DoorRefused("closed", closes)
+        raise Refused("closed", at=closes)
 
 
 @dataclass(frozen=True)
@@ -100,7 +95,7 @@ async def check_in_resident(
     _door_open(hearing, window, now)
     resident = await repos.residents.by_id(resident_id)
     if resident is None or resident.municipality_id != municipality.id:
-        raise DoorRefused("unknown_person")
+        raise Refused("unknown_person")
     return await attendance.check_in(
         repos, municipality, hearing, now=now, window=window, phone=resident.phone
     )
@@ -122,12 +117,12 @@ async def walk_in(
     shown back to the person at the door and not stored (the attendance keeps figures)."""
     _door_open(hearing, window, now)
     if len(name.strip()) > MAX_NAME:
-        raise DoorRefused("name_too_long")
+        raise Refused("name_too_long")
     if gender not in ("f", "m"):
-        raise DoorRefused("gender")
+        raise Refused("gender")
     villages = {v.name: v.id for v in await repos.municipalities.villages(municipality.id)}
     if village not in villages:
-        raise DoorRefused("village")
+        raise Refused("village")
     await attendance.check_in(
         repos,
         municipality,
@@ -147,10 +142,10 @@ async def figures(repos: Repos, hearing: Hearing) -> Figures:
     people: Counter[str] = Counter()
     women: Counter[str] = Counter()
     deputies: Counter[str] = Counter()
-    for gender, role, village, _ in await repos.hearings.attendance(hearing.id):
-        place = village or "?"
+    for attendee in await repos.hearings.attendance(hearing.id):
+        place = attendee.village or "?"
         people[place] += 1
-        women[place] += gender == "f"
-        deputies[place] += role == "deputy"
+        women[place] += attendee.gender == "f"
+        deputies[place] += attendee.role == "deputy"
     rows = [VillageRow(v, people[v], women[v], deputies[v]) for v in sorted(people)]
     return Figures(report.participants, report.women, sum(deputies.values()), rows)

@@ -19,7 +19,7 @@ from bot.core.rendering.buttons import rsvp_buttons
 from bot.core.rendering.templates import Renderer
 from bot.core.services import audit
 from bot.core.services.audit import CLI, Actor
-from bot.core.services.errors import ServiceError
+from bot.core.services.errors import Refused, ServiceError
 from bot.core.services.municipalities import village_id
 from bot.core.services.outbound import drafts_for
 from bot.core.services.voting import AGE_GROUPS, age_group
@@ -33,15 +33,12 @@ PAGE = 5000
 CODE_DIGITS = 5
 
 
-class RsvpRefused(Exception):
-    def __init__(self, code: str, **details: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.details = details
+async def find_hearing(repos: Repos, municipality: Municipality, hearing_id: int) -> Hearing | None:
+    return await repos.hearings.get(municipality.id, hearing_id)
 
 
 async def get_hearing(repos: Repos, municipality: Municipality, hearing_id: int) -> Hearing:
-    hearing = await repos.hearings.get(municipality.id, hearing_id)
+    hearing = await find_hearing(repos, municipality, hearing_id)
     if hearing is None:
         raise ServiceError(f"no hearing {hearing_id}")
     return hearing
@@ -105,16 +102,15 @@ async def _notify(
     hearing: Hearing,
     template: str,
     key: str,
-    rows,
+    recipients: list[Recipient],
     now: datetime,
     *,
     rsvp: bool = False,
     **extra: Any,
 ) -> int:
-    """Enqueue ``template`` to each row's resident; ``rsvp`` adds yes/no/maybe buttons."""
+    """Enqueue ``template`` to each recipient; ``rsvp`` adds yes/no/maybe buttons."""
     drafts = []
-    for row in rows:
-        recipient = Recipient(row[0], row[1], row[2], bool(row[3]), row[4])
+    for recipient in recipients:
         drafts += drafts_for(
             recipient,
             municipality_id=hearing.municipality_id,
@@ -151,15 +147,13 @@ async def publish(
             await repos.hearings.invite_many(
                 hearing.id, [r.resident_id for r in page], now=iso(now)
             )
-            rows = [(r.resident_id, r.phone, r.telegram_user_id, r.telegram_blocked, r.language)
-                    for r in page]  # fmt: skip
             queued += await _notify(
                 repos,
                 renderer,
                 hearing,
                 "hearing_invite",
                 f"hearing:{hearing.id}:invite",
-                rows,
+                page,
                 now,
                 rsvp=True,
             )
@@ -202,7 +196,7 @@ async def notify_invited(
         queued += await _notify(
             repos, renderer, hearing, template, key, page, now, rsvp=rsvp, **extra
         )
-        after = page[-1][0]
+        after = page[-1].resident_id
     return queued
 
 
@@ -338,18 +332,18 @@ async def answer(
     if number is None:
         hearing = await repos.hearings.latest_invitation(resident.id, iso(now))
         if hearing is None:
-            raise RsvpRefused("no_invitation")
+            raise Refused("no_invitation")
     else:
         found = await repos.hearings.get(municipality.id, number)
         if found is None or found.status == "draft":
-            raise RsvpRefused("unknown_hearing", number=number)
+            raise Refused("unknown_hearing", number=number)
         hearing = found
     if hearing.status == "cancelled":
-        raise RsvpRefused("cancelled", number=hearing.id)
+        raise Refused("cancelled", number=hearing.id)
     if hearing.starts_at <= iso(now):
-        raise RsvpRefused("past", number=hearing.id)
+        raise Refused("past", number=hearing.id)
     if hearing.village_id is not None and resident.village_id != hearing.village_id:
-        raise RsvpRefused("not_invited", number=hearing.id)
+        raise Refused("not_invited", number=hearing.id)
     async with repos.db.transaction():
         before = await repos.hearings.rsvp(hearing.id, resident.id)
         code = before.code if before else await _new_code(repos, hearing.id)
@@ -382,14 +376,14 @@ class Report:
 async def report(repos: Repos, hearing: Hearing) -> Report:
     rows = await repos.hearings.attendance(hearing.id)
     year = datetime.fromisoformat(hearing.starts_at).year
-    villages = Counter(row[2] or "?" for row in rows)
-    ages = Counter(age_group(row[3], year) or "?" for row in rows)
+    villages = Counter(row.village or "?" for row in rows)
+    ages = Counter(age_group(row.birth_year, year) or "?" for row in rows)
     order = [name for _, _, name in AGE_GROUPS] + ["?"]
     return Report(
         hearing=hearing,
         participants=len(rows),
-        women=sum(1 for row in rows if row[0] == "f"),
-        deputies=sum(1 for row in rows if row[1] == "deputy") if hearing.deputies_counted else None,
+        women=sum(1 for p in rows if p.gender == "f"),
+        deputies=sum(1 for p in rows if p.role == "deputy") if hearing.deputies_counted else None,
         by_village=dict(sorted(villages.items())),
         by_age_group={name: ages[name] for name in order if ages[name]},
     )

@@ -7,18 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.core.clock import iso
-from bot.core.services.errors import ServiceError
+from bot.core.services.errors import Refused
 from storage.models import MonitoringAct, Municipality, Project, Resident
 from storage.repos import Repos
 
 KINDS = ("tender", "purchase", "handover", "use")
 MAX_ACT = 1000
-
-
-class ActRefused(ServiceError):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 async def file_act(
@@ -32,28 +26,51 @@ async def file_act(
     now: datetime,
     photos: Sequence[str] = (),
 ) -> tuple[Project, int]:
-    if "monitor" not in await repos.roles.of(author.id):
-        raise ActRefused("not_monitor")
+    """File an act and its photos (all or nothing); return the project and the act's id."""
+    await _require_monitor(repos, author)
     project = await repos.budget.project(municipality.id, project_id)
     if project is None:
-        raise ActRefused("unknown_project")
+        raise Refused("unknown_project")
     if kind not in KINDS:
-        raise ActRefused("unknown_kind")
+        raise Refused("unknown_kind")
     text = " ".join(body.split())
     if not text and not photos:
-        raise ActRefused("empty")
+        raise Refused("empty")
     if len(text) > MAX_ACT:
-        raise ActRefused("too_long")
-    act_id = await repos.acts.add(
-        municipality_id=municipality.id,
-        project_id=project.id,
-        author_id=author.id,
-        kind=kind,
-        body=text,
-        photos=photos,
-        now=iso(now),
-    )
+        raise Refused("too_long")
+    async with repos.db.transaction():
+        act_id = await repos.acts.add(
+            municipality_id=municipality.id,
+            project_id=project.id,
+            author_id=author.id,
+            kind=kind,
+            body=text,
+            photos=photos,
+            now=iso(now),
+        )
     return project, act_id
+
+
+async def _require_monitor(repos: Repos, author: Resident) -> None:
+    if "monitor" not in await repos.roles.of(author.id):
+        raise Refused("not_monitor")
+
+
+async def projects_to_monitor(
+    repos: Repos, municipality: Municipality, author: Resident
+) -> list[Project]:
+    """The projects ``author`` may file acts on: refused unless they are a monitor (said
+    before they start a form; :func:`file_act` checks again)."""
+    await _require_monitor(repos, author)
+    return await projects(repos, municipality)
+
+
+async def projects(repos: Repos, municipality: Municipality) -> list[Project]:
+    return await repos.budget.projects(municipality.id)
+
+
+async def find_project(repos: Repos, municipality: Municipality, number: int) -> Project | None:
+    return await repos.budget.project(municipality.id, number)
 
 
 async def acts_for(
@@ -61,5 +78,5 @@ async def acts_for(
 ) -> tuple[Project, list[MonitoringAct]]:
     project = await repos.budget.project(municipality.id, project_id)
     if project is None:
-        raise ActRefused("unknown_project")
+        raise Refused("unknown_project")
     return project, await repos.acts.for_project(project.id)

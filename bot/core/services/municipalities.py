@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.core.clock import iso
 from bot.core.languages import LANGUAGES
 from bot.core.services.errors import ServiceError
-from storage.models import Municipality
+from storage.models import Municipality, Village
 from storage.repos import Repos
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -75,3 +75,7 @@ async def village_id(repos: Repos, municipality: Municipality, village: str | No
         if candidate.name.casefold() == village.casefold():
             return candidate.id
     raise ServiceError(f"unknown village {village!r}")
+
+
+async def villages(repos: Repos, municipality: Municipality) -> list[Village]:
+    return await repos.municipalities.villages(municipality.id)

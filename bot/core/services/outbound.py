@@ -6,11 +6,14 @@ text longer than two segments is split into several messages.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
+from bot.core.clock import iso
 from bot.core.rendering.sms import split_for_sms
 from storage.broadcasts import Recipient
 from storage.models import OutboxDraft, Resident
+from storage.repos import Repos
 
 
 def recipient_of(resident: Resident) -> Recipient:
@@ -77,3 +80,8 @@ def drafts_for(
         )
         for n, part in enumerate(split_for_sms(body))
     ]
+
+
+async def enqueue(repos: Repos, drafts: Sequence[OutboxDraft], *, now: datetime) -> int:
+    """Queue the drafts whose dedupe key is new; return how many were new."""
+    return await repos.outbox.enqueue(drafts, now=iso(now))

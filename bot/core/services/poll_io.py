@@ -10,6 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.core.ballot_kinds import (
+    APPROVAL,
+    CHOOSE1,
+    CUMULATIVE,
+    FROM_PB_RULE,
+    FROM_PB_VOTE_TYPE,
+    PB_RULES,
+    RANKED,
+    SETS,
+    TOTALS,
+)
 from bot.core.counting import Election, format_pb
 from bot.core.phones import InvalidPhone, normalize_phone
 from bot.core.rendering.spreadsheet import csv_text
@@ -17,17 +28,12 @@ from bot.core.services import audit, poll_results, voting
 from bot.core.services.audit import CLI, Actor
 from bot.core.services.ballot_text import BallotSyntaxError, BallotText, parse_ballot_text
 from bot.core.services.csv_input import ImportRejected, LineError, decode, read_rows
-from bot.core.services.errors import ServiceError
+from bot.core.services.errors import Refused, ServiceError
 from bot.core.services.municipalities import village_id
 from bot.core.services.polls import BALLOT_KEY_MISSING, OptionSpec, create_poll
 from storage.models import Municipality, Poll, Resident, StoredBallot
 from storage.repos import Repos
 
-PB_RULES = {"greedy": "greedy", "mes": "equalshares/add1"}
-FROM_PB_TYPE = {"choose-1": "choose1", "approval": "approval", "ordinal": "ranked",
-                "cumulative": "cumulative"}  # fmt: skip
-FROM_PB_RULE = {"greedy": "greedy", "greedy-no-skip": "greedy", "greedy-threshold": "greedy",
-                "greedy-exclusive": "greedy", "equalshares/add1": "mes"}  # fmt: skip
 THRESHOLD = "min_project_score_threshold"
 
 
@@ -87,9 +93,9 @@ async def export_pb(repos: Repos, municipality: Municipality, poll: Poll, *, now
         meta["rule"] = PB_RULES[poll.rule]
     if poll.threshold:
         meta[THRESHOLD] = str(poll.threshold)
-    if poll.ballot_type in ("approval", "ranked"):
+    if poll.ballot_type in SETS:
         meta["max_length"] = str(poll.max_choices)
-    if poll.ballot_type == "cumulative":
+    if poll.ballot_type == CUMULATIVE:
         meta["max_sum_points"] = str(poll.max_choices)
     return format_pb(
         Election(election.projects, election.ballots, election.budget, election.vote_type, meta)
@@ -107,12 +113,12 @@ async def import_pb(
     actor: Actor = CLI,
 ) -> Poll:
     """A new poll with the election's projects as options and its ballots as cast."""
-    ballot_type = FROM_PB_TYPE[election.vote_type]
+    ballot_type = FROM_PB_VOTE_TYPE[election.vote_type]
     limit = {
-        "choose1": 1,
-        "approval": int(election.meta.get("max_length") or len(election.projects)),
-        "ranked": int(election.meta.get("max_length") or len(election.projects)),
-        "cumulative": int(election.meta.get("max_sum_points") or 0)
+        CHOOSE1: 1,
+        APPROVAL: int(election.meta.get("max_length") or len(election.projects)),
+        RANKED: int(election.meta.get("max_length") or len(election.projects)),
+        CUMULATIVE: int(election.meta.get("max_sum_points") or 0)
         or max((sum(b.points or ()) for b in election.ballots), default=1),
     }[ballot_type]
     async with repos.db.transaction():  # the poll with all its ballots, or nothing
@@ -127,7 +133,7 @@ async def import_pb(
             now=now,
             max_choices=limit,
             budget=election.budget or None,
-            rule=FROM_PB_RULE.get(election.meta.get("rule", ""), "totals"),
+            rule=FROM_PB_RULE.get(election.meta.get("rule", ""), TOTALS),
             min_age=0,
             imported=True,
             actor=actor,
@@ -145,7 +151,7 @@ async def import_pb(
                 choices = dict(
                     zip((by_project[p] for p in ballot.projects), ballot.points, strict=True)
                 )
-            elif ballot_type == "ranked":
+            elif ballot_type == RANKED:
                 choices = {by_project[p]: rank for rank, p in enumerate(ballot.projects, start=1)}
             else:
                 choices = {by_project[p]: 1 for p in ballot.projects}
@@ -197,15 +203,15 @@ async def import_paper_ballots(
                     raise ServiceError(f"{resident.phone} already on line {seen[resident.id]}")
                 seen[resident.id] = row.line
                 voters.append(resident)
+        except (BallotSyntaxError, Refused) as exc:  # before ServiceError: Refused is one
+            errors.append(LineError(row.line, f"invalid ballot ({exc.code})"))
         except (InvalidPhone, ServiceError) as exc:
             errors.append(LineError(row.line, str(exc)))
-        except (BallotSyntaxError, voting.VoteRefused) as exc:
-            errors.append(LineError(row.line, f"invalid ballot ({exc.code})"))
     if errors:
         raise ImportRejected(errors)
     try:
         await _enter(repos, municipality, poll, voters, ballots, village, now, actor)
-    except voting.VoteRefused as exc:
+    except Refused as exc:
         raise ServiceError(paper_refusal(exc)) from None
     return PaperReport(len(ballots), len(voters))
 
@@ -222,7 +228,7 @@ async def enter_paper_ballot(
     actor: Actor = CLI,
 ) -> None:
     """One paper vote typed in by staff: the voter marked (``resident``), the ballot into
-    the box (``ballot``, ``village``: the polling place's), or both; raises VoteRefused
+    the box (``ballot``, ``village``: the polling place's), or both; raises Refused
     like any ballot."""
     voters = [] if resident is None else [resident]
     await _enter(repos, municipality, poll, voters, [] if ballot is None else [ballot],
@@ -257,7 +263,7 @@ async def _enter(
         )  # fmt: skip
 
 
-def paper_refusal(exc: voting.VoteRefused) -> str:
+def paper_refusal(exc: Refused) -> str:
     """A refused paper vote, in one line for staff."""
     if exc.code == "box_overfull":
         return (

@@ -17,18 +17,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.core.ballot_kinds import BUDGET_RULES, CUMULATIVE, PB_VOTE_TYPES, RANKED
 from bot.core.counting import Ballot, Election, Project, count, election_scores, election_votes
 from bot.core.services.errors import ServiceError
 from bot.core.services.voting import AGE_GROUPS, poll_state
 from storage.models import Poll, PollOption, StoredBallot
 from storage.repos import Repos
 
-VOTE_TYPES = {
-    "choose1": "choose-1",
-    "approval": "approval",
-    "ranked": "ordinal",
-    "cumulative": "cumulative",
-}
 DIMENSIONS = ("village", "gender", "age_group")
 #: the default of the SMALL_GROUP_MIN setting
 SMALL_GROUP_MIN = 5
@@ -70,9 +65,9 @@ def election_of(poll: Poll, options: list[PollOption], ballots: Iterable[StoredB
     converted = []
     for n, ballot in enumerate(ballots, start=1):
         chosen = sorted(ballot.choices.items(), key=lambda item: (item[1], item[0]))
-        if poll.ballot_type == "ranked":  # weight is the rank: first choice first
+        if poll.ballot_type == RANKED:  # weight is the rank: first choice first
             converted.append(Ballot(str(n), tuple(position[o] for o, _ in chosen)))
-        elif poll.ballot_type == "cumulative":
+        elif poll.ballot_type == CUMULATIVE:
             converted.append(
                 Ballot(str(n), tuple(position[o] for o, _ in chosen), tuple(w for _, w in chosen))
             )
@@ -82,7 +77,7 @@ def election_of(poll: Poll, options: list[PollOption], ballots: Iterable[StoredB
         projects=tuple(Project(str(o.position), o.cost or 0, o.label) for o in options),
         ballots=tuple(converted),
         budget=poll.budget or 0,
-        vote_type=VOTE_TYPES[poll.ballot_type],  # type: ignore[arg-type]
+        vote_type=PB_VOTE_TYPES[poll.ballot_type],  # type: ignore[arg-type]
         meta={"max_length": str(poll.max_choices)},
         borda="max_length",
     )
@@ -111,7 +106,7 @@ async def compute(
     votes = election_votes(election)
     scores = election_scores(election)
     spent = None
-    if poll.rule in ("greedy", "mes"):
+    if poll.rule in BUDGET_RULES:
         outcome = count(
             election,
             poll.rule,

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.core.ballot_kinds import BALLOT_TYPES, BUDGET_RULES, CHOOSE1, RULES, SETS, default_rule
 from bot.core.clock import iso
 from bot.core.counting import COMPLETIONS, SATISFACTIONS
 from bot.core.rendering.templates import Renderer
@@ -18,12 +19,9 @@ from bot.core.services.audit import CLI, Actor
 from bot.core.services.errors import ServiceError
 from bot.core.services.municipalities import village_id
 from bot.core.services.outbound import drafts_for
-from storage.broadcasts import Recipient
 from storage.models import Municipality, Poll, PollOption
 from storage.repos import Repos
 
-BALLOT_TYPES = ("choose1", "approval", "ranked", "cumulative")
-RULES = ("totals", "borda", "greedy", "mes")
 PAGE = 5000
 BALLOT_KEY_MISSING = (
     "BALLOT_KEY is not set: a secret ballot needs it (how to make one: .env.example)"
@@ -67,7 +65,7 @@ async def create_poll(
         raise ServiceError(BALLOT_KEY_MISSING)
     if ballot_type not in BALLOT_TYPES:
         raise ServiceError(f"ballot type must be one of {', '.join(BALLOT_TYPES)}")
-    rule = rule or ("borda" if ballot_type == "ranked" else "totals")
+    rule = rule or default_rule(ballot_type)
     if rule not in RULES:
         raise ServiceError(f"rule must be one of {', '.join(RULES)}")
     if not title.strip():
@@ -80,10 +78,10 @@ async def create_poll(
         raise ServiceError("the poll would close in the past")
     if not 0 <= min_age <= 120:
         raise ServiceError("minimum age must be 0-120")
-    limit = 1 if ballot_type == "choose1" else max_choices
+    limit = 1 if ballot_type == CHOOSE1 else max_choices
     if limit is None or limit < 1:
         raise ServiceError("approval and ranked polls need --max, cumulative polls --points")
-    if ballot_type in ("approval", "ranked") and limit > len(options):
+    if ballot_type in SETS and limit > len(options):
         raise ServiceError("--max cannot exceed the number of options")
     if completion not in COMPLETIONS:
         raise ServiceError(f"completion must be one of {', '.join(COMPLETIONS)}")
@@ -91,7 +89,7 @@ async def create_poll(
         raise ServiceError(f"satisfaction must be one of {', '.join(SATISFACTIONS)}")
     if threshold < 0:
         raise ServiceError("the threshold cannot be negative")
-    if rule in ("greedy", "mes"):
+    if rule in BUDGET_RULES:
         if budget is None or budget <= 0:
             raise ServiceError(f"rule {rule} needs a budget in som")
         if any(option.cost is None or option.cost < 0 for option in options):
@@ -162,8 +160,7 @@ async def notify_electorate(
         poll, born_before_or_in=born, after_id=after, limit=PAGE, not_voted=only_not_voted
     ):
         drafts = []
-        for row in page:
-            recipient = Recipient(row[0], row[1], row[2], bool(row[3]), row[4])
+        for recipient in page:
             drafts += drafts_for(
                 recipient,
                 municipality_id=poll.municipality_id,
@@ -178,5 +175,5 @@ async def notify_electorate(
                 ),
             )
         queued += await repos.outbox.enqueue(drafts, now=iso(now))
-        after = page[-1][0]
+        after = page[-1].resident_id
     return queued

@@ -58,6 +58,38 @@ def _largest(pairs: list[tuple[str, int]]) -> list[tuple[str, int]]:
     return sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+async def municipalities(repos: Repos) -> list[Municipality]:
+    """Every municipality the deployment serves, for the list page."""
+    return await repos.municipalities.all()
+
+
+async def municipality(repos: Repos, slug: str) -> Municipality | None:
+    return await repos.municipalities.by_slug(slug)
+
+
+async def data_version(repos: Repos, municipality: Municipality | None, *, now: datetime) -> str:
+    """What a cached page depends on: one municipality's data, or (``None``) the list of
+    municipalities; a page is rendered again when this changes."""
+    if municipality is not None:
+        return await repos.public.data_version(municipality.id, iso(now))
+    return repr([(m.slug, m.name) for m in await repos.municipalities.all()])
+
+
+async def open_polls(repos: Repos, municipality: Municipality, *, now: datetime) -> list[Poll]:
+    return await repos.polls.open_at(municipality.id, iso(now))
+
+
+async def poll(repos: Repos, municipality: Municipality, number: int) -> Poll | None:
+    return await repos.polls.get(municipality.id, number)
+
+
+async def act_photo(
+    repos: Repos, municipality: Municipality, act: int, position: int
+) -> str | None:
+    """The Telegram file id of a monitoring act's ``position``-th photo."""
+    return await repos.public.act_photo(municipality.id, act, position)
+
+
 async def villages(repos: Repos, municipality: Municipality) -> dict[int, str]:
     return {v.id: v.name for v in await repos.municipalities.villages(municipality.id)}
 

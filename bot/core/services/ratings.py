@@ -10,16 +10,9 @@ from datetime import datetime
 from bot.core.clock import iso
 from bot.core.services import audit
 from bot.core.services.audit import CLI, Actor
-from bot.core.services.errors import ServiceError
+from bot.core.services.errors import Refused, ServiceError
 from storage.models import Municipality, RatingService, Resident
 from storage.repos import Repos
-
-
-class RatingRefused(ServiceError):
-    def __init__(self, code: str, **details: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.details = details
 
 
 @dataclass(frozen=True)
@@ -65,7 +58,7 @@ async def open_round(
 async def current_services(repos: Repos, municipality: Municipality) -> list[RatingService]:
     round_id = await repos.ratings.current_round(municipality.id)
     if round_id is None:
-        raise RatingRefused("no_round")
+        raise Refused("no_round")
     return await repos.ratings.services(round_id)
 
 
@@ -88,9 +81,9 @@ async def rate(
         None,
     )
     if chosen is None:
-        raise RatingRefused("unknown_service", count=len(services))
+        raise Refused("unknown_service", count=len(services))
     if not score.isdecimal() or not 1 <= int(score) <= 5:
-        raise RatingRefused("out_of_range")
+        raise Refused("out_of_range")
     await repos.ratings.rate(chosen.id, resident.id, resident.village_id, int(score), now=iso(now))
     return chosen, int(score)
 
@@ -112,15 +105,14 @@ class RatingResults:
 async def results(repos: Repos, municipality: Municipality) -> RatingResults:
     rounds: dict[str, dict[str, dict[str, Average]]] = {}
     totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for round_id, name, service, village, count, total in await repos.ratings.summary(
-        municipality.id
-    ):
-        round_name = f"{round_id}. {name}"  # two rounds may share a name
-        rounds.setdefault(round_name, {}).setdefault(service, {})[village or "?"] = Average(
-            int(count), int(total)
+    for group in await repos.ratings.summary(municipality.id):
+        round_name = f"{group.round_id}. {group.round_name}"  # two rounds may share a name
+        service = group.service
+        rounds.setdefault(round_name, {}).setdefault(service, {})[group.village or "?"] = Average(
+            group.count, group.total
         )
-        totals[(round_name, service)][0] += int(count)
-        totals[(round_name, service)][1] += int(total)
+        totals[(round_name, service)][0] += group.count
+        totals[(round_name, service)][1] += group.total
     for (round_name, service), (count, total) in totals.items():
         rounds[round_name][service][""] = Average(count, total)
     return RatingResults(rounds)

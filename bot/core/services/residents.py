@@ -6,6 +6,7 @@ from datetime import datetime
 
 from bot.core.clock import iso
 from bot.core.languages import LANGUAGES
+from bot.core.phones import InvalidPhone, normalize_phone
 from storage.models import Municipality, Resident, ResidentCard
 from storage.repos import Repos
 
@@ -13,6 +14,34 @@ from storage.repos import Repos
 async def identify(repos: Repos, municipality: Municipality, phone: str) -> Resident | None:
     """The registered resident behind a phone number, or None for an unknown number."""
     return await repos.residents.by_phone(municipality.id, phone)
+
+
+async def link_telegram(
+    repos: Repos,
+    municipality: Municipality,
+    telegram_user_id: int,
+    raw_phone: str,
+    *,
+    now: datetime,
+) -> Resident | None:
+    """Link ``telegram_user_id`` to the registered owner of ``raw_phone``; None if unknown.
+
+    Telegram sends the number as the client has it, often without '+' (``996700000001``).
+    """
+    try:
+        phone = normalize_phone(raw_phone)
+    except InvalidPhone:
+        return None
+    resident = await identify(repos, municipality, phone)
+    if resident is not None:
+        async with repos.db.transaction():  # unlinked from anyone else, linked: both or neither
+            await repos.residents.link_telegram(resident.id, telegram_user_id, now=iso(now))
+    return resident
+
+
+async def current(repos: Repos, resident: Resident) -> Resident:
+    """The resident as stored now (an opt-out, a language changed since ``resident`` was read)."""
+    return await repos.residents.by_id(resident.id) or resident
 
 
 async def profile(repos: Repos, resident: Resident) -> ResidentCard:

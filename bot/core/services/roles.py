@@ -19,9 +19,13 @@ class NotStaff(ServiceError):
     """Only staff may do this."""
 
 
+async def is_staff(repos: Repos, resident: Resident) -> bool:
+    return bool(await repos.roles.of(resident.id) & STAFF_ROLES)
+
+
 async def require_staff(repos: Repos, resident: Resident) -> None:
     """Checked on every staff call, not only when a menu is shown."""
-    if not await repos.roles.of(resident.id) & STAFF_ROLES:
+    if not await is_staff(repos, resident):
         raise NotStaff("only municipal staff may do this")
 
 

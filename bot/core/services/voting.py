@@ -19,7 +19,7 @@ link them; sealing closes them all at once. Whoever has ``BALLOT_KEY`` and the d
 A paper voter is marked in turnout only; their ballot goes into the box unlinked
 (``box_ballots``), as in a polling station. A resident who voted on paper cannot also
 vote by phone and vice versa; by phone the last ballot counts while the poll allows
-changes. Every refusal is a :class:`VoteRefused` with a code the voter is told.
+changes. Every refusal is a :class:`Refused` with a code the voter is told.
 """
 
 from __future__ import annotations
@@ -29,21 +29,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.core.ballot_kinds import APPROVAL, CHOOSE1, CUMULATIVE, RANKED, SETS
 from bot.core.clock import iso
 from bot.core.services.ballot_text import BallotText
+from bot.core.services.errors import Refused
 from storage.models import Municipality, Poll, PollOption, Resident, StoredBallot
 from storage.repos import Repos
 from storage.sealing import SealBroken
 
 PAPER = "paper"
 AGE_GROUPS = ((18, 35, "18-35"), (36, 55, "36-55"), (56, 200, "55+"))
-
-
-class VoteRefused(Exception):
-    def __init__(self, code: str, **details: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.details = details
+#: a ballot being filled in by taps: position -> points (None unless cumulative), in the
+#: order tapped
+Draft = dict[int, int | None]
 
 
 @dataclass(frozen=True)
@@ -88,50 +86,112 @@ async def choose_poll(
     if number is not None:
         poll = await repos.polls.get(municipality.id, number)
         if poll is None:
-            raise VoteRefused("unknown_poll", number=number)
+            raise Refused("unknown_poll", number=number)
         return poll
-    open_polls = [
+    polls = await open_polls(repos, municipality, resident, now)
+    if not polls:
+        raise Refused("no_open_poll")
+    if len(polls) > 1:
+        raise Refused("which_poll", numbers=[p.id for p in polls])
+    return polls[0]
+
+
+async def open_polls(
+    repos: Repos, municipality: Municipality, resident: Resident, now: datetime
+) -> list[Poll]:
+    """The polls open now that the resident may vote in."""
+    return [
         p
         for p in await repos.polls.open_at(municipality.id, iso(now))
         if eligible(p, resident, now)
     ]
-    if not open_polls:
-        raise VoteRefused("no_open_poll")
-    if len(open_polls) > 1:
-        raise VoteRefused("which_poll", numbers=[p.id for p in open_polls])
-    return open_polls[0]
+
+
+async def options(repos: Repos, poll: Poll) -> list[PollOption]:
+    return await repos.polls.options(poll.id)
+
+
+async def poll_with_options(
+    repos: Repos, municipality: Municipality, poll_id: int
+) -> tuple[Poll, list[PollOption]] | None:
+    """Poll ``poll_id`` of the municipality and its options; None if there is none."""
+    poll = await repos.polls.get(municipality.id, poll_id)
+    return None if poll is None else (poll, await repos.polls.options(poll.id))
+
+
+def available(repos: Repos) -> bool:
+    """Can votes be cast at all (the ballot key is set)?"""
+    return repos.polls.sealing
+
+
+async def ballot_to_fill(
+    repos: Repos, municipality: Municipality, resident: Resident, number: int | None, now: datetime
+) -> tuple[Poll, list[PollOption]]:
+    """The poll a ballot is being filled in for, and its options: refused as :func:`cast`
+    would refuse it first, said before the voter starts tapping."""
+    poll = await _open_poll_for(repos, municipality, resident, number, now)
+    if not available(repos):
+        raise Refused("voting_unavailable")
+    return poll, await repos.polls.options(poll.id)
+
+
+def tap(poll: Poll, draft: Draft, position: int, delta: int) -> Draft | str:
+    """The draft after a tap on option ``position``, or the code that refuses it.
+
+    choose1: the option; approval: toggle; ranked: the next rank, or out (later ranks
+    move up); cumulative: ``delta`` points more or less.
+    """
+    changed = dict(draft)
+    if poll.ballot_type == CUMULATIVE:
+        points = (changed.get(position) or 0) + delta
+        if delta > 0 and sum(p or 0 for p in draft.values()) >= poll.max_choices:
+            return "no_points"
+        if points > 0:
+            changed[position] = points
+        else:
+            changed.pop(position, None)
+        return changed
+    if poll.ballot_type == CHOOSE1:
+        return {position: None}
+    if position in changed:
+        del changed[position]
+        return changed
+    if len(changed) >= poll.max_choices:
+        return "too_many"
+    changed[position] = None
+    return changed
 
 
 def validate(
     poll: Poll, options: list[PollOption], entries: tuple[tuple[int, int | None], ...]
 ) -> list[tuple[PollOption, int]]:
-    """The chosen options with their weights, or :class:`VoteRefused` saying what is wrong."""
+    """The chosen options with their weights, or :class:`Refused` saying what is wrong."""
     by_position = {option.position: option for option in options}
     numbers = [number for number, _ in entries]
     for number in numbers:
         if number not in by_position:
-            raise VoteRefused("unknown_option", number=number, count=len(options))
+            raise Refused("unknown_option", number=number, count=len(options))
     if len(set(numbers)) != len(numbers):
-        raise VoteRefused("duplicate_option")
+        raise Refused("duplicate_option")
     kind = poll.ballot_type
-    if kind != "cumulative" and any(points is not None for _, points in entries):
-        raise VoteRefused("no_points_here")
-    if kind == "choose1":
+    if kind != CUMULATIVE and any(points is not None for _, points in entries):
+        raise Refused("no_points_here")
+    if kind == CHOOSE1:
         if len(entries) != 1:
-            raise VoteRefused("choose_one")
+            raise Refused("choose_one")
         return [(by_position[numbers[0]], 1)]
-    if kind in ("approval", "ranked"):
+    if kind in SETS:
         if len(entries) > poll.max_choices:
-            raise VoteRefused("too_many", limit=poll.max_choices)
-        if kind == "approval":
+            raise Refused("too_many", limit=poll.max_choices)
+        if kind == APPROVAL:
             return [(by_position[n], 1) for n in numbers]
         return [(by_position[n], rank) for rank, n in enumerate(numbers, start=1)]
     # cumulative: N points spread over options
     if any(points is None or points < 1 for _, points in entries):
-        raise VoteRefused("points_needed", limit=poll.max_choices)
+        raise Refused("points_needed", limit=poll.max_choices)
     spent = sum(points or 0 for _, points in entries)
     if spent > poll.max_choices:
-        raise VoteRefused("too_many_points", spent=spent, limit=poll.max_choices)
+        raise Refused("too_many_points", spent=spent, limit=poll.max_choices)
     return [(by_position[n], points or 0) for n, points in entries]
 
 
@@ -186,7 +246,7 @@ async def mark_paper(
             checked = await _open_poll_for(repos, municipality, resident, poll.id, now)
             before = await repos.polls.turnout_channel(checked.id, resident.id)
             if before is not None:
-                raise VoteRefused("voted_on_paper" if before == PAPER else "voted_by_phone")
+                raise Refused("voted_on_paper" if before == PAPER else "voted_by_phone")
             await repos.polls.record_vote(checked.id, resident.id, PAPER, None, now=iso(now))
 
 
@@ -201,10 +261,10 @@ async def box_paper(
     """Paper ballots from a ballot box, linked to nobody: only the polling place's village
     is kept (for the breakdown). There may not be more than paper voters marked without a
     ballot in the box; the box may be counted once the poll has closed."""
-    if not repos.polls.sealing:
-        raise VoteRefused("voting_unavailable")
+    if not available(repos):
+        raise Refused("voting_unavailable")
     if poll_state(poll, now) == "scheduled":
-        raise VoteRefused("poll_scheduled", number=poll.id)
+        raise Refused("poll_scheduled", number=poll.id)
     options = await repos.polls.options(poll.id)
     box = [
         StoredBallot(
@@ -215,7 +275,7 @@ async def box_paper(
     async with repos.db.transaction():
         room = await repos.polls.paper_turnout_count(poll.id) - await repos.polls.box_count(poll.id)
         if len(box) > room:
-            raise VoteRefused("box_overfull", room=room)
+            raise Refused("box_overfull", room=room)
         await repos.polls.add_box_ballots(poll.id, box)
 
 
@@ -226,9 +286,9 @@ async def _open_poll_for(
     poll = await choose_poll(repos, municipality, resident, number, now)
     state = poll_state(poll, now)
     if state != "open":
-        raise VoteRefused(f"poll_{state}", number=poll.id)
+        raise Refused(f"poll_{state}", number=poll.id)
     if not eligible(poll, resident, now):
-        raise VoteRefused("not_in_electorate", number=poll.id)
+        raise Refused("not_in_electorate", number=poll.id)
     return poll
 
 
@@ -243,15 +303,15 @@ async def _record(
     """Inside the caller's transaction: check the ballot, record the turnout (a phone
     ballot sealed into it); the ballot as kept."""
     if not repos.polls.sealing:
-        raise VoteRefused("voting_unavailable")
+        raise Refused("voting_unavailable")
     poll = await _open_poll_for(repos, municipality, resident, ballot.poll_number, now)
     chosen = validate(poll, await repos.polls.options(poll.id), ballot.entries)
     before = await repos.polls.turnout_channel(poll.id, resident.id)
     if before is not None:
         if (before == PAPER) != (channel == PAPER):
-            raise VoteRefused("voted_on_paper" if before == PAPER else "voted_by_phone")
+            raise Refused("voted_on_paper" if before == PAPER else "voted_by_phone")
         if not poll.changeable or channel == PAPER:  # a paper ballot is in the box
-            raise VoteRefused("already_voted", number=poll.id)
+            raise Refused("already_voted", number=poll.id)
     kept = stored(resident, chosen, now)
     await repos.polls.record_vote(
         poll.id,
@@ -285,7 +345,7 @@ async def receipt(
     """The resident's own ballot in poll ``number`` (or the only open one), opened for
     them alone: nothing is written and nothing is logged."""
     if not repos.polls.sealing:
-        raise VoteRefused("voting_unavailable")
+        raise Refused("voting_unavailable")
     poll = await choose_poll(repos, municipality, resident, number, now)
     own = await repos.polls.own_ballot(poll.id, resident.id)
     if own is None:
@@ -295,7 +355,7 @@ async def receipt(
         return Receipt(poll, channel, [])
     by_id = {option.id: option for option in await repos.polls.options(poll.id)}
     chosen = [(by_id[o], w) for o, w in ballot.choices.items() if o in by_id]
-    ranked = poll.ballot_type == "ranked"
+    ranked = poll.ballot_type == RANKED
     chosen.sort(key=lambda item: item[1] if ranked else item[0].position)
     return Receipt(poll, channel, chosen)
 
@@ -308,7 +368,7 @@ def seal_draft(repos: Repos, poll_id: int, entries: list[list[int | None]]) -> s
     """A Telegram ballot's draft (``[[position, points], ...]``) as kept in the form
     storage, beside the chat: sealed like a ballot (the voting is closed without the key)."""
     if repos.sealer is None:
-        raise VoteRefused("voting_unavailable")
+        raise Refused("voting_unavailable")
     data = json.dumps(entries).encode()
     return repos.sealer.seal(DRAFT, data, bound_to=f"draft:{poll_id}")
 

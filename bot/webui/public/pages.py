@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.core.clock import Clock, iso
+from bot.core.clock import Clock
 from bot.core.languages import LANGUAGES
 from bot.core.rendering.templates import Renderer
 from bot.core.rendering.thumbnails import NotAPicture, thumbnail
@@ -93,11 +93,7 @@ async def _serve(
 ) -> web.Response:  # fmt: skip
     site = public_of(request)
     now = site.clock.now()
-    version = (
-        await site.repos.public.data_version(municipality.id, iso(now))
-        if municipality
-        else repr([(m.slug, m.name) for m in await site.repos.municipalities.all()])
-    )
+    version = await public_site.data_version(site.repos, municipality, now=now)
     return await respond(request, site.cache, key, version, build, now=now, headers=HEADERS)
 
 
@@ -111,7 +107,7 @@ def message(request: web.Request, status: int, key: str, municipality: Municipal
 
 
 async def _municipality(request: web.Request) -> Municipality:
-    found = await public_of(request).repos.municipalities.by_slug(request.match_info["slug"])
+    found = await public_site.municipality(public_of(request).repos, request.match_info["slug"])
     if found is None:
         raise web.HTTPNotFound()
     return found
@@ -140,7 +136,7 @@ async def municipalities(request: web.Request) -> web.Response:
     lang = language(request, None)
 
     async def build() -> tuple[bytes, str]:
-        found = await public_of(request).repos.municipalities.all()
+        found = await public_site.municipalities(public_of(request).repos)
         return _html(request, "list", lang, None, municipalities=found), HTML
 
     return await _serve(request, None, ("list", lang), build)
@@ -157,7 +153,7 @@ async def home(request: web.Request) -> web.Response:
             request, "home", lang, m,
             budget=await public_site.budget_view(site.repos, m),
             hearings=await public_site.hearings_view(site.repos, m, now=now),
-            open_polls=await site.repos.polls.open_at(m.id, iso(now)),
+            open_polls=await public_site.open_polls(site.repos, m, now=now),
         ), HTML  # fmt: skip
 
     return await _serve(request, m, ("home", m.id, lang), build)
@@ -275,7 +271,7 @@ async def poll_file(request: web.Request) -> web.Response:
     """A closed poll's results as CSV, or its anonymous ballots as pabulib ``.pb``."""
     m = await _municipality(request)
     site = public_of(request)
-    poll = await site.repos.polls.get(m.id, int(request.match_info["poll"]))
+    poll = await public_site.poll(site.repos, m, int(request.match_info["poll"]))
     if poll is None:
         raise web.HTTPNotFound()
     if poll not in await public_site.countable_polls(site.repos, m, now=site.clock.now()):
@@ -304,7 +300,7 @@ async def photo(request: web.Request) -> web.Response:
     m = await _municipality(request)
     site = public_of(request)
     act, position = int(request.match_info["act"]), int(request.match_info["n"])
-    file_id = await site.repos.public.act_photo(m.id, act, position)
+    file_id = await public_site.act_photo(site.repos, m, act, position)
     fetch = site.photos
     if file_id is None or fetch is None:
         raise web.HTTPNotFound()
