@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from storage.db import Database, Row
-from storage.models import Hearing, Rsvp
+from storage.models import Hearing, Rsvp, Texts
 
 _COLUMNS = (
     "id, municipality_id, kind, starts_at, place, village_id, agenda, status, revision,"
-    " outcome, deputies_counted"
+    " outcome, deputies_counted, place_ky, place_ru, place_en, agenda_ky, agenda_ru, agenda_en"
 )
 
 
 def _hearing(row: Row) -> Hearing:
-    values = list(row)
+    values = list(row)[:11]
+    values[4] = Texts(row[4], dict(zip(("ky", "ru", "en"), row[11:14], strict=True)))
+    values[6] = Texts(row[6], dict(zip(("ky", "ru", "en"), row[14:17], strict=True)))
     values[10] = bool(values[10])
     return Hearing(*values)
 
@@ -36,9 +38,10 @@ class HearingRepo:
     ) -> int:
         return await self.db.execute(
             "INSERT INTO hearings (municipality_id, kind, starts_at, place, village_id, agenda,"
-            " status, deputies_counted, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " status, deputies_counted, created_at, place_ky, place_ru, place_en, agenda_ky,"
+            " agenda_ru, agenda_en) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (municipality_id, kind, starts_at, place, village_id, agenda, status,
-             deputies_counted, now),
+             deputies_counted, now, *Texts.stored(place), *Texts.stored(agenda)),
         )  # fmt: skip
 
     async def get(self, municipality_id: int, hearing_id: int) -> Hearing | None:
@@ -67,10 +70,14 @@ class HearingRepo:
     async def update(
         self, hearing_id: int, *, starts_at: str, place: str, agenda: str, revision: int
     ) -> None:
+        """A plain ``str`` place or agenda drops its old versions (they named the old one)."""
         await self.db.execute(
-            "UPDATE hearings SET starts_at = ?, place = ?, agenda = ?, revision = ? WHERE id = ?",
-            (starts_at, place, agenda, revision, hearing_id),
-        )
+            "UPDATE hearings SET starts_at = ?, place = ?, agenda = ?, revision = ?,"
+            " place_ky = ?, place_ru = ?, place_en = ?, agenda_ky = ?, agenda_ru = ?,"
+            " agenda_en = ? WHERE id = ?",
+            (starts_at, place, agenda, revision, *Texts.stored(place), *Texts.stored(agenda),
+             hearing_id),
+        )  # fmt: skip
 
     async def set_status(self, hearing_id: int, status: str) -> None:
         await self.db.execute("UPDATE hearings SET status = ? WHERE id = ?", (status, hearing_id))

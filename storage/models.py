@@ -2,9 +2,58 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 ROLES = ("staff", "admin", "deputy", "monitor")
+
+#: the languages a name staff enter may carry (bot.core.languages.LANGUAGES)
+TEXT_LANGUAGES = ("ky", "ru", "en")
+
+
+class Texts(str):
+    """A name staff entered (a village, problem, project, poll option...), with its Kyrgyz,
+    Russian and English versions where given.
+
+    As a ``str`` it is the stored base text (``name``, ``body``, ...): what staff typed as
+    the plain name, else the version in the municipality's default language, else any, so
+    code that reads ``village.name`` as text keeps working. A reader's language is chosen
+    by ``bot.core.languages.in_language`` (templates: done for every ``{{ value }}``).
+    """
+
+    versions: Mapping[str, str]
+
+    def __new__(cls, base: str, versions: Mapping[str, str | None] | None = None) -> Texts:
+        made = super().__new__(cls, base)
+        made.versions = {k: v for k, v in (versions or {}).items() if v}
+        return made
+
+    def __reduce__(self) -> tuple[type, tuple[str, Mapping[str, str]]]:
+        return (Texts, (str(self), dict(self.versions)))
+
+    @staticmethod
+    def columns(column: str) -> str:
+        """``v.name`` → ``v.name, v.name_ky, v.name_ru, v.name_en`` for a SELECT."""
+        return ", ".join([column, *(f"{column}_{lang}" for lang in TEXT_LANGUAGES)])
+
+    @classmethod
+    def read(cls, row: Sequence[object], at: int) -> Texts:
+        """The texts a SELECT of :meth:`columns` put at ``row[at:at + 4]``."""
+        base = row[at]
+        return cls(
+            "" if base is None else str(base),
+            {lang: row[at + 1 + n] for n, lang in enumerate(TEXT_LANGUAGES)},  # type: ignore[misc]
+        )
+
+    @staticmethod
+    def stored(text: str) -> tuple[str | None, ...]:
+        """The ``_ky, _ru, _en`` column values to store for ``text`` (None where missing)."""
+        versions = text.versions if isinstance(text, Texts) else {}
+        return tuple(versions.get(lang) for lang in TEXT_LANGUAGES)
+
+    def forms(self) -> set[str]:
+        """Every spelling, case-folded: a village may be named in any of its languages."""
+        return {text.casefold() for text in (str(self), *self.versions.values())}
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import random
 from collections.abc import Sequence
 
 from storage.db import Database, Row
-from storage.models import Poll, PollOption, StoredBallot
+from storage.models import Poll, PollOption, StoredBallot, Texts
 from storage.sealing import SealBroken, Sealer
 
 #: the sealing purpose of ballots (storage/sealing.py)
@@ -16,12 +16,13 @@ BALLOT = "ballot"
 _COLUMNS = (
     "id, municipality_id, title, ballot_type, max_choices, village_id, min_age, opens_at,"
     " closes_at, budget, rule, changeable, results_published, completion, satisfaction,"
-    " threshold"
+    " threshold, title_ky, title_ru, title_en"
 )
 
 
 def _poll(row: Row) -> Poll:
-    values = list(row)
+    values = list(row)[:16]
+    values[2] = Texts(row[2], dict(zip(("ky", "ru", "en"), row[16:19], strict=True)))
     values[11], values[12] = bool(values[11]), bool(values[12])
     return Poll(*values)
 
@@ -92,7 +93,8 @@ class PollRepo:
         return await self.db.execute(
             "INSERT INTO polls (municipality_id, title, ballot_type, max_choices, village_id,"
             " min_age, opens_at, closes_at, budget, rule, changeable, created_at, completion,"
-            " satisfaction, threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " satisfaction, threshold, title_ky, title_ru, title_en)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 municipality_id,
                 title,
@@ -109,6 +111,7 @@ class PollRepo:
                 completion,
                 satisfaction,
                 threshold,
+                *Texts.stored(title),
             ),
         )
 
@@ -117,9 +120,12 @@ class PollRepo:
     ) -> None:
         """Options ``(label, problem_id, cost)`` numbered 1.. in the given order."""
         await self.db.executemany(
-            "INSERT INTO poll_options (poll_id, position, label, problem_id, cost)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [(poll_id, n, *option) for n, option in enumerate(options, start=1)],
+            "INSERT INTO poll_options (poll_id, position, label, problem_id, cost,"
+            " label_ky, label_ru, label_en) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (poll_id, n, *option, *Texts.stored(option[0]))
+                for n, option in enumerate(options, start=1)
+            ],
         )
 
     async def get(self, municipality_id: int, poll_id: int) -> Poll | None:
@@ -159,11 +165,11 @@ class PollRepo:
 
     async def options(self, poll_id: int) -> list[PollOption]:
         rows = await self.db.fetchall(
-            "SELECT id, poll_id, position, label, problem_id, cost FROM poll_options"
-            " WHERE poll_id = ? ORDER BY position",
+            f"SELECT id, poll_id, position, problem_id, cost, {Texts.columns('label')}"
+            " FROM poll_options WHERE poll_id = ? ORDER BY position",
             (poll_id,),
         )
-        return [PollOption(*row) for row in rows]
+        return [PollOption(r[0], r[1], r[2], Texts.read(r, 5), r[3], r[4]) for r in rows]
 
     async def turnout_channel(self, poll_id: int, resident_id: int) -> str | None:
         return await self.db.fetchval(

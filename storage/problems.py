@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from storage.db import Database, Row
-from storage.models import Problem
+from storage.models import Problem, Texts
 
-_COLUMNS = "id, municipality_id, village_id, body, status, reason, merged_into"
+_COLUMNS = (
+    f"id, municipality_id, village_id, status, reason, merged_into, {Texts.columns('body')}"
+)
 
 
 def _problem(row: Row) -> Problem:
-    return Problem(*row)
+    return Problem(row[0], row[1], row[2], Texts.read(row, 6), row[3], row[4], row[5])
 
 
 class ProblemRepo:
@@ -19,10 +21,11 @@ class ProblemRepo:
     async def create(
         self, *, municipality_id: int, village_id: int | None, body: str, now: str
     ) -> int:
+        """``body`` may be :class:`Texts` (staff's priorities in three languages)."""
         return await self.db.execute(
-            "INSERT INTO problems (municipality_id, village_id, body, created_at)"
-            " VALUES (?, ?, ?, ?)",
-            (municipality_id, village_id, body, now),
+            "INSERT INTO problems (municipality_id, village_id, body, created_at,"
+            " body_ky, body_ru, body_en) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (municipality_id, village_id, body, now, *Texts.stored(body)),
         )
 
     async def add_proposer(self, problem_id: int, resident_id: int) -> None:

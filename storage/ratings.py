@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from storage.db import Database, Row
-from storage.models import RatingService
+from storage.models import RatingService, Texts
 
 
 class RatingRepo:
@@ -16,12 +16,17 @@ class RatingRepo:
         self, municipality_id: int, name: str, services: Sequence[str], *, now: str
     ) -> int:
         round_id = await self.db.execute(
-            "INSERT INTO rating_rounds (municipality_id, name, opened_at) VALUES (?, ?, ?)",
-            (municipality_id, name, now),
+            "INSERT INTO rating_rounds (municipality_id, name, opened_at, name_ky, name_ru,"
+            " name_en) VALUES (?, ?, ?, ?, ?, ?)",
+            (municipality_id, name, now, *Texts.stored(name)),
         )
         await self.db.executemany(
-            "INSERT INTO rating_services (round_id, position, name) VALUES (?, ?, ?)",
-            [(round_id, n, service) for n, service in enumerate(services, start=1)],
+            "INSERT INTO rating_services (round_id, position, name, name_ky, name_ru, name_en)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (round_id, n, service, *Texts.stored(service))
+                for n, service in enumerate(services, start=1)
+            ],
         )
         return round_id
 
@@ -46,11 +51,11 @@ class RatingRepo:
 
     async def services(self, round_id: int) -> list[RatingService]:
         rows = await self.db.fetchall(
-            "SELECT id, round_id, position, name FROM rating_services WHERE round_id = ?"
-            " ORDER BY position",
+            f"SELECT id, round_id, position, {Texts.columns('name')} FROM rating_services"
+            " WHERE round_id = ? ORDER BY position",
             (round_id,),
         )
-        return [RatingService(*row) for row in rows]
+        return [RatingService(row[0], row[1], row[2], Texts.read(row, 3)) for row in rows]
 
     async def rate(
         self, service_id: int, resident_id: int, village_id: int, score: int, *, now: str

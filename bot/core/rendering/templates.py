@@ -20,10 +20,11 @@ from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_decimal
 
 import templates as _templates_package
-from bot.core.languages import LANGUAGES
+from bot.core.languages import LANGUAGES, in_language
 from bot.core.phones import mask_phone
 from bot.core.rendering import kyrgyz
 from bot.core.rendering.sms import sms_size
+from storage.models import Texts
 
 TEMPLATES_DIR = Path(_templates_package.__file__).parent
 CHANNELS = ("sms", "telegram")
@@ -63,6 +64,8 @@ class Renderer:
             "undefined": jinja2.StrictUndefined,
             # templates are files of the installed package: no stat() per render
             "auto_reload": False,
+            # a name staff entered shows in the reader's language wherever it is printed
+            "finalize": _finalize,
         }
         self._envs = {
             "sms": jinja2.Environment(autoescape=False, **common),
@@ -80,6 +83,7 @@ class Renderer:
                 fit=_fit,
                 som_short=self._som_short,
                 ky=self._ky,
+                tr=_tr,
             )
         # stored timestamps are ISO 8601 text; phones on a page are shown masked
         self._envs["web"].filters.update(as_datetime=datetime.fromisoformat, masked=mask_phone)
@@ -125,7 +129,9 @@ class Renderer:
     def _ky(context: jinja2.runtime.Context, value: int | str, case: str) -> str:
         """A number or name with its Kyrgyz case suffix: ``{{ count|ky("dative") }}`` is
         "5ке" (numbers formatted as ``number`` formats them)."""
-        shown = _format_if_number(value, context["lang"])
+        lang = context["lang"]
+        value = in_language(value, lang) if isinstance(value, str) else value
+        shown = _format_if_number(value, lang)
         return kyrgyz.inflected(value, case, shown)
 
     @staticmethod
@@ -172,9 +178,22 @@ class Renderer:
 
 
 @jinja2.pass_context
+def _finalize(context: jinja2.runtime.Context, value: object) -> object:
+    """What ``{{ value }}`` prints: a :class:`storage.models.Texts` in the reader's language."""
+    return in_language(value, context["lang"]) if isinstance(value, Texts) else value
+
+
+@jinja2.pass_context
+def _tr(context: jinja2.runtime.Context, value: object) -> str:
+    """``{{ village|tr }}``: a name in the reader's language, where a template works on the
+    text before printing it (``{{ (project|tr)|length }}``)."""
+    return in_language(value, context["lang"])
+
+
+@jinja2.pass_context
 def _fit(context: jinja2.runtime.Context, value: object) -> str:
     """Shorten to the width the renderer is trying (``…`` marks a cut)."""
-    text, width = str(value), context.get("fit_width")
+    text, width = in_language(value, context["lang"]), context.get("fit_width")
     if width is None or len(text) <= width:
         return text
     return text[: width - 1].rstrip() + "…"
