@@ -31,6 +31,10 @@ class Texts(str):
     def __reduce__(self) -> tuple[type, tuple[str, Mapping[str, str]]]:
         return (Texts, (str(self), dict(self.versions)))
 
+    def strip(self, chars: str | None = None) -> Texts:
+        """Trimmed, versions too (services trim what staff typed)."""
+        return Texts(str.strip(self, chars), {k: v.strip(chars) for k, v in self.versions.items()})
+
     @staticmethod
     def columns(column: str) -> str:
         """``v.name`` → ``v.name, v.name_ky, v.name_ru, v.name_en`` for a SELECT."""

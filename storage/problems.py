@@ -5,9 +5,7 @@ from __future__ import annotations
 from storage.db import Database, Row
 from storage.models import Problem, Texts
 
-_COLUMNS = (
-    f"id, municipality_id, village_id, status, reason, merged_into, {Texts.columns('body')}"
-)
+_COLUMNS = f"id, municipality_id, village_id, status, reason, merged_into, {Texts.columns('body')}"
 
 
 def _problem(row: Row) -> Problem:

@@ -18,13 +18,19 @@ from bot.core.clock import iso
 from bot.core.services.demo_budget import ensure_demo_budget
 from bot.core.services.demo_hearings import ensure_seed_hearings
 from bot.core.services.municipalities import create_municipality
-from storage.models import Municipality
+from storage.models import Municipality, Texts
 from storage.repos import Repos
 
 SLUG = "ak-chiy"
 NAME = "Ak-Chiy ayil aimak"
 #: village -> (household code prefix, households)
 VILLAGES = {"Ak-Chiy": ("AC", 280), "Kachybek": ("KB", 190), "Sovetskoye": ("SV", 178)}
+#: the villages' names in Kyrgyz and Russian (the keys above are the English, Latin ones)
+VILLAGE_NAMES = {
+    "Ak-Chiy": Texts("Ak-Chiy", {"ky": "Ак-Чий", "ru": "Ак-Чий", "en": "Ak-Chiy"}),
+    "Kachybek": Texts("Kachybek", {"ky": "Качыбек", "ru": "Качыбек", "en": "Kachybek"}),
+    "Sovetskoye": Texts("Sovetskoye", {"ky": "Советское", "ru": "Советское", "en": "Sovetskoye"}),
+}
 RESIDENTS = 3728
 FIRST_PHONE = 996700000001
 
@@ -184,7 +190,12 @@ async def ensure_demo(repos: Repos, *, now: datetime) -> tuple[Municipality, boo
     households, people = generate()
     async with repos.db.transaction():
         municipality = await create_municipality(
-            repos, slug=SLUG, name=NAME, villages=list(VILLAGES), default_language="ky", now=now
+            repos,
+            slug=SLUG,
+            name=NAME,
+            villages=list(VILLAGE_NAMES.values()),
+            default_language="ky",
+            now=now,
         )
         village_ids = {v.name: v.id for v in await repos.municipalities.villages(municipality.id)}
         await repos.households.insert_many(
