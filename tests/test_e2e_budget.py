@@ -160,7 +160,7 @@ async def test_budget_year_from_import_to_rating_export(
     assert share == members * 1000
     reply = await sms.send(demo_data.RESIDENT_PHONE, "BUDGET")
     assert reply.startswith(
-        f"Бюджет {YEAR}: киреше 3,7 млн, чыгаша 3,7 млн сом. Ak-Chiy: 0 сом. "
+        f"Бюджет {YEAR}: киреше 3,7 млн, чыгаша 3,7 млн сом. Ак-Чий: 0 сом. "
         f"Үйүңүзгө ({members} киши): {som(share)}. ДОЛБООР "
     ), reply
     size = sms_size(reply)
@@ -181,7 +181,7 @@ async def test_budget_year_from_import_to_rating_export(
     assert summary.params["parse_mode"] == "HTML"
     text = summary.params["text"]
     assert f"<b>Бюджет {YEAR}</b>" in text
-    assert f"<b>Kachybek айылына</b>: {som(728_000)}" in text
+    assert f"<b>Качыбек айылына</b>: {som(728_000)}" in text
     assert f"<b>Сиздин үй-бүлөгө тийешелүү үлүш: {som(tg_share)}</b>" in text
     assert f"(киши башына {som(1000)} × {tg_members} киши)" in text
     assert f"6. Kachybek well — {som(150_000)}, аткарылууда" in text
