@@ -166,6 +166,16 @@ class OutboxMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class InitiativeGroup:
+    """Residents who took on one or more priority problems (the seed's Kelechek...)."""
+
+    id: int
+    municipality_id: int
+    name: str
+    problem_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Broadcast:
     id: int
     municipality_id: int

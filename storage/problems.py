@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from storage.db import Database, Row
-from storage.models import Problem, Texts
+from storage.models import InitiativeGroup, Problem, Texts
 
 _COLUMNS = f"id, municipality_id, village_id, status, reason, merged_into, {Texts.columns('body')}"
 
@@ -101,6 +101,39 @@ class ProblemRepo:
             )
             == 1
         )
+
+    async def add_group(self, municipality_id: int, name: str, problem_ids: list[int]) -> int:
+        """An initiative group taking ``problem_ids``; ``name`` may be :class:`Texts`."""
+        group_id = await self.db.execute(
+            "INSERT INTO initiative_groups (municipality_id, name, name_ky, name_ru, name_en)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (municipality_id, name, *Texts.stored(name)),
+        )
+        await self.db.executemany(
+            "INSERT INTO initiative_group_problems (group_id, problem_id) VALUES (?, ?)",
+            [(group_id, problem_id) for problem_id in problem_ids],
+        )
+        return group_id
+
+    async def groups(self, municipality_id: int) -> list[InitiativeGroup]:
+        rows = await self.db.fetchall(
+            f"SELECT id, {Texts.columns('name')} FROM initiative_groups"
+            " WHERE municipality_id = ? ORDER BY id",
+            (municipality_id,),
+        )
+        links = await self.db.fetchall(
+            "SELECT gp.group_id, gp.problem_id FROM initiative_group_problems gp"
+            " JOIN initiative_groups g ON g.id = gp.group_id WHERE g.municipality_id = ?"
+            " ORDER BY gp.problem_id",
+            (municipality_id,),
+        )
+        return [
+            InitiativeGroup(
+                row[0], municipality_id, Texts.read(row, 1),
+                tuple(problem for group, problem in links if group == row[0]),
+            )
+            for row in rows
+        ]  # fmt: skip
 
     async def members(self, problem_id: int) -> list[Row]:
         """(name, phone, village) of the initiative group's members: for staff."""
