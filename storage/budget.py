@@ -16,8 +16,7 @@ _PROJECT = (
 
 def _project(row: Row) -> Project:
     values = list(row)[:12]
-    values[3] = Texts(row[3], dict(zip(("ky", "ru", "en"), row[12:15], strict=True)))
-    values[10] = Texts(row[10], dict(zip(("ky", "ru", "en"), row[15:18], strict=True)))
+    values[3], values[10] = Texts.of(row[3], row[12:15]), Texts.of(row[10], row[15:18])
     values[11] = bool(values[11])
     return Project(*values)
 

@@ -13,8 +13,7 @@ _COLUMNS = (
 
 def _hearing(row: Row) -> Hearing:
     values = list(row)[:11]
-    values[4] = Texts(row[4], dict(zip(("ky", "ru", "en"), row[11:14], strict=True)))
-    values[6] = Texts(row[6], dict(zip(("ky", "ru", "en"), row[14:17], strict=True)))
+    values[4], values[6] = Texts.of(row[4], row[11:14]), Texts.of(row[6], row[14:17])
     values[10] = bool(values[10])
     return Hearing(*values)
 

@@ -43,10 +43,14 @@ class Texts(str):
     @classmethod
     def read(cls, row: Sequence[object], at: int) -> Texts:
         """The texts a SELECT of :meth:`columns` put at ``row[at:at + 4]``."""
-        base = row[at]
+        return cls.of(row[at], row[at + 1 : at + 4])
+
+    @classmethod
+    def of(cls, base: object, versions: Sequence[object]) -> Texts:
+        """From stored values: the base column and the ``_ky, _ru, _en`` ones (NULL: none)."""
         return cls(
             "" if base is None else str(base),
-            {lang: row[at + 1 + n] for n, lang in enumerate(TEXT_LANGUAGES)},  # type: ignore[misc]
+            {lang: str(v) for lang, v in zip(TEXT_LANGUAGES, versions, strict=True) if v},
         )
 
     @staticmethod

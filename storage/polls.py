@@ -22,7 +22,7 @@ _COLUMNS = (
 
 def _poll(row: Row) -> Poll:
     values = list(row)[:16]
-    values[2] = Texts(row[2], dict(zip(("ky", "ru", "en"), row[16:19], strict=True)))
+    values[2] = Texts.of(row[2], row[16:19])
     values[11], values[12] = bool(values[11]), bool(values[12])
     return Poll(*values)
 
