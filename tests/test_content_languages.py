@@ -17,7 +17,7 @@ from bot.core.services.csv_input import ImportRejected
 from handlers.text import handle_text
 from storage.models import Municipality, Texts
 from storage.repos import Repos
-from tests.conftest import FakeClock, run_cli
+from tests.conftest import FakeClock, query_database, run_cli
 
 RU_PHONE = "+996700000003"  # a demo resident, switched to Russian below
 MORE = re.compile(r"(?:Дагы|Ещё|More): (.+)$")
@@ -174,6 +174,16 @@ def test_the_command_line_takes_names_in_three_languages(tmp_path: Path) -> None
     assert run_cli("municipality", "list", cwd=tmp_path, env=env).stdout.startswith(
         "ak-suu\tAk-Suu\tАк-Суу, Джергалан\t"
     )
+    hearing = run_cli(
+        "hearing", "create", "--kind", "formation", "--at", "2030-01-10 10:00",
+        "--place-ky", "Айылдык клуб", "--place-ru", "Сельский клуб", "--agenda-en", "Budget",
+        cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert hearing.returncode == 0, hearing.stderr
+    assert hearing.stdout.endswith(", Сельский клуб\n")  # the base: the default language's
+    assert query_database(
+        env["DATABASE_URL"], "SELECT place, place_ky, place_en, agenda, agenda_en FROM hearings"
+    ) == [("Сельский клуб", "Айылдык клуб", None, "Budget", "Budget")]
     uneven = run_cli(
         "municipality", "create", "kok-jar", "--name", "Kok-Jar", "--village", "A",
         "--village", "B", "--village-ky", "Б",

@@ -104,8 +104,11 @@ def add_translated_option(parser: Any, flag: str, help: str, *, repeat: bool = F
         parser.add_argument(f"--{flag}-{lang}", action=action, help=f"{help}, in {lang}")
 
 
-def translated_values(args: Any, flag: str, default_language: str) -> list[Texts]:
-    """The names given by :func:`add_translated_option`'s options (a single one: one item)."""
+def translated_values(
+    args: Any, flag: str, default_language: str, *, required: bool = True
+) -> list[Texts]:
+    """The names given by :func:`add_translated_option`'s options (a single one: one item;
+    none given and not ``required``: none)."""
     dest = flag.replace("-", "_")
     given = {
         key: value if isinstance(value, list) else [value]
@@ -113,6 +116,8 @@ def translated_values(args: Any, flag: str, default_language: str) -> list[Texts
         if (value := getattr(args, key)) is not None
     }
     counts = {len(values) for values in given.values()}
+    if not given and not required:
+        return []
     if not given:
         raise CliError(f"give --{flag} (or --{flag}-ky, --{flag}-ru, --{flag}-en)")
     if len(counts) > 1:
