@@ -5,14 +5,17 @@ segments; CSV imports and the command line take the three versions."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.core.languages import in_language
 from bot.core.rendering.sms import sms_size
 from bot.core.rendering.templates import Renderer
-from bot.core.services import budget_import, demo_data, demo_groups, ratings
+from bot.core.services import budget_import, demo_data, demo_groups, door, hearings, ratings
+from bot.core.services.attendance import CheckInWindow
 from bot.core.services.csv_input import ImportRejected
 from handlers.text import handle_text
 from storage.models import Municipality, Texts
@@ -158,6 +161,30 @@ async def test_a_budget_csv_in_three_languages(
     assert [str(e) for e in refused.value.errors] == [
         "line 2: missing value in column 'name' (or name_ky, name_ru, name_en)"
     ]
+
+
+async def test_a_walk_in_from_a_village_named_in_the_staff_members_language(
+    repos: Repos, demo: Municipality, clock: FakeClock
+) -> None:
+    """The console's list shows "Ак-Чий" to Kyrgyz staff: that is the village Ak-Chiy."""
+    created = await hearings.create_hearing(
+        repos, demo, kind="formation", starts_at=clock.now() + timedelta(hours=1),
+        place="Клуб", now=clock.now(),
+    )  # fmt: skip
+    await repos.hearings.set_status(created.id, "published")
+    hearing = await hearings.get_hearing(repos, demo, created.id)
+    window = CheckInWindow(ZoneInfo("Asia/Bishkek"), timedelta(hours=2), timedelta(hours=6))
+    await door.walk_in(
+        repos, demo, hearing, name="", gender="f", village="Ак-Чий", deputy=False,
+        now=clock.now(), window=window,
+    )  # fmt: skip
+    [village] = [v for v in await repos.municipalities.villages(demo.id) if v.name == "Ak-Chiy"]
+    assert (
+        await repos.db.fetchval(
+            "SELECT village_id FROM attendance WHERE hearing_id = ?", (hearing.id,)
+        )
+        == village.id
+    )
 
 
 def test_the_command_line_takes_names_in_three_languages(tmp_path: Path) -> None:
