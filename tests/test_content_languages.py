@@ -218,3 +218,17 @@ def test_the_command_line_takes_names_in_three_languages(tmp_path: Path) -> None
     )  # fmt: skip
     assert uneven.returncode == 2
     assert "give as many of each of --village" in uneven.stderr
+
+
+async def test_telegram_buttons_name_projects_in_the_readers_language(
+    repos: Repos, demo: Municipality
+) -> None:
+    from bot.core.services import budget_summary
+    from handlers.telegram.budget import _project_buttons
+
+    resident = await repos.residents.by_phone(demo.id, demo_data.RESIDENT_PHONE)
+    assert resident is not None
+    summary = await budget_summary.household_summary(repos, demo, resident)
+    markup = _project_buttons(summary, "ru")
+    assert markup is not None
+    assert markup.inline_keyboard[0][0].text == "№1 Дороги: 4,0 км гравия и 7 мостов"
