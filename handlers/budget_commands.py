@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from bot.core.rendering.templates import Paged
 from bot.core.services import budget_summary, monitoring, problems, ratings
 from bot.core.services.errors import Refused, ServiceError
 from handlers.commands import parse_act_kind
-from handlers.context import Context, Reply
+from handlers.context import Context, Reply, page_number
 
 
 def _number(text: str) -> int | None:
     word = text.strip().lstrip("#№")
     return int(word) if word.isdecimal() and len(word) < 10 else None
+
+
+def _number_and_page(text: str) -> tuple[int | None, int]:
+    """``5`` → (5, 1); ``5 2`` → (5, 2): an object's number and a page of its list."""
+    parts = text.split()
+    if not parts or len(parts) > 2:
+        return None, 1
+    return _number(parts[0]), page_number(parts[1] if len(parts) > 1 else None)
 
 
 async def budget(ctx: Context) -> Reply:
@@ -22,14 +31,15 @@ async def budget(ctx: Context) -> Reply:
 
 
 async def project(ctx: Context) -> Reply:
-    number = _number(ctx.args)
+    """``PROJECT 1``; ``PROJECT 1 2``: the second page of its funding."""
+    number, page = _number_and_page(ctx.args)
     if number is None:
         return Reply("budget_refused", {"code": "project_usage"})
     try:
         details = await budget_summary.project_details(ctx.repos, ctx.municipality, number)
     except ServiceError:
         return Reply("budget_refused", {"code": "unknown_project", "number": number})
-    return Reply("project", {"details": details})
+    return Reply("project", {"details": details, "funding": Paged(details.funding, page)})
 
 
 async def join(ctx: Context) -> Reply:
@@ -63,14 +73,15 @@ async def act(ctx: Context) -> Reply:
 
 
 async def acts(ctx: Context) -> Reply:
-    number = _number(ctx.args)
+    """``ACTS 5``; ``ACTS 5 2``: the second page."""
+    number, page = _number_and_page(ctx.args)
     if number is None:
         return Reply("budget_refused", {"code": "acts_usage"})
     try:
         found, listed = await monitoring.acts_for(ctx.repos, ctx.municipality, number)
     except Refused:
         return Reply("budget_refused", {"code": "unknown_project", "number": number})
-    return Reply("acts", {"project": found, "acts": listed})
+    return Reply("acts", {"project": found, "acts": Paged(listed, page)})
 
 
 async def rate(ctx: Context) -> Reply:

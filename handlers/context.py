@@ -33,3 +33,9 @@ class Context:
 
 
 Handler = Callable[[Context], Awaitable[Reply]]
+
+
+def page_number(word: str | None) -> int:
+    """``PROBLEMS 2``: the page of a list an SMS shows in parts (1 when not a number)."""
+    word = (word or "").strip()
+    return int(word) if word.isdecimal() and len(word) < 6 else 1

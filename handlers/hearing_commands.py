@@ -5,19 +5,20 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from bot.core.rendering.templates import Paged
 from bot.core.services import hearings
 from bot.core.services.errors import Refused
 from handlers.commands import parse_answer
-from handlers.context import Context, Reply
+from handlers.context import Context, Reply, page_number
 
 _NUMBERED = re.compile(r"^#(\d{1,9})\s*(.*)$")
 
 
 async def list_hearings(ctx: Context) -> Reply:
+    """``HEARINGS``, ``HEARINGS 2``: the next page of what one SMS cannot hold."""
     found = await hearings.upcoming(ctx.repos, ctx.municipality, ctx.resident, ctx.now)
-    return Reply(
-        "hearings", {"hearings": [(h, datetime.fromisoformat(h.starts_at)) for h in found]}
-    )
+    listed = [(h, datetime.fromisoformat(h.starts_at)) for h in found]
+    return Reply("hearings", {"hearings": Paged(listed, page_number(ctx.args))})
 
 
 async def _answer(ctx: Context, number: int | None, reply: str) -> Reply:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from bot.core.rendering.templates import Paged
 from bot.core.services import problems, voting
 from bot.core.services.ballot_text import BallotSyntaxError, parse_ballot_text
 from bot.core.services.errors import Refused, ServiceError
-from handlers.context import Context, Reply
+from handlers.context import Context, Reply, page_number
 
 
 async def propose(ctx: Context) -> Reply:
@@ -17,7 +18,9 @@ async def propose(ctx: Context) -> Reply:
 
 
 async def list_problems(ctx: Context) -> Reply:
-    return Reply("problems", {"problems": await problems.approved(ctx.repos, ctx.municipality)})
+    """``PROBLEMS``, ``PROBLEMS 2``: the next page of what one SMS cannot hold."""
+    approved = await problems.approved(ctx.repos, ctx.municipality)
+    return Reply("problems", {"problems": Paged(approved, page_number(ctx.args))})
 
 
 async def list_polls(ctx: Context) -> Reply:

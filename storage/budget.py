@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from storage.db import Database, Row
-from storage.models import Budget, Funding, PlanTotals, Project
+from storage.models import Budget, Funding, PlanTotals, Project, Texts
 
 _PROJECT = (
     "id, municipality_id, code, name, village_id, cost, status, problem_id,"
-    " direct_beneficiaries, indirect_beneficiaries, note, in_plan"
+    " direct_beneficiaries, indirect_beneficiaries, note, in_plan,"
+    " name_ky, name_ru, name_en, note_ky, note_ru, note_en"
 )
 
 
 def _project(row: Row) -> Project:
-    values = list(row)
+    values = list(row)[:12]
+    values[3], values[10] = Texts.of(row[3], row[12:15]), Texts.of(row[10], row[15:18])
     values[11] = bool(values[11])
     return Project(*values)
 
@@ -57,35 +59,37 @@ class BudgetRepo:
     async def add_lines(
         self, budget_id: int, lines: Sequence[tuple[str, str, int | None, int]]
     ) -> None:
-        """Lines ``(kind, name, village_id, amount)``."""
+        """Lines ``(kind, name, village_id, amount)`` (the name may be :class:`Texts`)."""
         await self.db.insert_many(
-            "budget_lines (budget_id, kind, name, village_id, amount)",
-            [(budget_id, *line) for line in lines],
+            "budget_lines (budget_id, kind, name, village_id, amount, name_ky, name_ru, name_en)",
+            [(budget_id, *line, *Texts.stored(line[1])) for line in lines],
         )
 
-    async def lines(self, budget_id: int, kind: str) -> list[tuple[str, int | None, int]]:
+    async def lines(self, budget_id: int, kind: str) -> list[tuple[Texts, int | None, int]]:
         rows = await self.db.fetchall(
-            "SELECT name, village_id, amount FROM budget_lines WHERE budget_id = ? AND kind = ?"
-            " ORDER BY id",
+            f"SELECT {Texts.columns('name')}, village_id, amount FROM budget_lines"
+            " WHERE budget_id = ? AND kind = ? ORDER BY id",
             (budget_id, kind),
         )
-        return [(row[0], row[1], int(row[2])) for row in rows]
+        return [(Texts.read(row, 0), row[4], int(row[5])) for row in rows]
 
     async def add_plan(self, budget_id: int, plan: PlanTotals) -> None:
         await self.db.execute(
-            "INSERT INTO plans (budget_id, name, activities, total, community, investment)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (budget_id, plan.name, plan.activities, plan.total, plan.community, plan.investment),
-        )
+            "INSERT INTO plans (budget_id, name, activities, total, community, investment,"
+            " name_ky, name_ru, name_en) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (budget_id, plan.name, plan.activities, plan.total, plan.community, plan.investment,
+             *Texts.stored(plan.name)),
+        )  # fmt: skip
 
     async def plans(self, budget_id: int) -> list[PlanTotals]:
         rows = await self.db.fetchall(
-            "SELECT name, activities, total, community, investment FROM plans"
+            f"SELECT {Texts.columns('name')}, activities, total, community, investment FROM plans"
             " WHERE budget_id = ? ORDER BY id",
             (budget_id,),
         )
         return [
-            PlanTotals(row[0], int(row[1]), int(row[2]), int(row[3]), int(row[4])) for row in rows
+            PlanTotals(Texts.read(row, 0), int(row[4]), int(row[5]), int(row[6]), int(row[7]))
+            for row in rows
         ]
 
     # projects
@@ -106,19 +110,24 @@ class BudgetRepo:
         note: str,
         in_plan: bool,
     ) -> int:
-        """Insert or update by code (the project keeps its number); return its id."""
+        """Insert or update by code (the project keeps its number); return its id. ``name``
+        and ``note`` may be :class:`Texts` (their versions are stored too)."""
         await self.db.execute(
             "INSERT INTO projects (municipality_id, code, name, village_id, cost, status,"
-            " problem_id, direct_beneficiaries, indirect_beneficiaries, note, in_plan, budget_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " problem_id, direct_beneficiaries, indirect_beneficiaries, note, in_plan, budget_id,"
+            " name_ky, name_ru, name_en, note_ky, note_ru, note_en)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (municipality_id, code) DO UPDATE SET name = excluded.name,"
+            " name_ky = excluded.name_ky, name_ru = excluded.name_ru,"
+            " name_en = excluded.name_en, note_ky = excluded.note_ky,"
+            " note_ru = excluded.note_ru, note_en = excluded.note_en,"
             " village_id = excluded.village_id, cost = excluded.cost, status = excluded.status,"
             " problem_id = excluded.problem_id,"
             " direct_beneficiaries = excluded.direct_beneficiaries,"
             " indirect_beneficiaries = excluded.indirect_beneficiaries, note = excluded.note,"
             " in_plan = excluded.in_plan, budget_id = excluded.budget_id",
             (municipality_id, code, name, village_id, cost, status, problem_id, direct,
-             indirect, note, in_plan, budget_id),
+             indirect, note, in_plan, budget_id, *Texts.stored(name), *Texts.stored(note)),
         )  # fmt: skip
         return int(
             await self.db.fetchval(
@@ -131,9 +140,14 @@ class BudgetRepo:
         self, project_id: int, budget_id: int, funding: Sequence[Funding]
     ) -> None:
         await self.db.insert_many(
-            "project_funding (project_id, budget_id, source_type, source_name, amount)",
-            [(project_id, budget_id, f.source_type, f.source_name, f.amount) for f in funding],
-        )
+            "project_funding (project_id, budget_id, source_type, source_name, amount,"
+            " source_name_ky, source_name_ru, source_name_en)",
+            [
+                (project_id, budget_id, f.source_type, f.source_name, f.amount,
+                 *Texts.stored(f.source_name))
+                for f in funding
+            ],
+        )  # fmt: skip
 
     async def project(self, municipality_id: int, project_id: int) -> Project | None:
         row = await self.db.fetchone(
@@ -161,11 +175,12 @@ class BudgetRepo:
     async def funding(self, project_id: int) -> list[Funding]:
         """The funding in the latest budget version that lists the project."""
         rows = await self.db.fetchall(
-            "SELECT source_type, source_name, amount FROM project_funding WHERE project_id = ?"
-            " AND budget_id = (SELECT budget_id FROM projects WHERE id = ?) ORDER BY id",
+            f"SELECT source_type, {Texts.columns('source_name')}, amount FROM project_funding"
+            " WHERE project_id = ? AND budget_id = (SELECT budget_id FROM projects WHERE id = ?)"
+            " ORDER BY id",
             (project_id, project_id),
         )
-        return [Funding(row[0], row[1], int(row[2])) for row in rows]
+        return [Funding(row[0], Texts.read(row, 1), int(row[5])) for row in rows]
 
     async def set_status(self, project_id: int, status: str) -> None:
         await self.db.execute("UPDATE projects SET status = ? WHERE id = ?", (status, project_id))

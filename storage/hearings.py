@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from storage.broadcasts import Recipient
 from storage.db import Database, Row
-from storage.models import Attendee, Hearing, Rsvp, RsvpAnswer, VillageRsvps
+from storage.models import Attendee, Hearing, Rsvp, RsvpAnswer, Texts, VillageRsvps
 
 _COLUMNS = (
     "id, municipality_id, kind, starts_at, place, village_id, agenda, status, revision,"
-    " outcome, deputies_counted"
+    " outcome, deputies_counted, place_ky, place_ru, place_en, agenda_ky, agenda_ru, agenda_en"
 )
 
 
 def _hearing(row: Row) -> Hearing:
-    values = list(row)
+    values = list(row)[:11]
+    values[4], values[6] = Texts.of(row[4], row[11:14]), Texts.of(row[6], row[14:17])
     values[10] = bool(values[10])
     return Hearing(*values)
 
@@ -37,10 +38,11 @@ class HearingRepo:
     ) -> int:
         return await self.db.insert(
             "INSERT INTO hearings (municipality_id, kind, starts_at, place, village_id, agenda,"
-            " status, deputies_counted, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " status, deputies_counted, created_at, place_ky, place_ru, place_en, agenda_ky,"
+            " agenda_ru, agenda_en) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " RETURNING id",
             (municipality_id, kind, starts_at, place, village_id, agenda, status,
-             deputies_counted, now),
+             deputies_counted, now, *Texts.stored(place), *Texts.stored(agenda)),
         )  # fmt: skip
 
     async def get(self, municipality_id: int, hearing_id: int) -> Hearing | None:
@@ -69,10 +71,14 @@ class HearingRepo:
     async def update(
         self, hearing_id: int, *, starts_at: str, place: str, agenda: str, revision: int
     ) -> None:
+        """A plain ``str`` place or agenda drops its old versions (they named the old one)."""
         await self.db.execute(
-            "UPDATE hearings SET starts_at = ?, place = ?, agenda = ?, revision = ? WHERE id = ?",
-            (starts_at, place, agenda, revision, hearing_id),
-        )
+            "UPDATE hearings SET starts_at = ?, place = ?, agenda = ?, revision = ?,"
+            " place_ky = ?, place_ru = ?, place_en = ?, agenda_ky = ?, agenda_ru = ?,"
+            " agenda_en = ? WHERE id = ?",
+            (starts_at, place, agenda, revision, *Texts.stored(place), *Texts.stored(agenda),
+             hearing_id),
+        )  # fmt: skip
 
     async def set_status(self, hearing_id: int, status: str) -> None:
         await self.db.execute("UPDATE hearings SET status = ? WHERE id = ?", (status, hearing_id))

@@ -2,9 +2,66 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 ROLES = ("staff", "admin", "deputy", "monitor")
+
+#: the languages a name staff enter may carry (bot.core.languages.LANGUAGES)
+TEXT_LANGUAGES = ("ky", "ru", "en")
+
+
+class Texts(str):
+    """A name staff entered (a village, problem, project, poll option...), with its Kyrgyz,
+    Russian and English versions where given.
+
+    As a ``str`` it is the stored base text (``name``, ``body``, ...): what staff typed as
+    the plain name, else the version in the municipality's default language, else any, so
+    code that reads ``village.name`` as text keeps working. A reader's language is chosen
+    by ``bot.core.languages.in_language`` (templates: done for every ``{{ value }}``).
+    """
+
+    versions: Mapping[str, str]
+
+    def __new__(cls, base: str, versions: Mapping[str, str | None] | None = None) -> Texts:
+        made = super().__new__(cls, base)
+        made.versions = {k: v for k, v in (versions or {}).items() if v}
+        return made
+
+    def __reduce__(self) -> tuple[type, tuple[str, Mapping[str, str]]]:
+        return (Texts, (str(self), dict(self.versions)))
+
+    def strip(self, chars: str | None = None) -> Texts:
+        """Trimmed, versions too (services trim what staff typed)."""
+        return Texts(str.strip(self, chars), {k: v.strip(chars) for k, v in self.versions.items()})
+
+    @staticmethod
+    def columns(column: str) -> str:
+        """``v.name`` → ``v.name, v.name_ky, v.name_ru, v.name_en`` for a SELECT."""
+        return ", ".join([column, *(f"{column}_{lang}" for lang in TEXT_LANGUAGES)])
+
+    @classmethod
+    def read(cls, row: Sequence[object], at: int) -> Texts:
+        """The texts a SELECT of :meth:`columns` put at ``row[at:at + 4]``."""
+        return cls.of(row[at], row[at + 1 : at + 4])
+
+    @classmethod
+    def of(cls, base: object, versions: Sequence[object]) -> Texts:
+        """From stored values: the base column and the ``_ky, _ru, _en`` ones (NULL: none)."""
+        return cls(
+            "" if base is None else str(base),
+            {lang: str(v) for lang, v in zip(TEXT_LANGUAGES, versions, strict=True) if v},
+        )
+
+    @staticmethod
+    def stored(text: str) -> tuple[str | None, ...]:
+        """The ``_ky, _ru, _en`` column values to store for ``text`` (None where missing)."""
+        versions = text.versions if isinstance(text, Texts) else {}
+        return tuple(versions.get(lang) for lang in TEXT_LANGUAGES)
+
+    def forms(self) -> set[str]:
+        """Every spelling, case-folded: a village may be named in any of its languages."""
+        return {text.casefold() for text in (str(self), *self.versions.values())}
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +167,16 @@ class OutboxMessage:
     verify_since: str | None = None
     #: Telegram only: photos as JSON (see :class:`OutboxDraft`)
     media: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InitiativeGroup:
+    """Residents who took on one or more priority problems (the seed's Kelechek...)."""
+
+    id: int
+    municipality_id: int
+    name: str
+    problem_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from storage.db import Database, Row
-from storage.models import Municipality, Village
+from storage.models import Municipality, Texts, Village
 
 _COLUMNS = "id, slug, name, default_language"
 
@@ -40,15 +40,17 @@ class MunicipalityRepo:
         return [_municipality(row) for row in rows]
 
     async def add_village(self, *, municipality_id: int, name: str) -> int:
+        """``name`` may be :class:`Texts` (its versions are stored too)."""
         return await self.db.insert(
-            "INSERT INTO villages (municipality_id, name) VALUES (?, ?) RETURNING id",
-            (municipality_id, name),
+            "INSERT INTO villages (municipality_id, name, name_ky, name_ru, name_en)"
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (municipality_id, name, *Texts.stored(name)),
         )
 
     async def villages(self, municipality_id: int) -> list[Village]:
         rows = await self.db.fetchall(
-            "SELECT id, municipality_id, name FROM villages"
+            f"SELECT id, municipality_id, {Texts.columns('name')} FROM villages"
             " WHERE municipality_id = ? ORDER BY name",
             (municipality_id,),
         )
-        return [Village(row["id"], row["municipality_id"], row["name"]) for row in rows]
+        return [Village(row[0], row[1], Texts.read(row, 2)) for row in rows]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from storage.broadcasts import Recipient
 from storage.db import Database, Row
-from storage.models import Poll, PollOption, StoredBallot, TurnoutEntry
+from storage.models import Poll, PollOption, StoredBallot, Texts, TurnoutEntry
 from storage.sealing import SealBroken, Sealer
 
 #: the sealing purpose of ballots (storage/sealing.py)
@@ -17,12 +17,13 @@ BALLOT = "ballot"
 _COLUMNS = (
     "id, municipality_id, title, ballot_type, max_choices, village_id, min_age, opens_at,"
     " closes_at, budget, rule, changeable, results_published, completion, satisfaction,"
-    " threshold"
+    " threshold, title_ky, title_ru, title_en"
 )
 
 
 def _poll(row: Row) -> Poll:
-    values = list(row)
+    values = list(row)[:16]
+    values[2] = Texts.of(row[2], row[16:19])
     values[11], values[12] = bool(values[11]), bool(values[12])
     return Poll(*values)
 
@@ -93,8 +94,8 @@ class PollRepo:
         return await self.db.insert(
             "INSERT INTO polls (municipality_id, title, ballot_type, max_choices, village_id,"
             " min_age, opens_at, closes_at, budget, rule, changeable, created_at, completion,"
-            " satisfaction, threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " RETURNING id",
+            " satisfaction, threshold, title_ky, title_ru, title_en)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 municipality_id,
                 title,
@@ -111,6 +112,7 @@ class PollRepo:
                 completion,
                 satisfaction,
                 threshold,
+                *Texts.stored(title),
             ),
         )
 
@@ -119,8 +121,12 @@ class PollRepo:
     ) -> None:
         """Options ``(label, problem_id, cost)`` numbered 1.. in the given order."""
         await self.db.insert_many(
-            "poll_options (poll_id, position, label, problem_id, cost)",
-            [(poll_id, n, *option) for n, option in enumerate(options, start=1)],
+            "poll_options (poll_id, position, label, problem_id, cost, label_ky, label_ru,"
+            " label_en)",
+            [
+                (poll_id, n, *option, *Texts.stored(option[0]))
+                for n, option in enumerate(options, start=1)
+            ],
         )
 
     async def get(self, municipality_id: int, poll_id: int) -> Poll | None:
@@ -167,11 +173,11 @@ class PollRepo:
 
     async def options(self, poll_id: int) -> list[PollOption]:
         rows = await self.db.fetchall(
-            "SELECT id, poll_id, position, label, problem_id, cost FROM poll_options"
-            " WHERE poll_id = ? ORDER BY position",
+            f"SELECT id, poll_id, position, problem_id, cost, {Texts.columns('label')}"
+            " FROM poll_options WHERE poll_id = ? ORDER BY position",
             (poll_id,),
         )
-        return [PollOption(*row) for row in rows]
+        return [PollOption(r[0], r[1], r[2], Texts.read(r, 5), r[3], r[4]) for r in rows]
 
     async def turnout_channel(self, poll_id: int, resident_id: int) -> str | None:
         return await self.db.fetchval(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from storage.db import Database, Row
-from storage.models import GroupMember, Problem
+from storage.models import GroupMember, InitiativeGroup, Problem, Texts
 
-_COLUMNS = "id, municipality_id, village_id, body, status, reason, merged_into"
+_COLUMNS = f"id, municipality_id, village_id, status, reason, merged_into, {Texts.columns('body')}"
 
 
 def _problem(row: Row) -> Problem:
-    return Problem(*row)
+    return Problem(row[0], row[1], row[2], Texts.read(row, 6), row[3], row[4], row[5])
 
 
 class ProblemRepo:
@@ -19,10 +19,11 @@ class ProblemRepo:
     async def create(
         self, *, municipality_id: int, village_id: int | None, body: str, now: str
     ) -> int:
+        """``body`` may be :class:`Texts` (staff's priorities in three languages)."""
         return await self.db.insert(
-            "INSERT INTO problems (municipality_id, village_id, body, created_at)"
-            " VALUES (?, ?, ?, ?) RETURNING id",
-            (municipality_id, village_id, body, now),
+            "INSERT INTO problems (municipality_id, village_id, body, created_at,"
+            " body_ky, body_ru, body_en) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (municipality_id, village_id, body, now, *Texts.stored(body)),
         )
 
     async def add_proposer(self, problem_id: int, resident_id: int) -> None:
@@ -100,6 +101,39 @@ class ProblemRepo:
             )
             == 1
         )
+
+    async def add_group(self, municipality_id: int, name: str, problem_ids: list[int]) -> int:
+        """An initiative group taking ``problem_ids``; ``name`` may be :class:`Texts`."""
+        group_id = await self.db.insert(
+            "INSERT INTO initiative_groups (municipality_id, name, name_ky, name_ru, name_en)"
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (municipality_id, name, *Texts.stored(name)),
+        )
+        await self.db.insert_many(
+            "initiative_group_problems (group_id, problem_id)",
+            [(group_id, problem_id) for problem_id in problem_ids],
+        )
+        return group_id
+
+    async def groups(self, municipality_id: int) -> list[InitiativeGroup]:
+        rows = await self.db.fetchall(
+            f"SELECT id, {Texts.columns('name')} FROM initiative_groups"
+            " WHERE municipality_id = ? ORDER BY id",
+            (municipality_id,),
+        )
+        links = await self.db.fetchall(
+            "SELECT gp.group_id, gp.problem_id FROM initiative_group_problems gp"
+            " JOIN initiative_groups g ON g.id = gp.group_id WHERE g.municipality_id = ?"
+            " ORDER BY gp.problem_id",
+            (municipality_id,),
+        )
+        return [
+            InitiativeGroup(
+                row[0], municipality_id, Texts.read(row, 1),
+                tuple(problem for group, problem in links if group == row[0]),
+            )
+            for row in rows
+        ]  # fmt: skip
 
     async def members(self, problem_id: int) -> list[GroupMember]:
         """The initiative group's members: for staff."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from storage.db import Database
-from storage.models import RatingGroup, RatingService
+from storage.models import RatingGroup, RatingService, Texts
 
 
 class RatingRepo:
@@ -16,13 +16,16 @@ class RatingRepo:
         self, municipality_id: int, name: str, services: Sequence[str], *, now: str
     ) -> int:
         round_id = await self.db.insert(
-            "INSERT INTO rating_rounds (municipality_id, name, opened_at) VALUES (?, ?, ?)"
-            " RETURNING id",
-            (municipality_id, name, now),
+            "INSERT INTO rating_rounds (municipality_id, name, opened_at, name_ky, name_ru,"
+            " name_en) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (municipality_id, name, now, *Texts.stored(name)),
         )
         await self.db.insert_many(
-            "rating_services (round_id, position, name)",
-            [(round_id, n, service) for n, service in enumerate(services, start=1)],
+            "rating_services (round_id, position, name, name_ky, name_ru, name_en)",
+            [
+                (round_id, n, service, *Texts.stored(service))
+                for n, service in enumerate(services, start=1)
+            ],
         )
         return round_id
 
@@ -40,11 +43,11 @@ class RatingRepo:
 
     async def services(self, round_id: int) -> list[RatingService]:
         rows = await self.db.fetchall(
-            "SELECT id, round_id, position, name FROM rating_services WHERE round_id = ?"
-            " ORDER BY position",
+            f"SELECT id, round_id, position, {Texts.columns('name')} FROM rating_services"
+            " WHERE round_id = ? ORDER BY position",
             (round_id,),
         )
-        return [RatingService(*row) for row in rows]
+        return [RatingService(row[0], row[1], row[2], Texts.read(row, 3)) for row in rows]
 
     async def rate(
         self, service_id: int, resident_id: int, village_id: int, score: int, *, now: str

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from storage.db import Database, Row
-from storage.models import Resident, ResidentCard
+from storage.models import Resident, ResidentCard, Texts
 
 _COLUMNS = (
     "id, municipality_id, phone, name, gender, birth_year, village_id, household_id,"
@@ -108,7 +108,8 @@ class ResidentRepo:
 
     async def card(self, resident_id: int) -> ResidentCard | None:
         row = await self.db.fetchone(
-            "SELECT r.name, r.phone, v.name AS village, h.code, h.address, r.language,"
+            "SELECT r.name, r.phone, v.name AS village, v.name_ky, v.name_ru, v.name_en,"
+            " h.code, h.address, r.language,"
             " r.opted_out,"
             " (SELECT COUNT(*) FROM residents m WHERE m.household_id = r.household_id) AS size"
             " FROM residents r"
@@ -125,7 +126,7 @@ class ResidentRepo:
         return ResidentCard(
             name=row["name"],
             phone=row["phone"],
-            village=row["village"],
+            village=Texts.read(row, 2),
             household_code=row["code"],
             household_address=row["address"],
             household_size=row["size"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.core.rendering.templates import Paged
 from bot.core.services.budget_summary import HouseholdSummary, ProjectDetails
 from bot.core.services.poll_results import OptionResult, PollResults
 from handlers.text import help_commands
@@ -20,12 +21,21 @@ from storage.models import (
     Project,
     RatingService,
     ResidentCard,
+    Texts,
 )
+
+
+def _t(en: str, ky: str, ru: str) -> Texts:
+    """A name staff entered in three languages (the English one as the plain name)."""
+    return Texts(en, {"ky": ky, "ru": ru, "en": en})
+
+
+SOVETSKOYE = _t("Sovetskoye", "Советское", "Советское")
 
 _CARD = ResidentCard(
     name="Айгүл Абдыкадырова",
     phone="+996700000001",
-    village="Sovetskoye",
+    village=SOVETSKOYE,
     household_code="SV-178",
     household_address="Токтогул көчөсү, 178",
     household_size=11,
@@ -78,7 +88,11 @@ HEARING = Hearing(
     municipality_id=1,
     kind="formation",
     starts_at="2026-12-04T04:00:00.000+00:00",
-    place="Ак-Чий айылындагы маданият үйүнүн чоң залы",
+    place=_t(
+        "Big hall, Ak-Chiy house of culture",
+        "Ак-Чий айылындагы маданият үйүнүн чоң залы",
+        "Большой зал дома культуры в Ак-Чие",
+    ),
     village_id=None,
     agenda="2027-жылдын бюджетинин долбоору",
     status="published",
@@ -93,7 +107,11 @@ ROADS = Project(
     1234,
     1,
     "ROADS",
-    "Ички жолдор: 4.0 км шагыл жана 7 көпүрө",
+    _t(
+        "Internal roads: 4.0 km of gravel and 7 bridges",
+        "Ички жолдор: 4,0 км шагыл жана 7 көпүрө",
+        "Внутренние дороги: 4,0 км гравия и 7 мостов",
+    ),
     None,
     1_457_000,
     "in_progress",
@@ -104,24 +122,38 @@ ROADS = Project(
     True,
 )
 ROADS_FUNDING = [
-    Funding("local_budget", "Local budget", 107_000),
-    Funding("investor", "ARIS", 1_250_000),
-    Funding("investor", "Pasture committee", 40_000),
-    Funding("community_money", "Residents", 35_000),
-    Funding("community_labour", "Residents' labour (115 people)", 25_000),
+    Funding("local_budget", _t("Local budget", "Жергиликтүү бюджет", "Местный бюджет"), 107_000),
+    Funding("investor", _t("ARIS", "АРИС", "АРИС"), 1_250_000),
+    Funding("investor", _t("Pasture committee", "Жайыт комитети", "Пастбищный комитет"), 40_000),
+    Funding("community_money", _t("Residents", "Тургундар", "Жители"), 35_000),
+    Funding(
+        "community_labour",
+        _t(
+            "Residents' labour (115 people)",
+            "Тургундардын эмгеги (115 киши)",
+            "Труд жителей (115 чел.)",
+        ),
+        25_000,
+    ),
 ]
 SUMMARY = HouseholdSummary(
     budget=Budget(1, 1, 2015, 2),
     revenue=12_000_000,
     spending=12_000_000,
     top_spending=[
-        ("Administration", 3_100_000),
-        ("Schools and kindergartens", 2_400_000),
-        ("Roads", 1_500_000),
+        (_t("Administration", "Башкаруу", "Администрация"), 3_100_000),
+        (
+            _t("Schools and kindergartens", "Мектептер жана бала бакчалар", "Школы и детские сады"),
+            2_400_000,
+        ),
+        (_t("Roads", "Жолдор", "Дороги"), 1_500_000),
     ],
-    village="Sovetskoye",
+    village=SOVETSKOYE,
     village_spending=1_200_000,
-    village_lines=[("Street lighting", 400_000), ("Drinking water", 800_000)],
+    village_lines=[
+        (_t("Street lighting", "Көчө жарыгы", "Уличное освещение"), 400_000),
+        (_t("Drinking water", "Ичүүчү суу", "Питьевая вода"), 800_000),
+    ],
     population=3728,
     per_resident=3219,
     household_members=11,
@@ -133,7 +165,19 @@ SUMMARY = HouseholdSummary(
         (ROADS, ROADS_FUNDING),
         (ROADS, ROADS_FUNDING),
     ],
-    plans=[PlanTotals("Joint action plan 2012-2014", 49, 5_684_800, 357_800, 3_151_000)],
+    plans=[
+        PlanTotals(
+            _t(
+                "Joint action plan 2012-2014",
+                "Биргелешкен иш-аракет планы 2012–2014",
+                "Совместный план действий 2012–2014",
+            ),
+            49,
+            5_684_800,
+            357_800,
+            3_151_000,
+        )
+    ],
 )
 ACT = MonitoringAct(
     12,
@@ -172,14 +216,17 @@ def sample(feature: str, language: str) -> dict[str, Any]:
         "me": {"card": _CARD},
         "budget": {"summary": SUMMARY},
         "project_status": {"project": ROADS},
-        "project": {"details": ProjectDetails(ROADS, "Sovetskoye", ROADS_FUNDING, 3)},
+        "project": {
+            "details": ProjectDetails(ROADS, SOVETSKOYE, ROADS_FUNDING, 3),
+            "funding": Paged(ROADS_FUNDING),
+        },
         "budget_refused": {"code": "unknown_problem", "number": 123456},
         "joined": {
             "problem": Problem(1234, 1, None, ROADS.name, "approved", None, None),
             "new": True,
         },
         "act_filed": {"project": ROADS, "act_id": 123456, "kind": "handover"},
-        "acts": {"project": ROADS, "acts": [ACT, ACT]},
+        "acts": {"project": ROADS, "acts": Paged([ACT, ACT])},
         "rating_services": {"services": SERVICES},
         "rated": {"service": SERVICES[1], "score": 4},
         "rate_refused": {"code": "unknown_service", "count": 6},
@@ -194,13 +241,13 @@ def sample(feature: str, language: str) -> dict[str, Any]:
         },
         "rsvp_ok": {"hearing": HEARING, "starts": STARTS, "answer": "maybe", "code": "04217"},
         "rsvp_refused": {"code": "not_invited", "number": 1234},
-        "hearings": {"hearings": [(HEARING, STARTS), (HEARING, STARTS), (HEARING, STARTS)]},
+        "hearings": {"hearings": Paged([(HEARING, STARTS), (HEARING, STARTS), (HEARING, STARTS)])},
         "proposed": {"number": 12345},
         "problems": {
-            "problems": [
+            "problems": Paged(
                 (Problem(n, 1, 1, OPTIONS[n - 1].label, "approved", None, None), 100 + n)
                 for n in range(1, 6)
-            ]
+            )
         },
         "polls": {"polls": [(POLL, OPTIONS)]},
         "voted": {"poll": POLL, "chosen": [(o, 3) for o in OPTIONS[:3]], "replaced": True},

@@ -194,7 +194,7 @@ async def test_joining_an_initiative_group(say, repos: Repos) -> None:
 async def test_monitoring_acts(say, repos: Repos) -> None:
     await say("LANG EN", phone=MONITOR)
     assert await say("ACT 1 PURCHASE 120 t of gravel delivered", phone=MONITOR) == (
-        "Act 1 (purchase) on project 1 is recorded."
+        "Act 5 (purchase) on project 1 is recorded."  # after the demo's 4 on the excavator
     )
     await say("LANG EN")
     before = await table_snapshot(repos, "monitoring_acts")
@@ -225,5 +225,6 @@ async def test_a_rating_round(say, repos: Repos, demo: Municipality, clock: Fake
     await ratings.open_round(repos, demo, "2016", ["Health post"], now=clock.now())
     await say("R 1 4")
     results = await ratings.results(repos, demo)
-    assert results.rounds["1. 2015"]["Health post"][""].mean == 4.0  # (5 + 3) / 2
-    assert results.trend("Health post") == [("1. 2015", 4.0), ("2. 2016", 4.0)]
+    # round 1: the demo's (closed) rating of 2015
+    assert results.rounds["2. 2015"]["Health post"][""].mean == 4.0  # (5 + 3) / 2
+    assert results.trend("Health post") == [("2. 2015", 4.0), ("3. 2016", 4.0)]

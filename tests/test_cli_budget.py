@@ -77,7 +77,7 @@ def test_a_rating_round_from_opening_to_export(town: Path) -> None:
             "Health post",
             cwd=town,
         )
-        == "rating round 1 open with 2 service(s)\n"
+        == "rating round 2 open with 2 service(s)\n"  # after the demo's closed round 1
     )
     ok("demo", cwd=town, stdin="R 1 4\nR 2 3\n")
     ok("demo", "--as", "+996700000003", cwd=town, stdin="R 1 2\n")
@@ -86,4 +86,4 @@ def test_a_rating_round_from_opening_to_export(town: Path) -> None:
     assert "trend Health post: 3.00" in results
     rows = ok("rating", "export", cwd=town).splitlines()
     assert rows[0] == "round,service,village,ratings,average"
-    assert "1. 2015,Schools,all,2,3.00" in rows
+    assert "2. 2015,Schools,all,2,3.00" in rows

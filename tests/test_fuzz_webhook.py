@@ -746,8 +746,10 @@ async def check_changes(
             (r["hearing_id"], r["resident_id"]): r["invited_at"]
             for r in as_dicts(before, "invitations")
         },
-        services=[
-            (r["id"], r["position"], r["name"]) for r in as_dicts(before, "rating_services")
+        services=[  # the open round's (the demo's own round of 2015 is closed)
+            (r["id"], r["position"], r["name"])
+            for r in as_dicts(before, "rating_services")
+            if r["round_id"] == max(x["round_id"] for x in as_dicts(before, "rating_services"))
         ],
     )  # fmt: skip
     for rid, parsed in order:

@@ -9,8 +9,10 @@ from bot.cli.common import (
     Call,
     add_municipality_option,
     add_staff_option,
+    add_translated_option,
     async_handler,
     run_action,
+    translated_values,
     write_export,
 )
 from bot.core.phones import mask_phone
@@ -48,8 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rating = subparsers.add_parser("rating", help="service rating rounds")
     actions = rating.add_subparsers(dest="action", required=True, metavar="ACTION")
     start = actions.add_parser("open", help="open a round (closes the current one)")
-    start.add_argument("--name", required=True)
-    start.add_argument("--service", action="append", required=True, help="repeat per service")
+    add_translated_option(start, "name", "the round's name")
+    add_translated_option(start, "service", "a service to rate (repeat per service)", repeat=True)
     add_staff_option(start)
     actions.add_parser("results", help="averages by service and village; trend by round")
     export = actions.add_parser("export", help="CSV: round, service, village, count, average")
@@ -106,10 +108,13 @@ async def _members(c: Call) -> None:
 
 
 async def _open_round(c: Call) -> None:
+    language = c.municipality.default_language
+    (name,) = translated_values(c.args, "name", language)
+    services = translated_values(c.args, "service", language)
     round_id = await ratings.open_round(
-        c.repos, c.municipality, c.args.name, c.args.service, now=c.now, actor=await c.actor()
+        c.repos, c.municipality, name, services, now=c.now, actor=await c.actor()
     )
-    print(f"rating round {round_id} open with {len(c.args.service)} service(s)")
+    print(f"rating round {round_id} open with {len(services)} service(s)")
 
 
 async def _results(c: Call) -> None:

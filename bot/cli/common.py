@@ -15,13 +15,14 @@ from typing import Any, TypeVar
 from bot.cli.errors import CliError
 from bot.config import Settings, SettingsError, load_settings
 from bot.core.clock import SystemClock
+from bot.core.languages import LANGUAGES, texts
 from bot.core.services import ballot_upgrade, roles
 from bot.core.services.audit import CLI, Actor
 from bot.core.services.errors import ServiceError
 from bot.core.services.municipalities import choose_municipality
 from storage.db import DatabaseUnavailable, open_database, redact_url
 from storage.migrate import migrate
-from storage.models import Municipality
+from storage.models import Municipality, Texts
 from storage.repos import Repos
 
 
@@ -91,6 +92,46 @@ async def acting(repos: Repos, municipality: Municipality, args: Any) -> Actor:
     """The staff member ``--by PHONE`` names, else the command line's operator (cli)."""
     phone = getattr(args, "by", None)
     return await roles.staff_actor(repos, municipality, phone) if phone else CLI
+
+
+def add_translated_option(parser: Any, flag: str, help: str, *, repeat: bool = False) -> None:
+    """``--FLAG`` and beside it ``--FLAG-ky``, ``--FLAG-ru``, ``--FLAG-en``: a name staff give
+    in any of the three languages (read with :func:`translated_values`). Repeated options
+    pair by position: the second ``--village-ru`` names the second village."""
+    action = "append" if repeat else "store"
+    parser.add_argument(f"--{flag}", action=action, help=help)
+    for lang in LANGUAGES:
+        parser.add_argument(f"--{flag}-{lang}", action=action, help=f"{help}, in {lang}")
+
+
+def translated_values(
+    args: Any, flag: str, default_language: str, *, required: bool = True
+) -> list[Texts]:
+    """The names given by :func:`add_translated_option`'s options (a single one: one item;
+    none given and not ``required``: none)."""
+    dest = flag.replace("-", "_")
+    given = {
+        key: value if isinstance(value, list) else [value]
+        for key in (dest, *(f"{dest}_{lang}" for lang in LANGUAGES))
+        if (value := getattr(args, key)) is not None
+    }
+    counts = {len(values) for values in given.values()}
+    if not given and not required:
+        return []
+    if not given:
+        raise CliError(f"give --{flag} (or --{flag}-ky, --{flag}-ru, --{flag}-en)")
+    if len(counts) > 1:
+        raise CliError(f"give as many of each of --{flag}, --{flag}-ky, -ru, -en, or none")
+
+    def nth(key: str, n: int) -> str:
+        return given[key][n] if key in given else ""
+
+    return [
+        texts(
+            nth(dest, n), {lang: nth(f"{dest}_{lang}", n) for lang in LANGUAGES}, default_language
+        )
+        for n in range(counts.pop())
+    ]
 
 
 def add_municipality_option(parser: Any) -> None:

@@ -12,9 +12,11 @@ from bot.cli.common import (
     Call,
     add_municipality_option,
     add_staff_option,
+    add_translated_option,
     async_handler,
     local_time,
     run_action,
+    translated_values,
     write_export,
 )
 from bot.cli.errors import CliError
@@ -35,9 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create = actions.add_parser("create", help="a new hearing (a draft until published)")
     create.add_argument("--kind", required=True, choices=hearings.KINDS)
     create.add_argument("--at", required=True, help="local date and time, e.g. 2026-12-04 10:00")
-    create.add_argument("--place", required=True)
+    add_translated_option(create, "place", "where (also --place-ky, -ru, -en)")
     create.add_argument("--village", help="only this village is invited (default: everyone)")
-    create.add_argument("--agenda", default="")
+    add_translated_option(create, "agenda", "what is discussed")
     actions.add_parser("list", help="all hearings")
     for name, text in (
         ("show", "details, who was reached and answered (by village), attendance"),
@@ -120,15 +122,18 @@ async def _hearing(args: argparse.Namespace) -> int:
 
 
 async def _create(c: HearingCall) -> None:
+    language = c.municipality.default_language
+    (place,) = translated_values(c.args, "place", language)
+    agenda = translated_values(c.args, "agenda", language, required=False) or [""]
     hearing = await hearings.create_hearing(
         c.repos,
         c.municipality,
         kind=c.args.kind,
         starts_at=local_time(c.args.at, c.config),
-        place=c.args.place,
+        place=place,
         now=c.now,
         village=c.args.village,
-        agenda=c.args.agenda,
+        agenda=agenda[0],
         actor=await c.actor(),
     )
     print(f"hearing {hearing.id} created (draft): {c.local(hearing)}, {hearing.place}")

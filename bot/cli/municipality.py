@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli.common import async_handler, open_repos
+from bot.cli.common import (
+    add_translated_option,
+    async_handler,
+    open_repos,
+    translated_values,
+)
 from bot.core.clock import SystemClock
 from bot.core.services.municipalities import create_municipality
 
@@ -18,13 +23,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "create",
         help="add a municipality with its villages",
         description="Add a municipality. Example: civic-bot municipality create ak-chiy"
-        " --name 'Ak-Chiy ayil aimak' --village Ak-Chiy --village Kachybek",
+        " --name 'Ak-Chiy ayil aimak' --village Ak-Chiy --village-ky Ак-Чий --village Kachybek"
+        " --village-ky Качыбек (each of --village, --village-ky, -ru, -en: once per village"
+        " or never)",
     )
     create.add_argument("slug", help="short id, e.g. ak-chiy")
     create.add_argument("--name", required=True, help="full name")
-    create.add_argument(
-        "--village", action="append", required=True, help="a village (repeat for each)"
-    )
+    add_translated_option(create, "village", "a village (repeat for each)", repeat=True)
     create.add_argument("--language", default="ky", help="default language: ky, ru or en")
     create.set_defaults(handler=_create)
     listing = actions.add_parser("list", help="list municipalities and their villages")
@@ -33,16 +38,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 @async_handler
 async def _create(args: argparse.Namespace) -> int:
+    villages = translated_values(args, "village", args.language)
     async with open_repos() as repos:
         municipality = await create_municipality(
             repos,
             slug=args.slug,
             name=args.name,
-            villages=args.village,
+            villages=villages,
             default_language=args.language,
             now=SystemClock().now(),
         )
-    print(f"created {municipality.slug!r} with {len(args.village)} village(s)")
+    print(f"created {municipality.slug!r} with {len(villages)} village(s)")
     return 0
 
 

@@ -35,6 +35,7 @@ from aiogram.types import (
     PhotoSize,
 )
 
+from bot.core.languages import in_language
 from bot.core.services import monitoring
 from bot.core.services.errors import Refused
 from handlers.telegram import replies
@@ -292,7 +293,10 @@ def _cancel_row(turn: Turn) -> list[InlineKeyboardButton]:
 
 
 def _project_prompt(turn: Turn, projects: list[Project], error: str | None = None) -> Screen:
-    rows = [[_button(f"№{p.id} {p.name}", "project", str(p.id))] for p in projects]
+    rows = [
+        [_button(f"№{p.id} {in_language(p.name, turn.language)}", "project", str(p.id))]
+        for p in projects
+    ]
     rows.append(_cancel_row(turn))
     text = _form_text(turn, "project", error=error)
     return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))

@@ -27,6 +27,7 @@ from aiogram.types import (
     Message,
 )
 
+from bot.core.languages import in_language
 from bot.core.rendering.charts import ChartCache, budget_chart, chart_words, draw_apart
 from bot.core.services import budget_summary
 from bot.core.services.budget_summary import HouseholdSummary
@@ -80,16 +81,16 @@ async def show_budget(turn: Turn, chat_id: int, charts: ChartCache) -> None:
         await turn.with_menu(reply.template, **reply.data).send(turn.bot, chat_id)
         return
     text = turn.text(reply.template, **reply.data)
-    await Screen(text, _project_buttons(summary)).send(turn.bot, chat_id)
+    await Screen(text, _project_buttons(summary, turn.language)).send(turn.bot, chat_id)
     await send_chart(turn, chat_id, charts, summary.budget)
     log.info("telegram budget: resident=%s budget=%s", turn.linked.id, summary.budget.id)
 
 
-def _project_buttons(summary: HouseholdSummary) -> InlineKeyboardMarkup | None:
+def _project_buttons(summary: HouseholdSummary, language: str) -> InlineKeyboardMarkup | None:
     rows = [
         [
             InlineKeyboardButton(
-                text=f"№{project.id} {project.name}",
+                text=f"№{project.id} {in_language(project.name, language)}",
                 callback_data=ProjectPick(project=project.id).pack(),
             )
         ]

@@ -38,6 +38,7 @@ from aiogram.types import (
     TelegramObject,
 )
 
+from bot.core.languages import in_language
 from bot.core.services import hearings, municipalities
 from bot.core.services.errors import ServiceError
 from bot.core.services.roles import NotStaff, require_staff
@@ -328,7 +329,10 @@ def _prompt(
         rows = [[_button(label[f"hearing_{kind}"], "kind", kind)] for kind in hearings.KINDS]
     elif step == "audience":
         rows = [[_button(label["hearing_everyone"], "audience", "all")]]
-        rows += [[_button(v.name, "audience", str(v.id))] for v in villages or []]
+        rows += [
+            [_button(in_language(v.name, turn.language), "audience", str(v.id))]
+            for v in villages or []
+        ]
     elif step == "agenda":
         rows = [[_button(label["hearing_skip"], "skip")]]
     rows.append([_button(label["hearing_cancel"], "cancel")])

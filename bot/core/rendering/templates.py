@@ -9,6 +9,7 @@ dates in the reader's language and the municipality's time zone.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,10 +21,11 @@ from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_decimal
 
 import templates as _templates_package
-from bot.core.languages import LANGUAGES
+from bot.core.languages import LANGUAGES, in_language
 from bot.core.phones import mask_phone
 from bot.core.rendering import kyrgyz
-from bot.core.rendering.sms import sms_size
+from bot.core.rendering.sms import LIMITS, sms_size
+from storage.models import Texts
 
 TEMPLATES_DIR = Path(_templates_package.__file__).parent
 CHANNELS = ("sms", "telegram")
@@ -32,6 +34,9 @@ CHANNEL_TEMPLATES = {"sms": "sms", "console": "sms", "telegram": "telegram"}
 
 #: an SMS reply may take at most this many segments (two UCS-2 parts: 134 characters)
 SMS_MAX_SEGMENTS = 2
+#: ... in any language: a Latin text, too, keeps to what two UCS-2 parts hold, so that a
+#: Cyrillic name in it (a resident's, a village's) never makes it cost more
+SMS_MAX_UNITS = LIMITS["UCS-2"][1] * SMS_MAX_SEGMENTS
 SMS_FIT_WIDTHS = (None, 40, 30, 24, 18, 14, 10, 6)
 
 _MILLION = {"ky": "млн", "ru": "млн", "en": "mln"}
@@ -51,6 +56,16 @@ _DATETIME_JOIN = {"ky": "{1} {0}", "ru": "{1}, {0}", "en": "{1}, {0}"}
 _TIME_PATTERN = {"short": "HH:mm", "medium": "HH:mm:ss"}
 
 
+class Paged(list[Any]):
+    """A list an SMS shows a page at a time: as many whole items as fit two segments, the
+    template naming the command for ``next_page`` (``PROBLEMS 2``). Telegram shows every
+    item. A page past the last shows the last. (A list, for code that reads the items.)"""
+
+    def __init__(self, items: Iterable[Any] = (), page: int = 1) -> None:
+        super().__init__(items)
+        self.page = page
+
+
 class Renderer:
     def __init__(self, tz: ZoneInfo | str = "Asia/Bishkek") -> None:
         self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
@@ -63,6 +78,8 @@ class Renderer:
             "undefined": jinja2.StrictUndefined,
             # templates are files of the installed package: no stat() per render
             "auto_reload": False,
+            # a name staff entered shows in the reader's language wherever it is printed
+            "finalize": _finalize,
         }
         self._envs = {
             "sms": jinja2.Environment(autoescape=False, **common),
@@ -80,6 +97,7 @@ class Renderer:
                 fit=_fit,
                 som_short=self._som_short,
                 ky=self._ky,
+                tr=_tr,
             )
         # stored timestamps are ISO 8601 text; phones on a page are shown masked
         self._envs["web"].filters.update(as_datetime=datetime.fromisoformat, masked=mask_phone)
@@ -87,19 +105,33 @@ class Renderer:
     def render(self, feature: str, language: str, channel: str, **data: Any) -> str:
         """Render ``<language>/<feature>.<channel>.j2``; the text is stripped.
 
-        An SMS must fit two segments: values marked ``|fit`` in a template (names,
-        titles) are shortened step by step until it does; Telegram shows them whole.
+        An SMS must fit two segments. A :class:`Paged` list in ``data`` is shown a page of
+        whole items at a time (the template gets the page's items, ``page`` and
+        ``next_page``: None on the last). Only what does not fit even so (one item, a
+        free text) is shortened: values marked ``|fit``, step by step, at a word's end.
+        Telegram shows everything whole.
         """
         if language not in LANGUAGES:
             raise ValueError(f"unknown language {language!r}")
         kind = CHANNEL_TEMPLATES[channel]
         template = self._envs[kind].get_template(f"{language}/{feature}.{kind}.j2")
-        widths = SMS_FIT_WIDTHS if kind == "sms" else (None,)
-        for width in widths:
-            text = template.render(lang=language, fit_width=width, **data).strip()
-            if sms_size(text).segments <= SMS_MAX_SEGMENTS:
-                break
-        return text
+        context = {"page": 1, "next_page": None, **data, "lang": language}
+        paged = next(((k, v) for k, v in data.items() if isinstance(v, Paged)), None)
+        if paged is None:
+            return _fitted(template, context, kind)
+        key, listed = paged
+        items = list(listed)
+        if kind != "sms":
+            return _fitted(template, {**context, key: items}, kind)
+        pages = _pages(template, context, key, items)
+        number = min(max(listed.page, 1), len(pages))
+        start, end = pages[number - 1]
+        return _fitted(
+            template,
+            {**context, key: items[start:end], "page": number,
+             "next_page": number + 1 if number < len(pages) else None},
+            kind,
+        )  # fmt: skip
 
     def render_page(self, name: str, language: str, **data: Any) -> str:
         """An HTML page, ``templates/web/<name>``, in ``language`` (the same filters)."""
@@ -125,7 +157,9 @@ class Renderer:
     def _ky(context: jinja2.runtime.Context, value: int | str, case: str) -> str:
         """A number or name with its Kyrgyz case suffix: ``{{ count|ky("dative") }}`` is
         "5ке" (numbers formatted as ``number`` formats them)."""
-        shown = _format_if_number(value, context["lang"])
+        lang = context["lang"]
+        value = in_language(value, lang) if isinstance(value, str) else value
+        shown = _format_if_number(value, lang)
         return kyrgyz.inflected(value, case, shown)
 
     @staticmethod
@@ -171,13 +205,62 @@ class Renderer:
         return format_time(value, "HH:mm", tzinfo=self.tz, locale=_BABEL_LOCALE[context["lang"]])
 
 
+def _fits(text: str) -> bool:
+    return sms_size(text).units <= SMS_MAX_UNITS
+
+
+def _fitted(template: jinja2.Template, context: dict[str, Any], kind: str) -> str:
+    """The text whole, or (an SMS that does not fit) with ``|fit`` values shortened."""
+    for width in SMS_FIT_WIDTHS if kind == "sms" else (None,):
+        text = template.render(fit_width=width, **context).strip()
+        if _fits(text):
+            break
+    return text
+
+
+def _pages(
+    template: jinja2.Template, context: dict[str, Any], key: str, items: list[Any]
+) -> list[tuple[int, int]]:
+    """``(start, end)`` of each page: as many whole items as fit, at least one."""
+    pages: list[tuple[int, int]] = []
+    start = 0
+    while True:
+        end = min(start + 1, len(items))
+        while end < len(items):
+            more = end + 1
+            page = {**context, key: items[start:more], "page": len(pages) + 1,
+                    "next_page": len(pages) + 2 if more < len(items) else None}  # fmt: skip
+            if not _fits(template.render(fit_width=None, **page).strip()):
+                break
+            end = more
+        pages.append((start, end))
+        if end >= len(items):
+            return pages
+        start = end
+
+
+@jinja2.pass_context
+def _finalize(context: jinja2.runtime.Context, value: object) -> object:
+    """What ``{{ value }}`` prints: a :class:`storage.models.Texts` in the reader's language."""
+    return in_language(value, context["lang"]) if isinstance(value, Texts) else value
+
+
+@jinja2.pass_context
+def _tr(context: jinja2.runtime.Context, value: object) -> str:
+    """``{{ village|tr }}``: a name in the reader's language, where a template works on the
+    text before printing it (``{{ (project|tr)|length }}``)."""
+    return in_language(value, context["lang"])
+
+
 @jinja2.pass_context
 def _fit(context: jinja2.runtime.Context, value: object) -> str:
     """Shorten to the width the renderer is trying (``…`` marks a cut)."""
-    text, width = str(value), context.get("fit_width")
+    text, width = in_language(value, context["lang"]), context.get("fit_width")
     if width is None or len(text) <= width:
         return text
-    return text[: width - 1].rstrip() + "…"
+    cut = text[: width - 1]
+    # at a word's end where there is one: never half a word
+    return (cut.rsplit(" ", 1)[0] if " " in cut.strip() else cut).rstrip(" ,;:-(") + "…"
 
 
 def _format_if_number(value: object, lang: str) -> str:

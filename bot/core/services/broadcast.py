@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.clock import iso
+from bot.core.languages import spellings
 from bot.core.rendering.templates import Renderer
 from bot.core.services import audit
 from bot.core.services.audit import Actor
@@ -65,11 +66,10 @@ async def create_broadcast(
         await require_staff(repos, author)
     village_id = None
     if village:
-        villages = {
-            v.name.casefold(): v for v in await repos.municipalities.villages(municipality.id)
-        }
+        every = await repos.municipalities.villages(municipality.id)
+        villages = {spelling: v for v in every for spelling in spellings(v.name)}
         if village.casefold() not in villages:
-            known = ", ".join(v.name for v in villages.values())
+            known = ", ".join(v.name for v in every)
             raise ServiceError(f"unknown village {village!r} (known: {known})")
         village_id = villages[village.casefold()].id
     stamp = iso(now)

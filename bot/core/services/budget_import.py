@@ -12,6 +12,11 @@ Every line has a ``kind``; the columns each kind uses:
   ARIS), amount — a project's funding must add up to its cost
 - ``plan``: name, activities, amount (the total), community, investment
 
+``name`` and ``note`` may also (or instead) come in Kyrgyz, Russian and English:
+``name_ky,name_ru,name_en`` (``note_ky``...); a resident reads their language, else the
+plain ``name``, else the version in the municipality's default language, else any. A
+``village`` may be named in any of its languages.
+
 All lines carry the same ``year``. Importing a year again adds a new version that
 replaces the old one (which is kept); projects keep their numbers by code. A file with
 any bad line imports nothing.
@@ -24,16 +29,24 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.clock import iso
+from bot.core.languages import spellings
 from bot.core.services import audit
 from bot.core.services.audit import CLI, Actor
-from bot.core.services.csv_input import CsvRow, ImportRejected, LineError, decode, read_rows
-from storage.models import Funding, Municipality, PlanTotals
+from bot.core.services.csv_input import (
+    CsvRow,
+    ImportRejected,
+    LineError,
+    decode,
+    read_rows,
+    translated,
+)
+from storage.models import Funding, Municipality, PlanTotals, Texts
 from storage.repos import Repos
 
 COLUMNS = ("kind", "year")
 OPTIONAL = (
-    "code", "name", "village", "amount", "source_type", "status", "problem", "direct",
-    "indirect", "activities", "community", "investment", "note", "plan",
+    "code", *translated("name"), "village", "amount", "source_type", "status", "problem",
+    "direct", "indirect", "activities", "community", "investment", *translated("note"), "plan",
 )  # fmt: skip
 KINDS = ("revenue", "spending", "project", "funding", "plan")
 SOURCE_TYPES = (
@@ -68,13 +81,23 @@ def _text(row: CsvRow, column: str) -> str:
     return row[column]
 
 
+def _name(row: CsvRow, language: str) -> Texts:
+    name = row.texts("name", language)
+    if not name:
+        raise ValueError("missing value in column 'name' (or name_ky, name_ru, name_en)")
+    return name
+
+
 async def import_budget(
     repos: Repos, municipality: Municipality, data: bytes, *, now: datetime, actor: Actor = CLI
 ) -> BudgetReport:
     rows, errors = read_rows(decode(data), required=COLUMNS, optional=OPTIONAL)
     villages = {
-        v.name.casefold(): v.id for v in await repos.municipalities.villages(municipality.id)
+        spelling: v.id
+        for v in await repos.municipalities.villages(municipality.id)
+        for spelling in spellings(v.name)
     }
+    language = municipality.default_language
     years: set[int] = set()
     lines: list[tuple[str, str, int | None, int]] = []
     projects: dict[str, dict] = {}
@@ -101,7 +124,7 @@ async def import_budget(
             if kind in ("revenue", "spending"):
                 amount = _whole(row, "amount")
                 assert amount is not None
-                lines.append((kind, _text(row, "name"), village(row), amount))
+                lines.append((kind, _name(row, language), village(row), amount))
             elif kind == "project":
                 code = _text(row, "code")
                 if code in projects:
@@ -116,12 +139,13 @@ async def import_budget(
                 ):
                     raise ValueError(f"unknown problem {problem}")
                 projects[code] = {
-                    "line": row.line, "code": code, "name": _text(row, "name"),
+                    "line": row.line, "code": code, "name": _name(row, language),
                     "village_id": village(row), "cost": _whole(row, "amount"),
                     "status": status, "problem_id": problem,
                     "direct": _whole(row, "direct", required=False),
                     "indirect": _whole(row, "indirect", required=False),
-                    "note": row["note"], "in_plan": row["plan"].lower() in ("yes", "1", "true"),
+                    "note": row.texts("note", language),
+                    "in_plan": row["plan"].lower() in ("yes", "1", "true"),
                 }  # fmt: skip
             elif kind == "funding":
                 source_type = row["source_type"].lower()
@@ -130,14 +154,14 @@ async def import_budget(
                 amount = _whole(row, "amount")
                 assert amount is not None
                 funding[_text(row, "code")].append(
-                    (row.line, Funding(source_type, row["name"], amount))
+                    (row.line, Funding(source_type, row.texts("name", language), amount))
                 )
             else:
                 total, activities = _whole(row, "amount"), _whole(row, "activities")
                 assert total is not None and activities is not None
                 plans.append(
                     PlanTotals(
-                        _text(row, "name"), activities, total,
+                        _name(row, language), activities, total,
                         _whole(row, "community", required=False) or 0,
                         _whole(row, "investment", required=False) or 0,
                     )

@@ -10,6 +10,16 @@ import csv
 import io
 from dataclasses import dataclass
 
+from bot.core.languages import LANGUAGES, texts
+from storage.models import Texts
+
+
+def translated(*columns: str) -> tuple[str, ...]:
+    """``name`` → ``name, name_ky, name_ru, name_en``: a column staff may give in every
+    language (``name_ky,name_ru,name_en``), a plain ``name`` still working."""
+    suffixes = ("", *(f"_{lang}" for lang in LANGUAGES))
+    return tuple(f"{column}{suffix}" for column in columns for suffix in suffixes)
+
 
 @dataclass(frozen=True, order=True)
 class LineError:
@@ -35,6 +45,11 @@ class CsvRow:
 
     def __getitem__(self, column: str) -> str:
         return self.values.get(column, "")
+
+    def texts(self, column: str, default_language: str) -> Texts:
+        """A :func:`translated` column: empty when neither it nor any version is given."""
+        versions = {lang: self[f"{column}_{lang}"] for lang in LANGUAGES}
+        return texts(self[column], versions, default_language)
 
 
 def decode(data: bytes) -> str:

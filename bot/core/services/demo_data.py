@@ -3,7 +3,8 @@
 Three villages, 648 households, 3,728 residents with synthetic Kyrgyz names,
 12 staff (4 women), 11 deputies (2 women), a 7-person monitoring group
 (3 women, 3 deputies, 4 community leaders), the report's five budget hearings, its
-2012 priorities, projects and joint action plan.
+2012 priorities, projects and joint action plan, its initiative groups, the monitoring
+group's acts on the excavator and the rating of services by 100 residents.
 Generated from a fixed seed, so every demo database is the same; created once per
 database.
 """
@@ -16,15 +17,22 @@ from datetime import datetime
 
 from bot.core.clock import iso
 from bot.core.services.demo_budget import ensure_demo_budget
+from bot.core.services.demo_groups import ensure_demo_groups
 from bot.core.services.demo_hearings import ensure_seed_hearings
 from bot.core.services.municipalities import create_municipality
-from storage.models import Municipality
+from storage.models import Municipality, Texts
 from storage.repos import Repos
 
 SLUG = "ak-chiy"
 NAME = "Ak-Chiy ayil aimak"
 #: village -> (household code prefix, households)
 VILLAGES = {"Ak-Chiy": ("AC", 280), "Kachybek": ("KB", 190), "Sovetskoye": ("SV", 178)}
+#: the villages' names in Kyrgyz and Russian (the keys above are the English, Latin ones)
+VILLAGE_NAMES = {
+    "Ak-Chiy": Texts("Ak-Chiy", {"ky": "Ак-Чий", "ru": "Ак-Чий", "en": "Ak-Chiy"}),
+    "Kachybek": Texts("Kachybek", {"ky": "Качыбек", "ru": "Качыбек", "en": "Kachybek"}),
+    "Sovetskoye": Texts("Sovetskoye", {"ky": "Советское", "ru": "Советское", "en": "Sovetskoye"}),
+}
 RESIDENTS = 3728
 FIRST_PHONE = 996700000001
 
@@ -180,11 +188,17 @@ async def ensure_demo(repos: Repos, *, now: datetime) -> tuple[Municipality, boo
     if existing is not None:
         await ensure_seed_hearings(repos, existing, DEPUTY_PHONES, now=now)
         await ensure_demo_budget(repos, existing, now=now)
+        await ensure_demo_groups(repos, existing)
         return existing, False
     households, people = generate()
     async with repos.db.transaction():
         municipality = await create_municipality(
-            repos, slug=SLUG, name=NAME, villages=list(VILLAGES), default_language="ky", now=now
+            repos,
+            slug=SLUG,
+            name=NAME,
+            villages=list(VILLAGE_NAMES.values()),
+            default_language="ky",
+            now=now,
         )
         village_ids = {v.name: v.id for v in await repos.municipalities.villages(municipality.id)}
         await repos.households.insert_many(
@@ -221,4 +235,5 @@ async def ensure_demo(repos: Repos, *, now: datetime) -> tuple[Municipality, boo
             )
         await ensure_seed_hearings(repos, municipality, DEPUTY_PHONES, now=now)
         await ensure_demo_budget(repos, municipality, now=now)
+        await ensure_demo_groups(repos, municipality)
     return municipality, True

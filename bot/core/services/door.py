@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.core.languages import spellings
 from bot.core.services import attendance, hearings
 from bot.core.services.attendance import CheckIn, CheckInWindow
 from bot.core.services.errors import Refused
@@ -120,8 +121,13 @@ async def walk_in(
         raise Refused("name_too_long")
     if gender not in ("f", "m"):
         raise Refused("gender")
-    villages = {v.name: v.id for v in await repos.municipalities.villages(municipality.id)}
-    if village not in villages:
+    # the console's list shows each village in the staff member's language
+    villages = {
+        spelling: v.id
+        for v in await repos.municipalities.villages(municipality.id)
+        for spelling in spellings(v.name)
+    }
+    if village.casefold() not in villages:
         raise Refused("village")
     await attendance.check_in(
         repos,
@@ -131,7 +137,7 @@ async def walk_in(
         window=window,
         walk_in_gender=gender,
         walk_in_role="deputy" if deputy else "resident",
-        walk_in_village_id=villages[village],
+        walk_in_village_id=villages[village.casefold()],
     )
     return CheckIn(name.strip() or None, True)
 

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 
 from bot.core.clock import iso
-from bot.core.languages import LANGUAGES
+from bot.core.languages import LANGUAGES, spellings
 from bot.core.services.errors import ServiceError
 from storage.models import Municipality, Village
 from storage.repos import Repos
@@ -67,12 +67,12 @@ async def choose_municipality(repos: Repos, slug: str | None) -> Municipality:
 
 
 async def village_id(repos: Repos, municipality: Municipality, village: str | None) -> int | None:
-    """The id of ``municipality``'s village named ``village`` (any case); None for no
-    village (the whole municipality)."""
+    """The id of ``municipality``'s village named ``village`` (any case, any of its
+    languages); None for no village (the whole municipality)."""
     if not village:
         return None
     for candidate in await repos.municipalities.villages(municipality.id):
-        if candidate.name.casefold() == village.casefold():
+        if village.casefold() in spellings(candidate.name):
             return candidate.id
     raise ServiceError(f"unknown village {village!r}")
 

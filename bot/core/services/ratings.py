@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.clock import iso
+from bot.core.languages import spellings
 from bot.core.services import audit
 from bot.core.services.audit import CLI, Actor
 from bot.core.services.errors import Refused, ServiceError
@@ -76,7 +77,7 @@ async def rate(
         (
             s
             for s in services
-            if service == str(s.position) or service.casefold() == s.name.casefold()
+            if service == str(s.position) or service.casefold() in spellings(s.name)
         ),
         None,
     )
