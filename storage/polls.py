@@ -16,13 +16,14 @@ BALLOT = "ballot"
 _COLUMNS = (
     "id, municipality_id, title, ballot_type, max_choices, village_id, min_age, opens_at,"
     " closes_at, budget, rule, changeable, results_published, completion, satisfaction,"
-    " threshold"
+    " threshold, ties"
 )
 
 
 def _poll(row: Row) -> Poll:
     values = list(row)
     values[11], values[12] = bool(values[11]), bool(values[12])
+    values[16] = tuple(values[16].split(","))
     return Poll(*values)
 
 
@@ -88,11 +89,13 @@ class PollRepo:
         completion: str = "add1",
         satisfaction: str = "cost",
         threshold: int = 0,
+        ties: Sequence[str] = ("cost", "id"),
     ) -> int:
         return await self.db.execute(
             "INSERT INTO polls (municipality_id, title, ballot_type, max_choices, village_id,"
             " min_age, opens_at, closes_at, budget, rule, changeable, created_at, completion,"
-            " satisfaction, threshold) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " satisfaction, threshold, ties)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 municipality_id,
                 title,
@@ -109,6 +112,7 @@ class PollRepo:
                 completion,
                 satisfaction,
                 threshold,
+                ",".join(ties),
             ),
         )
 

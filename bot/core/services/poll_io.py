@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.core.counting import Election, format_pb
+from bot.core.counting import DEFAULT_TIES, PABULIB_RULES, Election, format_pb
 from bot.core.phones import InvalidPhone, normalize_phone
 from bot.core.rendering.spreadsheet import csv_text
 from bot.core.services import audit, poll_results, voting
@@ -23,10 +23,12 @@ from bot.core.services.polls import BALLOT_KEY_MISSING, OptionSpec, create_poll
 from storage.models import Municipality, Poll, Resident, StoredBallot
 from storage.repos import Repos
 
-PB_RULES = {"greedy": "greedy", "mes": "equalshares/add1"}
+PB_RULES = {"greedy": "greedy", "greedy-no-skip": "greedy-no-skip",
+            "greedy-custom": "greedy-custom", "mes": "equalshares/add1"}  # fmt: skip
 FROM_PB_TYPE = {"choose-1": "choose1", "approval": "approval", "ordinal": "ranked",
                 "cumulative": "cumulative"}  # fmt: skip
-FROM_PB_RULE = {"greedy": "greedy", "greedy-no-skip": "greedy", "greedy-threshold": "greedy",
+FROM_PB_RULE = {"greedy": "greedy", "greedy-no-skip": "greedy-no-skip",
+                "greedy-custom": "greedy-custom", "greedy-threshold": "greedy",
                 "greedy-exclusive": "greedy", "equalshares/add1": "mes"}  # fmt: skip
 THRESHOLD = "min_project_score_threshold"
 
@@ -108,6 +110,7 @@ async def import_pb(
 ) -> Poll:
     """A new poll with the election's projects as options and its ballots as cast."""
     ballot_type = FROM_PB_TYPE[election.vote_type]
+    named = election.meta.get("rule", "").strip()
     limit = {
         "choose1": 1,
         "approval": int(election.meta.get("max_length") or len(election.projects)),
@@ -127,15 +130,15 @@ async def import_pb(
             now=now,
             max_choices=limit,
             budget=election.budget or None,
-            rule=FROM_PB_RULE.get(election.meta.get("rule", ""), "totals"),
+            rule=FROM_PB_RULE.get(named, "totals"),
             min_age=0,
             imported=True,
             actor=actor,
             # as pabulib's checker counts: Add1 without the exhaustive stop, the META threshold
-            completion=(
-                "add1-budget" if election.meta.get("rule", "").startswith("equal") else "add1"
-            ),
+            completion=("add1-budget" if named.startswith("equal") else "add1"),
             threshold=int(election.meta.get(THRESHOLD, "0").partition(".")[0] or 0),
+            # ties as the city broke them (options are numbered in the file's order)
+            ties=PABULIB_RULES[named].ties if named in FROM_PB_RULE else DEFAULT_TIES,
         )
         options = {str(n): o.id for n, o in enumerate(await repos.polls.options(poll.id), start=1)}
         by_project = {p.id: options[str(n)] for n, p in enumerate(election.projects, start=1)}
@@ -287,3 +290,13 @@ async def _paper_voter(
 
 def describe_state(poll: Poll, now: datetime) -> str:
     return f"{voting.poll_state(poll, now)} ({poll.opens_at[:16]} – {poll.closes_at[:16]} UTC)"
+
+
+def describe_count(poll: Poll) -> str:
+    """How a budget poll counts, e.g. ``counted by greedy-no-skip, ties: votes, cost, id``."""
+    how = f"counted by {poll.rule}"
+    if poll.rule == "mes":
+        how += f" (completion {poll.completion}, satisfaction {poll.satisfaction})"
+    if poll.threshold:
+        how += f", threshold {poll.threshold}"
+    return f"{how}, ties: {', '.join(poll.ties)}"

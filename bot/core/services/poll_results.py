@@ -19,6 +19,7 @@ from datetime import datetime
 
 from bot.core.counting import Ballot, Election, Project, count, election_scores, election_votes
 from bot.core.services.errors import ServiceError
+from bot.core.services.polls import BUDGET_RULES
 from bot.core.services.voting import AGE_GROUPS, poll_state
 from storage.models import Poll, PollOption, StoredBallot
 from storage.repos import Repos
@@ -111,10 +112,11 @@ async def compute(
     votes = election_votes(election)
     scores = election_scores(election)
     spent = None
-    if poll.rule in ("greedy", "mes"):
+    if poll.rule in BUDGET_RULES:
         outcome = count(
             election,
             poll.rule,
+            ties=poll.ties,
             completion=poll.completion,
             satisfaction=poll.satisfaction,
             threshold=poll.threshold,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.clock import iso
-from bot.core.counting import COMPLETIONS, SATISFACTIONS
+from bot.core.counting import COMPLETIONS, DEFAULT_TIES, SATISFACTIONS, TIE_KEYS
 from bot.core.rendering.templates import Renderer
 from bot.core.services import audit
 from bot.core.services.audit import CLI, Actor
@@ -23,7 +23,9 @@ from storage.models import Municipality, Poll, PollOption
 from storage.repos import Repos
 
 BALLOT_TYPES = ("choose1", "approval", "ranked", "cumulative")
-RULES = ("totals", "borda", "greedy", "mes")
+RULES = ("totals", "borda", "greedy", "greedy-no-skip", "greedy-custom", "mes")
+#: the rules that fund options within a budget (bot.core.counting.count)
+BUDGET_RULES = ("greedy", "greedy-no-skip", "greedy-custom", "mes")
 PAGE = 5000
 BALLOT_KEY_MISSING = (
     "BALLOT_KEY is not set: a secret ballot needs it (how to make one: .env.example)"
@@ -58,8 +60,12 @@ async def create_poll(
     completion: str = "add1",
     satisfaction: str = "cost",
     threshold: int = 0,
+    ties: Sequence[str] = DEFAULT_TIES,
 ) -> Poll:
     """Validate and store a poll; problems named by id must be approved.
+
+    A budget rule breaks ties by the chain ``ties`` (:data:`~bot.core.counting.TIE_KEYS`;
+    the lower option number always ends it).
 
     ``imported`` polls (a past election read from a file) may lie in the past.
     """
@@ -91,7 +97,9 @@ async def create_poll(
         raise ServiceError(f"satisfaction must be one of {', '.join(SATISFACTIONS)}")
     if threshold < 0:
         raise ServiceError("the threshold cannot be negative")
-    if rule in ("greedy", "mes"):
+    if not ties or any(key not in TIE_KEYS for key in ties) or len(set(ties)) != len(ties):
+        raise ServiceError(f"ties must be keys among {', '.join(TIE_KEYS)}, each once")
+    if rule in BUDGET_RULES:
         if budget is None or budget <= 0:
             raise ServiceError(f"rule {rule} needs a budget in som")
         if any(option.cost is None or option.cost < 0 for option in options):
@@ -125,6 +133,7 @@ async def create_poll(
             completion=completion,
             satisfaction=satisfaction,
             threshold=threshold,
+            ties=ties,
         )
         await repos.polls.add_options(poll_id, labels)
         await audit.record(
