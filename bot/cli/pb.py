@@ -80,8 +80,8 @@ def register(subparsers: Any) -> None:
         "--irresolute",
         action="store_true",
         help=(
-            "also list every outcome some way of breaking ties gives (greedy rules, and mes "
-            "with --completion none)"
+            "also list every outcome some way of breaking ties gives (greedy rules and mes; "
+            "for mes, meant for small elections)"
         ),
     )
     tally.set_defaults(handler=tally_command)
