@@ -4,9 +4,10 @@ A set of the ids of 500,000 voters takes about 40 MB, much more than their merge
 (a city's tens of thousands of voters cast a few thousand distinct ballots). Two things
 keep that down, and neither ever misses or invents a repeat:
 
-* Real files list their voters in increasing order (``1, 2, 5, ...``, ``v1, v2, ... v10``):
-  while every id comes after the one before in shortlex order (shorter first, then by
-  character), none can repeat, and only the last is kept.
+* Most real files list their voters in increasing order (``1, 2, 5, ...``; 35 of the 47 in
+  ``shared/``, every large one): while every id comes after the one before in shortlex
+  order (shorter first, then by character: ``v9`` before ``v10``), none can repeat, and
+  only the last is kept.
 * From the first id out of that order on, a hash table of 64-bit hashes in an
   ``array('Q')`` (8 bytes a slot, at most two thirds full) stands in for the set: the ids read so
   far are read again from the file to fill it. Equal hashes are not taken on trust: the
