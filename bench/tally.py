@@ -21,7 +21,8 @@ column tells whether they agree). For MES a second row gives pabutools with iden
 merged (``as_multiprofile()``), its faster mode.
 
 ``--synthetic N`` instead times reading and counting a generated approval election of ``N``
-voters (default in the README: 500,000) with ``read_pb(merge=True)``.
+voters (default in the README: 500,000) with ``read_pb(merge=True)``, its voters listed in
+the order of their ids and then shuffled.
 
 Run from the repository root: ``python bench/tally.py`` (needs the ``bench`` extra:
 ``pip install pabutools``). pabutools' MES needs seconds to minutes per file.
@@ -203,7 +204,8 @@ def compare(files: list[Path], repeat: int, repeat_theirs: int, slow_limit: floa
 
 
 def synthetic(voters: int) -> None:
-    """Read and count a generated approval election of ``voters`` voters."""
+    """Read and count a generated approval election of ``voters`` voters, listed in the order
+    of their ids (as real files list them) and then shuffled."""
     rng = random.Random(1)
     projects = 60
     popularity = [rng.random() ** 2 for _ in range(projects)]
@@ -211,32 +213,36 @@ def synthetic(voters: int) -> None:
         ",".join(f"p{p}" for p in range(projects) if rng.random() < popularity[p] * 0.3) or "p0"
         for _ in range(2_000)
     ]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "synthetic.pb"
-        with path.open("w", encoding="utf-8") as f:
-            f.write("META\nkey;value\nbudget;3000000\nvote_type;approval\nrule;greedy\n")
-            f.write("PROJECTS\nproject_id;cost\n")
-            f.writelines(f"p{p};{rng.randint(50, 400) * 1000}\n" for p in range(projects))
-            f.write("VOTES\nvoter_id;vote\n")
-            f.writelines(f"{v};{rng.choice(pool)}\n" for v in range(voters))
-        size = path.stat().st_size
-        start = time.perf_counter()
-        election = read_pb(path, merge=True)
-        parsed = time.perf_counter() - start
-        tracemalloc.start()
-        read_pb(path, merge=True)
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
+    costs = [rng.randint(50, 400) * 1000 for _ in range(projects)]
+    votes = [rng.choice(pool) for _ in range(voters)]
+    ids = list(range(voters))
+    for order in ("in order", "shuffled"):
+        if order == "shuffled":
+            rng.shuffle(ids)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "synthetic.pb"
+            with path.open("w", encoding="utf-8") as f:
+                f.write("META\nkey;value\nbudget;3000000\nvote_type;approval\nrule;greedy\n")
+                f.write("PROJECTS\nproject_id;cost\n")
+                f.writelines(f"p{p};{cost}\n" for p, cost in enumerate(costs))
+                f.write("VOTES\nvoter_id;vote\n")
+                f.writelines(f"{v};{vote}\n" for v, vote in zip(ids, votes, strict=True))
+            size = path.stat().st_size
+            start = time.perf_counter()
+            election = read_pb(path, merge=True)
+            parsed = time.perf_counter() - start
+            peak = peak_memory(lambda: read_pb(path, merge=True))  # noqa: B023 (called here)
         times = {}
         for rule in ("greedy", "mes"):
             start = time.perf_counter()
             count(election, rule)
             times[rule] = time.perf_counter() - start
-    print(
-        f"{voters:,} voters ({size / 1e6:.1f} MB, {len(election.ballots):,} distinct ballots): "
-        f"read_pb(merge=True) {parsed:.2f} s, peak {peak / 1e6:.1f} MB; "
-        f"greedy {times['greedy'] * 1e3:.0f} ms, mes {times['mes'] * 1e3:.0f} ms"
-    )
+        print(
+            f"{voters:,} voters, ids {order} ({size / 1e6:.1f} MB, "
+            f"{len(election.ballots):,} distinct ballots): read_pb(merge=True) {parsed:.2f} s, "
+            f"peak {peak / 1e6:.1f} MB; greedy {times['greedy'] * 1e3:.0f} ms, "
+            f"mes {times['mes'] * 1e3:.0f} ms"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

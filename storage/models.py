@@ -217,11 +217,12 @@ class Poll:
     rule: str
     changeable: bool
     results_published: bool
-    # how greedy and mes count (bot.core.counting.count): MES completion and satisfaction, and
-    # the least score a funded option needs
+    # how greedy and mes count (bot.core.counting.count): MES completion and satisfaction,
+    # the least score a funded option needs, and the tie-breaking chain
     completion: str = "add1"
     satisfaction: str = "cost"
     threshold: int = 0
+    ties: tuple[str, ...] = ("cost", "id")
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,14 +17,15 @@ BALLOT = "ballot"
 _COLUMNS = (
     "id, municipality_id, title, ballot_type, max_choices, village_id, min_age, opens_at,"
     " closes_at, budget, rule, changeable, results_published, completion, satisfaction,"
-    " threshold, title_ky, title_ru, title_en"
+    " threshold, ties, title_ky, title_ru, title_en"
 )
 
 
 def _poll(row: Row) -> Poll:
-    values = list(row)[:16]
-    values[2] = Texts.of(row[2], row[16:19])
+    values = list(row)[:17]
+    values[2] = Texts.of(row[2], row[17:20])
     values[11], values[12] = bool(values[11]), bool(values[12])
+    values[16] = tuple(values[16].split(","))
     return Poll(*values)
 
 
@@ -90,12 +91,13 @@ class PollRepo:
         completion: str = "add1",
         satisfaction: str = "cost",
         threshold: int = 0,
+        ties: Sequence[str] = ("cost", "id"),
     ) -> int:
         return await self.db.insert(
             "INSERT INTO polls (municipality_id, title, ballot_type, max_choices, village_id,"
             " min_age, opens_at, closes_at, budget, rule, changeable, created_at, completion,"
-            " satisfaction, threshold, title_ky, title_ru, title_en)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            " satisfaction, threshold, ties, title_ky, title_ru, title_en)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 municipality_id,
                 title,
@@ -112,6 +114,7 @@ class PollRepo:
                 completion,
                 satisfaction,
                 threshold,
+                ",".join(ties),
                 *Texts.stored(title),
             ),
         )

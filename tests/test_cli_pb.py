@@ -99,6 +99,8 @@ def test_tally_options_override_the_meta() -> None:
     assert cheaper["ties"] == ["cost", "id"] and cheaper["rule"] == "greedy-no-skip"
     both = json.loads(tally(babie, "--irresolute").stdout)
     assert sorted(both["selected"]) in both["tied"] and len(both["tied"]) == 2
+    mes = tally(babie, "--rule", "mes", "--completion", "add1u", "--irresolute")
+    assert json.loads(mes.stdout)["tied"] == [["2", "4", "5"]], mes.stderr
     nr33 = needs(CORPUS / "Poland_Lodz_2020_Nr_33.pb")
     assert "W068NR" in json.loads(tally(nr33, "--threshold", "0").stdout)["selected"]
     wieliczka = needs(CORPUS / "Poland_Wieliczka_2023_Green_Budget.pb")
@@ -132,8 +134,8 @@ def test_tally_refuses_bad_options_with_exit_2() -> None:
     done = tally(needs(SWIECIE), "--ties", "luck")
     assert done.returncode == 2
     assert "expected keys among order, cost" in done.stderr
-    message = _one_line_error(tally(SWIECIE, "--irresolute"))
-    assert "irresolute count is supported for the greedy rules and for mes without" in message
+    message = _one_line_error(tally(SWIECIE, "--rule", "mes-comparison", "--irresolute"))
+    assert "irresolute count is supported for the greedy rules and for mes" in message
     done = tally(SWIECIE, "--irresolute", "--completion", "none")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)

@@ -305,3 +305,70 @@ def test_bad_poll_definitions_are_refused(town: Path, args: list[str], reason: s
     )
     assert result.returncode == 2
     assert reason in result.stderr
+
+
+def test_a_budget_poll_counts_by_its_greedy_variant_and_tie_chain(town: Path) -> None:
+    """Roads has 3 votes; Kindergarten (400,000) and Lighting (467,500) tie on 1 with
+    443,000 som left: the chain says which comes first, the variant what a misfit does."""
+    cases = [
+        ("greedy", "cost,id", {"Roads", "Kindergarten"}),
+        ("greedy-no-skip", "cost", {"Roads", "Kindergarten"}),
+        ("greedy-no-skip", "-cost", {"Roads"}),  # Lighting does not fit: the count stops
+        ("greedy-custom", "-cost,id", {"Roads", "Lighting"}),  # 443,000 covers 80 % of it
+        ("greedy", "-cost", {"Roads", "Kindergarten"}),  # Lighting passed over
+    ]
+    ballots = town / "paper.csv"
+    ballots.write_text("phone,choices\n0700000010,2\n0700000011,1 2\n0700000012,2 3\n",
+                       encoding="utf-8")  # fmt: skip
+    for n, (rule, ties, _) in enumerate(cases, start=1):
+        assert create_poll(town, "--rule", rule, f"--ties={ties}").startswith(f"poll {n} created")
+        ok("poll", "import-ballots", str(n), str(ballots), cwd=town)
+    with sqlite3.connect(town / "civic-bot.db") as conn:  # time passes: the polls close
+        conn.execute("UPDATE polls SET opens_at = '2020-01-01', closes_at = '2020-01-02'")
+    for n, (rule, ties, funded) in enumerate(cases, start=1):
+        shown = ok("poll", "show", str(n), cwd=town).splitlines()
+        chain = ties.replace(",", ", ")
+        assert shown[2].startswith(f"counted by {rule}, ties: {chain}; spent "), shown
+        assert {line.split(". ")[1].split(":")[0] for line in shown if line[0] == "*"} == funded
+    assert "spent 924500 of 900000 som" in ok("poll", "show", "4", cwd=town)
+
+
+def test_poll_create_refuses_an_unknown_tie_key_and_stores_nothing(town: Path) -> None:
+    for ties in ("cheapest", "cost,cost", ""):
+        refused = run_cli("poll", "create", "--title", "x", "--type", "approval", "--closes",
+                          "2099-01-01 18:00", f"--ties={ties}", cwd=town)  # fmt: skip
+        assert refused.returncode == 2
+        assert f"--ties: {ties!r}: expected keys among order, cost, -cost" in refused.stderr
+    with sqlite3.connect(town / "civic-bot.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM polls").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("name", "rule"),
+    [
+        ("Poland_Gdynia_2024_Babie_Doly__small.pb", "greedy-no-skip"),
+        (
+            "Poland_Poznan_2026_4_-_Gluszyna_Krzesiny-Pokrzywno-Garaszewo_Staroleka-Minikowo_"
+            "Szczepankowo-Splawie-Krzesinki__large.pb",
+            "greedy-custom",
+        ),
+    ],
+)
+def test_an_imported_election_counts_as_the_city_did_with_its_rule_and_ties(
+    town: Path, name: str, rule: str
+) -> None:
+    """Files where pabutools' skipping greedy funds other projects than the city did."""
+    source = PABULIB.parent / "pabulib-corpus" / name
+    if not source.exists():
+        pytest.skip(f"{source} is not there (a clone without shared/)")
+    expected = json.loads(ok("pb", "tally", str(source), cwd=town))["selected"]
+    window = ("--opens", "2026-01-01 00:00", "--closes", "2026-01-02 00:00")
+    ok("poll", "import-pb", str(source), *window, cwd=town)
+    shown = ok("poll", "show", "1", cwd=town).splitlines()
+    assert shown[2].startswith(f"counted by {rule}, ") and ", ties: order; spent " in shown[2]
+    ids = [p.id for p in read_pb(source).projects]  # options are numbered in this order
+    funded = [int(line[2:].split(".")[0]) for line in shown if line.startswith("* ")]
+    assert sorted(ids[n - 1] for n in funded) == sorted(expected)
+    exported = town / "again.pb"
+    ok("poll", "export", "1", "--format", "pb", "--output", str(exported), cwd=town)
+    assert f"\nrule;{rule}\n" in exported.read_text(encoding="utf-8")

@@ -24,11 +24,13 @@ from bot.core.counting import (
     cumulative,
     equal_shares,
     greedy,
+    id_key,
     mes_pass,
     plurality,
     ranking,
     tie_order,
 )
+from bot.core.counting.mes import equal_shares_tied
 from bot.core.counting.mes_classes import Groups
 
 
@@ -620,7 +622,7 @@ def test_an_irresolute_greedy_count_lists_every_tied_outcome() -> None:
     )
     assert count(e, "greedy").tied == ()
     with pytest.raises(ValueError, match="irresolute"):
-        count(e, "mes", irresolute=True)  # Add1 by default: not supported
+        count(e, "mes-comparison", irresolute=True)
 
 
 def test_an_irresolute_mes_count_lists_every_tied_outcome() -> None:
@@ -654,6 +656,71 @@ def test_irresolute_mes_matches_pabutools() -> None:
             assert sorted(out.tied) == expected, (satisfaction, costs, ballots, budget)
             checked += len(expected) > 1
     assert checked >= 10  # elections with tied outcomes were met
+
+
+def _stepwise(costs: list[int], ballots: list[list[int]], budget: int, stop: bool) -> set:
+    """Irresolute Add1 the long way: every step's pass (its ties broken every way), one
+    step after another, each path followed to its end."""
+    n = len(ballots)
+    candidates = {p for b in ballots for p in b if costs[p] > 0}
+    free = frozenset(p for b in ballots for p in b if costs[p] == 0)
+    paths = {(free, 0)} if stop else {(o, 1) for o in equal_shares_tied(costs, ballots, budget)}
+    base = budget if stop else budget // n * n
+    found = set()
+    while paths:
+        (outcome, step), *_ = paths
+        paths.remove((outcome, step))
+        if step and outcome >= candidates:
+            found.add(outcome)
+            continue
+        for after in equal_shares_tied(costs, ballots, base + step * n):
+            spent = sum(costs[p] for p in after)
+            if spent > budget:
+                found.add(outcome)
+            elif stop and all(spent + costs[p] > budget for p in candidates - after):
+                found.add(after)
+            else:
+                paths.add((after, step + 1))
+    return {tuple(sorted(map(str, o), key=id_key)) for o in found}
+
+
+@pytest.mark.parametrize("completion", ["add1", "add1-budget", "add1u", "greedy"])
+def test_an_irresolute_mes_count_with_a_completion_lists_every_tied_outcome(
+    completion: str,
+) -> None:
+    """Every outcome a fixed tie order gives is listed; Add1's are those of following every
+    step's ties one step at a time (the count skips steps that repeat the one before)."""
+    rng = random.Random(23)
+    tied_elections = 0
+    for _ in range(60):
+        costs = [rng.choice([5, 10, 20]) for _ in range(rng.randint(2, 5))]
+        patterns = [[p for p in range(len(costs)) if rng.random() < 0.5] for _ in range(3)]
+        ballots = [list(rng.choice(patterns)) for _ in range(rng.randint(1, 8))]
+        budget = rng.randint(5, sum(costs))
+        for satisfaction in ("cost", "cardinality"):
+            e = ranked_election(costs, ballots, budget, list(range(len(costs))))
+            out = count(e, "mes", completion=completion, satisfaction=satisfaction, irresolute=True)
+            for _ in range(6):
+                rank = rng.sample(range(len(costs)), len(costs))
+                again = ranked_election(costs, ballots, budget, rank)
+                one = count(again, "mes", ties=("order",), completion=completion,
+                            satisfaction=satisfaction)  # fmt: skip
+                assert tuple(sorted(one.selected, key=id_key)) in out.tied, (costs, ballots)
+            if completion in ("add1", "add1-budget") and satisfaction == "cost":
+                stop = completion == "add1"
+                assert set(out.tied) == _stepwise(costs, ballots, budget, stop), (costs, ballots)
+            tied_elections += len(out.tied) > 1
+    assert tied_elections >= 5
+
+
+def test_irresolute_add1_skips_the_steps_that_repeat_the_one_before() -> None:
+    """A poll's budget in som: Add1 raises each share by 1 som a step; 400,000 steps are
+    not run one by one."""
+    costs = [400_000, 457_000, 467_500]
+    ballots = [[1], [0, 1], [1, 2]]
+    e = ranked_election(costs, ballots, 900_000, [0, 1, 2])
+    out = count(e, "mes", completion="add1", irresolute=True)
+    assert out.tied == (("0", "1"),) and sorted(out.selected) == ["0", "1"]
 
 
 def test_mes_comparison_takes_greedy_if_more_voters_are_better_off_under_it() -> None:

@@ -234,3 +234,40 @@ async def test_inbound_records_are_kept_and_made_per_municipality(db_url: str) -
             await db.execute(insert, (1, "again"))
         rows = await db.fetchall("SELECT municipality_id, reply FROM inbound ORDER BY id")
     assert [tuple(row) for row in rows] == [(1, "answer"), (2, "another")]
+
+
+async def test_polls_keep_their_rule_and_may_count_no_skip_with_a_tie_chain(db_url: str) -> None:
+    """0020: the rule's CHECK is rebuilt with its column, on a table others refer to; an
+    existing poll keeps its rule, options and turnout, and breaks ties as before."""
+    async with connect(db_url) as db:
+        await migrate(db, 19)
+        await db.execute(
+            "INSERT INTO municipalities (slug, name, created_at) VALUES ('a', 'A', 'now')"
+        )
+        poll = (
+            "INSERT INTO polls (municipality_id, title, ballot_type, max_choices, opens_at,"
+            " closes_at, budget, rule, created_at) VALUES (1, 'P', 'approval', 2, 'a', 'b',"
+            " 100, ?, 'now') RETURNING id"
+        )
+        with pytest.raises(Exception, match=r"(?i)check"):
+            await db.insert(poll, ("greedy-no-skip",))
+        old = await db.insert(poll, ("mes",))
+        await db.execute(
+            "INSERT INTO poll_options (poll_id, position, label, cost) VALUES (?, 1, 'x', 60)",
+            (old,),
+        )
+        await migrate(db)
+        new = await db.insert(poll, ("greedy-no-skip",))
+        await db.insert(poll, ("greedy-custom",))
+        with pytest.raises(Exception, match=r"(?i)check"):
+            await db.insert(poll, ("greedy-sometimes",))
+        repos = Repos(db)
+        kept, added = await repos.polls.get(1, old), await repos.polls.get(1, new)
+        assert kept is not None and added is not None
+        assert (kept.rule, kept.ties, kept.budget) == ("mes", ("cost", "id"), 100)
+        assert [o.label for o in await repos.polls.options(old)] == ["x"]
+        assert added.rule == "greedy-no-skip"
+        with pytest.raises(Exception, match=r"(?i)foreign key"):
+            await db.execute(
+                "INSERT INTO poll_options (poll_id, position, label) VALUES (999, 1, 'y')"
+            )

@@ -64,15 +64,7 @@ def register(subparsers: Any) -> None:
     tally.add_argument(
         "--rule", choices=RULES, help="the counting rule (default: the rule in the file's META)"
     )
-    tally.add_argument(
-        "--ties",
-        type=_ties,
-        help=(
-            "tie-breaking chain, comma-separated, tried in turn: "
-            f"{', '.join(TIE_KEYS)} (order: as listed in PROJECTS; cost: cheaper first; "
-            "votes: more votes first; id: lower id first)"
-        ),
-    )
+    tally.add_argument("--ties", type=tie_chain, help=TIES_HELP)
     tally.add_argument(
         "--completion", choices=COMPLETIONS, help="MES completion (default: add1, or the META's)"
     )
@@ -88,19 +80,28 @@ def register(subparsers: Any) -> None:
         "--irresolute",
         action="store_true",
         help=(
-            "also list every outcome some way of breaking ties gives (greedy rules, and mes "
-            "with --completion none)"
+            "also list every outcome some way of breaking ties gives (greedy rules and mes; "
+            "for mes, meant for small elections)"
         ),
     )
     tally.set_defaults(handler=tally_command)
 
 
-def _ties(text: str) -> tuple[str, ...]:
+TIES_HELP = (
+    "tie-breaking chain, comma-separated, tried in turn: "
+    f"{', '.join(TIE_KEYS)} (order: as listed; cost: cheaper first; -cost: dearer first; "
+    "votes: more votes first; -votes: fewer first; id: lower id first); a chain that "
+    "starts with a minus as --ties=-cost,id"
+)
+
+
+def tie_chain(text: str) -> tuple[str, ...]:
+    """``--ties`` (also ``poll create``'s): keys of TIE_KEYS, comma-separated, each once."""
     keys = tuple(k.strip() for k in text.split(",") if k.strip())
     unknown = [k for k in keys if k not in TIE_KEYS]
-    if unknown or not keys:
+    if unknown or not keys or len(set(keys)) != len(keys):
         raise argparse.ArgumentTypeError(
-            f"{text!r}: expected keys among {', '.join(TIE_KEYS)}, comma-separated"
+            f"{text!r}: expected keys among {', '.join(TIE_KEYS)}, comma-separated, each once"
         )
     return keys
 

@@ -17,8 +17,9 @@ from bot.cli.common import (
     write_export,
 )
 from bot.cli.errors import CliError
+from bot.cli.pb import TIES_HELP, tie_chain
 from bot.core.ballot_kinds import BALLOT_TYPES, CUMULATIVE, FROM_PB_VOTE_TYPE, RULES
-from bot.core.counting import COMPLETIONS, SATISFACTIONS, PabulibError, parse_pb
+from bot.core.counting import COMPLETIONS, DEFAULT_TIES, SATISFACTIONS, PabulibError, parse_pb
 from bot.core.phones import InvalidPhone, normalize_phone
 from bot.core.rendering.templates import Renderer
 from bot.core.services import poll_io, poll_results, voting
@@ -39,9 +40,13 @@ Options: --option LABEL or --option LABEL=COST (som), repeated, and/or --problem
 or --problem ID=COST (an approved problem). Ballots: choose1; approval (--max K);
 ranked (--max K: top-K, Borda points); cumulative (--points N).
 Times are local (TIMEZONE), e.g. '2026-12-01 09:00'.
-Rules: totals (most votes/points), borda, greedy and mes (need --budget and costs).
-greedy and mes fund no option scoring below --threshold; mes uses --completion (add1,
-add1-budget, add1u, greedy or none) and --satisfaction (cost or cardinality)."""
+Rules: totals (most votes/points), borda, and the budget rules (need --budget and costs):
+greedy (fund by score, passing over what no longer fits), greedy-no-skip (stop at the
+first option that does not fit), greedy-custom (Poznan: stop there, but fund that option
+too if what is left covers 80%% of its cost) and mes. The budget rules fund no option
+scoring below --threshold and break ties by --ties (default cost,id: the cheaper, then
+the lower number); mes uses --completion (add1, add1-budget, add1u, greedy or none) and
+--satisfaction (cost or cardinality)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -63,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--closes", required=True, help="local date and time")
     create.add_argument("--village", help="only residents of this village vote")
     create.add_argument("--min-age", type=int, default=18)
-    create.add_argument("--budget", type=int, help="som, for greedy and mes")
+    create.add_argument("--budget", type=int, help="som, for the budget rules")
     create.add_argument("--rule", choices=RULES)
     create.add_argument(
         "--completion",
@@ -81,7 +86,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--threshold",
         type=int,
         default=0,
-        help="greedy and mes: the least score an option needs to be funded (default 0)",
+        help="budget rules: the least score an option needs to be funded (default 0)",
+    )
+    create.add_argument(
+        "--ties",
+        type=tie_chain,
+        default=DEFAULT_TIES,
+        help=f"budget rules: {TIES_HELP}",
     )
     create.add_argument("--fixed", action="store_true", help="a ballot cannot be changed")
     actions.add_parser("list", help="list polls")
@@ -177,6 +188,7 @@ async def _create(c: Call) -> None:
         completion=args.completion,
         satisfaction=args.satisfaction,
         threshold=args.threshold,
+        ties=args.ties,
     )
     print(f"poll {poll.id} created: {poll_io.describe_state(poll, c.now)}")
 
@@ -198,6 +210,8 @@ async def _show(c: Call) -> None:
     )
     if results.sealed:
         print("secret ballot: results per option when the poll has closed")
+    elif results.spent is not None:
+        print(f"{poll_io.describe_count(poll)}; spent {results.spent} of {poll.budget} som")
     for r in results.options:
         mark = "*" if r.selected else " "
         print(f"{mark} {r.option.position}. {r.option.label}: {r.score} ({r.votes} ballots)")

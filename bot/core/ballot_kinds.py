@@ -20,18 +20,23 @@ SETS = (APPROVAL, RANKED)
 TOTALS = "totals"
 BORDA = "borda"
 GREEDY = "greedy"
+GREEDY_NO_SKIP = "greedy-no-skip"
+#: Poznań's: in order of votes, then one more project if the rest covers 80 % of its cost
+GREEDY_CUSTOM = "greedy-custom"
 MES = "mes"
-RULES = (TOTALS, BORDA, GREEDY, MES)
+RULES = (TOTALS, BORDA, GREEDY, GREEDY_NO_SKIP, GREEDY_CUSTOM, MES)
 #: rules that select projects within the poll's budget (each option needs a cost)
-BUDGET_RULES = (GREEDY, MES)
+BUDGET_RULES = (GREEDY, GREEDY_NO_SKIP, GREEDY_CUSTOM, MES)
 
 #: a ballot type's pabulib ``vote_type``, and back
 PB_VOTE_TYPES = {CHOOSE1: "choose-1", APPROVAL: "approval", RANKED: "ordinal",
                  CUMULATIVE: "cumulative"}  # fmt: skip
 FROM_PB_VOTE_TYPE = {pb: ours for ours, pb in PB_VOTE_TYPES.items()}
 #: a budget rule's pabulib META ``rule``; a META rule a poll counts by (others: totals)
-PB_RULES = {GREEDY: "greedy", MES: "equalshares/add1"}
-FROM_PB_RULE = {"greedy": GREEDY, "greedy-no-skip": GREEDY, "greedy-threshold": GREEDY,
+PB_RULES = {GREEDY: "greedy", GREEDY_NO_SKIP: "greedy-no-skip",
+            GREEDY_CUSTOM: "greedy-custom", MES: "equalshares/add1"}  # fmt: skip
+FROM_PB_RULE = {"greedy": GREEDY, "greedy-no-skip": GREEDY_NO_SKIP,
+                "greedy-custom": GREEDY_CUSTOM, "greedy-threshold": GREEDY,
                 "greedy-exclusive": GREEDY, "equalshares/add1": MES}  # fmt: skip
 
 

@@ -34,7 +34,7 @@ Money = int | Fraction
 
 
 def _eligible(
-    costs: Mapping[str, int], support: Mapping[str, int], threshold: int, order: Sequence[str]
+    costs: Mapping[str, int], support: Mapping[str, Money], threshold: int, order: Sequence[str]
 ) -> list[str]:
     """``order`` without the projects every variant passes over, by support (stable)."""
     kept = [
@@ -84,7 +84,7 @@ def greedy(
 
 def greedy_tied(
     costs: Mapping[str, int],
-    support: Mapping[str, int],
+    support: Mapping[str, Money],
     budget: Money,
     *,
     skip: bool = True,

@@ -45,6 +45,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
+from itertools import pairwise
+from math import ceil
 
 from bot.core.counting.mes_classes import Groups
 from bot.core.counting.mes_pass import Pass
@@ -137,60 +139,144 @@ def equal_shares(
         funded, limit = list(shown.funded), shown.limit
 
 
+# An irresolute count with Add1 gives up rather than run more passes than this.
+MAX_TIED_STEPS = 2_000
+
+
 def equal_shares_tied(
     costs: Sequence[int],
     ballots: Sequence[Sequence[int]],
     budget: int,
     *,
+    add1: bool = False,
+    exhaustive_stop: bool = True,
     weights: Sequence[int] | None = None,
     utility: Sequence[int] | None = None,
     limit: int = 10_000,
 ) -> list[frozenset[int]]:
-    """Every outcome of one MES pass (no completion) under some way of breaking its ties.
+    """Every outcome of MES (one pass, or with Add1 as :func:`equal_shares` runs it) under
+    some way of breaking its ties.
 
     Straight from the definition, with exact fractions: where several projects have the
-    least ``rho`` in a round, each is tried in turn. Meant for polls and small elections
-    (``ValueError`` past ``limit`` outcomes); supported zero-cost projects are in each.
+    least ``rho`` in a round, each is tried in turn. With Add1 each step is such a pass, its
+    ties broken independently of the other steps': a step's outcome that costs more than
+    ``B`` gives back each outcome of the step before that led to it, an exhaustive one (or,
+    with ``exhaustive_stop=False``, one funding every supported project) is kept, and the
+    rest go on to the next step. Steps whose passes take the same decisions as the last one
+    are skipped (:func:`_tied_pass` says up to where they do). Meant for polls and small
+    elections (``ValueError`` past ``limit`` outcomes or :data:`MAX_TIED_STEPS` passes);
+    supported zero-cost projects are in each outcome.
     """
     groups = Groups(costs, ballots, range(len(costs)), weights, utility)
     if groups.n == 0:
         return [frozenset()]
-    start = tuple(Fraction(budget, groups.n) for _ in groups.ballots)
-    memo: dict[tuple[tuple[Fraction, ...], frozenset[int]], frozenset[frozenset[int]]] = {}
+    n = groups.n
+    if not add1:
+        return list(_tied_pass(groups, Fraction(budget), limit)[0])
+    candidates = frozenset(groups.candidates)
+    found: set[frozenset[int]] = set()
+    if exhaustive_stop:  # B / n + k per voter, k = 0, 1, ...
+        previous, step, base = {frozenset(groups.free)}, 0, budget
+    else:  # the pass at B, then floor(B / n) + k per voter, k = 1, 2, ...
+        previous, step, base = set(), 1, budget // n * n
+        for outcome in _tied_pass(groups, Fraction(budget), limit)[0]:
+            (found if outcome >= candidates else previous).add(outcome)
+    for _ in range(MAX_TIED_STEPS):
+        if not previous:
+            return list(found)
+        outcomes, change = _tied_pass(groups, Fraction(base + step * n), limit)
+        following, over = set(), False
+        for outcome in outcomes:
+            spent = sum(costs[p] for p in outcome)
+            if spent > budget:
+                over = True
+            elif outcome >= candidates or (
+                exhaustive_stop and all(spent + costs[p] > budget for p in candidates - outcome)
+            ):
+                found.add(outcome)
+            else:
+                following.add(outcome)
+        if over:
+            found |= previous
+        # the steps before `change` repeat this one: their outcomes over B follow `following`
+        later = None if change is None else max(step + 1, ceil((change - base) / n))
+        if over and (later is None or later > step + 1):
+            found |= following
+        if later is None:  # more money changes nothing: these outcomes stand
+            return list(found | following)
+        if len(found) > limit:
+            raise ValueError(f"more than {limit} tied outcomes")
+        previous, step = following, later
+    if previous:
+        raise ValueError(f"more than {MAX_TIED_STEPS} Add1 passes")
+    return list(found)
 
-    def rest(money: tuple[Fraction, ...], left: frozenset[int]) -> frozenset[frozenset[int]]:
+
+Affine = tuple[Fraction, Fraction]  # a value at the pass's budget, and its slope in the budget
+
+
+def _tied_pass(
+    groups: Groups, budget: Fraction, limit: int
+) -> tuple[frozenset[frozenset[int]], Fraction | None]:
+    """Every outcome of one MES pass with ``budget`` in all (supported free projects in),
+    and the least budget at or above ``budget`` where a decision of the pass may differ
+    (``budget`` itself: just above it; None: never).
+
+    Every amount of the pass is affine in the budget for as long as the pass takes the same
+    decisions, so each comparison it makes tells from where on it could go the other way.
+    """
+    zero = Fraction(0)
+    start = tuple((budget / groups.n, Fraction(1, groups.n)) for _ in groups.ballots)
+    memo: dict[tuple[tuple[Affine, ...], frozenset[int]], frozenset[frozenset[int]]] = {}
+    change: list[Fraction] = []
+
+    def watch(value: Fraction, slope: Fraction) -> None:
+        """A difference compared with 0: where (at or above ``budget``) its sign changes."""
+        if slope and (root := budget - value / slope) >= budget:
+            change.append(root)
+
+    def rest(money: tuple[Affine, ...], left: frozenset[int]) -> frozenset[frozenset[int]]:
         found = memo.get((money, left))
         if found is not None:
             return found
-        best: Fraction | None = None
-        tied: list[tuple[int, Fraction]] = []
+        rhos: list[tuple[int, Affine, Affine]] = []
         out = set()
         for p in sorted(left):
-            payers = sorted(groups.supporters[p], key=money.__getitem__)
-            owed, weight = Fraction(groups.costs[p]), groups.support[p]
-            if sum(money[g] * groups.weights[g] for g in payers) < owed:
+            payers = sorted(groups.supporters[p], key=lambda g: money[g][0])
+            for g, h in pairwise(payers):
+                watch(money[h][0] - money[g][0], money[h][1] - money[g][1])
+            weights = groups.weights
+            owed, owed_slope, weight = Fraction(groups.costs[p]), zero, groups.support[p]
+            total = sum(money[g][0] * weights[g] for g in payers)
+            watch(total - owed, sum(money[g][1] * weights[g] for g in payers))
+            if total < owed:
                 out.add(p)  # unaffordable now, hence for the rest of the pass
                 continue
-            price = owed / weight
+            price, price_slope = owed / weight, zero
             for g in payers:  # the poorest pay all they have while that is below the share
-                if money[g] >= price:
+                watch(money[g][0] - price, money[g][1] - price_slope)
+                if money[g][0] >= price:
                     break
-                owed -= money[g] * groups.weights[g]
-                weight -= groups.weights[g]
-                price = owed / weight
-            rho = price / groups.utility[p]
-            if best is None or rho < best:
-                best, tied = rho, [(p, price)]
-            elif rho == best:
-                tied.append((p, price))
+                owed -= money[g][0] * weights[g]
+                owed_slope -= money[g][1] * weights[g]
+                weight -= weights[g]
+                price, price_slope = owed / weight, owed_slope / weight
+            utility = groups.utility[p]
+            rhos.append((p, (price / utility, price_slope / utility), (price, price_slope)))
         left = left - out
         outcomes: set[frozenset[int]] = set()
-        if not tied:
+        if not rhos:
             outcomes.add(frozenset())
-        for p, price in tied:
+        best = min((rho for _, rho, _ in rhos), default=(zero, zero), key=lambda r: r[0])
+        for p, rho, (price, price_slope) in rhos:
+            watch(rho[0] - best[0], rho[1] - best[1])
+            if rho[0] != best[0]:
+                continue
             paid = list(money)
             for g in groups.supporters[p]:
-                paid[g] = max(Fraction(0), paid[g] - price)
+                have, slope = money[g]
+                watch(have - price, slope - price_slope)
+                paid[g] = (have - price, slope - price_slope) if have > price else (zero, zero)
             outcomes.update(f | {p} for f in rest(tuple(paid), left - {p}))
             if len(outcomes) > limit:
                 raise ValueError(f"more than {limit} tied outcomes")
@@ -198,4 +284,5 @@ def equal_shares_tied(
         return found
 
     free = frozenset(groups.free)
-    return [free | f for f in rest(start, frozenset(groups.candidates))]
+    outcomes = frozenset(free | f for f in rest(start, frozenset(groups.candidates)))
+    return outcomes, min(change, default=None)

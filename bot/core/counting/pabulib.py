@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from itertools import repeat
 from pathlib import Path
-from typing import BinaryIO
 
 from bot.core.counting.election import VOTE_TYPES, Ballot, Election, Money, Project, money_text
+from bot.core.counting.voter_ids import VoterIds
 
 SECTIONS = ("META", "PROJECTS", "VOTES")
 # Vote types whose VOTES rows carry a ``points`` column.
@@ -127,12 +127,14 @@ def _rows(lines: Iterable[str], warnings: _Warnings) -> Iterator[tuple[int, str 
 class _Reader:
     """The state of one parse (see :func:`parse_pb`)."""
 
-    def __init__(self, merge: bool) -> None:
+    def __init__(self, source: Callable[[], Iterable[str]], merge: bool) -> None:
+        self.source = source
         self.merge = merge
         self.meta: dict[str, tuple[int, str]] = {}
         self.projects: dict[str, Project] = {}
         self.ballots: list[Ballot] = []
-        self.voters: set[str] = set()
+        self.voters = VoterIds(self.voters_before)
+        self.votes_header = 0  # the line of the VOTES header row
         # merge: (projects, points) -> index in ballots; else a cache that lets equal
         # tuples share one object (a city's thousands of ballots hold a few hundred)
         self.distinct: dict[object, int] = {}
@@ -146,24 +148,39 @@ class _Reader:
     def share(self, value: tuple[object, ...]) -> tuple[object, ...]:
         return self.shared.setdefault(value, value)
 
+    def voters_before(self, line: int) -> Iterator[str]:
+        """The voter ids of the VOTES rows before ``line``, read again from the source
+        (they have been read once already: none is malformed)."""
+        assert self.at is not None
+        at = self.at["voter_id"]
+        for number, _, fields in _rows(self.source(), _Warnings()):
+            if number >= line:
+                return
+            if number > self.votes_header:
+                yield fields[at].strip()
+
 
 def parse_pb(text: str, *, merge: bool = False) -> Election:
     """Parse the text of a ``.pb`` file (``PabulibError`` says where it is malformed).
 
     ``merge=True`` keeps one :class:`Ballot` per distinct vote, with the number of voters
     who cast it as its weight, and drops the per-voter columns: memory then grows with the
-    distinct ballots, not the voters (only the voter ids are kept, to find repeats).
+    distinct ballots, not the voters (a voter listed twice is found without keeping every
+    voter id: see :mod:`.voter_ids`).
     """
-    return _parse(text.split("\n"), merge)
+    lines = text.split("\n")
+    return _parse(lambda: lines, merge)
 
 
-def _parse(lines: Iterable[str], merge: bool) -> Election:
-    r = _Reader(merge)
+def _parse(source: Callable[[], Iterable[str]], merge: bool) -> Election:
+    """Parse the lines ``source()`` gives; it is called again only to read earlier voter
+    ids again (see :mod:`.voter_ids`)."""
+    r = _Reader(source, merge)
     meta, projects = r.meta, r.projects
     seen: list[str] = []
     header: list[str] | None = None
     last = 0
-    for number, section, fields in _rows(lines, r.warnings):
+    for number, section, fields in _rows(source(), r.warnings):
         last = number
         if section is not None:
             if seen and header is None:
@@ -182,6 +199,8 @@ def _parse(lines: Iterable[str], merge: bool) -> Election:
             raise PabulibError(number, "the file must start with a META section")
         if header is None:
             header = _header(seen[-1], fields, number, r.vote_type)
+            if seen[-1] == "VOTES":
+                r.votes_header = number
             continue
         if len(fields) != len(header):
             raise PabulibError(number, f"expected {len(header)} fields, found {len(fields)}")
@@ -202,7 +221,7 @@ def _parse(lines: Iterable[str], merge: bool) -> Election:
     if len(seen) < len(SECTIONS) or header is None:
         missing = SECTIONS[len(seen)] if len(seen) < len(SECTIONS) else f"{seen[-1]} header"
         raise PabulibError(last + 1, f"file ends before the {missing}")
-    for key, actual in (("num_projects", len(projects)), ("num_votes", len(r.voters))):
+    for key, actual in (("num_projects", len(projects)), ("num_votes", r.voters.count)):
         if key in meta and meta[key][1] != str(actual):
             number, value = meta[key]
             section = "PROJECTS" if key == "num_projects" else "VOTES"
@@ -275,9 +294,8 @@ def _ballot(r: _Reader, header: list[str], fields: list[str], number: int) -> No
     voter = fields[at["voter_id"]].strip()
     if not voter:
         raise PabulibError(number, "empty voter_id")
-    if voter in r.voters:
+    if not r.voters.add(voter, number):
         raise PabulibError(number, f"voter {voter!r} listed twice")
-    r.voters.add(voter)
     raw = fields[at["vote"]].strip()
     if not raw:
         named: tuple[str, ...] = ()
@@ -327,16 +345,17 @@ def _ballot(r: _Reader, header: list[str], fields: list[str], number: int) -> No
 def read_pb(path: str | Path, *, merge: bool = False) -> Election:
     """Read and parse a ``.pb`` file (UTF-8; ``OSError`` if it cannot be read), line by
     line: with ``merge`` (see :func:`parse_pb`) memory grows with the distinct ballots."""
-    with Path(path).open("rb") as f:
-        return _parse(_decoded(f), merge)
+    file = Path(path)
+    return _parse(lambda: _decoded(file), merge)
 
 
-def _decoded(f: BinaryIO) -> Iterator[str]:
-    for number, data in enumerate(f, start=1):
-        try:
-            yield data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise PabulibError(number, "not valid UTF-8") from None
+def _decoded(path: Path) -> Iterator[str]:
+    with path.open("rb") as f:
+        for number, data in enumerate(f, start=1):
+            try:
+                yield data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise PabulibError(number, "not valid UTF-8") from None
 
 
 def format_pb(election: Election) -> str:

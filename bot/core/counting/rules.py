@@ -15,7 +15,7 @@ Rules (:data:`RULES`):
 Support is votes (approval, choose-1), points (cumulative, scoring) or the Borda score
 (ordinal). A project whose support is below ``threshold`` (default: META
 ``min_project_score_threshold``) is never funded, under any rule. Ties follow a chain of
-:data:`TIE_KEYS`; ``irresolute=True`` (greedy rules, and ``mes`` without completion) lists
+:data:`TIE_KEYS`; ``irresolute=True`` (greedy rules, and ``mes`` with any completion) lists
 every outcome some way of breaking the ties gives.
 
 :data:`PABULIB_RULES` maps every META ``rule`` value in the pabulib corpus to the options
@@ -175,11 +175,8 @@ def count(
         )
         if irresolute:
             tied = tuple(greedy_tied(costs, score, budget, skip=skip, poznan=poznan, threshold=bar))
-    elif irresolute and (rule != "mes" or completion != "none"):
-        raise ValueError(
-            "an irresolute count is supported for the greedy rules and for mes without "
-            "completion (--completion none)"
-        )
+    elif irresolute and rule != "mes":
+        raise ValueError("an irresolute count is supported for the greedy rules and for mes")
     else:
         approvals = _approvals(election)
         eligible = {p for p in costs if score[p] >= bar}
@@ -187,7 +184,7 @@ def count(
         if rule == "mes-comparison":
             selected = _compare(election, approvals, selected, order, eligible)
         if irresolute:
-            tied = _mes_tied(election, approvals, eligible, satisfaction)
+            tied = _mes_tied(election, approvals, eligible, completion, satisfaction)
     spent = sum(costs[p] for p in selected)
     return Outcome(rule, tuple(selected), election.budget, spent, votes, score, tied)
 
@@ -252,19 +249,48 @@ def _mes_tied(
     election: Election,
     approvals: Mapping[frozenset[str], int],
     eligible: set[str],
+    completion: str,
     satisfaction: str,
 ) -> tuple[tuple[str, ...], ...]:
+    """Every outcome of MES with its completion under some way of breaking the ties (of
+    each pass, and of the greedy completion)."""
     ids = [p.id for p in election.projects]
     index = {pid: i for i, pid in enumerate(ids)}
     outcomes = equal_shares_tied(
         [p.cost for p in election.projects],
         [[index[p] for p in b if p in eligible] for b in approvals],
         int(election.budget),
+        add1=completion in ("add1", "add1-budget", "add1u"),
+        exhaustive_stop=completion != "add1-budget",
         weights=list(approvals.values()),
         utility=[1] * len(ids) if satisfaction == "cardinality" else None,
     )
-    tied = (tuple(sorted((ids[i] for i in f), key=id_key)) for f in outcomes)
+    found = {frozenset(ids[i] for i in f) for f in outcomes}
+    if completion in ("greedy", "add1u"):
+        found = {
+            f | set(added)
+            for f in found
+            for added in _utilitarian_tied(election, approvals, f, eligible, satisfaction)
+        }
+    tied = (tuple(sorted(f, key=id_key)) for f in found)
     return tuple(sorted(tied, key=lambda t: [id_key(p) for p in t]))
+
+
+def _utilitarian_tied(
+    election: Election,
+    approvals: Mapping[frozenset[str], int],
+    selected: frozenset[str],
+    eligible: set[str],
+    satisfaction: str,
+) -> list[tuple[str, ...]]:
+    """Every outcome of :func:`_utilitarian` after ``selected`` under some order of ties."""
+    costs = {p.id: p.cost for p in election.projects if p.id in eligible and p.id not in selected}
+    approved = _approval_support(election, approvals)
+    # by approvals, or by approvals per cost (a supported free project is funded by MES)
+    per_cost = satisfaction == "cardinality"
+    support = {p: Fraction(approved[p], (c or 1) if per_cost else 1) for p, c in costs.items()}
+    left = int(election.budget) - sum(p.cost for p in election.projects if p.id in selected)
+    return greedy_tied(costs, support, left)
 
 
 def _utilitarian(

@@ -21,7 +21,7 @@ from bot.core.ballot_kinds import (
     SETS,
     TOTALS,
 )
-from bot.core.counting import Election, format_pb
+from bot.core.counting import DEFAULT_TIES, PABULIB_RULES, Election, format_pb
 from bot.core.phones import InvalidPhone, normalize_phone
 from bot.core.rendering.spreadsheet import csv_text
 from bot.core.services import audit, poll_results, voting
@@ -114,6 +114,7 @@ async def import_pb(
 ) -> Poll:
     """A new poll with the election's projects as options and its ballots as cast."""
     ballot_type = FROM_PB_VOTE_TYPE[election.vote_type]
+    named = election.meta.get("rule", "").strip()
     limit = {
         CHOOSE1: 1,
         APPROVAL: int(election.meta.get("max_length") or len(election.projects)),
@@ -133,15 +134,15 @@ async def import_pb(
             now=now,
             max_choices=limit,
             budget=election.budget or None,
-            rule=FROM_PB_RULE.get(election.meta.get("rule", ""), TOTALS),
+            rule=FROM_PB_RULE.get(named, TOTALS),
             min_age=0,
             imported=True,
             actor=actor,
             # as pabulib's checker counts: Add1 without the exhaustive stop, the META threshold
-            completion=(
-                "add1-budget" if election.meta.get("rule", "").startswith("equal") else "add1"
-            ),
+            completion=("add1-budget" if named.startswith("equal") else "add1"),
             threshold=int(election.meta.get(THRESHOLD, "0").partition(".")[0] or 0),
+            # ties as the city broke them (options are numbered in the file's order)
+            ties=PABULIB_RULES[named].ties if named in FROM_PB_RULE else DEFAULT_TIES,
         )
         options = {str(n): o.id for n, o in enumerate(await repos.polls.options(poll.id), start=1)}
         by_project = {p.id: options[str(n)] for n, p in enumerate(election.projects, start=1)}
@@ -293,3 +294,13 @@ async def _paper_voter(
 
 def describe_state(poll: Poll, now: datetime) -> str:
     return f"{voting.poll_state(poll, now)} ({poll.opens_at[:16]} – {poll.closes_at[:16]} UTC)"
+
+
+def describe_count(poll: Poll) -> str:
+    """How a budget poll counts, e.g. ``counted by greedy-no-skip, ties: votes, cost, id``."""
+    how = f"counted by {poll.rule}"
+    if poll.rule == "mes":
+        how += f" (completion {poll.completion}, satisfaction {poll.satisfaction})"
+    if poll.threshold:
+        how += f", threshold {poll.threshold}"
+    return f"{how}, ties: {', '.join(poll.ties)}"

@@ -110,6 +110,7 @@ async def compute(
         outcome = count(
             election,
             poll.rule,
+            ties=poll.ties,
             completion=poll.completion,
             satisfaction=poll.satisfaction,
             threshold=poll.threshold,

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from bot.core.ballot_kinds import BALLOT_TYPES, BUDGET_RULES, CHOOSE1, RULES, SETS, default_rule
 from bot.core.clock import iso
-from bot.core.counting import COMPLETIONS, SATISFACTIONS
+from bot.core.counting import COMPLETIONS, DEFAULT_TIES, SATISFACTIONS, TIE_KEYS
 from bot.core.rendering.templates import Renderer
 from bot.core.services import audit
 from bot.core.services.audit import CLI, Actor
@@ -56,8 +56,12 @@ async def create_poll(
     completion: str = "add1",
     satisfaction: str = "cost",
     threshold: int = 0,
+    ties: Sequence[str] = DEFAULT_TIES,
 ) -> Poll:
     """Validate and store a poll; problems named by id must be approved.
+
+    A budget rule breaks ties by the chain ``ties`` (:data:`~bot.core.counting.TIE_KEYS`;
+    the lower option number always ends it).
 
     ``imported`` polls (a past election read from a file) may lie in the past.
     """
@@ -89,6 +93,8 @@ async def create_poll(
         raise ServiceError(f"satisfaction must be one of {', '.join(SATISFACTIONS)}")
     if threshold < 0:
         raise ServiceError("the threshold cannot be negative")
+    if not ties or any(key not in TIE_KEYS for key in ties) or len(set(ties)) != len(ties):
+        raise ServiceError(f"ties must be keys among {', '.join(TIE_KEYS)}, each once")
     if rule in BUDGET_RULES:
         if budget is None or budget <= 0:
             raise ServiceError(f"rule {rule} needs a budget in som")
@@ -123,6 +129,7 @@ async def create_poll(
             completion=completion,
             satisfaction=satisfaction,
             threshold=threshold,
+            ties=ties,
         )
         await repos.polls.add_options(poll_id, labels)
         await audit.record(
