@@ -17,6 +17,7 @@ from bot.webui.base import (
     console_of,
     cookie_options,
     field,
+    language,
     not_found,
     page,
     redirect,
@@ -133,8 +134,9 @@ async def _door_page(
 def _refusal(request: web.Request, exc: DoorRefused | ServiceError) -> str:
     if isinstance(exc, DoorRefused):
         key = {"gender": "gender_needed", "village": "village_needed"}.get(exc.code, exc.code)
-        at = exc.at.astimezone(console_of(request).window.tz) if exc.at else None
-        return text(request, key, at=f"{at:%d.%m.%Y %H:%M}" if at else "")
+        renderer = console_of(request).renderer
+        at = renderer.format_datetime(exc.at, language(request)) if exc.at else ""
+        return text(request, key, at=at)
     return text(request, "refused", reason=str(exc))
 
 
