@@ -85,7 +85,7 @@ def test_demo_from_a_pipe_prints_the_replies(tmp_path: Path, db_url: str) -> Non
     assert result.returncode == 0, result.stderr
     replies = result.stdout.strip().splitlines()
     assert len(replies) == 3
-    assert replies[0].startswith("Буйруктар: МЕН")
+    assert replies[0].startswith("Буйруктар (1/2): МЕН")
     assert replies[1] == "Язык: русский. Команды: ПОМОЩЬ."
     assert ", село Ak-Chiy, двор №AC-001 (" in replies[2]
     assert "+996700000002" in result.stderr  # the banner says which phones to try
