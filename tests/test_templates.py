@@ -120,6 +120,24 @@ def test_babel_formats_money_and_dates_per_language(renderer: Renderer) -> None:
     assert out["en"] == "1,802,000 som | 26 Jan 2013 | 10:00 | 26 Jan 2013, 10:00 | 26 Jan 2013"
 
 
+@pytest.mark.parametrize(("lang", "feature", "channel"), ALL)
+def test_no_lines_run_together(renderer: Renderer, lang: str, feature: str, channel: str) -> None:
+    """Every line of text in a template stays a line of its own: the same lines come out
+    as from an environment that removes no newline at all (``trim_blocks`` off), only
+    the empty lines left by lines of tags alone differ."""
+    env = renderer._envs["telegram" if channel == "telegram" else "sms"]
+    keeping = env.overlay(trim_blocks=False)
+    data = {"lang": lang, "fit_width": None, **sample(feature, lang)}
+    name = f"{lang}/{feature}.{channel}.j2"
+
+    def lines(text: str) -> list[str]:
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+    assert lines(env.get_template(name).render(data)) == lines(
+        keeping.get_template(name).render(data)
+    )
+
+
 #: what a person must never read: an ISO date or timestamp, UTC, a two-digit year
 _MACHINE_DATES = re.compile(
     r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}:\d{2}|\bUTC\b|\+00:00|\b\d{1,2}[./-]\d{1,2}[./-]\d{2}\b"

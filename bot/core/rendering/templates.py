@@ -9,6 +9,7 @@ dates in the reader's language and the municipality's time zone.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+import jinja2.ext
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_decimal
 
@@ -48,6 +50,25 @@ _DATETIME_JOIN = {"ky": "{1} {0}", "ru": "{1}, {0}", "en": "{1}, {0}"}
 _TIME_PATTERN = "HH:mm"
 
 
+#: a block tag (``{% if %}``, ``{% endif %}``, ``{% for %}``...) ending a line
+_TAG_AT_LINE_END = re.compile(r"(?<![+-])%}$")
+_TAGS = re.compile(r"{%.*?%}|{#.*?#}")
+
+
+class KeepLineEnds(jinja2.ext.Extension):
+    """``trim_blocks`` eats the newline after every block tag: right for a line that is
+    only tags, wrong for text that ends in one (``MAYBE{% if agenda %}`` then the agenda
+    on the next line ran together in every language). A line with anything besides tags
+    keeps its newline (``+%}``: Jinja's own switch for one tag)."""
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        lines = source.split("\n")
+        for n, line in enumerate(lines[:-1]):
+            if _TAG_AT_LINE_END.search(line) and _TAGS.sub("", line).strip():
+                lines[n] = line[:-2] + "+%}"
+        return "\n".join(lines)
+
+
 class Renderer:
     def __init__(self, tz: ZoneInfo | str = "Asia/Bishkek") -> None:
         self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
@@ -60,6 +81,7 @@ class Renderer:
             "undefined": jinja2.StrictUndefined,
             # templates are files of the installed package: no stat() per render
             "auto_reload": False,
+            "extensions": [KeepLineEnds],
         }
         self._envs = {
             "sms": jinja2.Environment(autoescape=False, **common),
