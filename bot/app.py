@@ -160,6 +160,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
             )
             await set_commands(bot, renderer, default_language=settings.default_language)
             if settings.telegram_webhook_url and settings.telegram_webhook_secret:
+                ctx.telegram_mode = "webhook"
                 ctx.telegram_secret = settings.telegram_webhook_secret.get_secret_value()
                 ctx.telegram_feed = webhook_feed(dp, bot)
                 ctx.telegram_lane = TextLane(dp, bot, ctx)
@@ -169,6 +170,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
                     allowed_updates=dp.resolve_used_update_types(),
                 )
             else:
+                ctx.telegram_mode = "polling"
                 await bot.delete_webhook()
                 tasks.append(
                     asyncio.create_task(
