@@ -194,3 +194,34 @@ def test_commands_need_a_municipality_first(tmp_path: Path) -> None:
     result = run_cli("staff", "list", cwd=tmp_path)
     assert result.returncode == 2
     assert "no municipality yet" in result.stderr
+
+
+def test_a_queued_broadcast_is_cancelled(tmp_path: Path, db_url: str) -> None:
+    assert run_cli("init", "--demo", cwd=tmp_path, env=on(db_url)).returncode == 0
+    text = tmp_path / "text.txt"
+    text.write_text("Суу түтүгү эртең оңдолот.", encoding="utf-8")
+    queued = run_cli(
+        "broadcast", "--village", "Kachybek", "--text-file", str(text), cwd=tmp_path,
+        env=on(db_url),
+    )  # fmt: skip
+    assert queued.returncode == 0, queued.stderr
+    [(waiting,)] = query_database(db_url, "SELECT COUNT(*) FROM outbox WHERE status = 'queued'")
+    assert waiting > 0
+
+    cancelled = run_cli("broadcast", "cancel", "1", cwd=tmp_path, env=on(db_url))
+
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert cancelled.stdout.startswith(
+        f"broadcast 1 cancelled: {waiting} message(s) will not be sent\n"
+    )
+    assert "queued 0, sent 0, delivered 0, failed" in cancelled.stdout
+    rows = query_database(db_url, "SELECT status, error FROM outbox WHERE broadcast_id = 1")
+    assert set(rows) == {("failed", "cancelled by staff")} and len(rows) == waiting
+    [(detail,)] = query_database(
+        db_url, "SELECT detail FROM audit_log WHERE action = 'broadcast cancelled'"
+    )
+    assert detail == f"{waiting} message(s) not sent"
+    again = run_cli("broadcast", "cancel", "1", cwd=tmp_path, env=on(db_url))
+    assert again.stdout.startswith("broadcast 1 cancelled: 0 message(s) will not be sent")
+    unknown = run_cli("broadcast", "cancel", "99", cwd=tmp_path, env=on(db_url))
+    assert unknown.returncode == 2 and "no broadcast 99" in unknown.stderr

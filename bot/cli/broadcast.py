@@ -21,13 +21,17 @@ from bot.core.services import broadcast
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "broadcast",
-        help="queue a message to every opted-in resident; 'broadcast status ID' shows progress",
+        help="queue a message to every opted-in resident; 'broadcast status ID' shows progress,"
+        " 'broadcast cancel ID' stops what still waits",
         description="Queue one message per opted-in resident on their channel (Telegram when"
         " linked, else SMS; long texts are split). `civic-bot run` sends them."
-        " Progress: civic-bot broadcast status ID.",
+        " Progress: civic-bot broadcast status ID. Stop the messages still queued:"
+        " civic-bot broadcast cancel ID.",
     )
-    parser.add_argument("action", nargs="?", choices=["status"], help="show progress of ID")
-    parser.add_argument("id", nargs="?", type=int, help="broadcast id (with status)")
+    parser.add_argument(
+        "action", nargs="?", choices=["status", "cancel"], help="show progress of ID, or cancel it"
+    )
+    parser.add_argument("id", nargs="?", type=int, help="broadcast id (with status or cancel)")
     parser.add_argument("--text-file", type=Path, help="UTF-8 file with the message text")
     parser.add_argument("--village", help="only residents of this village")
     add_municipality_option(parser)
@@ -42,6 +46,17 @@ async def _broadcast(args: argparse.Namespace) -> int:
             if args.id is None:
                 raise CliError("broadcast status needs the broadcast id")
             print(await broadcast.progress(repos, args.id))
+            return 0
+        if args.action == "cancel":
+            if args.id is None:
+                raise CliError("broadcast cancel needs the broadcast id")
+            municipality = await chosen_municipality(repos, args)
+            actor = await acting(repos, municipality, args)
+            after, stopped = await broadcast.cancel(
+                repos, municipality, args.id, now=SystemClock().now(), actor=actor
+            )
+            print(f"broadcast {args.id} cancelled: {stopped} message(s) will not be sent")
+            print(after)
             return 0
         if args.text_file is None:
             raise CliError("--text-file is required")

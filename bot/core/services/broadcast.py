@@ -108,6 +108,33 @@ async def create_broadcast(
     return await progress(repos, broadcast_id)
 
 
+#: the error a message of a cancelled broadcast carries (it fails: nobody gets it)
+CANCELLED = "cancelled by staff"
+
+
+async def cancel(
+    repos: Repos,
+    municipality: Municipality,
+    broadcast_id: int,
+    *,
+    now: datetime,
+    actor: Actor = audit.CLI,
+) -> tuple[Progress, int]:
+    """Stop what of a broadcast still waits in the outbox; the progress after, and how
+    many messages will not go. What a worker holds or has sent is not called back."""
+    found = await repos.broadcasts.get(broadcast_id)
+    if found is None or found.municipality_id != municipality.id:
+        raise ServiceError(f"no broadcast {broadcast_id}")
+    async with repos.db.transaction():
+        stopped = await repos.outbox.cancel_queued(broadcast_id, error=CANCELLED, now=iso(now))
+        await audit.record(
+            repos, municipality.id, actor, "broadcast cancelled", now=now,
+            object_kind="broadcast", object_id=broadcast_id,
+            detail=f"{stopped} message(s) not sent",
+        )  # fmt: skip
+    return await progress(repos, broadcast_id), stopped
+
+
 async def progress(repos: Repos, broadcast_id: int) -> Progress:
     broadcast = await repos.broadcasts.get(broadcast_id)
     if broadcast is None:
