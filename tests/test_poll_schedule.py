@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from bot.core.clock import iso
 from bot.core.rendering.templates import Renderer
 from bot.core.services.poll_jobs import PollJobs
 from bot.core.services.polls import OptionSpec, create_poll
@@ -88,6 +89,28 @@ async def test_the_whole_cycle_sends_each_message_once(
     assert "Kindergarten" in body
     assert (await repos.polls.get(demo.id, poll.id)).results_published  # type: ignore[union-attr]
     assert await scheduler(repos, renderer, clock).run_due() == {}
+
+
+async def test_a_resident_who_links_telegram_after_the_sms_is_not_told_again(
+    repos: Repos, renderer: Renderer, demo: Municipality, clock: FakeClock, poll: Poll
+) -> None:
+    clock.advance(hours=1)
+    electorate = (await scheduler(repos, renderer, clock).run_due())[f"poll:{poll.id}:announce"]
+    resident_id = await repos.db.fetchval(
+        "SELECT resident_id FROM outbox WHERE dedupe_key LIKE ? AND channel = 'sms'"
+        " ORDER BY id LIMIT 1",
+        (f"poll:{poll.id}:announce:%",),
+    )
+    await repos.residents.link_telegram(resident_id, 424242, now=iso(clock.now()))
+    for _ in range(3):  # restarts: each process runs the due job again
+        ran = await scheduler(repos, renderer, clock).run_due()
+        assert ran == {f"poll:{poll.id}:announce": 0}
+    assert await outbox_count(repos, "announce", poll) == electorate
+    told = await repos.db.fetchall(
+        "SELECT channel FROM outbox WHERE resident_id = ? AND dedupe_key LIKE ?",
+        (resident_id, f"poll:{poll.id}:announce:%"),
+    )
+    assert [row[0] for row in told] == ["sms"]
 
 
 async def test_after_downtime_stale_jobs_are_skipped_and_results_caught_up(
