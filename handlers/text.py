@@ -100,17 +100,26 @@ ROLE_COMMANDS = {"broadcast": roles.STAFF_ROLES, "act": {"monitor"}}
 HELP_PAGE = 9
 
 
-def help_commands(language: str, held: Collection[str] = ()) -> list[dict[str, str]]:
+def help_commands(language: str, held: Collection[str] = ()) -> list[dict[str, str | None]]:
     """The commands HELP lists: every one with a handler that a holder of the roles
     ``held`` may use, keyword in ``language`` (answers to invitations are explained
     in each invitation)."""
     return [
-        {"name": name, "keyword": KEYWORDS[name][language][0]}
+        {"name": name, "keyword": KEYWORDS[name][language][0], "slash": _slash(name)}
         for name in HANDLERS
         if name != "help"
         and name not in hearing_commands.NOT_IN_HELP
         and (name not in ROLE_COMMANDS or ROLE_COMMANDS[name] & set(held))
     ]
+
+
+def _slash(name: str) -> str | None:
+    """The command as a Telegram user types it: ``/vote`` (the first English keyword
+    that is a word; every keyword works with a leading ``/``). None for START: Telegram's
+    own ``/start`` opens the main menu."""
+    if name == "start":
+        return None
+    return "/" + next(word for word in KEYWORDS[name]["en"] if len(word) > 1).lower()
 
 
 def help_page(
