@@ -138,6 +138,22 @@ def test_no_lines_run_together(renderer: Renderer, lang: str, feature: str, chan
     )
 
 
+#: an SMS code (``У6 ИЙЕ``, ``ДОБУШТАР 1``, ``ДОЛБООР N``, ``Д12 1 2``, ``БАА 1 4``)
+_SMS_CODE = re.compile(
+    r"\b[УСH]\d+ (ИЙЕ|ДА|YES)|\b(ДОБУШТАР|ОПРОСЫ|POLLS|ДОЛБООР|ПРОЕКТ|PROJECT|АКТТАР|АКТЫ|ACTS)"
+    r" [\dN]|\b[ДГV]\d+ \d|\b(БАА|ОЦЕНКА|R) \d"
+)
+#: replies to a command the person typed as by SMS may show the form to type
+_ANSWERS_TO_TYPING = {"vote_refused", "rsvp_refused", "budget_refused", "rate_refused"}
+
+
+@pytest.mark.parametrize("feature", sorted(set(FEATURES) - _ANSWERS_TO_TYPING - {"help"}), ids=str)
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_telegram_texts_show_no_sms_codes(renderer: Renderer, lang: str, feature: str) -> None:
+    text = renderer.render(feature, lang, "telegram", **sample(feature, lang))
+    assert not _SMS_CODE.search(text), text
+
+
 #: what a person must never read: an ISO date or timestamp, UTC, a two-digit year
 _MACHINE_DATES = re.compile(
     r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}:\d{2}|\bUTC\b|\+00:00|\b\d{1,2}[./-]\d{1,2}[./-]\d{2}\b"

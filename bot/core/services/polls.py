@@ -12,6 +12,7 @@ from datetime import datetime
 
 from bot.core.clock import iso
 from bot.core.counting import COMPLETIONS, SATISFACTIONS
+from bot.core.rendering.buttons import vote_button
 from bot.core.rendering.templates import Renderer
 from bot.core.services import audit
 from bot.core.services.audit import CLI, Actor
@@ -25,6 +26,8 @@ from storage.repos import Repos
 BALLOT_TYPES = ("choose1", "approval", "ranked", "cumulative")
 RULES = ("totals", "borda", "greedy", "mes")
 PAGE = 5000
+#: messages about a poll that carry a Vote button in Telegram (while the poll is open)
+VOTE_BUTTON = ("announce", "reminder")
 BALLOT_KEY_MISSING = (
     "BALLOT_KEY is not set: a secret ballot needs it (how to make one: .env.example)"
 )
@@ -176,6 +179,9 @@ async def notify_electorate(
                     options=options,
                     **(data or {}),
                 ),
+                buttons=(lambda language: vote_button(renderer, language, poll.id))
+                if purpose in VOTE_BUTTON
+                else None,
             )
         queued += await repos.outbox.enqueue(drafts, now=iso(now))
         after = page[-1][0]
