@@ -196,10 +196,25 @@ def test_commands_need_a_municipality_first(tmp_path: Path) -> None:
     assert "no municipality yet" in result.stderr
 
 
-def test_a_queued_broadcast_is_cancelled(tmp_path: Path, db_url: str) -> None:
+def test_a_broadcast_is_previewed_then_cancelled_while_queued(tmp_path: Path, db_url: str) -> None:
     assert run_cli("init", "--demo", cwd=tmp_path, env=on(db_url)).returncode == 0
     text = tmp_path / "text.txt"
     text.write_text("Суу түтүгү эртең оңдолот.", encoding="utf-8")
+    preview = run_cli(
+        "broadcast", "--village", "Kachybek", "--text-file", str(text), "--dry-run",
+        cwd=tmp_path, env=on(db_url),
+    )  # fmt: skip
+    assert preview.returncode == 0, preview.stderr
+    [(audience,)] = query_database(
+        db_url,
+        "SELECT COUNT(*) FROM residents r JOIN villages v ON v.id = r.village_id"
+        " WHERE v.name = 'Kachybek' AND NOT r.opted_out",
+    )
+    assert preview.stdout == (
+        f"would reach {audience} resident(s): telegram 0, sms {audience};"
+        " nothing queued (--dry-run)\n"
+    )
+    assert query_database(db_url, "SELECT COUNT(*) FROM broadcasts") == [(0,)]
     queued = run_cli(
         "broadcast", "--village", "Kachybek", "--text-file", str(text), cwd=tmp_path,
         env=on(db_url),

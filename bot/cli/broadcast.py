@@ -34,6 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("id", nargs="?", type=int, help="broadcast id (with status or cancel)")
     parser.add_argument("--text-file", type=Path, help="UTF-8 file with the message text")
     parser.add_argument("--village", help="only residents of this village")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show who it would reach (residents by channel) and queue nothing",
+    )
     add_municipality_option(parser)
     add_staff_option(parser)
     parser.set_defaults(handler=_broadcast)
@@ -65,6 +70,13 @@ async def _broadcast(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError) as exc:
             raise CliError(f"cannot read {args.text_file}: {exc}") from None
         municipality = await chosen_municipality(repos, args)
+        if args.dry_run:
+            reach = await broadcast.audience(repos, municipality, args.village)
+            print(
+                f"would reach {sum(reach.values())} resident(s): telegram {reach['telegram']},"
+                f" sms {reach['sms']}; nothing queued (--dry-run)"
+            )
+            return 0
         actor = await acting(repos, municipality, args)
         author = await repos.residents.by_id(actor.resident_id) if actor.resident_id else None
         result = await broadcast.create_broadcast(

@@ -16,7 +16,7 @@ from bot.core.rendering.templates import Renderer
 from bot.core.services import audit
 from bot.core.services.audit import Actor
 from bot.core.services.errors import ServiceError
-from bot.core.services.outbound import drafts_for
+from bot.core.services.outbound import channel_of, drafts_for
 from bot.core.services.roles import require_staff
 from storage.models import Broadcast, Municipality, Resident
 from storage.repos import Repos
@@ -63,15 +63,7 @@ async def create_broadcast(
         raise ServiceError(f"the broadcast text is longer than {MAX_BODY} characters")
     if author is not None:
         await require_staff(repos, author)
-    village_id = None
-    if village:
-        villages = {
-            v.name.casefold(): v for v in await repos.municipalities.villages(municipality.id)
-        }
-        if village.casefold() not in villages:
-            known = ", ".join(v.name for v in villages.values())
-            raise ServiceError(f"unknown village {village!r} (known: {known})")
-        village_id = villages[village.casefold()].id
+    village_id = await _village_id(repos, municipality, village)
     stamp = iso(now)
     async with repos.db.transaction():
         broadcast_id = await repos.broadcasts.create(
@@ -133,6 +125,33 @@ async def cancel(
             detail=f"{stopped} message(s) not sent",
         )  # fmt: skip
     return await progress(repos, broadcast_id), stopped
+
+
+async def audience(
+    repos: Repos, municipality: Municipality, village: str | None = None
+) -> dict[str, int]:
+    """Who a broadcast would reach, before it goes: opted-in residents by channel
+    (``telegram``, ``sms``), as :func:`create_broadcast` would address them."""
+    village_id = await _village_id(repos, municipality, village)
+    counts = dict.fromkeys(("telegram", "sms"), 0)
+    after = 0
+    while page := await repos.broadcasts.audience_page(
+        municipality_id=municipality.id, village_id=village_id, after_id=after, limit=PAGE
+    ):
+        for recipient in page:
+            counts[channel_of(recipient)] += 1
+        after = page[-1].resident_id
+    return counts
+
+
+async def _village_id(repos: Repos, municipality: Municipality, village: str | None) -> int | None:
+    if not village:
+        return None
+    villages = {v.name.casefold(): v for v in await repos.municipalities.villages(municipality.id)}
+    if village.casefold() not in villages:
+        known = ", ".join(v.name for v in villages.values())
+        raise ServiceError(f"unknown village {village!r} (known: {known})")
+    return villages[village.casefold()].id
 
 
 async def progress(repos: Repos, broadcast_id: int) -> Progress:
