@@ -279,6 +279,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
             )
             await set_commands(bot, renderer, default_language=settings.default_language)
             if settings.telegram_webhook_url and settings.telegram_webhook_secret:
+                ctx.telegram_mode = "webhook"
                 secret = settings.telegram_webhook_secret.get_secret_value()
                 telegram_webhook.attach(ctx, dp, bot, secret=secret)
                 await bot.set_webhook(
@@ -287,6 +288,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
                     allowed_updates=dp.resolve_used_update_types(),
                 )
             else:
+                ctx.telegram_mode = "polling"
                 await bot.delete_webhook()
                 tasks.append(
                     asyncio.create_task(

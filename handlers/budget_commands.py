@@ -23,10 +23,17 @@ def _number_and_page(text: str) -> tuple[int | None, int]:
 
 
 async def budget(ctx: Context) -> Reply:
+    """``BUDGET``: the latest year's budget for the household; ``BUDGET 2015``: 2015's."""
+    year = _number(ctx.args)
     try:
-        summary = await budget_summary.household_summary(ctx.repos, ctx.municipality, ctx.resident)
+        summary = await budget_summary.household_summary(
+            ctx.repos, ctx.municipality, ctx.resident, year
+        )
     except ServiceError:
-        return Reply("budget_refused", {"code": "no_budget"})
+        years = await budget_summary.budget_years(ctx.repos, ctx.municipality)
+        if year is None or not years:
+            return Reply("budget_refused", {"code": "no_budget"})
+        return Reply("budget_refused", {"code": "no_budget_year", "year": year, "years": years})
     return Reply("budget", {"summary": summary})
 
 
@@ -104,5 +111,3 @@ async def rate(ctx: Context) -> Reply:
 HANDLERS = {
     "budget": budget, "project": project, "join": join, "act": act, "acts": acts, "rate": rate,
 }  # fmt: skip
-#: HELP must fit one SMS: these are explained where they are used
-NOT_IN_HELP = {"project", "join", "act", "acts"}

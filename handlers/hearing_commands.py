@@ -59,5 +59,5 @@ async def maybe(ctx: Context) -> Reply:
 HANDLERS = {
     "hearings": list_hearings, "yes": yes, "no": no, "maybe": maybe, "hearing": numbered,
 }  # fmt: skip
-#: answered in the invitation itself; HELP stays short enough for one SMS
+#: explained in each invitation, so HELP does not list them
 NOT_IN_HELP = {"yes", "no", "maybe", "hearing"}

@@ -6,8 +6,10 @@ Handlers stay thin: the rules live in ``bot.core.services``; the words live in t
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.core.rendering.templates import Renderer
 from bot.core.services import broadcast, residents, roles
@@ -32,8 +34,11 @@ class Handled:
 
 
 async def _help(ctx: Context) -> Reply:
-    staff = await roles.is_staff(ctx.repos, ctx.resident)
-    return Reply("help", {"commands": help_commands(ctx.resident.language, staff=staff)})
+    """Every command the sender may use; by SMS a page at a time (``HELP 2``)."""
+    held = await roles.held(ctx.repos, ctx.resident)
+    page = int(ctx.args) if ctx.args.isascii() and ctx.args.isdecimal() else 1
+    per_page = None if ctx.channel == "telegram" else HELP_PAGE
+    return Reply("help", help_page(ctx.resident.language, held, page=page, per_page=per_page))
 
 
 async def _lang(ctx: Context) -> Reply:
@@ -89,19 +94,44 @@ HANDLERS: dict[str, Handler] = {
     "help": _help,
 }
 
-#: commands only staff see in HELP (the role is still checked on every call)
-STAFF_COMMANDS = {"broadcast"}
+#: commands HELP lists only to holders of one of these roles (checked again on every call)
+ROLE_COMMANDS = {"broadcast": roles.STAFF_ROLES, "act": {"monitor"}}
+#: commands an SMS HELP lists on one page (two segments in every language); ``HELP 2``...
+HELP_PAGE = 9
 
 
-def help_commands(language: str, *, staff: bool = False) -> list[dict[str, str]]:
-    """The commands HELP lists: exactly those with a handler, keyword in ``language``."""
+def help_commands(language: str, held: Collection[str] = ()) -> list[dict[str, str | None]]:
+    """The commands HELP lists: every one with a handler that a holder of the roles
+    ``held`` may use, keyword in ``language`` (answers to invitations are explained
+    in each invitation)."""
     return [
-        {"name": name, "keyword": KEYWORDS[name][language][0]}
+        {"name": name, "keyword": KEYWORDS[name][language][0], "slash": _slash(name)}
         for name in HANDLERS
         if name != "help"
-        and name not in hearing_commands.NOT_IN_HELP | budget_commands.NOT_IN_HELP
-        and (staff or name not in STAFF_COMMANDS)
+        and name not in hearing_commands.NOT_IN_HELP
+        and (name not in ROLE_COMMANDS or ROLE_COMMANDS[name] & set(held))
     ]
+
+
+def _slash(name: str) -> str | None:
+    """The command as a Telegram user types it: ``/vote`` (the first English keyword
+    that is a word; every keyword works with a leading ``/``). None for START: Telegram's
+    own ``/start`` opens the main menu."""
+    if name == "start":
+        return None
+    return "/" + next(word for word in KEYWORDS[name]["en"] if len(word) > 1).lower()
+
+
+def help_page(
+    language: str, held: Collection[str] = (), *, page: int = 1, per_page: int | None = HELP_PAGE
+) -> dict[str, Any]:
+    """The ``help`` template's data: page ``page`` of :func:`help_commands` (all of them
+    with ``per_page`` None), its number and how many pages there are."""
+    commands = help_commands(language, held)
+    size = per_page or len(commands)
+    pages = -(-len(commands) // size)
+    page = min(max(page, 1), pages)
+    return {"commands": commands[(page - 1) * size : page * size], "page": page, "pages": pages}
 
 
 async def handle_text(

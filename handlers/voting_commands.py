@@ -31,17 +31,23 @@ async def list_polls(ctx: Context) -> Reply:
         for poll in await voting.open_polls(ctx.repos, ctx.municipality, ctx.resident, ctx.now)
         if not wanted.isdecimal() or poll.id == int(wanted)
     ]
-    return Reply("polls", {"polls": polls})
+    examples = {poll.id: voting.ballot_example(poll, options) for poll, options in polls}
+    return Reply("polls", {"polls": polls, "examples": examples})
 
 
 async def vote(ctx: Context) -> Reply:
     try:
         ballot = parse_ballot_text(ctx.args)
+    except BallotSyntaxError as exc:
+        return Reply("vote_refused", {"code": exc.code, **exc.details})
+    try:
         cast = await voting.cast(
             ctx.repos, ctx.municipality, ctx.resident, ballot, channel=ctx.channel, now=ctx.now
         )
     except (BallotSyntaxError, Refused) as exc:
-        return Reply("vote_refused", {"code": exc.code, **exc.details})
+        # "which poll?" repeats the voter's own choices after the number to add
+        typed = ballot.entries_text()
+        return Reply("vote_refused", {"code": exc.code, "typed": typed, **exc.details})
     return Reply("voted", {"poll": cast.poll, "chosen": cast.chosen, "replaced": cast.replaced})
 
 

@@ -163,12 +163,18 @@ class BudgetRepo:
         )
         return None if row is None else _project(row)
 
-    async def projects(self, municipality_id: int, village_id: int | None = None) -> list[Project]:
-        """All projects, or those of one village plus the municipality-wide ones."""
+    async def projects(
+        self, municipality_id: int, village_id: int | None = None, *, year: int | None = None
+    ) -> list[Project]:
+        """All projects, or those of one village plus the municipality-wide ones; with
+        ``year``, only those the latest budget listing them is of that year."""
         rows = await self.db.fetchall(
             f"SELECT {_PROJECT} FROM projects WHERE municipality_id = ?"
-            " AND (CAST(? AS BIGINT) IS NULL OR village_id IS NULL OR village_id = ?) ORDER BY id",
-            (municipality_id, village_id, village_id),
+            " AND (CAST(? AS BIGINT) IS NULL OR village_id IS NULL OR village_id = ?)"
+            " AND (CAST(? AS BIGINT) IS NULL"
+            " OR budget_id IN (SELECT id FROM budgets WHERE year = ?))"
+            " ORDER BY id",
+            (municipality_id, village_id, village_id, year, year),
         )
         return [_project(row) for row in rows]
 

@@ -95,16 +95,16 @@ class HearingRepo:
             on_conflict="ON CONFLICT DO NOTHING",
         )
 
-    async def latest_invitation(self, resident_id: int, now: str) -> Hearing | None:
-        """The most recent invitation to a hearing still ahead."""
-        row = await self.db.fetchone(
+    async def open_invitations(self, resident_id: int, now: str) -> list[Hearing]:
+        """The published hearings still ahead that the resident is invited to, soonest first."""
+        rows = await self.db.fetchall(
             f"SELECT {', '.join('h.' + c.strip() for c in _COLUMNS.split(','))}"
             " FROM invitations i JOIN hearings h ON h.id = i.hearing_id"
             " WHERE i.resident_id = ? AND h.status = 'published' AND h.starts_at > ?"
-            " ORDER BY i.invited_at DESC, h.id DESC LIMIT 1",
+            " ORDER BY h.starts_at, h.id",
             (resident_id, now),
         )
-        return None if row is None else _hearing(row)
+        return [_hearing(row) for row in rows]
 
     async def answer(
         self, hearing_id: int, resident_id: int, answer: str, code: str, *, now: str

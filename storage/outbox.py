@@ -229,6 +229,15 @@ class OutboxRepo:
         )
         return None if row is None else self._message(row)
 
+    async def cancel_queued(self, broadcast_id: int, *, error: str, now: str) -> int:
+        """Fail the broadcast's messages still waiting (not those a worker holds or has
+        sent); how many."""
+        return await self.db.execute(
+            "UPDATE outbox SET status = 'failed', error = ?, updated_at = ?"
+            " WHERE broadcast_id = ? AND status = 'queued'",
+            (error, now, broadcast_id),
+        )
+
     async def counts(self, broadcast_id: int) -> dict[str, int]:
         rows = await self.db.fetchall(
             "SELECT status, COUNT(*) FROM outbox WHERE broadcast_id = ? GROUP BY status",

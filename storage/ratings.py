@@ -59,6 +59,18 @@ class RatingRepo:
             (service_id, resident_id, village_id, score, now),
         )
 
+    async def scores_of(self, resident_id: int, service_ids: list[int]) -> dict[int, int]:
+        """The resident's own scores of these services: service id -> score."""
+        if not service_ids:
+            return {}
+        marks = ", ".join("?" for _ in service_ids)
+        rows = await self.db.fetchall(
+            f"SELECT service_id, score FROM ratings WHERE resident_id = ?"
+            f" AND service_id IN ({marks})",
+            (resident_id, *service_ids),
+        )
+        return {int(row[0]): int(row[1]) for row in rows}
+
     async def summary(self, municipality_id: int) -> list[RatingGroup]:
         """The ratings of every service by village, round by round."""
         rows = await self.db.fetchall(

@@ -8,7 +8,7 @@ from typing import Any
 from bot.core.rendering.templates import Paged
 from bot.core.services.budget_summary import HouseholdSummary, ProjectDetails
 from bot.core.services.poll_results import OptionResult, PollResults
-from handlers.text import help_commands
+from handlers.text import help_page
 from storage.models import (
     Budget,
     Funding,
@@ -200,7 +200,7 @@ SERVICES = [
 def sample(feature: str, language: str) -> dict[str, Any]:
     """Realistic and long-ish data (long names, opted out), so length checks are honest."""
     data: dict[str, dict[str, Any]] = {
-        "help": {"commands": help_commands(language, staff=True)},
+        "help": help_page(language, {"staff", "monitor"}),
         "broadcast_queued": {"id": 1234, "recipients": 3728},
         "console_code": {"code": "042917", "minutes": 10},
         "broadcast_progress": {
@@ -249,9 +249,9 @@ def sample(feature: str, language: str) -> dict[str, Any]:
                 for n in range(1, 6)
             )
         },
-        "polls": {"polls": [(POLL, OPTIONS)]},
+        "polls": {"polls": [(POLL, OPTIONS)], "examples": {POLL.id: "1:5 2:5"}},
         "voted": {"poll": POLL, "chosen": [(o, 3) for o in OPTIONS[:3]], "replaced": True},
-        "vote_refused": {"code": "which_poll", "numbers": [1234, 1235, 1236]},
+        "vote_refused": {"code": "which_poll", "numbers": [1234, 1235, 1236], "typed": "1:5 2:5"},
         "vote_receipt": {"poll": POLL, "how": "sms", "chosen": [(o, 3) for o in OPTIONS[:3]]},
         "problem_rejected": {
             "number": 12345,

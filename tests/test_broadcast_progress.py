@@ -206,7 +206,7 @@ async def test_a_later_delivery_report_is_shown_after_done(
     clock.advance(seconds=3)
     assert await editor.tick() == 1
     clock.advance(minutes=5)  # long after the last look: a status callback for one SMS
-    sms = await repos.outbox.by_key(f"broadcast:1:resident:{LAST}:sms")
+    sms = await repos.outbox.by_key(f"broadcast:1:resident:{LAST}")
     assert sms is not None
     await repos.outbox.set_status(sms.id, "delivered", None, now=iso(clock.now()))
     clock.advance(seconds=3)

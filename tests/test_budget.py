@@ -69,8 +69,8 @@ async def test_the_household_summary_matches_hand_computed_figures(
     reply = await say("BUDGET")
     share = f"{round(12_000_000 * members / 3728):,}"
     assert reply == (
-        f"Budget 2015: revenue 12 mln, spending 12 mln som. Ak-Chiy: 2.6 mln som."
-        f" Your household ({members}): {share} som. PROJECT 1,2,3"
+        f"Budget 2015: revenue 12 mln, spending 12 mln som: Ak-Chiy 2.6 mln,"
+        f" your household ({members} people) {share} som. PROJECT 1,2,3"
     )
     assert sms_size(reply).segments <= 2
 
@@ -122,6 +122,33 @@ async def test_a_new_version_replaces_the_year_and_keeps_history(
     assert resident is not None
     summary = await budget_summary.household_summary(repos, demo, resident)
     assert summary.spending == 5_000_000
+
+
+async def test_budget_of_a_new_year_and_of_a_year_asked_for(
+    say, repos: Repos, demo: Municipality, clock: FakeClock
+) -> None:
+    body = HEADER + (
+        "revenue,2016,,Taxes,,8000000,,,,,\n"
+        "spending,2016,,Schools,,8000000,,,,,\n"
+        "project,2016,PARK,Park in Ak-Chiy,Ak-Chiy,250000,,planned,,,\n"
+        "funding,2016,PARK,Local budget,,250000,local_budget,,,,\n"
+    )
+    await import_budget(repos, demo, body.encode(), now=clock.now())
+    park = await repos.budget.project_by_code(demo.id, "PARK")
+    assert park is not None
+    await say("LANG EN")
+    latest = await say("BUDGET")
+    assert latest.startswith("Budget 2016: revenue 8 mln, spending 8 mln som")
+    assert latest.endswith(f"PROJECT {park.id}")  # this year's project, not 2015's
+    assert (await say("BUDGET 2015")).startswith("Budget 2015: revenue 12 mln")
+    assert (await say("BUDGET 2015")).endswith("PROJECT 1,2,3")
+    assert await say("BUDGET 2014") == (
+        "There is no budget for 2014. Budgets: 2015, 2016 (BUDGET 2016)."
+    )
+    await say("LANG KY")
+    assert await say("БЮДЖЕТ 2014") == "2014-жылдын бюджети жок. Бар: 2015, 2016 (БЮДЖЕТ 2016)."
+    html = await say("BUDGET", channel="telegram")
+    assert "Park in Ak-Chiy" in html and "Roads" not in html
 
 
 @pytest.mark.parametrize(

@@ -85,7 +85,7 @@ def test_demo_from_a_pipe_prints_the_replies(tmp_path: Path, db_url: str) -> Non
     assert result.returncode == 0, result.stderr
     replies = result.stdout.strip().splitlines()
     assert len(replies) == 3
-    assert replies[0].startswith("Буйруктар: МЕН")
+    assert replies[0].startswith("Буйруктар (1/2): МЕН")
     assert replies[1] == "Язык: русский. Команды: ПОМОЩЬ."
     assert ", село Ак-Чий, двор №AC-001 (" in replies[2]
     assert "+996700000002" in result.stderr  # the banner says which phones to try
@@ -194,3 +194,49 @@ def test_commands_need_a_municipality_first(tmp_path: Path) -> None:
     result = run_cli("staff", "list", cwd=tmp_path)
     assert result.returncode == 2
     assert "no municipality yet" in result.stderr
+
+
+def test_a_broadcast_is_previewed_then_cancelled_while_queued(tmp_path: Path, db_url: str) -> None:
+    assert run_cli("init", "--demo", cwd=tmp_path, env=on(db_url)).returncode == 0
+    text = tmp_path / "text.txt"
+    text.write_text("Суу түтүгү эртең оңдолот.", encoding="utf-8")
+    preview = run_cli(
+        "broadcast", "--village", "Kachybek", "--text-file", str(text), "--dry-run",
+        cwd=tmp_path, env=on(db_url),
+    )  # fmt: skip
+    assert preview.returncode == 0, preview.stderr
+    [(audience,)] = query_database(
+        db_url,
+        "SELECT COUNT(*) FROM residents r JOIN villages v ON v.id = r.village_id"
+        " WHERE v.name = 'Kachybek' AND NOT r.opted_out",
+    )
+    assert preview.stdout == (
+        f"would reach {audience} resident(s): telegram 0, sms {audience};"
+        " nothing queued (--dry-run)\n"
+    )
+    assert query_database(db_url, "SELECT COUNT(*) FROM broadcasts") == [(0,)]
+    queued = run_cli(
+        "broadcast", "--village", "Kachybek", "--text-file", str(text), cwd=tmp_path,
+        env=on(db_url),
+    )  # fmt: skip
+    assert queued.returncode == 0, queued.stderr
+    [(waiting,)] = query_database(db_url, "SELECT COUNT(*) FROM outbox WHERE status = 'queued'")
+    assert waiting > 0
+
+    cancelled = run_cli("broadcast", "cancel", "1", cwd=tmp_path, env=on(db_url))
+
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert cancelled.stdout.startswith(
+        f"broadcast 1 cancelled: {waiting} message(s) will not be sent\n"
+    )
+    assert "queued 0, sent 0, delivered 0, failed" in cancelled.stdout
+    rows = query_database(db_url, "SELECT status, error FROM outbox WHERE broadcast_id = 1")
+    assert set(rows) == {("failed", "cancelled by staff")} and len(rows) == waiting
+    [(detail,)] = query_database(
+        db_url, "SELECT detail FROM audit_log WHERE action = 'broadcast cancelled'"
+    )
+    assert detail == f"{waiting} message(s) not sent"
+    again = run_cli("broadcast", "cancel", "1", cwd=tmp_path, env=on(db_url))
+    assert again.stdout.startswith("broadcast 1 cancelled: 0 message(s) will not be sent")
+    unknown = run_cli("broadcast", "cancel", "99", cwd=tmp_path, env=on(db_url))
+    assert unknown.returncode == 2 and "no broadcast 99" in unknown.stderr

@@ -40,7 +40,9 @@ def test_import_a_new_budget_version_and_push_it(town: Path) -> None:
     assert ok("budget", "push", cwd=town) == "budget summary queued to 648 household(s)\n"
     assert ok("budget", "push", cwd=town) == "budget summary queued to 0 household(s)\n"
     reply = ok("demo", cwd=town, stdin="LANG EN\nBUDGET\n").splitlines()[-1]
-    assert reply.startswith("Budget 2016: revenue 2.5 mln, spending 2.5 mln som. Ak-Chiy: 0 som.")
+    # no project of 2016 in Ak-Chiy: none of 2015's is offered
+    assert reply.startswith("Budget 2016: revenue 2.5 mln, spending 2.5 mln som: Ak-Chiy 0,")
+    assert "PROJECT" not in reply
 
 
 def test_a_bad_budget_file_lists_its_lines(town: Path) -> None:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 
 from bot.core.rendering.sms import sms_size
 from bot.core.rendering.templates import Renderer
 from bot.core.services import demo_data
-from handlers import budget_commands, hearing_commands
-from handlers.commands import parse
-from handlers.text import HANDLERS, STAFF_COMMANDS, handle_text, help_commands
+from handlers import hearing_commands
+from handlers.commands import KEYWORDS, parse
+from handlers.text import HANDLERS, ROLE_COMMANDS, handle_text
 from storage.models import Municipality
 from storage.repos import Repos
 from tests.conftest import FakeClock, table_snapshot
@@ -36,23 +37,53 @@ def say(repos: Repos, renderer: Renderer, demo: Municipality, clock: FakeClock):
     return say
 
 
-async def test_help_lists_exactly_the_commands_that_exist(say) -> None:
-    hidden = {"help"} | STAFF_COMMANDS | hearing_commands.NOT_IN_HELP | budget_commands.NOT_IN_HELP
+async def help_pages(say, command: str, phone: str = demo_data.RESIDENT_PHONE) -> list[str]:
+    """HELP, HELP 2, ... as far as the replies say there is more."""
+    pages = [await say(command, phone=phone)]
+    while pages[-1].endswith(f" {len(pages) + 1}"):
+        pages.append(await say(f"{command} {len(pages) + 1}", phone=phone))
+    return pages
+
+
+@pytest.mark.parametrize(
+    ("phone", "shown", "not_shown"),
+    [
+        (demo_data.RESIDENT_PHONE, set(), {"broadcast", "act"}),
+        (demo_data.ADMIN_PHONE, {"broadcast"}, {"act"}),
+        (demo_data.MONITOR_PHONES[3], {"act"}, {"broadcast"}),
+    ],
+)
+async def test_help_lists_every_command_the_person_may_use(
+    say, phone: str, shown: set[str], not_shown: set[str]
+) -> None:
+    everyone = set(HANDLERS) - {"help"} - hearing_commands.NOT_IN_HELP - set(ROLE_COMMANDS)
+    assert {"join", "project", "acts"} <= everyone
     for language, command in (("ky", "ЖАРДАМ"), ("ru", "ПОМОЩЬ"), ("en", "HELP")):
-        await say(f"LANG {language}")
-        reply = await say(command)
-        listed = help_commands(language)
-        assert {c["name"] for c in listed} == set(HANDLERS) - hidden
-        for entry in listed:
-            assert entry["keyword"] in reply
-            assert parse(entry["keyword"]).name == entry["name"]  # it works as shown
-        assert sms_size(reply).segments <= 2
+        await say(f"LANG {language}", phone=phone)
+        pages = await help_pages(say, command, phone)
+        assert len(pages) == 2
+        for page in pages:
+            assert sms_size(page).segments <= 2, page
+        entries = [entry for page in pages for entry in page.split(": ", 1)[1].split(", ")]
+        listed = [entry.split()[0].rstrip(".") for entry in entries]
+        expected = everyone | shown
+        assert sorted(listed) == sorted(KEYWORDS[name][language][0] for name in expected)
+        assert not {KEYWORDS[name][language][0] for name in not_shown} & set(listed)
+        for keyword in listed:
+            assert parse(keyword).name in expected  # it works as shown
+        html = await say(command, phone=phone, channel="telegram")
+        # Telegram: all at once, as /commands (START by its word: /start is the menu)
+        slashes = re.findall(r"<code>(/[a-z]+)", html)
+        assert sorted(parse(slash).name for slash in slashes) == sorted(expected - {"start"})
+        assert f"<code>{KEYWORDS['start'][language][0]}</code>" in html
+        sms_only = {keyword for keyword in listed if keyword != KEYWORDS["start"][language][0]}
+        assert not {k for k in sms_only if len(k) > 1} & set(html.split())
 
 
 async def test_staff_see_staff_commands_in_help(say) -> None:
-    reply = await say("HELP", phone=demo_data.ADMIN_PHONE)
+    reply = "".join(await help_pages(say, "HELP", demo_data.ADMIN_PHONE))
     assert "ЖАРЫЯ [текст]" in reply
-    assert sms_size(reply).segments <= 2
+    assert "АКТ 1" not in reply
 
 
 async def test_broadcast_is_refused_to_residents_and_changes_nothing(say, repos: Repos) -> None:
@@ -81,7 +112,7 @@ async def test_staff_broadcast_by_text_queues_one_message_per_opted_in_resident(
 
 
 async def test_default_language_is_kyrgyz(say) -> None:
-    assert (await say("HELP")).startswith("Буйруктар:")
+    assert (await say("HELP")).startswith("Буйруктар (1/2):")
 
 
 async def test_lang_changes_the_language_of_every_later_reply(

@@ -160,8 +160,8 @@ async def test_budget_year_from_import_to_rating_export(
     assert share == members * 1000
     reply = await sms.send(demo_data.RESIDENT_PHONE, "BUDGET")
     assert reply.startswith(
-        f"Бюджет {YEAR}: киреше 3,7 млн, чыгаша 3,7 млн сом. Ак-Чий: 0 сом. "
-        f"Үйүңүзгө ({members} киши): {som(share)}. ДОЛБООР "
+        f"Бюджет {YEAR}: киреше 3,7 млн, чыгаша 3,7 млн сом. Чыгашадан: Ак-Чий 0, "
+        f"үйүңүзгө ({members} киши) {som(share)}."
     ), reply
     size = sms_size(reply)
     assert size.encoding == "UCS-2" and size.segments <= 2, size
@@ -182,7 +182,7 @@ async def test_budget_year_from_import_to_rating_export(
     text = summary.params["text"]
     assert f"<b>Бюджет {YEAR}</b>" in text
     assert f"<b>Качыбек айылына</b>: {som(728_000)}" in text
-    assert f"<b>Сиздин үй-бүлөгө тийешелүү үлүш: {som(tg_share)}</b>" in text
+    assert f"<b>{YEAR}-жылдын чыгашасынан үй-бүлөңүздүн үлүшү: {som(tg_share)}</b>" in text
     assert f"(киши башына {som(1000)} × {tg_members} киши)" in text
     assert f"6. Kachybek well — {som(150_000)}, аткарылууда" in text
     [photo] = user.calls("sendPhoto")
@@ -204,7 +204,7 @@ async def test_budget_year_from_import_to_rating_export(
     refused = await sms.send(demo_data.RESIDENT_PHONE, "ACT 6 PURCHASE fake")
     assert "катталды" not in refused  # not a monitor: nothing filed
     assert await sms.send(demo_data.RESIDENT_PHONE, "ACTS 6") == (
-        f"№6 акттар: {clock.now().date().isoformat()} сатып алуу: Pump bought for 40000 som"
+        f"№6 акттар: {clock.now():%d.%m.%Y} сатып алуу: Pump bought for 40000 som"
     )
 
     # --- a rating round: staff open it, two residents rate (one changes their mind); round 1

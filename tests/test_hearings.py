@@ -85,8 +85,23 @@ async def test_rsvp_by_sms_with_and_without_a_number(
     await hearings.publish(repos, renderer, first, now=clock.now())
     clock.advance(minutes=5)
     await hearings.publish(repos, renderer, second, now=clock.now())
+    # two open invitations: a bare answer is asked which hearing, and nothing is recorded
+    assert await say("ИЙЕ") == (
+        f"Сиз бир нече угууга чакырылгансыз: {first.id}, {second.id}."
+        f" Номерин жазыңыз: У{first.id} ИЙЕ."
+    )
+    await say("LANG RU")
+    assert await say("нет") == (
+        f"Вы приглашены на несколько слушаний: {first.id}, {second.id}."
+        f" Укажите номер: С{first.id} НЕТ."
+    )
     await say("LANG EN")
-    reply = await say("YES")  # the most recent invitation: the second hearing
+    assert await say("MAYBE") == (
+        f"You are invited to several hearings: {first.id}, {second.id}."
+        f" Add the number: H{first.id} MAYBE."
+    )
+    assert await repos.db.fetchval("SELECT COUNT(*) FROM rsvps") == 0
+    reply = await say(f"H{second.id} YES")
     assert reply.startswith(f"Answer: coming. Hearing {second.id}: ")
     code = reply.rsplit(" ", 1)[1]
     assert len(code) == 5 and code.isdigit()
@@ -264,6 +279,13 @@ async def test_the_demo_holds_the_seed_hearings(repos: Repos, demo: Municipality
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_rsvp_refusal_fits_two_segments(renderer: Renderer, language: str) -> None:
-    for code in ("no_invitation", "unknown_hearing", "cancelled", "past", "not_invited", "usage"):
+    codes = ("no_invitation", "unknown_hearing", "cancelled", "past", "not_invited", "usage")
+    for code in codes:
         text = renderer.render("rsvp_refused", language, "sms", code=code, number=123456)
         assert text and sms_size(text).segments <= 2, (code, text)
+    for answer in ("yes", "no", "maybe"):
+        text = renderer.render(
+            "rsvp_refused", language, "sms", code="which_hearing",
+            numbers=[123456, 123457, 123458], answer=answer,
+        )  # fmt: skip
+        assert text and sms_size(text).segments <= 2, (answer, text)

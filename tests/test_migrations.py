@@ -79,6 +79,38 @@ async def test_stairway_from_each_version_ends_in_the_same_schema(
         assert await current_version(db) == latest_version()
 
 
+async def test_outbox_keys_lose_their_channel_and_no_one_is_told_twice(db_url: str) -> None:
+    """0021: ``<key>:resident:<id>:<channel>[:n]`` becomes ``<key>:resident:<id>[:n]``; a
+    Telegram row whose SMS twin took the key keeps its old one."""
+    version = next(m.version for m in available() if m.name == "outbox_key_without_channel")
+    keys = [
+        "poll:1:announce:resident:7:sms", "poll:1:announce:resident:7:telegram",
+        "poll:1:announce:resident:8:sms", "poll:1:announce:resident:8:sms:2",
+        "poll:1:announce:resident:9:telegram", "budget:1:household:3",
+        "telegram:1:update:5:reply:1",
+    ]  # fmt: skip
+    async with connect(db_url) as db:
+        await migrate(db, target=version - 1)
+        await db.execute(
+            "INSERT INTO municipalities (slug, name, created_at) VALUES ('m', 'M', '')"
+        )
+        for key in keys:
+            await db.execute(
+                "INSERT INTO outbox (municipality_id, dedupe_key, channel, address, body,"
+                " next_attempt_at, created_at, updated_at)"
+                " VALUES (1, ?, 'sms', 'a', 'b', '', '', '')",
+                (key,),
+            )
+        await migrate(db)
+        rows = await db.fetchall("SELECT dedupe_key FROM outbox ORDER BY id")
+    assert [row[0] for row in rows] == [
+        "poll:1:announce:resident:7", "poll:1:announce:resident:7:telegram",
+        "poll:1:announce:resident:8", "poll:1:announce:resident:8:2",
+        "poll:1:announce:resident:9", "budget:1:household:3",
+        "telegram:1:update:5:reply:1",
+    ]  # fmt: skip
+
+
 async def test_migrating_twice_changes_nothing(db_url: str) -> None:
     async with connect(db_url) as db:
         await migrate(db)

@@ -108,9 +108,7 @@ async def test_broadcast_reaches_everyone_once_on_their_channel(
     assert not twilio.duplicates() and not telegram.duplicates()
     counts = (await broadcast.progress(repos, progress.broadcast.id)).counts
     assert counts == {"sent": recipients}
-    status, attempts, provider_id, _ = await status_of(
-        repos, f"broadcast:1:resident:{LINKED + 1}:sms"
-    )
+    status, attempts, provider_id, _ = await status_of(repos, f"broadcast:1:resident:{LINKED + 1}")
     assert (status, attempts) == ("sent", 1)
     assert provider_id is not None and provider_id.startswith("SM")
     # a second drain sends nothing
@@ -126,7 +124,7 @@ async def test_telegram_retry_after_is_honoured_exactly(
     telegram.fail_next("sendMessage", 429, retry_after=7, chat_id=last_chat)
     await worker.drain_channel("telegram")
     at_429 = clock.now()  # the 429 was the last send of the drain
-    key = f"broadcast:1:resident:{LINKED}:telegram"
+    key = f"broadcast:1:resident:{LINKED}"
     status, _, _, error = await status_of(repos, key)
     assert (status, error) == ("queued", "telegram: too many requests")
     due = await repos.db.fetchval("SELECT next_attempt_at FROM outbox WHERE dedupe_key = ?", (key,))
@@ -155,7 +153,7 @@ async def test_server_errors_back_off_and_then_succeed(
     await village_broadcast(repos, demo, clock, "hello")
     last_chat = 5000 + LINKED
     telegram.fail_next("sendMessage", 500, chat_id=last_chat, count=2)
-    key = f"broadcast:1:resident:{LINKED}:telegram"
+    key = f"broadcast:1:resident:{LINKED}"
 
     async def due() -> str:
         return await repos.db.fetchval(
@@ -186,7 +184,7 @@ async def test_blocked_bot_marks_resident_and_falls_back_to_sms(
     telegram.block_chat(5002)
     await village_broadcast(repos, demo, clock, "Hearing <b>today</b> & tomorrow")
     await worker.drain_channel("telegram")
-    status, attempts, _, error = await status_of(repos, "broadcast:1:resident:2:telegram")
+    status, attempts, _, error = await status_of(repos, "broadcast:1:resident:2")
     assert (status, attempts) == ("failed", 1)
     assert error == "telegram: Forbidden: bot was blocked by the user"
     resident = await repos.residents.by_id(2)
@@ -207,7 +205,7 @@ async def test_unsubscribed_sms_recipient_is_opted_out(
     twilio.unsubscribe(resident.phone)
     await village_broadcast(repos, demo, clock, "hello")
     await worker.drain_channel("sms")
-    status, _, _, error = await status_of(repos, f"broadcast:1:resident:{LINKED + 1}:sms")
+    status, _, _, error = await status_of(repos, f"broadcast:1:resident:{LINKED + 1}")
     assert (status, error) == ("failed", "twilio 21610: unsubscribed")
     resident = await repos.residents.by_id(LINKED + 1)
     assert resident is not None and resident.opted_out

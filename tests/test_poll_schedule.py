@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
 
+from bot.core.clock import iso
 from bot.core.rendering.templates import Renderer
 from bot.core.services.poll_jobs import PollJobs
 from bot.core.services.polls import OptionSpec, create_poll
@@ -88,6 +90,47 @@ async def test_the_whole_cycle_sends_each_message_once(
     assert "Kindergarten" in body
     assert (await repos.polls.get(demo.id, poll.id)).results_published  # type: ignore[union-attr]
     assert await scheduler(repos, renderer, clock).run_due() == {}
+
+
+async def test_a_resident_who_links_telegram_after_the_sms_is_not_told_again(
+    repos: Repos, renderer: Renderer, demo: Municipality, clock: FakeClock, poll: Poll
+) -> None:
+    clock.advance(hours=1)
+    electorate = (await scheduler(repos, renderer, clock).run_due())[f"poll:{poll.id}:announce"]
+    resident_id = await repos.db.fetchval(
+        "SELECT resident_id FROM outbox WHERE dedupe_key LIKE ? AND channel = 'sms'"
+        " ORDER BY id LIMIT 1",
+        (f"poll:{poll.id}:announce:%",),
+    )
+    await repos.residents.link_telegram(resident_id, 424242, now=iso(clock.now()))
+    for _ in range(3):  # restarts: each process runs the due job again
+        ran = await scheduler(repos, renderer, clock).run_due()
+        assert ran == {f"poll:{poll.id}:announce": 0}
+    assert await outbox_count(repos, "announce", poll) == electorate
+    told = await repos.db.fetchall(
+        "SELECT channel FROM outbox WHERE resident_id = ? AND dedupe_key LIKE ?",
+        (resident_id, f"poll:{poll.id}:announce:%"),
+    )
+    assert [row[0] for row in told] == ["sms"]
+
+
+async def test_the_announcement_in_telegram_carries_a_vote_button(
+    repos: Repos, renderer: Renderer, demo: Municipality, clock: FakeClock, poll: Poll
+) -> None:
+    resident_id = await repos.db.fetchval(
+        "SELECT id FROM residents WHERE village_id = (SELECT id FROM villages"
+        " WHERE name = 'Kachybek') AND birth_year <= 2000 ORDER BY id LIMIT 1"
+    )
+    await repos.residents.link_telegram(resident_id, 424242, now=iso(clock.now()))
+    clock.advance(hours=1)
+    await scheduler(repos, renderer, clock).run_due()
+    row = await repos.db.fetchone(
+        "SELECT body, reply_markup FROM outbox WHERE resident_id = ? AND channel = 'telegram'",
+        (resident_id,),
+    )
+    markup = json.loads(row[1])
+    assert [b["callback_data"] for r in markup["inline_keyboard"] for b in r] == [f"vp:{poll.id}"]
+    assert f"POLLS {poll.id}" not in row[0] and f"ДОБУШТАР {poll.id}" not in row[0]
 
 
 async def test_after_downtime_stale_jobs_are_skipped_and_results_caught_up(

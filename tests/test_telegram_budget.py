@@ -16,6 +16,7 @@ from bot.core.services import budget_summary, demo_data, monitoring, ratings
 from bot.core.services.budget_import import import_budget
 from bot.core.services.demo_budget import BUDGET_CSV
 from handlers.telegram.act_form import ActStep
+from handlers.text import handle_text
 from storage.models import Municipality, Resident
 from storage.repos import Repos
 from tests.conftest import FakeClock, table_snapshot
@@ -418,6 +419,31 @@ async def test_rating_buttons_store_one_rating_per_service_and_the_last_counts(
     assert [tuple(r) for r in rows] == [(schools.id, resident.id, 5), (roads.id, resident.id, 2)]
     labels = [b["text"] for b in buttons(me.screen())]
     assert "✅ 5" in labels and "✅ 2" in labels and "✅ 3" not in labels
+
+
+async def test_rating_marks_follow_a_rating_sent_by_sms(
+    me: Person,
+    repos: Repos,
+    renderer: Renderer,
+    demo: Municipality,
+    resident: Resident,
+    clock: FakeClock,
+) -> None:
+    await ratings.open_round(repos, demo, "2026", ["Schools", "Roads"], now=clock.now())
+    schools, _ = await ratings.current_services(repos, demo)
+    await me.say("/rate")
+    await me.press(f"rate:{schools.id}:3")
+    # the same resident rates by SMS: Schools 4, Roads 1
+    for text in ("R 1 4", "R 2 1"):
+        await handle_text(
+            repos, renderer, municipality=demo, phone=resident.phone, text=text,
+            channel="sms", now=clock.now(),
+        )  # fmt: skip
+
+    await me.say("/rate")
+
+    labels = [b["text"] for b in buttons(me.screen())]
+    assert [label for label in labels if label.startswith("✅")] == ["✅ 4", "✅ 1"]
 
 
 async def test_without_a_round_rating_is_refused(

@@ -163,6 +163,19 @@ async def test_language_button_of_an_unlinked_user_stores_nothing(
     assert buttons(reply)[0]["request_contact"] is True
 
 
+async def test_the_language_picked_before_linking_is_kept_after(
+    feed, api: FakeTelegramAPI, repos: Repos, renderer: Renderer, resident: Resident
+) -> None:
+    assert resident.language == "ky"
+    await feed(telegram_callback_update("lang:ru", USER))
+    await feed(telegram_contact_update(USER, demo_data.RESIDENT_PHONE))
+
+    after = await repos.residents.by_id(resident.id)
+    assert after is not None and after.language == "ru"
+    greeting = sent(api)[-2]
+    assert greeting["text"] == renderer.render("tg_linked", "ru", "telegram", name=resident.name)
+
+
 async def test_about_me_button_shows_the_me_template(
     feed, api: FakeTelegramAPI, repos: Repos, renderer: Renderer, linked: Resident
 ) -> None:

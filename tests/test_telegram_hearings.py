@@ -419,6 +419,36 @@ async def test_publish_queues_invitations_with_rsvp_buttons(
     assert (staff.id, "telegram", "hearing published") in await audited(repos, hearing)
 
 
+async def test_a_double_tapped_publish_leaves_the_count_of_invitations(
+    feed,
+    api: FakeTelegramAPI,
+    repos: Repos,
+    renderer: Renderer,
+    demo: Municipality,
+    clock: FakeClock,
+    staff: Resident,
+) -> None:
+    hearing = await new_hearing(repos, demo, clock, village="Kachybek")
+    await feed(telegram_callback_update(f"hp:{hearing.id}", STAFF_USER, message_id=77))
+    queued = await repos.db.fetchval(
+        "SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE ?", (f"hearing:{hearing.id}:invite:%",)
+    )
+    shown = renderer.render(
+        "tg_hearing_published", staff.language, "telegram", number=hearing.id, queued=queued
+    )
+    assert last_text(api)["text"] == shown
+    screens = len(api.calls("editMessageText")) + len(api.calls("sendMessage"))
+
+    await feed(telegram_callback_update(f"hp:{hearing.id}", STAFF_USER, message_id=77))
+
+    assert len(api.calls("editMessageText")) + len(api.calls("sendMessage")) == screens
+    assert last_text(api)["text"] == shown  # not "no new invitations"
+    assert len(api.calls("answerCallbackQuery")) == 2
+    assert await repos.db.fetchval(
+        "SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE ?", (f"hearing:{hearing.id}:invite:%",)
+    ) == queued  # fmt: skip
+
+
 async def test_publish_of_a_cancelled_hearing_is_refused(
     feed,
     api: FakeTelegramAPI,

@@ -300,6 +300,67 @@ async def test_choose_one_goes_straight_to_the_summary(
     assert await stored(repos, poll, options) == [{4: 1}]
 
 
+async def test_a_double_tapped_confirm_leaves_the_receipt_in_view(
+    voter: TelegramApp,
+    api: FakeTelegramAPI,
+    repos: Repos,
+    renderer: Renderer,
+    demo: Municipality,
+    clock: FakeClock,
+    linked: Resident,
+) -> None:
+    poll, options = await make_poll(repos, demo, clock, "choose1")
+    await voter.say("/vote")
+    await voter.press(tap(poll, 2))
+    message_id = voter.message_id()
+    confirm = step(poll, "confirm")
+    await voter.press(confirm)
+    receipt = voter.screen()
+    assert receipt["text"] == renderer.render(
+        "voted", linked.language, "telegram", poll=poll, chosen=[(options[1], 1)], replaced=False
+    )
+    screens = len([c for c in api.calls() if c.method in SCREEN_METHODS])
+
+    # the second tap of a double tap arrives on the same message, now the receipt
+    update = telegram_callback_update(confirm, USER, message_id=message_id)
+    await voter.feed(update)
+
+    [answer] = [
+        c.params
+        for c in api.calls("answerCallbackQuery")
+        if c.params["callback_query_id"] == update["callback_query"]["id"]
+    ]
+    assert "show_alert" not in answer  # no "nothing chosen"
+    assert len([c for c in api.calls() if c.method in SCREEN_METHODS]) == screens
+    assert voter.screen() == receipt  # "vote accepted" stays, not an empty ballot
+    assert await repos.polls.turnout_count(poll.id) == 1
+
+
+async def test_taps_on_a_closed_polls_ballot_say_it_is_closed_and_store_nothing(
+    voter: TelegramApp,
+    repos: Repos,
+    renderer: Renderer,
+    demo: Municipality,
+    clock: FakeClock,
+    linked: Resident,
+) -> None:
+    poll, _ = await make_poll(repos, demo, clock, "approval", 3)
+    await voter.say("/vote")
+    await voter.press(tap(poll, 1))
+    clock.advance(days=8)
+    before = await table_snapshot(repos, *VOTING_TABLES)
+
+    answer = await voter.press(tap(poll, 2))
+
+    refusal = renderer.render(
+        "vote_refused", linked.language, "telegram", code="poll_closed", number=poll.id
+    )
+    assert answer["show_alert"] is True and answer["text"] == refusal
+    assert voter.screen()["text"] == refusal  # the ballot gives way: no more buttons to tap
+    assert not [data for data in voter.shown() if data.startswith("vt:")]
+    assert await table_snapshot(repos, *VOTING_TABLES) == before
+
+
 async def test_cancel_discards_the_draft_and_stores_nothing(
     voter: TelegramApp,
     api: FakeTelegramAPI,

@@ -9,6 +9,7 @@ and review the diff.
 from __future__ import annotations
 
 import os
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import ClassVar
@@ -17,7 +18,7 @@ import pytest
 
 from bot.core.languages import LANGUAGES
 from bot.core.rendering.sms import sms_size
-from bot.core.rendering.templates import CHANNELS, Renderer, template_names
+from bot.core.rendering.templates import CHANNELS, TEMPLATES_DIR, Renderer, template_names
 from storage.models import ResidentCard
 from tests.samples import sample
 
@@ -108,11 +109,68 @@ def test_babel_formats_money_and_dates_per_language(renderer: Renderer) -> None:
     env: Environment = renderer._envs["sms"]
     moment = datetime(2013, 1, 26, 4, 0, tzinfo=UTC)  # 10:00 in Bishkek
     out = {
-        lang: env.from_string("{{ 1802000|som }} | {{ t|date('long') }} | {{ t|time }}").render(
-            lang=lang, t=moment
-        )
+        lang: env.from_string(
+            "{{ 1802000|som }} | {{ t|date }} | {{ t|time }} | {{ t|datetime }} | {{ iso|date }}"
+        ).render(lang=lang, t=moment, iso="2013-01-25T20:30:00.000+00:00")
         for lang in LANGUAGES
     }
-    assert out["ky"] == "1\xa0802\xa0000 сом | 2013-ж., 26-январь | 10:00"
-    assert out["ru"] == "1\xa0802\xa0000 сом | 26 января 2013\u202fг. | 10:00"
-    assert out["en"] == "1,802,000 som | 26 January 2013 | 10:00"
+    # 20:30 UTC on the 25th is already the 26th in Bishkek
+    assert out["ky"] == "1\xa0802\xa0000 сом | 26.01.2013 | 10:00 | 26.01.2013 10:00 | 26.01.2013"
+    assert out["ru"] == "1\xa0802\xa0000 сом | 26.01.2013 | 10:00 | 26.01.2013, 10:00 | 26.01.2013"
+    assert out["en"] == "1,802,000 som | 26 Jan 2013 | 10:00 | 26 Jan 2013, 10:00 | 26 Jan 2013"
+
+
+@pytest.mark.parametrize(("lang", "feature", "channel"), ALL)
+def test_no_lines_run_together(renderer: Renderer, lang: str, feature: str, channel: str) -> None:
+    """Every line of text in a template stays a line of its own: the same lines come out
+    as from an environment that removes no newline at all (``trim_blocks`` off), only
+    the empty lines left by lines of tags alone differ."""
+    env = renderer._envs["telegram" if channel == "telegram" else "sms"]
+    keeping = env.overlay(trim_blocks=False)
+    # what Renderer.render adds: the width to fit, and for a paged list its page
+    data = {"lang": lang, "fit_width": None, "page": 1, "next_page": None,
+            **sample(feature, lang)}  # fmt: skip
+    name = f"{lang}/{feature}.{channel}.j2"
+
+    def lines(text: str) -> list[str]:
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+    assert lines(env.get_template(name).render(data)) == lines(
+        keeping.get_template(name).render(data)
+    )
+
+
+#: an SMS code (``У6 ИЙЕ``, ``ДОБУШТАР 1``, ``ДОЛБООР N``, ``Д12 1 2``, ``БАА 1 4``)
+_SMS_CODE = re.compile(
+    r"\b[УСH]\d+ (ИЙЕ|ДА|YES)|\b(ДОБУШТАР|ОПРОСЫ|POLLS|ДОЛБООР|ПРОЕКТ|PROJECT|АКТТАР|АКТЫ|ACTS)"
+    r" [\dN]|\b[ДГV]\d+ \d|\b(БАА|ОЦЕНКА|R) \d"
+)
+#: replies to a command the person typed as by SMS may show the form to type
+_ANSWERS_TO_TYPING = {"vote_refused", "rsvp_refused", "budget_refused", "rate_refused"}
+
+
+@pytest.mark.parametrize("feature", sorted(set(FEATURES) - _ANSWERS_TO_TYPING - {"help"}), ids=str)
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_telegram_texts_show_no_sms_codes(renderer: Renderer, lang: str, feature: str) -> None:
+    text = renderer.render(feature, lang, "telegram", **sample(feature, lang))
+    assert not _SMS_CODE.search(text), text
+
+
+#: what a person must never read: an ISO date or timestamp, UTC, a two-digit year
+_MACHINE_DATES = re.compile(
+    r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}:\d{2}|\bUTC\b|\+00:00|\b\d{1,2}[./-]\d{1,2}[./-]\d{2}\b"
+)
+#: the samples' hearing (10:00 on 4 December 2026 in Bishkek) as each language writes it
+_HEARING_DAY = {"ky": "04.12.2026", "ru": "04.12.2026", "en": "4 Dec 2026"}
+
+
+@pytest.mark.parametrize(("lang", "feature", "channel"), ALL)
+def test_dates_in_one_format_per_language(
+    renderer: Renderer, lang: str, feature: str, channel: str
+) -> None:
+    data = sample(feature, lang)
+    text = renderer.render(feature, lang, channel, **data)
+    assert not _MACHINE_DATES.search(text), text
+    source = (TEMPLATES_DIR / lang / f"{feature}.{channel}.j2").read_text(encoding="utf-8")
+    if "starts|" in source:  # a template that shows the hearing's day
+        assert _HEARING_DAY[lang] in text, text

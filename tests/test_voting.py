@@ -197,10 +197,38 @@ async def test_several_open_polls_need_a_number(
     second = await make_poll(repos, demo, clock, ballot_type="choose1")
     await say("LANG EN")
     assert await say("V 1") == (
-        f"Several polls are open: {first.id}, {second.id}. Add the number: V{first.id} 1 2."
+        f"Several polls are open: {first.id}, {second.id}. Add the number: V{first.id} 1."
+    )
+    assert await say("VOTED") == (
+        f"Several polls are open: {first.id}, {second.id}. Add the number: VOTED {first.id}."
     )
     assert (await say(f"V{second.id} 4")).startswith(f"Vote in poll {second.id} received: 4)")
     assert (await say(f"V P{first.id} 1 2")).startswith(f"Vote in poll {first.id} received")
+
+
+@pytest.mark.parametrize(
+    ("ballot_type", "max_choices", "hint"),
+    [
+        ("choose1", 1, "1"),
+        ("approval", 3, "1 2"),
+        ("approval", 1, "1"),
+        ("ranked", 3, "1 2"),
+        ("cumulative", 10, "1:5 2:5"),
+        ("cumulative", 1, "1:1"),
+    ],
+)
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_the_polls_hint_is_a_ballot_that_is_accepted(
+    say, repos: Repos, demo: Municipality, clock: FakeClock,
+    ballot_type: str, max_choices: int, hint: str, language: str,
+) -> None:  # fmt: skip
+    poll = await make_poll(repos, demo, clock, ballot_type=ballot_type, max_choices=max_choices)
+    await say(f"LANG {language}")
+    listed = await say("POLLS")
+    suggested = listed.rpartition("→ ")[2]
+    assert suggested.endswith(f"{poll.id} {hint}"), listed
+    await say(suggested)
+    assert await repos.polls.turnout_count(poll.id) == 1  # the hint was accepted
 
 
 async def test_cumulative_points(say, repos: Repos, demo: Municipality, clock: FakeClock) -> None:

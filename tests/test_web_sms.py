@@ -209,9 +209,9 @@ async def test_inbound_sms_is_answered_and_recorded(
     assert (registered is not None) == expect.registered
     data = {"card": await residents.profile(repos, registered)} if expect.card else {}
     if expect.template == "help":
-        from handlers.text import help_commands
+        from handlers.text import help_page
 
-        data = {"commands": help_commands(expect.language)}
+        data = help_page(expect.language)
     reply = renderer.render(expect.template, expect.language, "sms", **data)
     form = twilio_inbound_form(sender, OUR_NUMBER, body)
 

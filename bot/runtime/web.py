@@ -42,6 +42,8 @@ class WebContext:
     #: ``http``; ``bot.channels.gateway_events``), None for Twilio
     sms_gateway: str | None = None
     telegram_secret: str | None = None
+    #: how Telegram updates come in: "webhook", "polling", or None (no bot)
+    telegram_mode: str | None = None
     #: handles a raw update dict from the webhook; returns the webhook's answer (a
     #: Bot API method as JSON, see ``bot.channels.telegram.dispatcher.webhook_feed``) or None
     telegram_feed: Callable[[dict[str, Any]], Awaitable[str | None]] | None = None
@@ -83,7 +85,7 @@ async def healthz(request: web.Request) -> web.Response:
         {
             "status": "ok",
             "sms": ctx.twilio_validator is not None or ctx.sms_gateway is not None,
-            "telegram": ctx.telegram_feed is not None,
+            "telegram": ctx.telegram_mode is not None,
             "outbox_pending": await ctx.repos.outbox.pending(),
         }
     )

@@ -4,6 +4,7 @@ answers, the outcome. Each handler reads the form, calls one service of
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -124,7 +125,7 @@ async def show(
         status=status,
         shown=await hearing_desk.overview(console.repos, hearing),
         here=_here(hearing),
-        now=console.clock.now(),
+        ahead=datetime.fromisoformat(hearing.starts_at) > console.clock.now(),
         max_outcome=hearing_desk.MAX_OUTCOME,
         typed=typed,
         **data,

@@ -19,6 +19,7 @@ from bot.webui.base import (
     cookie_options,
     field,
     hearing_of,
+    language,
     not_found,
     page,
     redirect,
@@ -129,8 +130,9 @@ def _refusal(request: web.Request, exc: ServiceError) -> str:
     if isinstance(exc, Refused):
         key = {"gender": "gender_needed", "village": "village_needed"}.get(exc.code, exc.code)
         at = exc.details.get("at")
-        at = at.astimezone(console_of(request).window.tz) if isinstance(at, datetime) else None
-        return text(request, key, at=f"{at:%d.%m.%Y %H:%M}" if at else "")
+        renderer = console_of(request).renderer
+        at = renderer.format_datetime(at, language(request)) if isinstance(at, datetime) else ""
+        return text(request, key, at=at)
     return text(request, "refused", reason=str(exc))
 
 

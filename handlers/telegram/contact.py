@@ -8,12 +8,16 @@ card proves nothing and changes nothing.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from aiogram import Router
+from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, ReplyKeyboardRemove
 
+from bot.core.languages import LANGUAGES
 from bot.core.services import residents
 from handlers.telegram import filters, screens
+from handlers.telegram.menu import PICKED
 from handlers.telegram.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -24,7 +28,7 @@ def register(router: Router) -> None:
     router.message.register(someone_elses_contact, filters.has_contact)
 
 
-async def own_contact(message: Message, turn: Turn) -> None:
+async def own_contact(message: Message, turn: Turn, state: FSMContext) -> None:
     assert message.contact is not None and message.from_user is not None  # the filters
     resident = await residents.link_telegram(
         turn.repos,
@@ -38,6 +42,11 @@ async def own_contact(message: Message, turn: Turn) -> None:
         await screens.Screen(turn.text("unregistered")).send(turn.bot, message.chat.id)
         return
     log.info("telegram contact: linked resident=%s", resident.id)
+    # the language picked before sharing the contact is the resident's from now on
+    picked = (await state.get_data()).get(PICKED)
+    if picked in LANGUAGES and picked != resident.language:
+        await residents.set_language(turn.repos, resident, picked, now=turn.now)
+        resident = replace(resident, language=picked)
     # From now on in the resident's own language, not the one this update came in.
     renderer = turn.renderer
     greeting = renderer.render("tg_linked", resident.language, "telegram", name=resident.name)

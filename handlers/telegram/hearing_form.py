@@ -288,7 +288,7 @@ async def create(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None
 
 
 def parse_date(text: str) -> date | None:
-    """``2026-12-04`` (or ``04.12.2026``, as written locally); None if not a date."""
+    """``04.12.2026``, as the form asks (or ISO ``2026-12-04``); None if not a date."""
     for fmt in _DATE_FORMATS:
         try:
             return datetime.strptime(text.strip(), fmt).date()

@@ -41,6 +41,9 @@ async def publish(callback: CallbackQuery, callback_data: PublishHearing, turn: 
     if hearing is None or code is not None:
         await edit_or_send(turn.bot, callback, _error(turn, code or "", number))
         return
+    if hearing.status == "published":
+        # Publish tapped twice: the count of invitations the first tap queued stays
+        return
     try:
         queued = await hearings.publish(
             turn.repos, turn.renderer, hearing, now=now, actor=turn.actor

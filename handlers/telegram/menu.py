@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.core.languages import LANGUAGES
@@ -21,6 +22,8 @@ from handlers.text import HANDLERS
 
 #: menu buttons that are text commands without arguments
 COMMAND_BUTTONS = ("me", "stop", "start", "help")
+#: the key, in an unlinked chat's FSM data, of the language picked before sharing the contact
+PICKED = "language"
 
 
 def register(router: Router) -> None:
@@ -51,11 +54,15 @@ async def languages(callback: CallbackQuery, turn: Turn) -> None:
     )
 
 
-async def pick_language(callback: CallbackQuery, callback_data: LanguageChoice, turn: Turn) -> None:
-    """Linked residents keep the choice; others (nothing stored) get the next step in it."""
+async def pick_language(
+    callback: CallbackQuery, callback_data: LanguageChoice, turn: Turn, state: FSMContext
+) -> None:
+    """Linked residents keep the choice; others get the next step in it, and the choice
+    waits in the chat's FSM data (``PICKED``) for their contact to link them."""
     code, chat = callback_data.code, callback_chat(callback)
     await callback.answer()
     if turn.resident is None:
+        await state.update_data({PICKED: code})
         await screens.ask_for_contact(turn.renderer, code).send(turn.bot, chat)
         return
     await residents.set_language(turn.repos, turn.resident, code, now=turn.now)

@@ -3,9 +3,8 @@ round's services, each with a row of buttons 1..5 (``rate:<service id>:<score>``
 
 A tap calls ``ratings.rate`` (the same call as the SMS ``R 2 4``) and answers with
 ``rated``; tapping another score changes the rating, the last one counts. The buttons
-mark the resident's latest tap per service, remembered in the FSM data under
-``ratings`` (for the display only: the database holds the ratings). A button of a
-round since closed refreshes the screen to the current round.
+mark the resident's scores as the database holds them, so a rating sent by SMS shows
+too. A button of a round since closed refreshes the screen to the current round.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from typing import Annotated
 
 from aiogram import Router
 from aiogram.filters.callback_data import CallbackData
-from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from pydantic import Field
 
@@ -28,7 +26,6 @@ from storage.models import RatingService
 
 log = logging.getLogger(__name__)
 
-MARKS = "ratings"  # the key of the marks in the FSM data: service id -> score
 SCORES = range(1, 6)
 
 
@@ -44,19 +41,17 @@ def register(router: Router) -> None:
     router.callback_query.register(tap, RateTap.filter(), LINKED)
 
 
-async def show_services(message: Message, turn: Turn, state: FSMContext) -> None:
+async def show_services(message: Message, turn: Turn) -> None:
     try:
         services = await ratings.current_services(turn.repos, turn.municipality)
     except Refused as exc:
         text = turn.text("rate_refused", code=exc.code, **exc.details)
         await Screen(text).send(turn.bot, message.chat.id)
         return
-    await _screen(turn, services, await _marks(state)).send(turn.bot, message.chat.id)
+    await (await _screen(turn, services)).send(turn.bot, message.chat.id)
 
 
-async def tap(
-    callback: CallbackQuery, callback_data: RateTap, turn: Turn, state: FSMContext
-) -> None:
+async def tap(callback: CallbackQuery, callback_data: RateTap, turn: Turn) -> None:
     try:
         services = await ratings.current_services(turn.repos, turn.municipality)
     except Refused as exc:
@@ -64,10 +59,9 @@ async def tap(
         await callback.answer(alert, show_alert=True)
         return
     service = next((s for s in services if s.id == callback_data.service), None)
-    marks = await _marks(state)
     if service is None:  # a button of an earlier round: show the current one
         await callback.answer()
-        await edit_or_send(turn.bot, callback, _screen(turn, services, marks))
+        await edit_or_send(turn.bot, callback, await _screen(turn, services))
         return
     if callback_data.score == 0:  # the name button: the whole name, cut on the button
         await callback.answer(service.name[:ALERT_MAX])
@@ -90,17 +84,11 @@ async def tap(
     # the resident by id, never with their score
     log.info("telegram rating: service=%s resident=%s", rated.id, resident.id)
     await callback.answer(turn.alert("rated", service=rated, score=score))
-    current = {s.id for s in services}
-    marks = {sid: mark for sid, mark in marks.items() if sid in current} | {rated.id: score}
-    await state.update_data({MARKS: {str(sid): mark for sid, mark in marks.items()}})
-    await edit_or_send(turn.bot, callback, _screen(turn, services, marks))
+    await edit_or_send(turn.bot, callback, await _screen(turn, services))
 
 
-async def _marks(state: FSMContext) -> dict[int, int]:
-    return {int(sid): int(mark) for sid, mark in (await state.get_data()).get(MARKS, {}).items()}
-
-
-def _screen(turn: Turn, services: list[RatingService], marks: dict[int, int]) -> Screen:
+async def _screen(turn: Turn, services: list[RatingService]) -> Screen:
+    marks = await ratings.own_scores(turn.repos, turn.linked, services)
     rows: list[list[InlineKeyboardButton]] = []
     for service in services:
         rows.append([_tap(f"{service.position}. {service.name}", service, 0)])

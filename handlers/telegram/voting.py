@@ -133,6 +133,8 @@ async def tap(
     if poll is None or option is None:  # a button of a poll or option that is gone
         await callback.answer()
         return
+    if await _not_open(callback, turn, poll):
+        return
     if poll.ballot_type == CUMULATIVE and callback_data.delta == 0:
         await callback.answer(option.label[:ALERT_MAX])  # the whole label, cut on the button
         return
@@ -177,10 +179,13 @@ async def done(
 async def change(
     callback: CallbackQuery, callback_data: BallotStep, turn: Turn, state: FSMContext
 ) -> None:
-    await callback.answer()
     found = await _poll(turn, callback_data.poll)
-    if found is not None:
-        poll, options = found
+    if found is None:
+        await callback.answer()
+        return
+    poll, options = found
+    if not await _not_open(callback, turn, poll):
+        await callback.answer()
         draft = await _load_draft(turn, state, poll.id)
         await edit_or_send(turn.bot, callback, _ballot(turn, poll, options, draft))
 
@@ -262,7 +267,13 @@ async def _drafted(
         await callback.answer()
         return None
     poll, options = found
+    if await _not_open(callback, turn, poll):
+        return None
     draft = await _load_draft(turn, state, poll.id)
+    if not draft and start_over and await turn.repos.polls.turnout_channel(poll.id, turn.linked.id):
+        # Confirm tapped twice: the first cast the ballot and its receipt stays in view
+        await callback.answer()
+        return None
     if not draft:
         alert = turn.alert("tg_ballot_alert", code="empty", limit=poll.max_choices)
         await callback.answer(alert, show_alert=True)
@@ -270,6 +281,19 @@ async def _drafted(
             await edit_or_send(turn.bot, callback, _ballot(turn, poll, options, draft))
         return None
     return poll, options, draft
+
+
+async def _not_open(callback: CallbackQuery, turn: Turn, poll: Poll) -> bool:
+    """A button of a ballot whose poll is no longer (or not yet) open is answered with
+    why, and the ballot gives way to the refusal: it no longer invites a vote."""
+    state_now = voting.poll_state(poll, turn.now)
+    if state_now == "open":
+        return False
+    refused = Refused(f"poll_{state_now}", number=poll.id)
+    alert = turn.alert("vote_refused", code=refused.code, **refused.details)
+    await callback.answer(alert, show_alert=True)
+    await edit_or_send(turn.bot, callback, _refusal(turn, refused))
+    return True
 
 
 async def _poll(turn: Turn, poll_id: int) -> tuple[Poll, list[PollOption]] | None:

@@ -28,3 +28,8 @@ def rsvp_buttons(renderer: Renderer, language: str, hearing_id: int) -> str:
         language,
         [[(f"rsvp_{answer}", f"rsvp:{hearing_id}:{answer}") for answer in ("yes", "no", "maybe")]],
     )
+
+
+def vote_button(renderer: Renderer, language: str, poll_id: int) -> str:
+    """Vote under a poll's announcement and reminder: opens its ballot (``vp:<poll>``)."""
+    return inline_buttons(renderer, language, [[("vote", f"vp:{poll_id}")]])

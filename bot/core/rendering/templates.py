@@ -9,6 +9,7 @@ dates in the reader's language and the municipality's time zone.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+import jinja2.ext
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_decimal
 
@@ -42,18 +44,34 @@ SMS_FIT_WIDTHS = (None, 40, 30, 24, 18, 14, 10, 6)
 _MILLION = {"ky": "млн", "ru": "млн", "en": "mln"}
 _SOM = {"ky": "сом", "ru": "сом", "en": "som"}
 _BABEL_LOCALE = {"ky": "ky", "ru": "ru", "en": "en_GB"}
-#: Date patterns by language and length, written out rather than taken from CLDR by name:
-#: CLDR releases change them (Babel 2.19 turned Kyrgyz "4/12/26" into "04.12.26"), and an
-#: SMS's length, and what residents learned to read, should not change with a library.
-#: Babel still supplies the month names.
-_DATE_PATTERNS = {
-    "ky": {"short": "dd.MM.yy", "medium": "y-'ж'., d-MMM", "long": "y-'ж'., d-MMMM"},
-    "ru": {"short": "dd.MM.y", "medium": "d MMM y\u202f'г'.", "long": "d MMMM y\u202f'г'."},
-    "en": {"short": "dd/MM/y", "medium": "d MMM y", "long": "d MMMM y"},
-}
+#: One date pattern per language, everywhere a person reads a date (SMS, Telegram, web
+#: pages), written out rather than taken from CLDR by name: CLDR releases change them
+#: (Babel 2.19 turned Kyrgyz "4/12/26" into "04.12.26"), and an SMS's length, and what
+#: residents learned to read, should not change with a library. Four-digit years only;
+#: English names the month, as "04/12/2026" reads differently in London and New York.
+_DATE_PATTERN = {"ky": "dd.MM.y", "ru": "dd.MM.y", "en": "d MMM y"}
 #: how a date and a time are joined ({1}: the date, {0}: the time)
 _DATETIME_JOIN = {"ky": "{1} {0}", "ru": "{1}, {0}", "en": "{1}, {0}"}
-_TIME_PATTERN = {"short": "HH:mm", "medium": "HH:mm:ss"}
+_TIME_PATTERN = "HH:mm"
+
+
+#: a block tag (``{% if %}``, ``{% endif %}``, ``{% for %}``...) ending a line
+_TAG_AT_LINE_END = re.compile(r"(?<![+-])%}$")
+_TAGS = re.compile(r"{%.*?%}|{#.*?#}")
+
+
+class KeepLineEnds(jinja2.ext.Extension):
+    """``trim_blocks`` eats the newline after every block tag: right for a line that is
+    only tags, wrong for text that ends in one (``MAYBE{% if agenda %}`` then the agenda
+    on the next line ran together in every language). A line with anything besides tags
+    keeps its newline (``+%}``: Jinja's own switch for one tag)."""
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        lines = source.split("\n")
+        for n, line in enumerate(lines[:-1]):
+            if _TAG_AT_LINE_END.search(line) and _TAGS.sub("", line).strip():
+                lines[n] = line[:-2] + "+%}"
+        return "\n".join(lines)
 
 
 class Paged(list[Any]):
@@ -80,6 +98,7 @@ class Renderer:
             "auto_reload": False,
             # a name staff entered shows in the reader's language wherever it is printed
             "finalize": _finalize,
+            "extensions": [KeepLineEnds],
         }
         self._envs = {
             "sms": jinja2.Environment(autoescape=False, **common),
@@ -99,8 +118,30 @@ class Renderer:
                 ky=self._ky,
                 tr=_tr,
             )
-        # stored timestamps are ISO 8601 text; phones on a page are shown masked
-        self._envs["web"].filters.update(as_datetime=datetime.fromisoformat, masked=mask_phone)
+        # phones on a page are shown masked
+        self._envs["web"].filters["masked"] = mask_phone
+
+    def format_date(self, value: date | datetime | str, language: str) -> str:
+        """A day as ``language`` writes it (``04.12.2026``, ``4 Dec 2026``), in the
+        municipality's time zone; ``value`` may be stored ISO 8601 text."""
+        value = _moment(value)
+        if isinstance(value, datetime):
+            value = value.astimezone(self.tz).date()
+        return format_date(value, _DATE_PATTERN[language], locale=_BABEL_LOCALE[language])
+
+    def format_time(self, value: datetime | str, language: str) -> str:
+        """``HH:mm`` in the municipality's time zone."""
+        return format_time(
+            _moment(value), _TIME_PATTERN, tzinfo=self.tz, locale=_BABEL_LOCALE[language]
+        )
+
+    def format_datetime(self, value: datetime | str, language: str) -> str:
+        """Day and time (``04.12.2026 10:00``, ``4 Dec 2026, 10:00``), in the
+        municipality's time zone: the one way every text shows a moment."""
+        pattern = _DATETIME_JOIN[language].format(_TIME_PATTERN, _DATE_PATTERN[language])
+        return format_datetime(
+            _moment(value), pattern, tzinfo=self.tz, locale=_BABEL_LOCALE[language]
+        )
 
     def render(self, feature: str, language: str, channel: str, **data: Any) -> str:
         """Render ``<language>/<feature>.<channel>.j2``; the text is stripped.
@@ -186,23 +227,21 @@ class Renderer:
         return f"{text} {_SOM[lang]}" if unit else text
 
     @jinja2.pass_context
-    def _date(self, context: jinja2.runtime.Context, value: date, fmt: str = "medium") -> str:
-        if isinstance(value, datetime):
-            value = value.astimezone(self.tz).date()
-        lang = context["lang"]
-        return format_date(value, _DATE_PATTERNS[lang][fmt], locale=_BABEL_LOCALE[lang])
+    def _date(self, context: jinja2.runtime.Context, value: date | datetime | str) -> str:
+        return self.format_date(value, context["lang"])
 
     @jinja2.pass_context
-    def _datetime(
-        self, context: jinja2.runtime.Context, value: datetime, fmt: str = "medium"
-    ) -> str:
-        lang = context["lang"]
-        pattern = _DATETIME_JOIN[lang].format(_TIME_PATTERN[fmt], _DATE_PATTERNS[lang][fmt])
-        return format_datetime(value, pattern, tzinfo=self.tz, locale=_BABEL_LOCALE[lang])
+    def _datetime(self, context: jinja2.runtime.Context, value: datetime | str) -> str:
+        return self.format_datetime(value, context["lang"])
 
     @jinja2.pass_context
-    def _time(self, context: jinja2.runtime.Context, value: datetime) -> str:
-        return format_time(value, "HH:mm", tzinfo=self.tz, locale=_BABEL_LOCALE[context["lang"]])
+    def _time(self, context: jinja2.runtime.Context, value: datetime | str) -> str:
+        return self.format_time(value, context["lang"])
+
+
+def _moment(value: date | datetime | str) -> date | datetime:
+    """Stored timestamps are ISO 8601 text; dates and datetimes pass as they are."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _fits(text: str) -> bool:

@@ -29,6 +29,13 @@ class BallotText:
     #: (option number as shown to voters, points or None)
     entries: tuple[tuple[int, int | None], ...]
 
+    def entries_text(self) -> str:
+        """The choices as the voter would type them again: ``1 4``, ``4:5 2:3``."""
+        return " ".join(
+            f"{number}" if points is None else f"{number}:{points}"
+            for number, points in self.entries
+        )
+
 
 def parse_ballot_text(args: str) -> BallotText:
     tokens = [t for t in re.split(r"[\s,;]+", args.strip()) if t]

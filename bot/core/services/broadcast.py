@@ -17,7 +17,7 @@ from bot.core.rendering.templates import Renderer
 from bot.core.services import audit
 from bot.core.services.audit import Actor
 from bot.core.services.errors import ServiceError
-from bot.core.services.outbound import drafts_for
+from bot.core.services.outbound import channel_of, drafts_for
 from bot.core.services.roles import require_staff
 from storage.models import Broadcast, Municipality, Resident
 from storage.repos import Repos
@@ -64,14 +64,7 @@ async def create_broadcast(
         raise ServiceError(f"the broadcast text is longer than {MAX_BODY} characters")
     if author is not None:
         await require_staff(repos, author)
-    village_id = None
-    if village:
-        every = await repos.municipalities.villages(municipality.id)
-        villages = {spelling: v for v in every for spelling in spellings(v.name)}
-        if village.casefold() not in villages:
-            known = ", ".join(v.name for v in every)
-            raise ServiceError(f"unknown village {village!r} (known: {known})")
-        village_id = villages[village.casefold()].id
+    village_id = await _village_id(repos, municipality, village)
     stamp = iso(now)
     async with repos.db.transaction():
         broadcast_id = await repos.broadcasts.create(
@@ -106,6 +99,61 @@ async def create_broadcast(
             detail=f"{recipients} recipient(s)" + (f", village {village}" if village_id else ""),
         )  # fmt: skip
     return await progress(repos, broadcast_id)
+
+
+#: the error a message of a cancelled broadcast carries (it fails: nobody gets it)
+CANCELLED = "cancelled by staff"
+
+
+async def cancel(
+    repos: Repos,
+    municipality: Municipality,
+    broadcast_id: int,
+    *,
+    now: datetime,
+    actor: Actor = audit.CLI,
+) -> tuple[Progress, int]:
+    """Stop what of a broadcast still waits in the outbox; the progress after, and how
+    many messages will not go. What a worker holds or has sent is not called back."""
+    found = await repos.broadcasts.get(broadcast_id)
+    if found is None or found.municipality_id != municipality.id:
+        raise ServiceError(f"no broadcast {broadcast_id}")
+    async with repos.db.transaction():
+        stopped = await repos.outbox.cancel_queued(broadcast_id, error=CANCELLED, now=iso(now))
+        await audit.record(
+            repos, municipality.id, actor, "broadcast cancelled", now=now,
+            object_kind="broadcast", object_id=broadcast_id,
+            detail=f"{stopped} message(s) not sent",
+        )  # fmt: skip
+    return await progress(repos, broadcast_id), stopped
+
+
+async def audience(
+    repos: Repos, municipality: Municipality, village: str | None = None
+) -> dict[str, int]:
+    """Who a broadcast would reach, before it goes: opted-in residents by channel
+    (``telegram``, ``sms``), as :func:`create_broadcast` would address them."""
+    village_id = await _village_id(repos, municipality, village)
+    counts = dict.fromkeys(("telegram", "sms"), 0)
+    after = 0
+    while page := await repos.broadcasts.audience_page(
+        municipality_id=municipality.id, village_id=village_id, after_id=after, limit=PAGE
+    ):
+        for recipient in page:
+            counts[channel_of(recipient)] += 1
+        after = page[-1].resident_id
+    return counts
+
+
+async def _village_id(repos: Repos, municipality: Municipality, village: str | None) -> int | None:
+    if not village:
+        return None
+    every = await repos.municipalities.villages(municipality.id)
+    villages = {spelling: v for v in every for spelling in spellings(v.name)}
+    if village.casefold() not in villages:
+        known = ", ".join(v.name for v in every)
+        raise ServiceError(f"unknown village {village!r} (known: {known})")
+    return villages[village.casefold()].id
 
 
 async def progress(repos: Repos, broadcast_id: int) -> Progress:

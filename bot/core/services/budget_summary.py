@@ -62,9 +62,10 @@ async def chart_lines(
 
 
 async def household_summary(
-    repos: Repos, municipality: Municipality, resident: Resident
+    repos: Repos, municipality: Municipality, resident: Resident, year: int | None = None
 ) -> HouseholdSummary:
-    budget = await repos.budget.current(municipality.id)
+    """The latest budget's summary, or ``year``'s (ServiceError if there is none)."""
+    budget = await repos.budget.current(municipality.id, year)
     if budget is None:
         raise ServiceError("no_budget")
     village = await _village_view(repos, municipality, budget, resident.village_id)
@@ -86,7 +87,7 @@ async def _village_view(
     villages = {v.id: v.name for v in await repos.municipalities.villages(municipality.id)}
     projects = [
         (project, await repos.budget.funding(project.id))
-        for project in await repos.budget.projects(municipality.id, village_id)
+        for project in await repos.budget.projects(municipality.id, village_id, year=budget.year)
     ]
     return HouseholdSummary(
         budget=budget,
@@ -111,6 +112,11 @@ async def _for_household(
     members = await repos.residents.household_size(household_id)
     share = round(village.spending * members / village.population) if village.population else 0
     return replace(village, household_members=members, household_share=share)
+
+
+async def budget_years(repos: Repos, municipality: Municipality) -> list[int]:
+    """The years that have a budget, oldest first."""
+    return sorted({budget.year for budget in await repos.budget.versions(municipality.id)})
 
 
 async def project_details(repos: Repos, municipality: Municipality, number: int) -> ProjectDetails:

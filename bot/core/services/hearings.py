@@ -328,11 +328,17 @@ async def answer(
     *,
     now: datetime,
 ) -> tuple[Hearing, str]:
-    """Record (or replace) an answer; return the hearing and the personal check-in code."""
+    """Record (or replace) an answer; return the hearing and the personal check-in code.
+
+    A bare answer (``number`` None) goes to the one open invitation; with several the
+    resident is asked which hearing, as a ballot without a number is."""
     if number is None:
-        hearing = await repos.hearings.latest_invitation(resident.id, iso(now))
-        if hearing is None:
+        invited = await repos.hearings.open_invitations(resident.id, iso(now))
+        if not invited:
             raise Refused("no_invitation")
+        if len(invited) > 1:
+            raise Refused("which_hearing", numbers=[h.id for h in invited], answer=reply)
+        hearing = invited[0]
     else:
         found = await repos.hearings.get(municipality.id, number)
         if found is None or found.status == "draft":

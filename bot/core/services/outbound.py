@@ -45,12 +45,14 @@ def drafts_for(
     ``buttons(language)`` the Telegram buttons (JSON), if any. ``private`` (e.g. a sign-in
     code): the body is kept sealed in the outbox (storage/outbox.py).
 
-    Dedupe keys are ``<key>:resident:<id>:<channel>`` (``:2``, ``:3`` for further SMS parts);
-    without ``resident_in_key`` just ``<key>`` (e.g. one message per household, whoever
-    receives it).
+    Dedupe keys are ``<key>:resident:<id>`` (``:2``, ``:3`` for further SMS parts), the
+    same whichever channel carries it: a resident told by SMS who links Telegram later is
+    not told again when a job runs again (migration 0024 took the channel out of older
+    keys). Without ``resident_in_key`` just ``<key>`` (e.g. one message per household,
+    whoever receives it).
     """
     channel = channel_of(recipient)
-    base = f"{key}:resident:{recipient.resident_id}:{channel}" if resident_in_key else key
+    base = f"{key}:resident:{recipient.resident_id}" if resident_in_key else key
     body = render(channel, recipient.language)
     if channel == "telegram":
         markup = buttons(recipient.language) if buttons else None

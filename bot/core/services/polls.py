@@ -13,6 +13,7 @@ from datetime import datetime
 from bot.core.ballot_kinds import BALLOT_TYPES, BUDGET_RULES, CHOOSE1, RULES, SETS, default_rule
 from bot.core.clock import iso
 from bot.core.counting import COMPLETIONS, DEFAULT_TIES, SATISFACTIONS, TIE_KEYS
+from bot.core.rendering.buttons import vote_button
 from bot.core.rendering.templates import Renderer
 from bot.core.services import audit
 from bot.core.services.audit import CLI, Actor
@@ -23,6 +24,8 @@ from storage.models import Municipality, Poll, PollOption
 from storage.repos import Repos
 
 PAGE = 5000
+#: messages about a poll that carry a Vote button in Telegram (while the poll is open)
+VOTE_BUTTON = ("announce", "reminder")
 BALLOT_KEY_MISSING = (
     "BALLOT_KEY is not set: a secret ballot needs it (how to make one: .env.example)"
 )
@@ -180,6 +183,9 @@ async def notify_electorate(
                     options=options,
                     **(data or {}),
                 ),
+                buttons=(lambda language: vote_button(renderer, language, poll.id))
+                if purpose in VOTE_BUTTON
+                else None,
             )
         queued += await repos.outbox.enqueue(drafts, now=iso(now))
         after = page[-1].resident_id

@@ -63,6 +63,14 @@ async def current_services(repos: Repos, municipality: Municipality) -> list[Rat
     return await repos.ratings.services(round_id)
 
 
+async def own_scores(
+    repos: Repos, resident: Resident, services: list[RatingService]
+) -> dict[int, int]:
+    """The resident's scores of the round's services (service id -> score), by whatever
+    channel they rated: what a Telegram rating screen marks."""
+    return await repos.ratings.scores_of(resident.id, [service.id for service in services])
+
+
 async def rate(
     repos: Repos,
     municipality: Municipality,

@@ -19,8 +19,13 @@ class NotStaff(ServiceError):
     """Only staff may do this."""
 
 
+async def held(repos: Repos, resident: Resident) -> set[str]:
+    """The roles the resident holds (what HELP lists commands for)."""
+    return await repos.roles.of(resident.id)
+
+
 async def is_staff(repos: Repos, resident: Resident) -> bool:
-    return bool(await repos.roles.of(resident.id) & STAFF_ROLES)
+    return bool(await held(repos, resident) & STAFF_ROLES)
 
 
 async def require_staff(repos: Repos, resident: Resident) -> None:

@@ -195,6 +195,20 @@ def validate(
     return [(by_position[n], points or 0) for n, points in entries]
 
 
+def ballot_example(poll: Poll, options: Sequence[PollOption]) -> str:
+    """What to type after ``V12`` for a ballot this poll accepts (``1``, ``1 2``,
+    ``1:5 2:5``): a hint must never suggest a ballot :func:`validate` refuses."""
+    positions = [option.position for option in options[:2]]
+    if poll.ballot_type == "cumulative":
+        points = poll.max_choices
+        if len(positions) > 1 and points > 1:
+            return f"{positions[0]}:{points - points // 2} {positions[1]}:{points // 2}"
+        return f"{positions[0]}:{points}"
+    if poll.ballot_type == "choose1" or poll.max_choices < 2:
+        positions = positions[:1]
+    return " ".join(map(str, positions))
+
+
 async def cast(
     repos: Repos,
     municipality: Municipality,
