@@ -32,7 +32,7 @@ HOUSEHOLD_OPTIONAL = ("address",)
 RESIDENT_COLUMNS = ("phone", "name", "gender", "birth_year", "household")
 RESIDENT_OPTIONAL = ("language",)
 
-_GENDERS = {
+GENDERS = {
     "f": "f",
     "female": "f",
     "w": "f",
@@ -196,7 +196,7 @@ def _resident_fields(
     name = row["name"]
     if len(name) > MAX_NAME:
         raise BadValue(f"name longer than {MAX_NAME} characters", "long_name", most=MAX_NAME)
-    gender = _GENDERS.get(row["gender"].casefold())
+    gender = GENDERS.get(row["gender"].casefold())
     if gender is None:
         raise BadValue(
             f"gender must be f or m, not {row['gender']!r}", "bad_gender", value=row["gender"]
