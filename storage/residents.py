@@ -163,12 +163,15 @@ class ResidentRepo:
     async def search(
         self, municipality_id: int, patterns: Iterable[str], *, limit: int
     ) -> list[Resident]:
-        """Residents whose name is LIKE one of ``patterns`` (``\\`` escapes), by name."""
+        """The first ``limit`` residents (in register order: the scan stops there, rather
+        than sorting every match of a common name) whose name is LIKE one of ``patterns``
+        (``\\`` escapes), by name."""
         patterns = list(patterns)
         where = " OR ".join("name LIKE ? ESCAPE '\\'" for _ in patterns)
         rows = await self.db.fetchall(
-            f"SELECT {_COLUMNS} FROM residents WHERE municipality_id = ? AND ({where})"
-            " ORDER BY name, id LIMIT ?",
+            f"SELECT {_COLUMNS} FROM (SELECT {_COLUMNS} FROM residents"
+            f" WHERE municipality_id = ? AND ({where}) ORDER BY id LIMIT ?) AS first"
+            " ORDER BY name, id",
             (municipality_id, *patterns, limit),
         )
         return [_resident(row) for row in rows]

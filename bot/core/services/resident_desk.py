@@ -52,7 +52,7 @@ async def search(repos: Repos, municipality: Municipality, query: str) -> list[R
     query = " ".join(query.split())
     if len(query) < SHORTEST:
         raise ResidentRefused("short")
-    if any(ch.isdigit() for ch in query):
+    if any(ch.isdigit() for ch in query) and not any(ch.isalpha() for ch in query):
         try:
             phone = normalize_phone(query)
         except InvalidPhone:
