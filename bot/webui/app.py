@@ -9,7 +9,16 @@ from bot.core.services.attendance import CheckInWindow
 from bot.core.services.console import Policy
 from bot.core.services.poll_results import SMALL_GROUP_MIN
 from bot.runtime.web import WebContext
-from bot.webui import audit, hearings, imports, pages, participation, polls, residents
+from bot.webui import (
+    audit,
+    hearings,
+    imports,
+    pages,
+    participation,
+    polls,
+    problems,
+    residents,
+)
 from bot.webui.base import CONSOLE, Console, guard
 
 STYLESHEET = TEMPLATES_DIR / "web" / "staff" / "console.css"
@@ -51,5 +60,6 @@ def build_console(
     participation.add_routes(app)
     imports.add_routes(app)
     residents.add_routes(app)
+    problems.add_routes(app)
     add("GET", "/static/console.css", stylesheet, name="stylesheet")
     return app
