@@ -17,6 +17,7 @@ from bot.webui import (
     participation,
     polls,
     problems,
+    projects,
     residents,
 )
 from bot.webui.base import CONSOLE, Console, guard
@@ -61,5 +62,6 @@ def build_console(
     imports.add_routes(app)
     residents.add_routes(app)
     problems.add_routes(app)
+    projects.add_routes(app)
     add("GET", "/static/console.css", stylesheet, name="stylesheet")
     return app
