@@ -18,6 +18,7 @@ from bot.webui import (
     polls,
     problems,
     projects,
+    ratings,
     residents,
 )
 from bot.webui.base import CONSOLE, Console, guard
@@ -63,5 +64,6 @@ def build_console(
     residents.add_routes(app)
     problems.add_routes(app)
     projects.add_routes(app)
+    ratings.add_routes(app)
     add("GET", "/static/console.css", stylesheet, name="stylesheet")
     return app
