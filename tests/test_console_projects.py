@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.core.rendering.templates import Renderer
+from bot.core.services import demo_data, monitoring
 from bot.core.services.budget_import import import_budget
 from bot.webui.texts import texts
 from tests.conftest import FakeClock, table_snapshot
@@ -62,3 +63,23 @@ async def test_bad_input_is_answered_politely_and_changes_nothing(site: Site) ->
         assert await c.post(f"/staff/projects/{project.id}/status", {"status": "done"},
                             csrf=False) == 403  # fmt: skip
         assert await table_snapshot(site.repos, "projects", "outbox", "audit_log") == before
+
+
+async def test_a_projects_monitoring_acts_are_listed_with_their_photos(site: Site) -> None:
+    project = await site.repos.budget.project_by_code(site.municipality.id, "W-1")
+    monitor = await site.repos.residents.by_phone(site.municipality.id,
+                                                  sorted(demo_data.MONITOR_PHONES)[0])  # fmt: skip
+    assert project is not None and monitor is not None
+    async with client(site) as c:
+        await c.sign_in()
+        assert await c.get(f"/staff/projects/{project.id}/acts") == 200
+        assert c.says(KY["act_none"])
+        await monitoring.file_act(site.repos, site.municipality, monitor, project.id, "purchase",
+                                  "Трубалар сатылып алынды", now=site.clock.now(),
+                                  photos=["file-1", "file-2"])  # fmt: skip
+        assert await c.get("/staff/projects") == 200
+        assert f'href="/staff/projects/{project.id}/acts"' in c.page
+        assert await c.get(f"/staff/projects/{project.id}/acts") == 200
+        assert c.says("Трубалар сатылып алынды") and c.says(KY["act_kind_purchase"])
+        assert c.says(KY["act_photos"].format(count=2)) and c.says(monitor.name)
+        assert await c.get("/staff/projects/999999/acts") == 404

@@ -1,26 +1,30 @@
 """The projects page: the projects and activities of the joint action plan with their cost
 and status; moving a status on tells the residents of the project's village (of the whole
 municipality for a municipality-wide one), through :func:`bot.core.services.projects.
-update_status` as ``civic-bot project status`` does, audit-logged with the staff member."""
+update_status` as ``civic-bot project status`` does, audit-logged with the staff member;
+a project's monitoring acts (read-only)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from bot.core.services import projects
+from bot.core.services import monitoring, projects
 from bot.core.services.audit import Actor
 from bot.core.services.budget_import import STATUSES
 from bot.core.services.errors import ServiceError
+from bot.core.services.monitoring import ActRefused
 from bot.webui.base import ROOT, console_of, field, not_found, page, redirect, staff, text
 
 VIA = "web"
 HERE = ROOT + "projects"
+PROJECT = r"/projects/{project:\d{1,9}}"
 
 
 def add_routes(app: web.Application) -> None:
     add = app.router.add_route
     add("GET", "/projects", listing, name="projects")
-    add("POST", r"/projects/{project:\d{1,9}}/status", change_status, name="project_status")
+    add("POST", PROJECT + "/status", change_status, name="project_status")
+    add("GET", PROJECT + "/acts", acts, name="project_acts")
 
 
 async def listing(request: web.Request, *, status: int = 200, error: str | None = None):
@@ -52,3 +56,15 @@ async def change_status(request: web.Request) -> web.StreamResponse:
         return await listing(request, status=400, error=text(request, "refused", reason=str(exc)))
     notice = text(request, "project_status_changed", code=changed.code, told=told)
     return redirect(request, HERE, notice=notice)
+
+
+async def acts(request: web.Request) -> web.Response:
+    """A project's monitoring acts, oldest first (read-only: an act is never changed)."""
+    console = console_of(request)
+    try:
+        project, filed = await monitoring.acts_for(
+            console.repos, console.municipality, int(request.match_info["project"])
+        )
+    except ActRefused:
+        return await not_found(request)
+    return page(request, "acts", project=project, acts=filed)
