@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -206,3 +207,29 @@ async def test_no_input_yields_a_5xx(site: Site) -> None:
             form = {"csrf": csrf[1], "token": "\x00"}
             async with c.http.post(site.base_url + path, data=form) as resp:
                 assert resp.status < 500
+
+
+def test_every_code_of_a_bad_line_has_its_text_in_every_language() -> None:
+    """The codes the import services give a bad line (a code without a text would show the
+    English reason instead)."""
+    sources = "".join(
+        (Path(__file__).parents[1] / f"bot/core/services/{name}.py").read_text()
+        for name in ("csv_input", "budget_import", "register_import")
+    )
+    codes = set(re.findall(r'BadValue\(\s*f?"[^"]*",\s*"([a-z_0-9]+)"', sources))
+    codes |= set(re.findall(r'LineError\(\s*[^,()]+,\s*(?:f?"[^"]*"|reason),\s*"([a-z_0-9]+)"',
+                            sources))  # fmt: skip
+    codes |= {"bad_birth_year", "funding_sum"}  # their reasons span lines
+    assert len(codes) == 26
+    for language in ("ky", "ru", "en"):
+        assert not {c for c in codes if "import_" + c not in texts(language)}, language
+
+
+async def test_the_today_page_links_the_new_pages_and_its_title_is_plain_text(site: Site) -> None:
+    async with client(site) as c:
+        await c.sign_in()
+        assert await c.get("/staff/") == 200
+        for page in ("imports", "residents", "problems", "projects", "ratings"):
+            assert f'href="/staff/{page}"' in c.page
+        title = c.page.split("<title>")[1].split("</title>")[0]
+        assert "<" not in title and title.startswith(KY["today"])  # no links inside <title>

@@ -74,10 +74,11 @@ def add_routes(app: web.Application) -> None:
 def _reasons(request: web.Request, errors: list[LineError]) -> list[tuple[int, str]]:
     """Each bad line's reason in the reader's language (English if it has no code)."""
     t = texts(language(request))
-    return [
-        (e.line, t["import_" + e.code].format(**e.args) if e.code else e.reason)
-        for e in errors[:MOST_SHOWN]
-    ]
+    shown = []
+    for e in errors[:MOST_SHOWN]:
+        said = t.get("import_" + e.code) if e.code else None
+        shown.append((e.line, said.format(**e.args) if said else e.reason))
+    return shown
 
 
 def _show(
