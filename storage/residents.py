@@ -159,3 +159,28 @@ class ResidentRepo:
                 "SELECT COUNT(*) FROM residents WHERE municipality_id = ?", (municipality_id,)
             )
         )
+
+    async def search(
+        self, municipality_id: int, patterns: Iterable[str], *, limit: int
+    ) -> list[Resident]:
+        """The first ``limit`` residents (in register order: the scan stops there, rather
+        than sorting every match of a common name) whose name is LIKE one of ``patterns``
+        (``\\`` escapes), by name."""
+        patterns = list(patterns)
+        where = " OR ".join("name LIKE ? ESCAPE '\\'" for _ in patterns)
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM (SELECT {_COLUMNS} FROM residents"
+            f" WHERE municipality_id = ? AND ({where}) ORDER BY id LIMIT ?) AS first"
+            " ORDER BY name, id",
+            (municipality_id, *patterns, limit),
+        )
+        return [_resident(row) for row in rows]
+
+    async def correct(
+        self, resident_id: int, *, name: str, gender: str, birth_year: int | None, now: str
+    ) -> None:
+        await self.db.execute(
+            "UPDATE residents SET name = ?, gender = ?, birth_year = ?, updated_at = ?"
+            " WHERE id = ?",
+            (name, gender, birth_year, now, resident_id),
+        )

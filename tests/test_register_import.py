@@ -162,7 +162,9 @@ async def test_a_bad_households_file_imports_nothing(repos: Repos, town: Municip
 async def test_non_utf8_file_is_rejected(repos: Repos, town: Municipality) -> None:
     with pytest.raises(ImportRejected) as rejected:
         await import_households(repos, town, "code,village\nH-1,Ак-Чий\n".encode("cp1251"), now=NOW)
-    assert str(rejected.value.errors[0]) == "line 2: the file is not UTF-8 text"
+    assert str(rejected.value.errors[0]) == (
+        "line 2: the file is not UTF-8 text: save it as CSV UTF-8"
+    )
 
 
 async def test_semicolon_files_from_spreadsheets_with_bom(repos: Repos, town: Municipality) -> None:

@@ -9,7 +9,18 @@ from bot.core.services.attendance import CheckInWindow
 from bot.core.services.console import Policy
 from bot.core.services.poll_results import SMALL_GROUP_MIN
 from bot.runtime.web import WebContext
-from bot.webui import audit, hearings, pages, participation, polls
+from bot.webui import (
+    audit,
+    hearings,
+    imports,
+    pages,
+    participation,
+    polls,
+    problems,
+    projects,
+    ratings,
+    residents,
+)
 from bot.webui.base import CONSOLE, Console, guard
 
 STYLESHEET = TEMPLATES_DIR / "web" / "staff" / "console.css"
@@ -49,5 +60,10 @@ def build_console(
     audit.add_routes(app)
     polls.add_routes(app)
     participation.add_routes(app)
+    imports.add_routes(app)
+    residents.add_routes(app)
+    problems.add_routes(app)
+    projects.add_routes(app)
+    ratings.add_routes(app)
     add("GET", "/static/console.css", stylesheet, name="stylesheet")
     return app

@@ -35,6 +35,10 @@ PRE_CSRF_COOKIE = "civic_staff_csrf"
 FLASH_COOKIE = "civic_staff_flash"
 #: routes open without a session (their POSTs are checked against the CSRF cookie)
 PUBLIC_ROUTES = frozenset({"sign_in_form", "sign_in", "sign_in_code", "stylesheet"})
+#: routes that take a file (a register of 100,000 residents is some 6 MB); the rest of the
+#: web server keeps its small limit
+UPLOAD_ROUTES = frozenset({"import_check"})
+UPLOAD_LIMIT = 8 * 1024 * 1024
 HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
@@ -131,10 +135,14 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path == ROOT.rstrip("/"):  # the session cookie's path is /staff/
         return redirect(request, ROOT)
     route = request.match_info.route.name
+    if route in UPLOAD_ROUTES:
+        request = request.clone(client_max_size=UPLOAD_LIMIT)
     form = None
     if request.method == "POST":
         try:
             form = await request.post()
+        except web.HTTPRequestEntityTooLarge:
+            return page(request, "message", status=413, error=text(request, "too_large"))
         except (ValueError, UnicodeDecodeError):
             return page(request, "message", status=400, error=text(request, "bad_request"))
     if route in PUBLIC_ROUTES:

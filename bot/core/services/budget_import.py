@@ -33,6 +33,7 @@ from bot.core.languages import spellings
 from bot.core.services import audit
 from bot.core.services.audit import CLI, Actor
 from bot.core.services.csv_input import (
+    BadValue,
     CsvRow,
     ImportRejected,
     LineError,
@@ -68,29 +69,44 @@ def _whole(row: CsvRow, column: str, *, required: bool = True) -> int | None:
     raw = row[column].replace(" ", "").replace("\xa0", "").replace(",", "")
     if not raw:
         if required:
-            raise ValueError(f"missing value in column {column!r}")
+            raise BadValue(f"missing value in column {column!r}", "missing", column=column)
         return None
     if not (raw.isascii() and raw.isdecimal()):
-        raise ValueError(f"{column} must be a whole non-negative number, not {row[column]!r}")
+        raise BadValue(
+            f"{column} must be a whole non-negative number, not {row[column]!r}", "not_whole",
+            column=column, value=row[column],
+        )  # fmt: skip
     return int(raw)
 
 
 def _text(row: CsvRow, column: str) -> str:
     if not row[column]:
-        raise ValueError(f"missing value in column {column!r}")
+        raise BadValue(f"missing value in column {column!r}", "missing", column=column)
     return row[column]
 
 
 def _name(row: CsvRow, language: str) -> Texts:
     name = row.texts("name", language)
     if not name:
-        raise ValueError("missing value in column 'name' (or name_ky, name_ru, name_en)")
+        raise BadValue(
+            "missing value in column 'name' (or name_ky, name_ru, name_en)",
+            "missing",
+            column="name",
+        )
     return name
 
 
 async def import_budget(
-    repos: Repos, municipality: Municipality, data: bytes, *, now: datetime, actor: Actor = CLI
+    repos: Repos,
+    municipality: Municipality,
+    data: bytes,
+    *,
+    now: datetime,
+    actor: Actor = CLI,
+    dry_run: bool = False,
 ) -> BudgetReport:
+    """Import the file, or with ``dry_run`` only check it and say what it would import
+    (the console's preview before the staff member confirms)."""
     rows, errors = read_rows(decode(data), required=COLUMNS, optional=OPTIONAL)
     villages = {
         spelling: v.id
@@ -108,18 +124,24 @@ async def import_budget(
         if not row["village"]:
             return None
         if row["village"].casefold() not in villages:
-            raise ValueError(f"unknown village {row['village']!r}")
+            raise BadValue(
+                f"unknown village {row['village']!r}", "unknown_village", value=row["village"]
+            )
         return villages[row["village"].casefold()]
 
     for row in rows:
         try:
             kind = row["kind"].lower()
             if kind not in KINDS:
-                raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {row['kind']!r}")
+                kinds = ", ".join(KINDS)
+                raise BadValue(
+                    f"kind must be one of {kinds}, not {row['kind']!r}", "bad_kind",
+                    value=row["kind"], kinds=kinds,
+                )  # fmt: skip
             year = _whole(row, "year")
             assert year is not None
             if not 1991 <= year <= now.year + 5:
-                raise ValueError(f"year {year} is out of range")
+                raise BadValue(f"year {year} is out of range", "year_range", year=year)
             years.add(year)
             if kind in ("revenue", "spending"):
                 amount = _whole(row, "amount")
@@ -128,16 +150,23 @@ async def import_budget(
             elif kind == "project":
                 code = _text(row, "code")
                 if code in projects:
-                    raise ValueError(f"project {code!r} already on line {projects[code]['line']}")
+                    first = projects[code]["line"]
+                    raise BadValue(
+                        f"project {code!r} already on line {first}", "duplicate_project",
+                        code=code, first=first,
+                    )  # fmt: skip
                 status = row["status"].lower() or "planned"
                 if status not in STATUSES:
-                    raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+                    statuses = ", ".join(STATUSES)
+                    raise BadValue(
+                        f"status must be one of {statuses}", "bad_status", choices=statuses
+                    )
                 problem = _whole(row, "problem", required=False)
                 if (
                     problem is not None
                     and await repos.problems.get(municipality.id, problem) is None
                 ):
-                    raise ValueError(f"unknown problem {problem}")
+                    raise BadValue(f"unknown problem {problem}", "unknown_problem", number=problem)
                 projects[code] = {
                     "line": row.line, "code": code, "name": _name(row, language),
                     "village_id": village(row), "cost": _whole(row, "amount"),
@@ -150,7 +179,10 @@ async def import_budget(
             elif kind == "funding":
                 source_type = row["source_type"].lower()
                 if source_type not in SOURCE_TYPES:
-                    raise ValueError(f"source_type must be one of {', '.join(SOURCE_TYPES)}")
+                    types = ", ".join(SOURCE_TYPES)
+                    raise BadValue(
+                        f"source_type must be one of {types}", "bad_source_type", choices=types
+                    )
                 amount = _whole(row, "amount")
                 assert amount is not None
                 funding[_text(row, "code")].append(
@@ -167,10 +199,13 @@ async def import_budget(
                     )
                 )  # fmt: skip
         except ValueError as exc:
-            errors.append(LineError(row.line, str(exc)))
+            errors.append(LineError.of(row.line, exc))
     for code, entries in funding.items():
         if code not in projects:
-            errors.append(LineError(entries[0][0], f"funding for unknown project {code!r}"))
+            errors.append(
+                LineError(entries[0][0], f"funding for unknown project {code!r}",
+                          "funding_unknown_project", {"code": code})
+            )  # fmt: skip
             continue
         total = sum(f.amount for _, f in entries)
         if total != projects[code]["cost"]:
@@ -179,16 +214,23 @@ async def import_budget(
                     projects[code]["line"],
                     f"project {code!r} costs {projects[code]['cost']} but its funding adds up"
                     f" to {total}",
+                    "funding_sum",
+                    {"code": code, "cost": projects[code]["cost"], "total": total},
                 )
             )
     if len(years) > 1:
-        errors.append(LineError(1, f"one year per file, found {sorted(years)}"))
+        found = ", ".join(str(y) for y in sorted(years))
+        errors.append(LineError(1, f"one year per file, found {sorted(years)}", "one_year",
+                                {"years": found}))  # fmt: skip
     if not years and not errors:
-        errors.append(LineError(1, "the file has no budget lines"))
+        errors.append(LineError(1, "the file has no budget lines", "no_lines"))
     if errors:
         raise ImportRejected(errors)
 
     (year,) = years
+    if dry_run:
+        version = await repos.budget.next_version(municipality.id, year)
+        return BudgetReport(year, version, len(lines), len(projects))
     async with repos.db.transaction():
         version = await repos.budget.next_version(municipality.id, year)
         budget_id = await repos.budget.create(municipality.id, year, version, now=iso(now))

@@ -16,7 +16,14 @@ from bot.core.languages import LANGUAGES
 from bot.core.phones import InvalidPhone, normalize_phone
 from bot.core.services import audit
 from bot.core.services.audit import CLI, Actor
-from bot.core.services.csv_input import CsvRow, ImportRejected, LineError, decode, read_rows
+from bot.core.services.csv_input import (
+    BadValue,
+    CsvRow,
+    ImportRejected,
+    LineError,
+    decode,
+    read_rows,
+)
 from storage.models import Household, Municipality, Resident
 from storage.repos import Repos
 
@@ -25,7 +32,7 @@ HOUSEHOLD_OPTIONAL = ("address",)
 RESIDENT_COLUMNS = ("phone", "name", "gender", "birth_year", "household")
 RESIDENT_OPTIONAL = ("language",)
 
-_GENDERS = {
+GENDERS = {
     "f": "f",
     "female": "f",
     "w": "f",
@@ -53,8 +60,15 @@ class ImportReport:
 
 
 async def import_households(
-    repos: Repos, municipality: Municipality, data: bytes, *, now: datetime, actor: Actor = CLI
+    repos: Repos,
+    municipality: Municipality,
+    data: bytes,
+    *,
+    now: datetime,
+    actor: Actor = CLI,
+    dry_run: bool = False,
 ) -> ImportReport:
+    """Import the file, or with ``dry_run`` only check it and count what would change."""
     rows, errors = read_rows(decode(data), required=HOUSEHOLD_COLUMNS, optional=HOUSEHOLD_OPTIONAL)
     villages = {v.name.casefold(): v for v in await repos.municipalities.villages(municipality.id)}
     seen: dict[str, int] = {}
@@ -63,12 +77,20 @@ async def import_households(
         code, village_name = row["code"], row["village"]
         village = villages.get(village_name.casefold())
         if not code:
-            errors.append(LineError(row.line, "missing value in column 'code'"))
+            errors.append(
+                LineError(row.line, "missing value in column 'code'", "missing", {"column": "code"})
+            )
         elif code in seen:
-            errors.append(LineError(row.line, f"household {code!r} already on line {seen[code]}"))
+            errors.append(
+                LineError(row.line, f"household {code!r} already on line {seen[code]}",
+                          "duplicate_household", {"code": code, "first": seen[code]})
+            )  # fmt: skip
         elif village is None:
             known = ", ".join(sorted(v.name for v in villages.values()))
-            errors.append(LineError(row.line, f"unknown village {village_name!r} (known: {known})"))
+            errors.append(
+                LineError(row.line, f"unknown village {village_name!r} (known: {known})",
+                          "unknown_village", {"value": village_name})
+            )  # fmt: skip
         else:
             seen[code] = row.line
             parsed.append((code, village.id, row["address"]))
@@ -82,6 +104,8 @@ async def import_households(
         for code, village_id, address in parsed
         if code in existing and _household_differs(existing[code], village_id, address)
     ]
+    if dry_run:
+        return ImportReport(len(new), len(changed), len(parsed) - len(new) - len(changed))
     async with repos.db.transaction():
         await repos.households.insert_many(municipality.id, new)
         await repos.households.update_many(changed)
@@ -109,8 +133,15 @@ def _household_differs(household: Household, village_id: int, address: str) -> b
 
 
 async def import_residents(
-    repos: Repos, municipality: Municipality, data: bytes, *, now: datetime, actor: Actor = CLI
+    repos: Repos,
+    municipality: Municipality,
+    data: bytes,
+    *,
+    now: datetime,
+    actor: Actor = CLI,
+    dry_run: bool = False,
 ) -> ImportReport:
+    """Import the file, or with ``dry_run`` only check it and count what would change."""
     rows, errors = read_rows(decode(data), required=RESIDENT_COLUMNS, optional=RESIDENT_OPTIONAL)
     households = await repos.households.by_code(municipality.id)
     seen: dict[str, int] = {}
@@ -119,11 +150,14 @@ async def import_residents(
         try:
             fields, language = _resident_fields(row, households, now.year, municipality)
         except ValueError as exc:
-            errors.append(LineError(row.line, str(exc)))
+            errors.append(LineError.of(row.line, exc))
             continue
         phone = fields[0]
         if phone in seen:
-            errors.append(LineError(row.line, f"phone {phone} already on line {seen[phone]}"))
+            errors.append(
+                LineError(row.line, f"phone {phone} already on line {seen[phone]}",
+                          "duplicate_phone", {"phone": phone, "first": seen[phone]})
+            )  # fmt: skip
             continue
         seen[phone] = row.line
         parsed.append((fields, language))
@@ -137,6 +171,8 @@ async def import_residents(
         for fields, _ in parsed
         if fields[0] in existing and _resident_differs(existing[fields[0]], fields)
     ]
+    if dry_run:
+        return ImportReport(len(new), len(changed), len(parsed) - len(new) - len(changed))
     stamp = iso(now)
     async with repos.db.transaction():
         await repos.residents.insert_many(municipality.id, new, now=stamp)
@@ -152,33 +188,44 @@ def _resident_fields(
     """Validate one row; the fields in ``storage.residents.IMPORT_FIELDS`` order."""
     for column in RESIDENT_COLUMNS:
         if not row[column] and column != "birth_year":
-            raise ValueError(f"missing value in column {column!r}")
+            raise BadValue(f"missing value in column {column!r}", "missing", column=column)
     try:
         phone = normalize_phone(row["phone"])
     except InvalidPhone as exc:
-        raise ValueError(f"bad phone: {exc}") from None
+        raise BadValue(f"bad phone: {exc}", "bad_phone", value=row["phone"]) from None
     name = row["name"]
     if len(name) > MAX_NAME:
-        raise ValueError(f"name longer than {MAX_NAME} characters")
-    gender = _GENDERS.get(row["gender"].casefold())
+        raise BadValue(f"name longer than {MAX_NAME} characters", "long_name", most=MAX_NAME)
+    gender = GENDERS.get(row["gender"].casefold())
     if gender is None:
-        raise ValueError(f"gender must be f or m, not {row['gender']!r}")
+        raise BadValue(
+            f"gender must be f or m, not {row['gender']!r}", "bad_gender", value=row["gender"]
+        )
     birth_year = None
     if row["birth_year"]:
         if not (row["birth_year"].isascii() and row["birth_year"].isdecimal()) or not (
             OLDEST_BIRTH_YEAR <= int(row["birth_year"]) <= this_year
         ):
-            raise ValueError(
+            raise BadValue(
                 f"birth_year must be a year {OLDEST_BIRTH_YEAR}-{this_year},"
-                f" not {row['birth_year']!r}"
-            )
+                f" not {row['birth_year']!r}",
+                "bad_birth_year", value=row["birth_year"], oldest=OLDEST_BIRTH_YEAR,
+                latest=this_year,
+            )  # fmt: skip
         birth_year = int(row["birth_year"])
     household = households.get(row["household"])
     if household is None:
-        raise ValueError(f"unknown household {row['household']!r}: import households first")
+        raise BadValue(
+            f"unknown household {row['household']!r}: import households first",
+            "unknown_household", value=row["household"],
+        )  # fmt: skip
     language = row["language"].lower() or municipality.default_language
     if language not in LANGUAGES:
-        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
+        choices = ", ".join(LANGUAGES)
+        raise BadValue(
+            f"language must be one of {choices}, not {language!r}", "bad_language",
+            value=language, choices=choices,
+        )  # fmt: skip
     return (phone, name, gender, birth_year, household.village_id, household.id), language
 
 
