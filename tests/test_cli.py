@@ -14,6 +14,7 @@ SUBCOMMANDS = [
     ["demo"],
     ["municipality", "create"],
     ["municipality", "list"],
+    ["municipality", "secret", "set"],
     ["import", "households"],
     ["import", "residents"],
     ["staff", "grant"],
