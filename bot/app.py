@@ -43,7 +43,11 @@ from bot.core.services import ballot_upgrade
 from bot.core.services.console import Policy
 from bot.core.services.errors import ServiceError
 from bot.core.services.hearing_jobs import HearingJobs
-from bot.core.services.municipalities import choose_municipality, provider_settings
+from bot.core.services.municipalities import (
+    PROVIDER_SETTINGS,
+    choose_municipality,
+    provider_settings,
+)
 from bot.core.services.poll_jobs import PollJobs
 from bot.outbox.channel import Sender
 from bot.outbox.worker import Account, ChannelLimit, OutboxWorker
@@ -196,12 +200,13 @@ async def national_accounts(
     events_for: Callable[[Municipality], GatewayEvents],
 ) -> list[Account]:
     """The outbox accounts of every municipality with provider settings of its own
-    (``civic-bot municipality secret``, read over ``settings``): its Telegram bot at
+    (``civic-bot municipality secret``; the rest from ``settings``): its Telegram bot at
     ``TELEGRAM_RATE`` and its SMS gateway, open until ``stack`` closes; municipalities
     that share a bot or a gateway share its account (and its limit). A secret that does
     not open with ``SECRETS_KEY`` stops it with a :class:`ServiceError` before anything
     is sent."""
-    base = settings.model_dump()
+    # a municipality's provider settings are its own: none comes from the environment's
+    base = settings.model_dump(exclude={name.lower() for name in PROVIDER_SETTINGS})
     accounts: dict[str, Account] = {}
 
     def add(municipality: Municipality, channel: str, sender: Sender, limit: ChannelLimit) -> None:

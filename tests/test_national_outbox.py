@@ -11,11 +11,14 @@ from contextlib import AsyncExitStack
 import pytest
 
 from bot.app import national_accounts
+from bot.channels.gateway_events import GatewayEvents
 from bot.config import load_settings
 from bot.core.clock import iso
+from bot.core.rendering.templates import Renderer
 from bot.core.services.errors import ServiceError
 from bot.core.services.municipalities import create_municipality, set_secret
 from bot.outbox.worker import QUANTUM, OutboxWorker
+from bot.runtime.web import WebContext
 from storage.db import connect
 from storage.migrate import migrate
 from storage.models import Municipality, OutboxDraft
@@ -23,11 +26,14 @@ from storage.outbox import AHEAD
 from storage.repos import Repos
 from tests.conftest import FakeClock
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.twilio_api import FakeTwilioAPI
 
 KEY = "n" * 40
 TOKENS = {"ak-chiy": "111:AAA-ak-chiy", "kara-suu": "222:BBB-kara-suu"}
 BROADCAST = 3000
 REPLY_CHAT = 777
+B_SID = "AC" + "b" * 32
+B_NUMBER = "+996312000222"
 
 
 @pytest.fixture
@@ -181,3 +187,56 @@ async def test_with_another_key_nothing_is_sent(
                 await national_accounts(settings, other, stack, no_sms)
     assert telegram.calls() == []
     assert await repos.outbox.backlog(a.id) == {"telegram": BROADCAST}
+
+
+async def test_a_municipality_sends_sms_through_its_own_twilio_account_only(
+    db_url: str, clock: FakeClock, national, telegram: FakeTelegramAPI, renderer: Renderer
+) -> None:
+    """B keeps its own Twilio account; A has none of its own and takes none of the
+    environment's: A's SMS wait, B's go out from B's number."""
+    repos, (a, b) = national
+    for name, value in (
+        ("SMS_GATEWAY", "twilio"),
+        ("TWILIO_ACCOUNT_SID", B_SID),
+        ("TWILIO_AUTH_TOKEN", "b-auth-token"),
+        ("TWILIO_FROM_NUMBER", B_NUMBER),
+    ):
+        await set_secret(repos, b, name, value, now=clock.now())
+    now = iso(clock.now())
+    for municipality in (a, b):
+        draft = OutboxDraft(municipality.id, f"sms:{municipality.slug}", "sms", "+996555000111",
+                            f"hello from {municipality.slug}")  # fmt: skip
+        await repos.outbox.enqueue([draft], now=now)
+    async with FakeTwilioAPI(
+        account_sid=B_SID, auth_token="b-auth-token", owned_numbers=[B_NUMBER]
+    ) as twilio:
+        settings = load_settings(
+            database_url=db_url,
+            telegram_api_url=telegram.base_url,
+            secrets_key=KEY,
+            twilio_api_url=twilio.base_url,
+            twilio_account_sid="AC" + "e" * 32,  # the environment's: not A's, not B's
+            twilio_auth_token="env-auth-token",
+            twilio_from_number="+15005550006",
+        )
+        events = []
+
+        def events_for(municipality: Municipality) -> GatewayEvents:
+            events.append(municipality.slug)
+            return GatewayEvents(WebContext(repos, renderer, clock, municipality))
+
+        async with AsyncExitStack() as stack:
+            accounts = await national_accounts(settings, repos, stack, events_for)
+            assert sorted((x.channel, x.municipality_ids) for x in accounts) == [
+                ("sms", (b.id,)),
+                ("telegram", (a.id,)),
+                ("telegram", (b.id,)),
+            ]
+            (sms,) = [x for x in accounts if x.channel == "sms"]
+            worker = OutboxWorker(repos, accounts=accounts, clock=clock)
+            assert await worker.drain_channel(sms.name) == 1
+        assert events == ["kara-suu"]
+        assert [(m["from"], m["body"]) for m in twilio.created] == [
+            (B_NUMBER, "hello from kara-suu")
+        ]
+    assert await repos.outbox.backlog(a.id) == {"sms": 1}
