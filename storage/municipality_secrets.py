@@ -59,6 +59,26 @@ class MunicipalitySecretRepo:
         )
         return [(row[0], row[1]) for row in rows]
 
+    async def reseal(self, old: Sealer, *, now: str) -> int:
+        """Seal every value, opened with ``old`` (the previous ``SECRETS_KEY``), under this
+        key instead, all or none; return how many. :class:`SecretsLocked` if one does not
+        open with ``old``: then nothing changed."""
+        sealer = self._require_sealer()
+        async with self.db.transaction():
+            rows = await self.db.fetchall(
+                "SELECT municipality_id, name, value FROM municipality_secrets"
+                " ORDER BY municipality_id, name"
+            )
+            for municipality_id, name, value in rows:
+                bound_to = _bound_to(municipality_id, name)
+                plain = _open(old, value, municipality_id, name)
+                await self.db.execute(
+                    "UPDATE municipality_secrets SET value = ?, updated_at = ?"
+                    " WHERE municipality_id = ? AND name = ?",
+                    (sealer.seal(PURPOSE, plain, bound_to=bound_to), now, municipality_id, name),
+                )
+        return len(rows)
+
     async def values(self, municipality_id: int) -> dict[str, str]:
         """Every secret of a municipality in clear; :class:`SecretsLocked` if one does not
         open (the key is missing or another)."""
@@ -67,14 +87,14 @@ class MunicipalitySecretRepo:
             "SELECT name, value FROM municipality_secrets WHERE municipality_id = ?",
             (municipality_id,),
         )
-        opened = {}
-        for name, value in rows:
-            try:
-                raw = sealer.open(PURPOSE, value, bound_to=_bound_to(municipality_id, name))
-            except SealBroken:
-                raise SecretsLocked(
-                    f"a secret of municipality {municipality_id} does not open with this"
-                    " SECRETS_KEY (was it made with another key?)"
-                ) from None
-            opened[name] = raw.decode()
-        return opened
+        return {name: _open(sealer, value, municipality_id, name).decode() for name, value in rows}
+
+
+def _open(sealer: Sealer, value: str, municipality_id: int, name: str) -> bytes:
+    try:
+        return sealer.open(PURPOSE, value, bound_to=_bound_to(municipality_id, name))
+    except SealBroken:
+        raise SecretsLocked(
+            f"a secret of municipality {municipality_id} does not open with this"
+            " SECRETS_KEY (was it made with another key?)"
+        ) from None

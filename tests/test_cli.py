@@ -15,6 +15,7 @@ SUBCOMMANDS = [
     ["municipality", "create"],
     ["municipality", "list"],
     ["municipality", "secret", "set"],
+    ["municipality", "secret", "rekey"],
     ["import", "households"],
     ["import", "residents"],
     ["staff", "grant"],

@@ -21,7 +21,7 @@ AUTH = "twilio-auth-token-5f0e9c"
 
 
 def env(db_url: str, **more: str) -> dict[str, str]:
-    return {"DATABASE_URL": db_url, "SECRETS_KEY": KEY, **more}
+    return {"DATABASE_URL": db_url, "SECRETS_KEY": KEY} | more
 
 
 def cli(tmp_path: Path, db_url: str, *args: str, **more: str):
@@ -253,3 +253,39 @@ def test_bad_requests_change_nothing(tmp_path: Path, db_url: str) -> None:
         assert result.returncode != 0
         assert message in result.stderr, result.stderr
     assert dump_database(db_url) == before
+
+
+async def test_a_new_secrets_key_reseals_every_secret_all_or_none(
+    tmp_path: Path, db_url: str
+) -> None:
+    for slug in ("ak-chiy", "kara-suu"):
+        create(tmp_path, db_url, slug)
+        result = cli(
+            tmp_path, db_url, "municipality", "secret", "set", slug, "TELEGRAM_BOT_TOKEN",
+            "--from-env", "T", T=f"{TOKEN}-{slug}",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    before = dump_database(db_url)
+    wrong = cli(
+        tmp_path, db_url, "municipality", "secret", "rekey", "--old-key-from-env", "OLD",
+        SECRETS_KEY=OTHER_KEY, OLD="w" * 40,
+    )  # fmt: skip
+    assert wrong.returncode == 2
+    assert wrong.stderr == (
+        "civic-bot: a secret of municipality 1 does not open with the old key"
+        " (was it made with another key?)\n"
+    )
+    assert dump_database(db_url) == before
+    done = cli(
+        tmp_path, db_url, "municipality", "secret", "rekey", "--old-key-from-env", "OLD",
+        SECRETS_KEY=OTHER_KEY, OLD=KEY,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "2 secret(s) sealed under the new SECRETS_KEY\n"
+    for slug in ("ak-chiy", "kara-suu"):
+        assert await opened(db_url, slug, key=OTHER_KEY) == {
+            "telegram_bot_token": f"{TOKEN}-{slug}"
+        }
+        with pytest.raises(ServiceError):
+            await opened(db_url, slug, key=KEY)
+    assert TOKEN not in "\n".join(dump_database(db_url))

@@ -19,6 +19,7 @@ from bot.core.services.municipalities import (
     choose_municipality,
     create_municipality,
     remove_secret,
+    reseal_secrets,
     set_secret,
 )
 
@@ -67,6 +68,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     drop.add_argument("slug")
     drop.add_argument("name")
     drop.set_defaults(handler=_secret_remove)
+    rekey = secret_actions.add_parser(
+        "rekey",
+        help="after a change of SECRETS_KEY: seal every secret under the new key",
+        description="Seal every municipality's secrets, made under the old SECRETS_KEY,"
+        " under the new one (SECRETS_KEY), all or none. Example: OLD=... civic-bot"
+        " municipality secret rekey --old-key-from-env OLD",
+    )
+    rekey.add_argument(
+        "--old-key-from-env", metavar="VARIABLE", help="read the old key from this variable"
+    )
+    rekey.set_defaults(handler=_secret_rekey)
     names = secret_actions.add_parser("list", help="the names set and when (never the values)")
     names.add_argument("slug")
     names.set_defaults(handler=_secret_list)
@@ -100,18 +112,19 @@ async def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _secret_value(args: argparse.Namespace) -> str:
-    if args.from_env:
-        value = os.environ.get(args.from_env)
+def _secret_value(variable: str | None, prompt: str) -> str:
+    """From the environment variable ``variable``, or typed without echo."""
+    if variable:
+        value = os.environ.get(variable)
         if not value:
-            raise CliError(f"the environment variable {args.from_env} is not set")
+            raise CliError(f"the environment variable {variable} is not set")
         return value
-    return getpass.getpass(f"{args.name.upper()} for {args.slug} (not shown): ")
+    return getpass.getpass(f"{prompt} (not shown): ")
 
 
 @async_handler
 async def _secret_set(args: argparse.Namespace) -> int:
-    value = _secret_value(args)
+    value = _secret_value(args.from_env, f"{args.name.upper()} for {args.slug}")
     async with open_repos() as repos:
         municipality = await choose_municipality(repos, args.slug)
         name = await set_secret(repos, municipality, args.name, value, now=SystemClock().now())
@@ -125,6 +138,15 @@ async def _secret_remove(args: argparse.Namespace) -> int:
         municipality = await choose_municipality(repos, args.slug)
         name = await remove_secret(repos, municipality, args.name)
     print(f"{municipality.slug}: {name} removed")
+    return 0
+
+
+@async_handler
+async def _secret_rekey(args: argparse.Namespace) -> int:
+    old_key = _secret_value(args.old_key_from_env, "the old SECRETS_KEY")
+    async with open_repos() as repos:
+        count = await reseal_secrets(repos, old_key, now=SystemClock().now())
+    print(f"{count} secret(s) sealed under the new SECRETS_KEY")
     return 0
 
 

@@ -12,6 +12,7 @@ from bot.core.services.errors import ServiceError
 from storage.models import Municipality
 from storage.municipality_secrets import SecretsLocked
 from storage.repos import Repos
+from storage.sealing import Sealer
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
@@ -141,3 +142,12 @@ async def provider_settings(repos: Repos, municipality: Municipality) -> dict[st
     except SecretsLocked as exc:
         raise ServiceError(f"{municipality.slug!r}: {exc}") from None
     return {name.lower(): value for name, value in opened.items()}
+
+
+async def reseal_secrets(repos: Repos, old_key: str, *, now: datetime) -> int:
+    """After a change of ``SECRETS_KEY``: every municipality's secrets, made under
+    ``old_key``, sealed under the new one (all or none); return how many."""
+    try:
+        return await repos.municipality_secrets.reseal(Sealer(old_key.strip()), now=iso(now))
+    except SecretsLocked as exc:
+        raise ServiceError(str(exc).replace("this SECRETS_KEY", "the old key")) from None
