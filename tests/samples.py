@@ -310,5 +310,6 @@ def sample(feature: str, language: str) -> dict[str, Any]:
         "tg_acts": {"project": ROADS, "acts": [(ACT, STARTS), (ACT, STARTS)], "more": 12},
         "tg_act_caption": {"act": ACT, "project": ROADS, "at": STARTS},
         "tg_rating": {"services": SERVICES},
+        "tg_projects": {"summary": SUMMARY},
     }
     return data.get(feature, {})

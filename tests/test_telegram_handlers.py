@@ -89,14 +89,18 @@ async def test_start_for_a_linked_resident_shows_the_menu(
 
     [menu] = sent(api)
     assert linked.name in menu["text"]
-    assert {b["callback_data"] for b in buttons(menu)} == {
+    assert [b["callback_data"] for b in buttons(menu)] == [
+        "menu:hearings",
         "menu:vote",
         "menu:budget",
+        "menu:projects",
+        "menu:rate",
+        "menu:problems",
         "menu:me",
         "menu:lang",
-        "menu:help",
         "menu:start" if linked.opted_out else "menu:stop",
-    }
+        "menu:help",
+    ]
 
 
 async def test_own_contact_with_a_registered_number_links_the_account(
