@@ -286,6 +286,18 @@ def test_the_command_line_takes_names_in_three_languages(tmp_path: Path) -> None
     assert query_database(
         env["DATABASE_URL"], "SELECT place, place_ky, place_en, agenda, agenda_en FROM hearings"
     ) == [("Сельский клуб", "Айылдык клуб", None, "Budget", "Budget")]
+    # a version alone changes that language's and keeps the others
+    columns = "SELECT place, place_ky, place_ru, place_en, agenda_en FROM hearings"
+    for flags in (("--place-en", "Village club"), ("--place-ru", "Новый клуб")):
+        updated = run_cli("hearing", "update", "1", *flags, cwd=tmp_path, env=env)
+        assert updated.returncode == 0, updated.stderr
+    assert query_database(env["DATABASE_URL"], columns) == [
+        ("Новый клуб", "Айылдык клуб", "Новый клуб", "Village club", "Budget")
+    ]
+    # a plain place is a new place: the old one's names go with it
+    updated = run_cli("hearing", "update", "1", "--place", "Мектеп", cwd=tmp_path, env=env)
+    assert updated.returncode == 0, updated.stderr
+    assert query_database(env["DATABASE_URL"], columns) == [("Мектеп", None, None, None, "Budget")]
     uneven = run_cli(
         "municipality", "create", "kok-jar", "--name", "Kok-Jar", "--village", "A",
         "--village", "B", "--village-ky", "Б",
