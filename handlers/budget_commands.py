@@ -92,12 +92,14 @@ async def acts(ctx: Context) -> Reply:
 
 
 async def rate(ctx: Context) -> Reply:
-    """``R 2 4``: service 2 gets 4 of 5. ``R`` alone lists the services."""
+    """``R 2 4``: service 2 gets 4 of 5. ``R`` alone lists the services (``R 2``: the
+    next page of them by SMS)."""
     parts = ctx.args.split()
     try:
-        if not parts:
+        if len(parts) < 2:
             services = await ratings.current_services(ctx.repos, ctx.municipality)
-            return Reply("rating_services", {"services": services})
+            page = page_number(parts[0] if parts else None)
+            return Reply("rating_services", {"services": Paged(services, page)})
         if len(parts) != 2:
             return Reply("rate_refused", {"code": "usage"})
         service, score = await ratings.rate(

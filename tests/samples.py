@@ -249,7 +249,11 @@ def sample(feature: str, language: str) -> dict[str, Any]:
                 for n in range(1, 6)
             )
         },
-        "polls": {"polls": [(POLL, OPTIONS)], "examples": {POLL.id: "1:5 2:5"}},
+        "polls": {
+            "polls": [(POLL, OPTIONS)],
+            "options": Paged(OPTIONS),
+            "examples": {POLL.id: "1:5 2:5"},
+        },
         "voted": {"poll": POLL, "chosen": [(o, 3) for o in OPTIONS[:3]], "replaced": True},
         "vote_refused": {"code": "which_poll", "numbers": [1234, 1235, 1236], "typed": "1:5 2:5"},
         "vote_receipt": {"poll": POLL, "how": "sms", "chosen": [(o, 3) for o in OPTIONS[:3]]},
@@ -310,5 +314,6 @@ def sample(feature: str, language: str) -> dict[str, Any]:
         "tg_acts": {"project": ROADS, "acts": [(ACT, STARTS), (ACT, STARTS)], "more": 12},
         "tg_act_caption": {"act": ACT, "project": ROADS, "at": STARTS},
         "tg_rating": {"services": SERVICES},
+        "tg_projects": {"summary": SUMMARY},
     }
     return data.get(feature, {})

@@ -372,3 +372,55 @@ def test_an_imported_election_counts_as_the_city_did_with_its_rule_and_ties(
     exported = town / "again.pb"
     ok("poll", "export", "1", "--format", "pb", "--output", str(exported), cwd=town)
     assert f"\nrule;{rule}\n" in exported.read_text(encoding="utf-8")
+
+
+def test_poll_create_takes_the_title_and_options_in_three_languages(town: Path) -> None:
+    (town / "options.csv").write_text(
+        "label_ky,label_ru,label_en,cost\nКөчө жарыгы,Освещение,Lighting,467500\n",
+        encoding="utf-8",
+    )
+    created = ok(
+        "poll", "create", "--title-ky", "Артыкчылыктар", "--title-ru", "Приоритеты",
+        "--title-en", "Priorities", "--type", "choose1",
+        "--option-ky", "Бала бакча=400000", "--option-ru", "Детсад", "--option-en", "Kindergarten",
+        "--option-ky", "Жолдор", "--option-ru", "Дороги=457000", "--option-en", "Roads",
+        "--options-csv", "options.csv", "--closes", "2099-01-01 18:00", cwd=town,
+    )  # fmt: skip
+    assert created.startswith("poll 1 created")
+    with sqlite3.connect(town / "civic-bot.db") as conn:
+        poll = conn.execute("SELECT title, title_ky, title_ru, title_en FROM polls").fetchone()
+        options = conn.execute(
+            "SELECT position, label, label_ky, label_ru, label_en, cost FROM poll_options"
+            " ORDER BY position"
+        ).fetchall()
+    assert poll == ("Артыкчылыктар", "Артыкчылыктар", "Приоритеты", "Priorities")
+    assert options == [
+        (1, "Бала бакча", "Бала бакча", "Детсад", "Kindergarten", 400000),
+        (2, "Жолдор", "Жолдор", "Дороги", "Roads", 457000),
+        (3, "Көчө жарыгы", "Көчө жарыгы", "Освещение", "Lighting", 467500),
+    ]
+    replies = ok("demo", "--as", "+996700000003", cwd=town, stdin="LANG RU\nPOLLS\n")
+    assert "№1 Приоритеты: 1) Детсад 2) Дороги 3) Освещение" in replies
+
+
+def test_poll_create_refuses_options_that_do_not_pair_and_stores_nothing(town: Path) -> None:
+    (town / "bad.csv").write_text("label_ru,cost\nДороги,много\n", encoding="utf-8")
+    for extra in (
+        (
+            "--option-ky",
+            "Жолдор=1",
+            "--option-ru",
+            "Дороги=2",
+            "--option-ky",
+            "Б",
+            "--option-ru",
+            "В",
+        ),
+        ("--option-ky", "Жолдор", "--option-ru", "Дороги", "--option-ru", "Свет"),
+        ("--option", "A", "--options-csv", "bad.csv"),
+    ):
+        refused = run_cli("poll", "create", "--title", "x", "--type", "choose1", "--closes",
+                          "2099-01-01 18:00", *extra, cwd=town)  # fmt: skip
+        assert refused.returncode != 0 and refused.stderr.startswith(("civic-bot:", "bad.csv"))
+    with sqlite3.connect(town / "civic-bot.db") as conn:
+        assert conn.execute("SELECT count(*) FROM polls").fetchone() == (0,)

@@ -5,6 +5,7 @@ segments; CSV imports and the command line take the three versions."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,14 +14,16 @@ import pytest
 
 from bot.core.languages import in_language
 from bot.core.rendering.sms import sms_size
-from bot.core.rendering.templates import Renderer
+from bot.core.rendering.templates import Paged, Renderer
 from bot.core.services import budget_import, demo_data, demo_groups, door, hearings, ratings
 from bot.core.services.attendance import CheckInWindow
 from bot.core.services.csv_input import ImportRejected
+from bot.core.services.polls import OptionSpec, create_poll
 from handlers.text import handle_text
 from storage.models import Municipality, Texts
 from storage.repos import Repos
 from tests.conftest import FakeClock, query_database, run_cli
+from tests.samples import ACT, ROADS
 
 RU_PHONE = "+996700000003"  # a demo resident, switched to Russian below
 MORE = re.compile(r"(?:Дагы|Ещё|More): (.+)$")
@@ -97,6 +100,78 @@ async def test_every_sms_reply_of_the_demo_has_whole_names_in_two_segments(
         assert body in acts
     village = "Ак-Чий"
     assert village in replies["ME"][0] and village in replies["BUDGET"][0]
+
+
+#: long names in the reader's language: a poll's options, the services of a rating round
+LONG_NAMES = {
+    "ky": [
+        "Ички жолдорду асфальттоо жана оңдоо",
+        "Мектептин чатырын алмаштыруу",
+        "Ичүүчү суу түтүгүн узартуу",
+        "Бала бакчага жаңы оюн аянтчасы",
+        "Көчө жарыгын орнотуу жана оңдоо",
+        "Маданият үйүнүн залын жаңылоо",
+        "Спорт аянтчасын куруу",
+        "Таштанды чыгаруучу машина сатып алуу",
+    ],
+    "ru": [
+        "Асфальтирование и ремонт внутренних дорог",
+        "Замена крыши школы",
+        "Продление водопровода питьевой воды",
+        "Новая игровая площадка детсада",
+        "Установка и ремонт уличного освещения",
+        "Обновление зала дома культуры",
+        "Строительство спортивной площадки",
+        "Покупка мусоровоза для села",
+    ],
+}
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("lang", ["ky", "ru"])
+async def test_every_sms_reply_of_the_demo_has_whole_names_in_polls_and_ratings(
+    say, repos: Repos, demo: Municipality, clock: FakeClock, lang: str
+) -> None:
+    phone = demo_data.RESIDENT_PHONE if lang == "ky" else RU_PHONE
+    await say(f"LANG {lang.upper()}", phone)
+    names = LONG_NAMES[lang]
+    poll = await create_poll(
+        repos, demo, title=names[0][:20], ballot_type="approval",
+        options=[OptionSpec(name) for name in names], max_choices=len(names),
+        opens_at=clock.now() - timedelta(hours=1), closes_at=clock.now() + timedelta(days=7),
+        now=clock.now(),
+    )  # fmt: skip
+    await ratings.open_round(repos, demo, "2026", names, now=clock.now())
+    every = " ".join(str(n) for n in range(1, len(names) + 1))
+    vote = {"ky": "Д", "ru": "Г"}[lang]
+
+    replies = {
+        "POLLS": await every_page(say, "POLLS", phone),
+        "VOTE": await every_page(say, f"{vote}{poll.id} {every}", phone),
+        "VOTED": await every_page(say, f"VOTED {poll.id}", phone),
+        "R": await every_page(say, "R", phone),
+    }
+    keyword = {"ky": ("ДОБУШТАР", "ДОБУШУМ", "БАА"), "ru": ("ОПРОСЫ", "ЧЕК", "ОЦЕНКА")}[lang]
+    assert replies["POLLS"][0].endswith(f"{keyword[0]} {poll.id} 2")
+    assert replies["VOTED"][0].endswith(f"{keyword[1]} {poll.id} 2")
+    assert replies["R"][0].endswith(f"{keyword[2]} 2")
+    for command, pages in replies.items():
+        assert len(pages) > 1, (command, pages)
+        for text in pages:
+            assert sms_size(text).units <= 134, (command, text)
+            assert "…" not in text, (command, text)
+        shown = " ".join(pages)
+        for name in names:  # every name whole, on some page
+            assert name in shown, (command, name, pages)
+    # the vote's example comes with the last page of the options
+    assert f"{vote}{poll.id} " in replies["POLLS"][-1]
+
+
+def test_a_shortened_name_before_a_full_stop_has_no_second_stop(renderer: Renderer) -> None:
+    act = replace(ACT, body="Экскаватор " + "абдан узун текст " * 20 + "аягы.")
+    text = renderer.render("acts", "ky", "sms", project=ROADS, acts=Paged([act, act]))
+    assert text.endswith(f"Дагы: АКТТАР {ROADS.id} 2")  # one act a page, shortened
+    assert "…" in text and "…." not in text and ".." not in text
 
 
 @pytest.mark.sqlite_only
@@ -211,6 +286,18 @@ def test_the_command_line_takes_names_in_three_languages(tmp_path: Path) -> None
     assert query_database(
         env["DATABASE_URL"], "SELECT place, place_ky, place_en, agenda, agenda_en FROM hearings"
     ) == [("Сельский клуб", "Айылдык клуб", None, "Budget", "Budget")]
+    # a version alone changes that language's and keeps the others
+    columns = "SELECT place, place_ky, place_ru, place_en, agenda_en FROM hearings"
+    for flags in (("--place-en", "Village club"), ("--place-ru", "Новый клуб")):
+        updated = run_cli("hearing", "update", "1", *flags, cwd=tmp_path, env=env)
+        assert updated.returncode == 0, updated.stderr
+    assert query_database(env["DATABASE_URL"], columns) == [
+        ("Новый клуб", "Айылдык клуб", "Новый клуб", "Village club", "Budget")
+    ]
+    # a plain place is a new place: the old one's names go with it
+    updated = run_cli("hearing", "update", "1", "--place", "Мектеп", cwd=tmp_path, env=env)
+    assert updated.returncode == 0, updated.stderr
+    assert query_database(env["DATABASE_URL"], columns) == [("Мектеп", None, None, None, "Budget")]
     uneven = run_cli(
         "municipality", "create", "kok-jar", "--name", "Kok-Jar", "--village", "A",
         "--village", "B", "--village-ky", "Б",

@@ -126,12 +126,21 @@ async def test_the_budget_button_shows_the_summary_and_the_chart(
     await me.press("menu:budget")
 
     summary = await budget_summary.household_summary(repos, demo, resident)
+    [shown] = me.screens()[1:]  # the summary in place of the menu: an edit, no new message
+    assert shown.method == "editMessageText"
     text = me.screen()
     assert text["parse_mode"] == "HTML"
     assert text["text"] == renderer.render("budget", resident.language, "telegram", summary=summary)
     share = som(renderer, resident.language, summary.household_share)
     assert summary.household_share > 0 and share in text["text"]
-    assert me.shown() == [f"bp:{project.id}" for project, _ in summary.projects]
+    assert me.shown() == [
+        *(f"bp:{project.id}" for project, _ in summary.projects),
+        f"bc:{summary.budget.year}",
+        "menu:menu",
+    ]
+    assert me.calls("sendPhoto") == []
+
+    await me.press(f"bc:{summary.budget.year}")  # the chart at a tap
 
     [photo] = me.calls("sendPhoto")
     [upload] = photo.files.values()
@@ -139,6 +148,70 @@ async def test_the_budget_button_shows_the_summary_and_the_chart(
     assert charts.draws == 1
     file_id = photo.response["result"]["photo"][-1]["file_id"]
     assert charts.file_id((summary.budget.id, resident.language)) == file_id
+
+
+async def test_tapping_through_the_main_menu_edits_the_one_menu_message(
+    me: Person,
+    api: FakeTelegramAPI,
+    repos: Repos,
+    renderer: Renderer,
+    demo: Municipality,
+    resident: Resident,
+) -> None:
+    await me.say("/menu")
+    menu = me.screen()
+    menu_id = me.message_id()
+    language = resident.language
+    assert me.shown() == [
+        "menu:hearings", "menu:vote", "menu:budget", "menu:projects", "menu:rate",
+        "menu:problems", "menu:me", "menu:lang", "menu:stop", "menu:help",
+    ]  # fmt: skip
+    summary = await budget_summary.household_summary(repos, demo, resident)
+    first_project = summary.projects[0][0]
+    taps = [
+        ("menu:hearings", None),
+        ("menu:vote", None),
+        ("menu:budget", renderer.render("budget", language, "telegram", summary=summary)),
+        ("menu:projects", renderer.render("tg_projects", language, "telegram", summary=summary)),
+        (f"bp:{first_project.id}", None),
+        ("menu:rate", None),
+        ("menu:problems", None),
+        ("menu:me", None),
+        ("menu:help", None),
+        ("menu:lang", renderer.render("tg_choose_language", language, "telegram")),
+    ]
+    for data, text in taps:
+        if data not in me.shown():
+            await me.press("menu:menu")  # back to the menu, in place too
+            assert me.screen()["text"] == menu["text"]
+        await me.press(data)
+        assert me.screens()[-1].method == "editMessageText", data
+        assert me.message_id() == menu_id, data
+        assert me.screen()["text"] != menu["text"], data
+        if text is not None:
+            assert me.screen()["text"] == text
+    await me.press("lang:ru")
+    assert me.screen()["text"] == renderer.render("lang_set", "ru", "telegram")
+    assert "menu:hearings" in me.shown()
+
+    assert len(me.calls("sendMessage")) == 1  # only /menu posted a message
+    assert me.calls("sendPhoto") == []
+    edits = me.calls("editMessageText")
+    assert {int(edit.params["message_id"]) for edit in edits} == {menu_id}
+
+
+async def test_a_double_tapped_menu_button_changes_nothing_more(
+    me: Person, api: FakeTelegramAPI, renderer: Renderer, resident: Resident
+) -> None:
+    await me.say("/menu")
+    menu_id = me.message_id()
+    await me.press("menu:me")
+    shown = me.screen()
+    await me.feed(telegram_callback_update("menu:me", USER, message_id=menu_id))
+
+    assert me.screen()["text"] == shown["text"]
+    assert len(me.calls("sendMessage")) == 1
+    assert len(api.calls("answerCallbackQuery")) == 2
 
 
 async def test_a_second_budget_is_sent_by_file_id_without_drawing_again(
@@ -402,6 +475,7 @@ async def test_rating_buttons_store_one_rating_per_service_and_the_last_counts(
     assert me.shown() == [
         f"rate:{schools.id}:0", *(f"rate:{schools.id}:{n}" for n in range(1, 6)),
         f"rate:{roads.id}:0", *(f"rate:{roads.id}:{n}" for n in range(1, 6)),
+        "menu:menu",
     ]  # fmt: skip
 
     answer = await me.press(f"rate:{schools.id}:3")

@@ -89,14 +89,18 @@ async def test_start_for_a_linked_resident_shows_the_menu(
 
     [menu] = sent(api)
     assert linked.name in menu["text"]
-    assert {b["callback_data"] for b in buttons(menu)} == {
+    assert [b["callback_data"] for b in buttons(menu)] == [
+        "menu:hearings",
         "menu:vote",
         "menu:budget",
+        "menu:projects",
+        "menu:rate",
+        "menu:problems",
         "menu:me",
         "menu:lang",
-        "menu:help",
         "menu:start" if linked.opted_out else "menu:stop",
-    }
+        "menu:help",
+    ]
 
 
 async def test_own_contact_with_a_registered_number_links_the_account(
@@ -174,6 +178,54 @@ async def test_the_language_picked_before_linking_is_kept_after(
     assert after is not None and after.language == "ru"
     greeting = sent(api)[-2]
     assert greeting["text"] == renderer.render("tg_linked", "ru", "telegram", name=resident.name)
+
+
+@pytest.mark.parametrize("app_language", ["ru", "en"])
+async def test_a_new_resident_keeps_the_language_of_their_telegram_app(
+    feed,
+    api: FakeTelegramAPI,
+    repos: Repos,
+    renderer: Renderer,
+    resident: Resident,
+    app_language: str,
+) -> None:
+    assert resident.language == "ky" and resident.telegram_user_id is None
+    contact = telegram_contact_update(USER, demo_data.RESIDENT_PHONE, language_code=app_language)
+    await feed(contact)
+
+    after = await repos.residents.by_id(resident.id)
+    assert after is not None and after.language == app_language
+    greeting, menu = sent(api)
+    assert greeting["text"] == renderer.render(
+        "tg_linked", app_language, "telegram", name=resident.name
+    )
+    assert menu["text"] == renderer.render("tg_menu", app_language, "telegram", name=resident.name)
+
+
+async def test_an_app_in_another_language_leaves_a_language_the_resident_chose(
+    feed,
+    api: FakeTelegramAPI,
+    repos: Repos,
+    renderer: Renderer,
+    resident: Resident,
+    clock: FakeClock,
+) -> None:
+    await repos.residents.set_language(resident.id, "ru", now=iso(clock.now()))  # LANG ru by SMS
+    await feed(telegram_contact_update(USER, demo_data.RESIDENT_PHONE, language_code="en"))
+
+    after = await repos.residents.by_id(resident.id)
+    assert after is not None and after.language == "ru"
+    greeting = sent(api)[0]
+    assert greeting["text"] == renderer.render("tg_linked", "ru", "telegram", name=resident.name)
+
+
+async def test_an_app_in_an_unknown_language_leaves_the_municipality_default(
+    feed, repos: Repos, resident: Resident
+) -> None:
+    await feed(telegram_contact_update(USER, demo_data.RESIDENT_PHONE, language_code="de"))
+
+    after = await repos.residents.by_id(resident.id)
+    assert after is not None and after.telegram_user_id == USER and after.language == "ky"
 
 
 async def test_about_me_button_shows_the_me_template(

@@ -440,6 +440,7 @@ async def test_several_open_polls_are_offered_and_one_opens_in_place(
     assert [b["text"] for b in buttons(offer)] == [
         f"№{first.id} Priorities 2027",
         f"№{second.id} Roads first",
+        renderer.render_table("tg_buttons", linked.language)["menu"],
     ]
     await voter.press(PollPick(poll=second.id).pack())
     assert api.calls()[-1].method == "editMessageText"

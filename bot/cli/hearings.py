@@ -20,6 +20,7 @@ from bot.cli.common import (
     write_export,
 )
 from bot.cli.errors import CliError
+from bot.core.languages import with_versions
 from bot.core.phones import mask_phone
 from bot.core.rendering.spreadsheet import csv_text
 from bot.core.rendering.templates import Renderer
@@ -53,8 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     update = actions.add_parser("update", help="change time, place or agenda")
     update.add_argument("id", type=int)
     update.add_argument("--at")
-    update.add_argument("--place")
-    update.add_argument("--agenda")
+    add_translated_option(update, "place", "the new place (a --place-ru alone: its Russian name)")
+    add_translated_option(update, "agenda", "the new agenda")
     checkin = actions.add_parser(
         "checkin", help="count a person at the door: --phone, --code, or a walk-in"
     )
@@ -174,17 +175,31 @@ async def _publish(c: HearingCall) -> None:
 
 
 async def _update(c: HearingCall) -> None:
+    hearing = await c.hearing()
     hearing, told = await hearings.update(
         c.repos,
         Renderer(c.config.tz),
-        await c.hearing(),
+        hearing,
         now=c.now,
         starts_at=local_time(c.args.at, c.config) if c.args.at else None,
-        place=c.args.place,
-        agenda=c.args.agenda,
+        place=_changed(c, "place", hearing.place),
+        agenda=_changed(c, "agenda", hearing.agenda),
         actor=await c.actor(),
     )
     print(f"hearing {hearing.id}: {c.local(hearing)}, {hearing.place}; {told} resident(s) told")
+
+
+def _changed(c: HearingCall, flag: str, old: str) -> str | None:
+    """The new place or agenda: a plain ``--place`` is a new one (with the versions given
+    beside it: the old ones named the old place); versions alone (``--place-ru``) change
+    those languages' versions and keep the others; nothing given: None (unchanged)."""
+    language = c.municipality.default_language
+    given = translated_values(c.args, flag, language, required=False)
+    if not given:
+        return None
+    if getattr(c.args, flag) is not None:
+        return given[0]
+    return with_versions(old, given[0].versions, language)
 
 
 async def _cancel(c: HearingCall) -> None:

@@ -11,15 +11,18 @@ from bot.cli.common import (
     Call,
     add_municipality_option,
     add_staff_option,
+    add_translated_option,
     async_handler,
     local_time,
     run_action,
+    translated_values,
     write_export,
 )
 from bot.cli.errors import CliError
 from bot.cli.pb import TIES_HELP, tie_chain
 from bot.core.ballot_kinds import BALLOT_TYPES, CUMULATIVE, FROM_PB_VOTE_TYPE, RULES
 from bot.core.counting import COMPLETIONS, DEFAULT_TIES, SATISFACTIONS, PabulibError, parse_pb
+from bot.core.languages import LANGUAGES
 from bot.core.phones import InvalidPhone, normalize_phone
 from bot.core.rendering.templates import Renderer
 from bot.core.services import poll_io, poll_results, voting
@@ -36,8 +39,11 @@ from bot.core.services.polls import (
 from storage.models import Resident
 
 CREATE_HELP = """\
-Options: --option LABEL or --option LABEL=COST (som), repeated, and/or --problem ID
-or --problem ID=COST (an approved problem). Ballots: choose1; approval (--max K);
+Options: --option LABEL or --option LABEL=COST (som), repeated (in other languages
+--option-ky, --option-ru, --option-en: the n-th of each names the n-th option), or
+--options-csv FILE (columns label or label_ky,label_ru,label_en; cost optional), and/or
+--problem ID or --problem ID=COST (an approved problem). The title likewise: --title
+and/or --title-ky, --title-ru, --title-en. Ballots: choose1; approval (--max K);
 ranked (--max K: top-K, Borda points); cumulative (--points N).
 Times are local (TIMEZONE), e.g. '2026-12-01 09:00'.
 Rules: totals (most votes/points), borda, and the budget rules (need --budget and costs):
@@ -58,9 +64,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=CREATE_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    create.add_argument("--title", required=True)
+    add_translated_option(create, "title", "the poll's title")
     create.add_argument("--type", required=True, choices=BALLOT_TYPES, dest="ballot_type")
-    create.add_argument("--option", action="append", default=[], metavar="LABEL[=COST]")
+    add_translated_option(create, "option", "an option: LABEL or LABEL=COST", repeat=True)
+    create.add_argument("--options-csv", type=Path, metavar="FILE", help="options from a CSV")
     create.add_argument("--problem", action="append", default=[], metavar="ID[=COST]")
     create.add_argument("--max", type=int, help="approval: at most K; ranked: top K")
     create.add_argument("--points", type=int, help="cumulative: N points to spend")
@@ -144,8 +151,33 @@ def _with_cost(raw: str) -> tuple[str, int | None]:
     return label.strip(), int(cost) if cost else None
 
 
-def _options(args: argparse.Namespace) -> list[OptionSpec]:
-    options = [OptionSpec(*_with_cost(raw)) for raw in args.option]
+def _options(args: argparse.Namespace, default_language: str) -> list[OptionSpec]:
+    """``--option`` (and its -ky/-ru/-en versions), then ``--options-csv``, then
+    ``--problem``: the poll's options in that order."""
+    labels = argparse.Namespace(**vars(args))
+    costs: dict[int, set[int]] = {}  # the n-th option's cost, as each language gave it
+    for flag in ("option", *(f"option_{lang}" for lang in LANGUAGES)):
+        if getattr(args, flag) is None:
+            continue
+        split = [_with_cost(raw) for raw in getattr(args, flag)]
+        setattr(labels, flag, [label for label, _ in split])
+        for n, (_, cost) in enumerate(split):
+            if cost is not None:
+                costs.setdefault(n, set()).add(cost)
+    named = translated_values(labels, "option", default_language, required=False)
+    options = []
+    for n, label in enumerate(named):
+        cost = costs.get(n, set())
+        if len(cost) > 1:
+            raise CliError(f"option {n + 1} has different costs in its languages")
+        options.append(OptionSpec(label, min(cost, default=None)))
+    if args.options_csv is not None:
+        try:
+            options += poll_io.read_options(_read(args.options_csv), default_language)
+        except ImportRejected as rejected:
+            for error in rejected.errors:
+                print(f"{args.options_csv}: {error}", file=sys.stderr)
+            raise CliError(str(rejected)) from None
     for raw in args.problem:
         problem, cost = _with_cost(raw)
         if not (problem.isascii() and problem.isdecimal()):
@@ -172,9 +204,9 @@ async def _create(c: Call) -> None:
     poll = await create_poll(
         c.repos,
         c.municipality,
-        title=args.title,
+        title=translated_values(args, "title", c.municipality.default_language)[0],
         ballot_type=args.ballot_type,
-        options=_options(args),
+        options=_options(args, c.municipality.default_language),
         max_choices=limit,
         opens_at=local_time(args.opens, c.config) if args.opens else c.now,
         closes_at=local_time(args.closes, c.config),

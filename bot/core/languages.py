@@ -28,6 +28,14 @@ def texts(name: str, versions: Mapping[str, str], default_language: str) -> Text
     return Texts(base, given)
 
 
+def with_versions(old: str, versions: Mapping[str, str], default_language: str) -> Texts:
+    """``old`` with ``versions`` in place of its versions in those languages, its other
+    versions kept (staff correcting the Russian name leave the Kyrgyz one as it was); the
+    base text is the new version in ``default_language`` if there is one, else the old."""
+    kept = old.versions if isinstance(old, Texts) else {}
+    return Texts(versions.get(default_language) or str(old), {**kept, **versions})
+
+
 def spellings(name: str) -> set[str]:
     """Every spelling of a name, case-folded, for finding a village by any of its names."""
     return name.forms() if isinstance(name, Texts) else {name.casefold()}

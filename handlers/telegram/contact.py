@@ -8,13 +8,11 @@ card proves nothing and changes nothing.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 from aiogram import Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, ReplyKeyboardRemove
 
-from bot.core.languages import LANGUAGES
 from bot.core.services import residents
 from handlers.telegram import filters, screens
 from handlers.telegram.menu import PICKED
@@ -30,23 +28,21 @@ def register(router: Router) -> None:
 
 async def own_contact(message: Message, turn: Turn, state: FSMContext) -> None:
     assert message.contact is not None and message.from_user is not None  # the filters
+    # the language the chat was in: picked with a button, else the Telegram app's
     resident = await residents.link_telegram(
         turn.repos,
         turn.municipality,
         message.from_user.id,
         message.contact.phone_number,
         now=turn.now,
+        picked=(await state.get_data()).get(PICKED),
+        app_language=turn.language,
     )
     if resident is None:
         log.info("telegram contact: number not in the register")
         await screens.Screen(turn.text("unregistered")).send(turn.bot, message.chat.id)
         return
     log.info("telegram contact: linked resident=%s", resident.id)
-    # the language picked before sharing the contact is the resident's from now on
-    picked = (await state.get_data()).get(PICKED)
-    if picked in LANGUAGES and picked != resident.language:
-        await residents.set_language(turn.repos, resident, picked, now=turn.now)
-        resident = replace(resident, language=picked)
     # From now on in the resident's own language, not the one this update came in.
     renderer = turn.renderer
     greeting = renderer.render("tg_linked", resident.language, "telegram", name=resident.name)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from pydantic import Field
@@ -20,7 +20,14 @@ from pydantic import Field
 from bot.core.services import ratings
 from bot.core.services.errors import Refused
 from handlers.telegram.filters import LINKED, Keyword
-from handlers.telegram.screens import ALERT_MAX, ButtonId, Screen, edit_or_send
+from handlers.telegram.screens import (
+    ALERT_MAX,
+    ButtonId,
+    MenuAction,
+    Screen,
+    edit_or_send,
+    with_back,
+)
 from handlers.telegram.turn import Turn
 from storage.models import RatingService
 
@@ -38,6 +45,7 @@ class RateTap(CallbackData, prefix="rate"):
 
 def register(router: Router) -> None:
     router.message.register(show_services, Keyword("rate", args=False), LINKED)
+    router.callback_query.register(rate_button, MenuAction.filter(F.action == "rate"), LINKED)
     router.callback_query.register(tap, RateTap.filter(), LINKED)
 
 
@@ -49,6 +57,18 @@ async def show_services(message: Message, turn: Turn) -> None:
         await Screen(text).send(turn.bot, message.chat.id)
         return
     await (await _screen(turn, services)).send(turn.bot, message.chat.id)
+
+
+async def rate_button(callback: CallbackQuery, turn: Turn) -> None:
+    """The menu's Rate button: the services in place of the menu."""
+    await callback.answer()
+    try:
+        services = await ratings.current_services(turn.repos, turn.municipality)
+    except Refused as exc:
+        screen = turn.with_menu("rate_refused", code=exc.code, **exc.details)
+    else:
+        screen = await _screen(turn, services)
+    await edit_or_send(turn.bot, callback, screen)
 
 
 async def tap(callback: CallbackQuery, callback_data: RateTap, turn: Turn) -> None:
@@ -95,7 +115,8 @@ async def _screen(turn: Turn, services: list[RatingService]) -> Screen:
         chosen = marks.get(service.id)
         rows.append([_tap(f"✅ {n}" if n == chosen else str(n), service, n) for n in SCORES])
     text = turn.text("tg_rating", services=services)
-    return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
+    screen = Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
+    return with_back(turn.renderer, turn.language, screen)
 
 
 def _tap(text: str, service: RatingService, score: int) -> InlineKeyboardButton:

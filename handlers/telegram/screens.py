@@ -54,10 +54,24 @@ class LanguageChoice(CallbackData, prefix="lang"):
 
 
 class MenuAction(CallbackData, prefix="menu"):
-    """``menu:vote``, ``menu:budget``, ``menu:me``, ``menu:lang``, ``menu:stop``, ``menu:start``,
-    ``menu:help``."""
+    """A main menu button (``menu:vote``, ``menu:hearings``, ``menu:budget``, ... one per
+    key of :data:`MENU_ROWS`), or ``menu:menu``: back to the main menu."""
 
     action: str
+
+
+#: the main menu's buttons, row by row (label keys of ``tg_buttons``); ``broadcasts`` is
+#: ``stop`` or ``start``, the opposite of the resident's state
+MENU_ROWS = (
+    ("hearings", "vote"),
+    ("budget", "projects"),
+    ("rate", "problems"),
+    ("me", "lang"),
+    ("broadcasts", "help"),
+)
+MENU_PREFIX = f"{MenuAction.__prefix__}{MenuAction.__separator__}"
+#: the button that brings the main menu back in place of the message it is under
+BACK = "menu"
 
 
 @dataclass(frozen=True)
@@ -110,16 +124,29 @@ def menu_keyboard(renderer: Renderer, resident: Resident, language: str) -> Inli
     """The main menu; the broadcasts button offers the opposite of the current state."""
     label = labels(renderer, language)
     broadcasts = "start" if resident.opted_out else "stop"
-    rows = [["vote", "budget"], ["me", "lang"], [broadcasts, "help"]]
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [
-                InlineKeyboardButton(text=label[key], callback_data=MenuAction(action=key).pack())
-                for key in row
-            ]
-            for row in rows
+            [_menu_button(label, broadcasts if key == "broadcasts" else key) for key in row]
+            for row in MENU_ROWS
         ]
     )
+
+
+def _menu_button(label: dict[str, str], key: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=label[key], callback_data=MenuAction(action=key).pack())
+
+
+def with_back(renderer: Renderer, language: str, screen: Screen) -> Screen:
+    """``screen`` shown from the main menu: a button back to the menu under its own
+    buttons (none if it carries the menu already, or a keyboard that is not inline)."""
+    markup = screen.markup
+    if markup is not None and not isinstance(markup, InlineKeyboardMarkup):
+        return screen
+    rows = list(markup.inline_keyboard) if markup else []
+    if any((b.callback_data or "").startswith(MENU_PREFIX) for row in rows for b in row):
+        return screen
+    back = [_menu_button(labels(renderer, language), BACK)]
+    return Screen(screen.text, InlineKeyboardMarkup(inline_keyboard=[*rows, back]))
 
 
 def welcome(renderer: Renderer, language: str, municipality: str) -> Screen:

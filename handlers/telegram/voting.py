@@ -36,8 +36,8 @@ from handlers.telegram.screens import (
     ButtonId,
     MenuAction,
     Screen,
-    callback_chat,
     edit_or_send,
+    with_back,
 )
 from handlers.telegram.turn import Turn
 from storage.models import Poll, PollOption
@@ -93,8 +93,10 @@ async def vote_command(
 
 
 async def vote_button(callback: CallbackQuery, turn: Turn, state: FSMContext) -> None:
+    """The menu's Vote button: the ballot (or the open polls) in place of the menu."""
     await callback.answer()
-    await (await _entry(turn, state, None)).send(turn.bot, callback_chat(callback))
+    screen = with_back(turn.renderer, turn.language, await _entry(turn, state, None))
+    await edit_or_send(turn.bot, callback, screen)
 
 
 async def pick_poll(

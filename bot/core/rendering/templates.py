@@ -248,10 +248,15 @@ def _fits(text: str) -> bool:
     return sms_size(text).units <= SMS_MAX_UNITS
 
 
+#: a full stop a template puts after a value that ends a sentence itself: "…" of a
+#: shortened name, or the name's own "." ("…. More: ACTS 5 2", "done.. More")
+_DOUBLE_STOP = re.compile(r"(?<=…)\.|(?<=[^.]\.)\.(?=\s|$)")
+
+
 def _fitted(template: jinja2.Template, context: dict[str, Any], kind: str) -> str:
     """The text whole, or (an SMS that does not fit) with ``|fit`` values shortened."""
     for width in SMS_FIT_WIDTHS if kind == "sms" else (None,):
-        text = template.render(fit_width=width, **context).strip()
+        text = _DOUBLE_STOP.sub("", template.render(fit_width=width, **context).strip())
         if _fits(text):
             break
     return text

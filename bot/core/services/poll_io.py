@@ -27,7 +27,7 @@ from bot.core.rendering.spreadsheet import csv_text
 from bot.core.services import audit, poll_results, voting
 from bot.core.services.audit import CLI, Actor
 from bot.core.services.ballot_text import BallotSyntaxError, BallotText, parse_ballot_text
-from bot.core.services.csv_input import ImportRejected, LineError, decode, read_rows
+from bot.core.services.csv_input import ImportRejected, LineError, decode, read_rows, translated
 from bot.core.services.errors import Refused, ServiceError
 from bot.core.services.municipalities import village_id
 from bot.core.services.polls import BALLOT_KEY_MISSING, OptionSpec, create_poll
@@ -165,6 +165,29 @@ async def import_pb(
 class PaperReport:
     counted: int  # ballots into the box
     marked: int  # voters marked in turnout
+
+
+#: the columns of a CSV of a poll's options: the label in any of the three languages
+OPTION_COLUMNS = (*translated("label"), "cost")
+
+
+def read_options(data: bytes, default_language: str) -> list[OptionSpec]:
+    """A poll's options from CSV, one a line in order: ``label`` and/or ``label_ky``,
+    ``label_ru``, ``label_en``; ``cost`` (whole som) optional. Any bad line rejects the
+    file."""
+    rows, errors = read_rows(decode(data), required=(), optional=OPTION_COLUMNS)
+    options: list[OptionSpec] = []
+    for row in rows:
+        label, cost = row.texts("label", default_language), row["cost"]
+        if not label:
+            errors.append(LineError(row.line, "an option needs a label"))
+        elif cost and not (cost.isascii() and cost.isdecimal()):
+            errors.append(LineError(row.line, f"cost must be a whole number of som: {cost!r}"))
+        else:
+            options.append(OptionSpec(label, int(cost) if cost else None))
+    if errors:
+        raise ImportRejected(errors)
+    return options
 
 
 async def import_paper_ballots(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from bot.core.clock import iso
@@ -23,20 +24,44 @@ async def link_telegram(
     raw_phone: str,
     *,
     now: datetime,
+    picked: str | None = None,
+    app_language: str | None = None,
 ) -> Resident | None:
     """Link ``telegram_user_id`` to the registered owner of ``raw_phone``; None if unknown.
 
     Telegram sends the number as the client has it, often without '+' (``996700000001``).
+    The resident reads on in :func:`language_on_linking` (``picked`` in the chat before
+    sharing the contact, ``app_language`` of the Telegram app); the resident is returned
+    with it.
     """
     try:
         phone = normalize_phone(raw_phone)
     except InvalidPhone:
         return None
     resident = await identify(repos, municipality, phone)
-    if resident is not None:
-        async with repos.db.transaction():  # unlinked from anyone else, linked: both or neither
-            await repos.residents.link_telegram(resident.id, telegram_user_id, now=iso(now))
-    return resident
+    if resident is None:
+        return None
+    language = language_on_linking(resident, municipality, picked, app_language)
+    async with repos.db.transaction():  # unlinked from anyone else, linked: both or neither
+        await repos.residents.link_telegram(resident.id, telegram_user_id, now=iso(now))
+        if language != resident.language:
+            await repos.residents.set_language(resident.id, language, now=iso(now))
+    return replace(resident, telegram_user_id=telegram_user_id, language=language)
+
+
+def language_on_linking(
+    resident: Resident, municipality: Municipality, picked: str | None, app_language: str | None
+) -> str:
+    """The language a resident reads after linking Telegram: the one they picked in the
+    chat before sharing the contact; else, for a new resident (linking Telegram for the
+    first time, their language still the municipality's default: nobody chose another),
+    their Telegram app's; else the one they have."""
+    if picked in LANGUAGES:
+        return picked
+    new = resident.telegram_user_id is None and resident.language == municipality.default_language
+    if new and app_language in LANGUAGES:
+        return app_language
+    return resident.language
 
 
 async def current(repos: Repos, resident: Resident) -> Resident:
