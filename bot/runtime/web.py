@@ -5,7 +5,8 @@ The channels' webhooks live with their channel (``bot.channels.twilio.webhook``,
 (``bot.app``) passes their routes to :func:`build_app`. Every webhook authenticates a
 request before anything else and answers input that is no form, no update or malformed
 with 4xx: no input is answered 5xx. An inbound text is handled and recorded the one way
-of :mod:`bot.runtime.inbound`; SMS and status callbacks that arrive together share one
+of :mod:`handlers.inbound` (:mod:`bot.runtime.inbound` answers a
+repeated delivery from the record); SMS and status callbacks that arrive together share one
 transaction (:mod:`storage.group_commit`).
 """
 
@@ -21,8 +22,8 @@ from twilio.request_validator import RequestValidator
 
 from bot.core.clock import Clock
 from bot.core.rendering.templates import Renderer
-from bot.runtime.inbound import handle_and_record
 from bot.runtime.keyed_lock import KeyedLock
+from handlers.inbound import handle_and_record
 from storage.group_commit import GroupCommit
 from storage.models import Municipality
 from storage.repos import Repos
@@ -103,10 +104,12 @@ async def handle_sms(
     """Inside a transaction: handle the SMS ``body`` from ``phone`` (E.164) that the
     provider calls ``sid`` and record it with its outcome; the reply. If it was recorded
     before (the provider delivered it again), :class:`storage.inbound.AlreadyRecorded`
-    rolls back what handling it again did. For every SMS route (:mod:`bot.runtime.inbound`);
+    rolls back what handling it again did. For every SMS route (:mod:`handlers.inbound`);
     ``municipality``: the one the route's number serves (default: the context's)."""
     answered = await handle_and_record(
-        ctx,
+        ctx.repos,
+        ctx.renderer,
+        now=ctx.clock.now(),
         municipality=municipality or ctx.municipality,
         channel=channel,
         sender=phone,
