@@ -70,7 +70,7 @@ class TextLane:
     must know of the dispatcher it asks it: the keywords its routers answer themselves
     (:func:`handlers.telegram.filters.feature_keywords`), the sender's form state (its
     FSM), the handlers' :class:`Turn` (its workflow data). The webhook gives a sender's
-    updates their turns (``WebContext.telegram_turns``), whichever way each of them goes."""
+    updates their turns (``TelegramChannel.turns``), whichever way each of them goes."""
 
     def __init__(self, dp: Dispatcher, bot: Bot, web: WebContext) -> None:
         self._dp = dp
