@@ -1,5 +1,8 @@
 """Telegram's webhook: ``POST /telegram/webhook``.
 
+The channel's state (secret, feed, lane, the updates in flight, the senders' turns) is
+its :class:`TelegramChannel` in ``WebContext.channels``: the runtime knows none of it.
+
 Every request is authenticated first (the secret-token header): a forged one gets 403
 and changes nothing; a body that is no update gets 400: no input is answered 5xx. A sender's
 updates take their turns, in the order they arrived (``TelegramChannel.turns``), and
@@ -7,9 +10,11 @@ each update is recorded by its update_id, so a repeated delivery is answered wit
 recorded answer and handled only once.
 
 A text command from a linked resident is handled and recorded in one transaction by the
-text lane (:mod:`bot.channels.telegram.lane`, :mod:`bot.runtime.inbound`); any other
-update is recorded on arrival and marked handled only once the dispatcher has returned; a
-feed that raises is answered 500 and Telegram's retry is fed again. A reply the handler
+text lane (:mod:`bot.channels.telegram.lane`, :mod:`handlers.inbound`); any other
+update is recorded on arrival and marked handled once the dispatcher has returned (a text
+command that reaches the dispatcher's :func:`handlers.telegram.text.command` completes
+that record itself, in its transaction, the same one way); a feed that raises is answered
+500 and Telegram's retry is fed again. A reply the handler
 returned goes back in the webhook's answer (Telegram sends it: no request of ours), and
 is kept with the record, so that a repeated delivery gets the same answer.
 """
