@@ -319,7 +319,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
         else:
             log.info("channels: %s (SMS by %s)", ", ".join(sorted(senders)), settings.sms_gateway)
         tasks: list[asyncio.Task[Any]] = []
-        dp = None
+        dp, polls = None, False
         if bot is not None:
             dp = build_dispatcher(
                 repos=repos,
@@ -330,7 +330,6 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
             )
             await set_commands(bot, renderer, default_language=settings.default_language)
             if settings.telegram_webhook_url and settings.telegram_webhook_secret:
-                ctx.telegram_mode = "webhook"
                 secret = settings.telegram_webhook_secret.get_secret_value()
                 telegram_webhook.attach(ctx, dp, bot, secret=secret)
                 await bot.set_webhook(
@@ -339,7 +338,8 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
                     allowed_updates=dp.resolve_used_update_types(),
                 )
             else:
-                ctx.telegram_mode = "polling"
+                telegram_webhook.polling(ctx)
+                polls = True
                 await bot.delete_webhook()
                 tasks.append(
                     asyncio.create_task(
@@ -408,7 +408,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
         settle()
         await stop.wait()
         log.info("stopping: finishing the message in hand")
-        if dp is not None and not ctx.telegram_feed:
+        if dp is not None and polls:
             await dp.stop_polling()
         await asyncio.gather(*tasks)
 

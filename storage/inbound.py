@@ -73,12 +73,16 @@ class InboundRepo:
     ) -> None:
         """Record an arrival already handled, with its outcome, in one statement; raise
         :class:`AlreadyRecorded` when this (municipality, channel, provider id) was
-        recorded before."""
+        handled before. A row recorded on arrival and not handled yet (NULL reply: a
+        Telegram update the webhook recorded before feeding it to the dispatcher, whose
+        text command records it) is completed instead."""
         sealed = self._seal(municipality_id, channel, provider_id, reply)
         inserted = await self.db.execute(
             "INSERT INTO inbound (municipality_id, channel, provider_id, received_at,"
             " resident_id, command, reply) VALUES (?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (municipality_id, channel, provider_id) DO NOTHING",
+            " ON CONFLICT (municipality_id, channel, provider_id) DO UPDATE"
+            " SET resident_id = excluded.resident_id, command = excluded.command,"
+            " reply = excluded.reply WHERE inbound.reply IS NULL",
             (municipality_id, channel, provider_id, now, resident_id, command, sealed),
         )
         if inserted != 1:
@@ -94,9 +98,12 @@ class InboundRepo:
         command: str | None,
         reply: str | None,
     ) -> None:
+        """The outcome of an arrival recorded by :meth:`record`, unless what handled it
+        recorded its own (:meth:`record_handled`)."""
         await self.db.execute(
             "UPDATE inbound SET resident_id = ?, command = ?, reply = ?"
-            " WHERE municipality_id = ? AND channel = ? AND provider_id = ?",
+            " WHERE municipality_id = ? AND channel = ? AND provider_id = ?"
+            " AND reply IS NULL",
             (
                 resident_id,
                 command,

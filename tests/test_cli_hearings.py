@@ -99,6 +99,7 @@ def test_a_hearing_from_creation_to_the_report(town: Path) -> None:
         (["create", "--kind", "formation", "--at", "2001-01-01 10:00", "--place", "X"],
          "a hearing cannot be in the past"),
         (["publish", "99"], "no hearing 99"),
+        (["publish", "1"], "hearing 1 has already begun"),
         (["checkin", "1", "--phone", "0700999999"], "check-in for hearing 1 closed at"),
     ],
 )  # fmt: skip

@@ -470,6 +470,29 @@ async def test_publish_of_a_cancelled_hearing_is_refused(
     assert await table_snapshot(repos, *HEARING_TABLES) == before
 
 
+async def test_publish_of_a_hearing_that_has_begun_is_refused(
+    feed,
+    api: FakeTelegramAPI,
+    repos: Repos,
+    renderer: Renderer,
+    demo: Municipality,
+    clock: FakeClock,
+    staff: Resident,
+) -> None:
+    """Made with the form, its Publish button tapped only once it had begun: the
+    service's refusal, in the staff member's language, and nobody invited."""
+    hearing = await new_hearing(repos, demo, clock)
+    clock.advance(days=10)
+    before = await table_snapshot(repos, *HEARING_TABLES)
+
+    await feed(telegram_callback_update(f"hp:{hearing.id}", STAFF_USER))
+
+    assert last_text(api)["text"] == renderer.render(
+        "tg_hearing_error", staff.language, "telegram", code="past", number=hearing.id
+    )
+    assert await table_snapshot(repos, *HEARING_TABLES) == before
+
+
 # --- RSVP by button ---------------------------------------------------------------------
 
 

@@ -23,12 +23,7 @@ from aiogram.methods import SendMessage
 from aiogram.types import Message
 
 import handlers.telegram
-from bot.channels.telegram.dispatcher import (
-    build_dispatcher,
-    text_answer,
-    webhook_answer,
-    webhook_feed,
-)
+from bot.channels.telegram.dispatcher import build_dispatcher, webhook_answer, webhook_feed
 from bot.channels.telegram.lane import TextLane, plain_text_message
 from bot.core.clock import iso
 from bot.core.rendering.templates import Renderer
@@ -38,7 +33,7 @@ from bot.runtime.web import WebContext
 from handlers.telegram import get_router
 from handlers.telegram.filters import LINKED, Keyword, feature_keywords
 from handlers.telegram.hearing_form import HearingForm
-from handlers.telegram.screens import Screen
+from handlers.telegram.screens import Screen, text_answer
 from handlers.text import handle_text
 from storage.db import connect
 from storage.migrate import migrate
@@ -153,6 +148,23 @@ async def test_the_lane_answers_and_changes_what_the_dispatcher_would(
     assert [row[0] for row in rows] == [str(n + 1) for n in range(len(TEXTS))]
     assert [row[2] for row in rows[:4]] == ["me", "help", "lang", "me"]
     assert all(row[1] and json.loads(row[3])["method"] == "sendMessage" for row in rows)
+    # the dispatcher's text command handles and records them the same one way
+    assert await inbound_rows(dispatcher_side.repos) == rows
+
+
+async def test_the_dispatcher_handles_a_text_update_once(side: Side, bot: Bot) -> None:
+    """An update the dispatcher was given before (polling, or a webhook in another
+    process) is not handled again: no answer, nothing changed."""
+    through_dispatcher = webhook_feed(side.dp, bot)
+    russian = telegram_message_update("LANG RU", USER, update_id=31)
+    assert await through_dispatcher(russian) is not None
+    assert await through_dispatcher(telegram_message_update("LANG EN", USER, update_id=32))
+    assert await through_dispatcher(russian) is None
+    assert await resident_row(side.repos) == ("en", False)
+    assert [row[:3] for row in await inbound_rows(side.repos)] == [
+        ("31", True, "lang"),
+        ("32", True, "lang"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -231,18 +243,23 @@ async def test_a_repeated_delivery_is_answered_from_the_record(side: Side) -> No
     assert len(await inbound_rows(side.repos)) == 1
 
 
-async def test_a_delivery_the_dispatcher_recorded_but_never_handled_is_its_again(
+async def test_a_delivery_recorded_but_never_handled_is_handled_once_more(
     side: Side, clock: FakeClock
 ) -> None:
-    """Recorded on arrival by the dispatcher's path, which then failed (500): the lane
-    does not answer from that record (there is no answer): the dispatcher's again."""
+    """Recorded on arrival by the dispatcher's path, which then failed (500): Telegram's
+    retry is handled (there is no answer to give from the record), the record completed,
+    and a later duplicate answered from it."""
     demo = await side.repos.municipalities.by_slug(demo_data.SLUG)
     assert demo is not None
     await side.repos.inbound.record(
         municipality_id=demo.id, channel="telegram", provider_id="8", now=iso(clock.now())
     )
-    assert await side.lane(telegram_message_update("ME", USER, update_id=8), "8") is None
-    assert await inbound_rows(side.repos) == [("8", False, None, None)]
+    update = telegram_message_update("ME", USER, update_id=8)
+    answer = await side.lane(update, "8")
+    assert answer is not None and "Абдыкадыров" in json.loads(answer)["text"]
+    assert await inbound_rows(side.repos) == [("8", True, "me", answer)]
+    assert await side.lane(update, "8") == answer
+    assert len(await inbound_rows(side.repos)) == 1
 
 
 async def test_a_ballot_by_sms_and_one_by_telegram_at_once_count_once(

@@ -18,6 +18,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.app import http_app
 from bot.channels.telegram.dispatcher import build_dispatcher, webhook_feed
+from bot.channels.telegram.webhook import NAME, TelegramChannel
 from bot.core.rendering.templates import Renderer
 from bot.core.services.municipalities import create_municipality
 from bot.core.services.polls import OptionSpec, create_poll
@@ -107,8 +108,7 @@ async def tenant(
         twilio_validator=RequestValidator(DEFAULT_AUTH_TOKEN),
         twilio_account_sid=DEFAULT_ACCOUNT_SID,
         public_base_url=PUBLIC,
-        telegram_secret=f"secret-of-{slug}",
-        telegram_feed=webhook_feed(dp, bot),
+        channels={NAME: TelegramChannel("webhook", f"secret-of-{slug}", webhook_feed(dp, bot))},
     )
     server = TestServer(http_app(ctx), host="127.0.0.1")
     await server.start_server()

@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.app import http_app
 from bot.channels.telegram.sender import TelegramSender
+from bot.channels.telegram.webhook import NAME, TelegramChannel, channel_of
 from bot.core.clock import iso
 from bot.core.rendering.templates import Renderer
 from bot.core.services import demo_data
@@ -113,8 +114,7 @@ async def web(
         renderer=renderer,
         clock=clock,
         municipality=demo,
-        telegram_secret=SECRET,
-        telegram_feed=feed,
+        channels={NAME: TelegramChannel("webhook", SECRET, feed)},
     )
     async with (
         TestServer(http_app(ctx), host="127.0.0.1") as server,
@@ -216,8 +216,7 @@ async def test_two_municipalities_on_one_database_each_handle_their_own_update_i
         renderer=renderer,
         clock=clock,
         municipality=other,
-        telegram_secret=SECRET,
-        telegram_feed=other_feed,
+        channels={NAME: TelegramChannel("webhook", SECRET, other_feed)},
     )
     async with (
         TestServer(http_app(ctx), host="127.0.0.1") as server,
@@ -244,7 +243,11 @@ async def test_webhook_is_off_without_a_secret(
 ) -> None:
     """Polling mode (no secret configured): the route does not exist for anyone."""
     ctx = WebContext(
-        repos=repos, renderer=renderer, clock=clock, municipality=demo, telegram_feed=feed
+        repos=repos,
+        renderer=renderer,
+        clock=clock,
+        municipality=demo,
+        channels={NAME: TelegramChannel("polling", feed=feed)},
     )
     async with (
         TestServer(http_app(ctx), host="127.0.0.1") as server,
@@ -443,8 +446,9 @@ async def test_a_senders_updates_take_turns_in_the_order_they_came(
     resident = await repos.residents.by_phone(demo.id, demo_data.RESIDENT_PHONE)
     assert resident is not None
     await repos.residents.link_telegram(resident.id, USER, now=iso(clock.now()))
-    dispatcher = live.ctx.telegram_feed
-    assert dispatcher is not None
+    channel = channel_of(live.ctx)
+    assert channel is not None and channel.feed is not None
+    dispatcher = channel.feed
     gate, entered, finished = asyncio.Event(), asyncio.Event(), []
 
     async def slow_button(update: dict[str, Any]) -> str | None:
@@ -455,7 +459,7 @@ async def test_a_senders_updates_take_turns_in_the_order_they_came(
         finished.append(update["update_id"])
         return answer
 
-    live.ctx.telegram_feed = slow_button
+    channel.feed = slow_button
     button = asyncio.create_task(
         live.post(telegram_callback_update("menu:me", USER, update_id=901_031))
     )
@@ -475,7 +479,7 @@ async def test_a_senders_updates_take_turns_in_the_order_they_came(
         ("901033", "message"),
         ("901032", "me"),
     ]
-    assert len(live.ctx.telegram_turns) == 0  # nothing left behind
+    assert len(channel.turns) == 0  # nothing left behind
 
 
 # ------------------------------------------------------------------------------ garbage updates

@@ -26,6 +26,7 @@ from bot.core.clock import iso
 from bot.core.phones import InvalidPhone, mask_phone, normalize_phone, sender_phone
 from bot.core.rendering.sms import split_for_sms
 from bot.outbox import status as delivery_status
+from bot.runtime.inbound import Recorded, answer_once
 from bot.runtime.web import WebContext, handle_sms
 from storage.inbound import AlreadyRecorded
 from storage.models import OutboxDraft
@@ -75,11 +76,9 @@ class GatewayEvents:
             reply = await handle_sms(ctx, key, phone, sms.text)
             return await self._queue_reply(key, phone, reply)
 
-        try:
-            queued = await ctx.batches.run(phone, handle)
-        except AlreadyRecorded:
-            log.info("inbound SMS %s is a duplicate: not handled again", key)
-            return
+        queued = await answer_once(ctx, phone, handle, channel=CHANNEL, provider_id=key)
+        if isinstance(queued, Recorded):
+            return  # its reply was queued the first time
         if queued and self.queued is not None:
             self.queued()
 

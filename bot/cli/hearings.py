@@ -27,6 +27,7 @@ from bot.core.rendering.templates import Renderer
 from bot.core.services import attendance, hearings
 from bot.core.services.attendance_import import ROLES, import_attendance
 from bot.core.services.csv_input import ImportRejected
+from bot.core.services.errors import Refused
 from storage.models import Hearing
 
 EXPORT_COLUMNS = ["date", "kind", "participants", "women", "deputies"]
@@ -168,9 +169,13 @@ async def _show(c: HearingCall) -> None:
 
 
 async def _publish(c: HearingCall) -> None:
-    queued = await hearings.publish(
-        c.repos, Renderer(c.config.tz), await c.hearing(), now=c.now, actor=await c.actor()
-    )
+    try:
+        queued = await hearings.publish(
+            c.repos, Renderer(c.config.tz), await c.hearing(), now=c.now, actor=await c.actor()
+        )
+    except Refused as refused:
+        why = {"cancelled": "is cancelled", "past": "has already begun"}.get(refused.code, "")
+        raise CliError(f"hearing {c.args.id} {why}") from None
     print(f"hearing {c.args.id}: published; {queued} invitation(s) queued")
 
 

@@ -1,81 +1,58 @@
-"""Handle an inbound text, then record it: the one way every channel does it.
+"""An inbound message handled once: a provider's repeated delivery answered from the record.
 
-An SMS (whichever gateway brought it) and a Telegram text command from a linked resident
-are handled by the same text commands (:func:`handlers.text.handle_text`) and recorded by
-(municipality, channel, provider id) in the same transaction, with their reply: a failure
-leaves no trace, and a provider's repeated delivery finds the record
-(:class:`storage.inbound.AlreadyRecorded` rolls back what handling it again did) and is
-answered from it. The caller runs this inside a transaction, usually one of the group
-commit (``WebContext.batches``); channels differ only in how they find the sender and in
-the form their answer takes (TwiML text, a Bot API method as JSON).
+What handles and records a text is :func:`handlers.inbound.handle_and_record` (the
+dispatcher's handlers call it too, and may not import the runtime); here is what every
+channel's webhook does around it: run it in the group commit's transaction, and answer a
+delivery already handled with the answer recorded the first time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from bot.core.clock import iso
-from handlers.text import Handled, handle_text
-from storage.models import Municipality, Resident
+from storage.inbound import AlreadyRecorded
+from storage.models import Municipality
 
 if TYPE_CHECKING:
     from bot.runtime.web import WebContext
 
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
-class Answered:
-    """An inbound text handled and recorded."""
+class Recorded:
+    """A repeated delivery: not handled again."""
 
-    handled: Handled
-    #: the answer as recorded, in the channel's form (``reply_as``); a repeated delivery
-    #: is answered with it
-    reply: str
+    #: the answer recorded when it was handled ("" none; None: recorded, never handled)
+    reply: str | None
 
 
-def plain_reply(handled: Handled) -> str:
-    """The reply as it is: an SMS's text."""
-    return handled.text
-
-
-async def handle_and_record(
+async def answer_once(
     ctx: WebContext,
+    key: str,
+    handle: Callable[[], Awaitable[T]],
     *,
-    municipality: Municipality,
     channel: str,
-    sender: str,
-    text: str,
     provider_id: str,
-    resident: Resident | None = None,
-    reply_as: Callable[[Handled], str] = plain_reply,
-) -> Answered:
-    """Inside a transaction: handle ``text`` from ``sender`` (a phone number, E.164) on
-    ``channel`` and record it, with its outcome and its answer (``reply_as`` of the
-    reply), under the provider's id; raise
-    :class:`storage.inbound.AlreadyRecorded` if that id was recorded before.
-
-    ``resident``: the sender, when the channel knows them already (a linked Telegram
-    account); else they are found by ``sender``."""
-    now = ctx.clock.now()
-    handled = await handle_text(
-        ctx.repos,
-        ctx.renderer,
-        municipality=municipality,
-        phone=sender,
-        text=text,
-        channel=channel,
-        now=now,
-        resident=resident,
-    )
-    reply = reply_as(handled)
-    await ctx.repos.inbound.record_handled(
-        municipality_id=municipality.id,
-        channel=channel,
-        provider_id=provider_id,
-        now=iso(now),
-        resident_id=handled.resident_id,
-        command=handled.command,
-        reply=reply,
-    )
-    return Answered(handled, reply)
+    municipality: Municipality | None = None,
+) -> T | Recorded:
+    """What ``handle`` returns, run in one transaction of the group commit (``key``: the
+    sender, whose messages of a batch clash); :class:`Recorded` if it raised
+    :class:`storage.inbound.AlreadyRecorded` for ``provider_id`` on ``channel`` of
+    ``municipality`` (default: the context's), with the answer of that record."""
+    try:
+        return await ctx.batches.run(key, handle)
+    except AlreadyRecorded:
+        log.info("inbound %s %s is a duplicate: answered from the record", channel, provider_id)
+        return Recorded(
+            await ctx.repos.inbound.reply_to(
+                municipality_id=(municipality or ctx.municipality).id,
+                channel=channel,
+                provider_id=provider_id,
+            )
+        )

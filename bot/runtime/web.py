@@ -5,24 +5,22 @@ The channels' webhooks live with their channel (``bot.channels.twilio.webhook``,
 (``bot.app``) passes their routes to :func:`build_app`. Every webhook authenticates a
 request before anything else and answers input that is no form, no update or malformed
 with 4xx: no input is answered 5xx. An inbound text is handled and recorded the one way
-of :mod:`bot.runtime.inbound`; SMS and status callbacks that arrive together share one
+of :mod:`handlers.inbound` (:mod:`bot.runtime.inbound` answers a
+repeated delivery from the record); SMS and status callbacks that arrive together share one
 transaction (:mod:`storage.group_commit`).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from bot.core.clock import Clock
 from bot.core.rendering.templates import Renderer
-from bot.runtime.inbound import handle_and_record
-from bot.runtime.keyed_lock import KeyedLock
+from handlers.inbound import handle_and_record
 from storage.group_commit import GroupCommit
 from storage.models import Municipality
 from storage.repos import Repos
@@ -41,24 +39,10 @@ class WebContext:
     #: the SMS gateway other than Twilio that serves this process (``android``, ``smpp``,
     #: ``http``; ``bot.channels.gateway_events``), None for Twilio
     sms_gateway: str | None = None
-    telegram_secret: str | None = None
-    #: how Telegram updates come in: "webhook", "polling", or None (no bot)
-    telegram_mode: str | None = None
-    #: handles a raw update dict from the webhook; returns the webhook's answer (a
-    #: Bot API method as JSON, see ``bot.channels.telegram.dispatcher.webhook_feed``) or None
-    telegram_feed: Callable[[dict[str, Any]], Awaitable[str | None]] | None = None
-    #: tried before ``telegram_feed`` with the update and its update_id: the answer
-    #: if it took the update (recorded, as it was handled), None if not
-    #: (``bot.channels.telegram.lane.TextLane``)
-    telegram_lane: Callable[[dict[str, Any], str], Awaitable[str | None]] | None = None
-    #: Telegram updates being fed now, by update_id: the answer once handled (""
-    #: without one), None if it failed
-    telegram_in_flight: dict[str, asyncio.Future[str | None]] = field(
-        default_factory=dict, init=False, repr=False
-    )
-    #: one update of a Telegram user at a time, in the order they arrived, whichever way
-    #: each goes (the text lane or the dispatcher)
-    telegram_turns: KeyedLock = field(default_factory=KeyedLock, init=False, repr=False)
+    #: each channel's own state, by the channel's name (``"telegram"``:
+    #: ``bot.channels.telegram.webhook.TelegramChannel``), put there by the channel when
+    #: the composition root turns it on: the runtime knows none of them
+    channels: dict[str, object] = field(default_factory=dict)
     #: SMS and status callbacks handled together, one transaction a batch
     batches: GroupCommit = field(init=False, repr=False)
 
@@ -85,7 +69,7 @@ async def healthz(request: web.Request) -> web.Response:
         {
             "status": "ok",
             "sms": ctx.twilio_validator is not None or ctx.sms_gateway is not None,
-            "telegram": ctx.telegram_mode is not None,
+            "telegram": "telegram" in ctx.channels,
             "outbox_pending": await ctx.repos.outbox.pending(),
         }
     )
@@ -103,10 +87,12 @@ async def handle_sms(
     """Inside a transaction: handle the SMS ``body`` from ``phone`` (E.164) that the
     provider calls ``sid`` and record it with its outcome; the reply. If it was recorded
     before (the provider delivered it again), :class:`storage.inbound.AlreadyRecorded`
-    rolls back what handling it again did. For every SMS route (:mod:`bot.runtime.inbound`);
+    rolls back what handling it again did. For every SMS route (:mod:`handlers.inbound`);
     ``municipality``: the one the route's number serves (default: the context's)."""
     answered = await handle_and_record(
-        ctx,
+        ctx.repos,
+        ctx.renderer,
+        now=ctx.clock.now(),
         municipality=municipality or ctx.municipality,
         channel=channel,
         sender=phone,

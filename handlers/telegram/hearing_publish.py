@@ -1,8 +1,8 @@
 """Staff: publish a hearing made with ``/newhearing``, from the Publish button under it.
 
-``hearings.publish`` invites the hearing's audience (through the outbox). A hearing
-cancelled or past since is refused. For staff only, as the form (``STAFF_ONLY``: see
-``hearing_form.StaffOnly``).
+``hearings.publish`` invites the hearing's audience (through the outbox); a hearing
+cancelled or past since it refuses (``Refused``), and its code is what is shown. For
+staff only, as the form (``STAFF_ONLY``: see ``hearing_form.StaffOnly``).
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ import logging
 from aiogram import Router
 from aiogram.types import CallbackQuery
 
-from bot.core.clock import iso
 from bot.core.services import hearings
-from bot.core.services.errors import ServiceError
+from bot.core.services.errors import Refused, ServiceError
 from handlers.telegram.hearing_form import STAFF_ONLY, PublishHearing
 from handlers.telegram.screens import Screen, edit_or_send
 from handlers.telegram.turn import Turn
@@ -30,24 +29,19 @@ async def publish(callback: CallbackQuery, callback_data: PublishHearing, turn: 
     await callback.answer()
     number = callback_data.hearing
     hearing = await hearings.find_hearing(turn.repos, turn.municipality, number)
-    now = turn.now
-    code = None
     if hearing is None:
-        code = "unknown"
-    elif hearing.status == "cancelled":
-        code = "cancelled"
-    elif hearing.starts_at <= iso(now):
-        code = "past"
-    if hearing is None or code is not None:
-        await edit_or_send(turn.bot, callback, _error(turn, code or "", number))
+        await edit_or_send(turn.bot, callback, _error(turn, "unknown", number))
         return
     if hearing.status == "published":
         # Publish tapped twice: the count of invitations the first tap queued stays
         return
     try:
         queued = await hearings.publish(
-            turn.repos, turn.renderer, hearing, now=now, actor=turn.actor
+            turn.repos, turn.renderer, hearing, now=turn.now, actor=turn.actor
         )
+    except Refused as refused:  # cancelled, or begun, since the form
+        await edit_or_send(turn.bot, callback, _error(turn, refused.code, number))
+        return
     except ServiceError as exc:
         log.warning("telegram hearing %s not published (%s)", number, exc)
         await edit_or_send(turn.bot, callback, _error(turn, "not_published", number))

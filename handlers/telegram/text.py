@@ -15,14 +15,16 @@ from aiogram import Router
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import SendMessage
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, Update
 
 from bot.core.services import broadcast
+from bot.core.services.inbound import AlreadyRecorded
+from handlers.inbound import handle_and_record
 from handlers.telegram import screens
 from handlers.telegram.filters import LINKED, PlainText, has_text
-from handlers.telegram.screens import callback_chat
+from handlers.telegram.screens import callback_chat, text_answer
 from handlers.telegram.turn import Turn
-from handlers.text import Handled, handle_text
+from handlers.text import Handled
 from storage.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
@@ -42,27 +44,42 @@ def register(router: Router) -> None:
     router.callback_query.register(stale_button)
 
 
-async def command(message: Message, turn: Turn, batches: GroupCommit) -> SendMessage | None:
+async def command(
+    message: Message, turn: Turn, batches: GroupCommit, event_update: Update
+) -> SendMessage | None:
+    """A linked resident's text: handled and recorded the one way of every channel
+    (:func:`handlers.inbound.handle_and_record`), under the update's id, with the answer
+    the webhook gives (the webhook recorded its arrival; polling has no other record)."""
     assert message.text is not None  # the filter
-    text, resident = message.text, turn.linked
-    # one transaction with the other text commands of the moment (SMS too)
-    handled = await batches.run(
-        resident.phone,
-        lambda: handle_text(
-            turn.repos,
-            turn.renderer,
-            municipality=turn.municipality,
-            phone=resident.phone,
-            text=text,
-            channel="telegram",
-            now=turn.now,
-            resident=resident,
-        ),
-    )
-    if handled.broadcast_id is not None:  # staff: the reply is the live progress message
-        await show_progress(turn, handled, message.chat.id)
+    text, resident, chat_id = message.text, turn.linked, message.chat.id
+
+    def as_answer(handled: Handled) -> str:
+        # a staff broadcast's reply is its progress message, sent after the commit
+        return "" if handled.broadcast_id is not None else text_answer(chat_id, handled.text)
+
+    try:
+        # one transaction with the other text commands of the moment (SMS too)
+        answered = await batches.run(
+            resident.phone,
+            lambda: handle_and_record(
+                turn.repos,
+                turn.renderer,
+                municipality=turn.municipality,
+                channel="telegram",
+                sender=resident.phone,
+                text=text,
+                provider_id=str(event_update.update_id),
+                now=turn.now,
+                resident=resident,
+                reply_as=as_answer,
+            ),
+        )
+    except AlreadyRecorded:
+        return None  # handled and answered before (the webhook answers a repeat itself)
+    if answered.handled.broadcast_id is not None:  # staff: the live progress message
+        await show_progress(turn, answered.handled, chat_id)
         return None
-    return screens.Screen(handled.text).method(message.chat.id)
+    return screens.Screen(answered.handled.text).method(chat_id)
 
 
 async def show_progress(turn: Turn, handled: Handled, chat_id: int) -> None:

@@ -18,7 +18,6 @@ and every process on the database sees them.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -37,7 +36,7 @@ from bot.core.rendering.templates import Renderer
 from bot.core.services.municipalities import choose_municipality
 from handlers.telegram import get_router
 from handlers.telegram.replies import RepliesMiddleware
-from handlers.telegram.screens import command_descriptions
+from handlers.telegram.screens import answer_json, command_descriptions
 from handlers.telegram.turn import Turn
 from storage.group_commit import GroupCommit
 from storage.models import Municipality, Resident
@@ -214,19 +213,7 @@ def webhook_answer(bot: Bot, method: TelegramMethod[Any]) -> str | None:
         prepared = bot.session.prepare_value(value, bot=bot, files=files, _dumps_json=False)
         if prepared is not None:
             fields[name] = prepared
-    return None if files else _json(fields)
-
-
-def text_answer(chat_id: int, text: str) -> str:
-    """The webhook's answer that sends ``text`` (HTML, no keyboard) to ``chat_id``: what
-    :func:`webhook_answer` makes of ``Screen(text).method(chat_id)`` for civic-bot's bot
-    (no default properties), without building and dumping aiogram's model (a tenth of
-    a text command's time in ``bench/inbound.py``)."""
-    return _json({"method": "sendMessage", "chat_id": chat_id, "text": text, "parse_mode": "HTML"})
-
-
-def _json(fields: dict[str, Any]) -> str:
-    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    return None if files else answer_json(fields)
 
 
 def bot_commands(renderer: Renderer, language: str) -> list[BotCommand]:

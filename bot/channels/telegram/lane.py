@@ -23,13 +23,14 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 
-from bot.channels.telegram.dispatcher import make_turn, text_answer
-from bot.runtime.inbound import Answered, handle_and_record
+from bot.channels.telegram.dispatcher import make_turn
+from bot.runtime.inbound import Recorded, answer_once
 from bot.runtime.web import WebContext
+from handlers.inbound import Answered, handle_and_record
 from handlers.telegram.filters import feature_keywords, for_text_commands
+from handlers.telegram.screens import text_answer
 from handlers.telegram.text import show_progress
 from handlers.text import Handled
-from storage.inbound import AlreadyRecorded
 from storage.models import Resident
 
 
@@ -69,7 +70,7 @@ class TextLane:
     must know of the dispatcher it asks it: the keywords its routers answer themselves
     (:func:`handlers.telegram.filters.feature_keywords`), the sender's form state (its
     FSM), the handlers' :class:`Turn` (its workflow data). The webhook gives a sender's
-    updates their turns (``WebContext.telegram_turns``), whichever way each of them goes."""
+    updates their turns (``TelegramChannel.turns``), whichever way each of them goes."""
 
     def __init__(self, dp: Dispatcher, bot: Bot, web: WebContext) -> None:
         self._dp = dp
@@ -84,21 +85,20 @@ class TextLane:
         if message is None:
             return None
         web = self._web
-        try:
-            # With the other text commands of the moment (SMS too), the lookups in the
-            # same transaction (outside, each would wait for the batch before to end).
-            # Keyed by the Telegram user, whose updates the webhook takes one at a time;
-            # a clash with the same resident's SMS in the batch (two ballots at once)
-            # rolls the batch back and each is handled alone, in the order they came.
-            taken = await web.batches.run(
-                f"telegram:{message.user_id}", lambda: self._handle(message, key)
-            )
-        except AlreadyRecorded:
-            # handled before: its answer; or recorded and never handled (the
-            # dispatcher's, which failed): the dispatcher's again
-            return await web.repos.inbound.reply_to(
-                municipality_id=web.municipality.id, channel="telegram", provider_id=key
-            )
+        # With the other text commands of the moment (SMS too), the lookups in the
+        # same transaction (outside, each would wait for the batch before to end).
+        # Keyed by the Telegram user, whose updates the webhook takes one at a time;
+        # a clash with the same resident's SMS in the batch (two ballots at once)
+        # rolls the batch back and each is handled alone, in the order they came.
+        taken = await answer_once(
+            web,
+            f"telegram:{message.user_id}",
+            lambda: self._handle(message, key),
+            channel="telegram",
+            provider_id=key,
+        )
+        if isinstance(taken, Recorded):
+            return taken.reply  # handled before: its answer
         if taken is None:
             return None
         resident, answered = taken
@@ -126,7 +126,9 @@ class TextLane:
             return text_answer(message.chat_id, handled.text)
 
         answered = await handle_and_record(
-            web,
+            web.repos,
+            web.renderer,
+            now=web.clock.now(),
             municipality=web.municipality,
             channel="telegram",
             sender=resident.phone,

@@ -24,8 +24,8 @@ from bot.channels.twilio import form as twilio_form
 from bot.channels.twilio.sender import UNSUBSCRIBED
 from bot.core.phones import sender_phone
 from bot.outbox import status as delivery_status
+from bot.runtime.inbound import Recorded, answer_once
 from bot.runtime.web import CTX, handle_sms
-from storage.inbound import AlreadyRecorded
 
 log = logging.getLogger(__name__)
 
@@ -106,14 +106,10 @@ async def sms_inbound(request: web.Request) -> web.Response:
     sid = form.get("MessageSid") or form["SmsSid"]
     phone = sender_phone(form["From"])
     body = form.get("Body", "")
-    try:
-        reply = await ctx.batches.run(phone, lambda: handle_sms(ctx, sid, phone, body))
-    except AlreadyRecorded:
-        log.info("inbound SMS %s is a duplicate: answered from the record", sid)
-        reply = await ctx.repos.inbound.reply_to(
-            municipality_id=ctx.municipality.id, channel="sms", provider_id=sid
-        )
-    return _twiml(reply)
+    taken = await answer_once(
+        ctx, phone, lambda: handle_sms(ctx, sid, phone, body), channel="sms", provider_id=sid
+    )
+    return _twiml(taken.reply if isinstance(taken, Recorded) else taken)
 
 
 async def sms_status(request: web.Request) -> web.Response:

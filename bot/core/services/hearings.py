@@ -128,12 +128,14 @@ async def _notify(
 async def publish(
     repos: Repos, renderer: Renderer, hearing: Hearing, *, now: datetime, actor: Actor = CLI
 ) -> int:
-    """Invite every opted-in resident of the audience; return the invitations queued now."""
+    """Invite every opted-in resident of the audience; return the invitations queued now
+    (0 when published before and nobody new is in the audience). A cancelled hearing is
+    :class:`Refused` ``cancelled``, one that has begun ``past`` (``number``: the hearing)."""
     hearing = await _reload(repos, hearing)
     if hearing.status == "cancelled":
-        raise ServiceError(f"hearing {hearing.id} is cancelled")
+        raise Refused("cancelled", number=hearing.id)
     if hearing.starts_at <= iso(now):
-        raise ServiceError(f"hearing {hearing.id} is in the past")
+        raise Refused("past", number=hearing.id)
     queued, after = 0, 0
     async with repos.db.transaction():
         await repos.hearings.set_status(hearing.id, "published")
