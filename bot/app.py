@@ -204,7 +204,7 @@ def web_app(
     photos: Callable[[str], Awaitable[bytes | None]] | None = None,
 ) -> web.Application:
     """The web server's routes: the webhooks (:func:`http_app`), the staff console and the
-    public pages (``photos``: Telegram's files, for the monitoring acts' photos)."""
+    public pages (``photos``: Telegram's files, for the monitoring acts' photos on both)."""
     app = http_app(ctx, sms_routes)
     policy = Policy(
         code_minutes=settings.staff_code_minutes,
@@ -219,6 +219,7 @@ def web_app(
         small_group_min=settings.small_group_min,
         telegram_token=settings.telegram_bot_token.get_secret_value()
         if settings.telegram_bot_token else None,
+        photos=photos,
     )  # fmt: skip
     app.add_subapp("/staff/", console)
     public = Public(ctx.repos, ctx.renderer, ctx.clock, settings.small_group_min, photos)

@@ -84,7 +84,7 @@ async def test_a_milestone_added_then_done_tells_the_village(site: Site) -> None
         assert c.says("Трубалар сатылып алынды") and c.says("20.12.2026")
         page = await public_projects(site)
         assert PUBLIC_KY["plan_milestones"] in page and "Трубалар сатылып алынды" in page
-        assert f"{PUBLIC_KY['milestone_due']} <time datetime=\"2026-12-20\">20.12.2026" in page
+        assert f'{PUBLIC_KY["milestone_due"]} <time datetime="2026-12-20">20.12.2026' in page
         [milestone] = (await projects.milestones(site.repos, site.municipality))[project.id]
         queued = await site.count("SELECT COUNT(*) FROM outbox")
         done = f"/staff/projects/{project.id}/milestones/{milestone.id}/done"

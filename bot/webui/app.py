@@ -22,6 +22,7 @@ from bot.webui import (
     residents,
 )
 from bot.webui.base import CONSOLE, Console, guard
+from bot.webui.public.photos import Fetch
 
 STYLESHEET = TEMPLATES_DIR / "web" / "staff" / "console.css"
 MINI_APP = TEMPLATES_DIR / "web" / "staff" / "mini-app.js"
@@ -43,14 +44,16 @@ def build_console(
     secure: bool,
     small_group_min: int = SMALL_GROUP_MIN,
     telegram_token: str | None = None,
+    photos: Fetch | None = None,
 ) -> web.Application:
     """The console as an aiohttp application, for ``app.add_subapp("/staff/", ...)``;
     ``secure``: cookies only over HTTPS; ``telegram_token``: the bot's, for signing in
-    from Telegram (a Mini App)."""
+    from Telegram (a Mini App); ``photos``: Telegram's files, for the monitoring acts'
+    photos."""
     app = web.Application(middlewares=[guard])
     app[CONSOLE] = Console(
         ctx.repos, ctx.renderer, ctx.clock, ctx.municipality, policy, window, secure,
-        small_group_min, telegram_token,
+        small_group_min, telegram_token, photos,
     )  # fmt: skip
     add = app.router.add_route
     add("GET", "/", pages.today, name="today")

@@ -10,6 +10,7 @@ hands Telegram's init data over); every page works without it.
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import secrets
 import unicodedata
@@ -26,6 +27,8 @@ from bot.core.services import hearings
 from bot.core.services.attendance import CheckInWindow
 from bot.core.services.console import Policy, Staff, staff_of
 from bot.core.services.poll_results import SMALL_GROUP_MIN
+from bot.webui.public.cache import PageCache
+from bot.webui.public.photos import THUMBNAILS, Fetch
 from bot.webui.texts import texts
 from storage.models import Hearing, Municipality
 from storage.repos import Repos
@@ -66,6 +69,10 @@ class Console:
     #: the bot's token (TELEGRAM_BOT_TOKEN), which signs a Mini App's init data; None: no
     #: sign-in from Telegram
     telegram_token: str | None = None
+    #: a Telegram file's bytes by its file id, for the monitoring acts' photos; None: the
+    #: acts page says how many photos an act has, without showing them
+    photos: Fetch | None = None
+    thumbnails: PageCache = dataclasses.field(default_factory=lambda: PageCache(THUMBNAILS))
 
 
 CONSOLE = web.AppKey("console", Console)

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.core.services import monitoring, projects
+from bot.core.services import monitoring, projects, public_site
 from bot.core.services.audit import Actor
 from bot.core.services.budget_import import STATUSES
 from bot.core.services.errors import Refused, ServiceError
-from bot.webui.base import ROOT, console_of, field, not_found, page, redirect, staff, text
+from bot.webui.base import HEADERS, ROOT, console_of, field, not_found, page, redirect, staff, text
+from bot.webui.public.photos import thumbnail_response
 from storage.models import Project
 
 VIA = "web"
+#: a staff page's photo: kept by the staff member's browser only (an act never changes)
+PRIVATE_DAY = "private, max-age=86400"
 HERE = ROOT + "projects"
 PROJECT = r"/projects/{project:\d{1,9}}"
 
@@ -30,6 +33,7 @@ def add_routes(app: web.Application) -> None:
     add("POST", PROJECT + r"/milestones/{milestone:\d{1,9}}/done", milestone_done,
         name="project_milestone_done")  # fmt: skip
     add("GET", PROJECT + "/acts", acts, name="project_acts")
+    add("GET", r"/acts/{act:\d{1,9}}/{n:\d{1,3}}.jpg", act_photo, name="act_photo")
 
 
 async def listing(request: web.Request, *, status: int = 200, error: str | None = None):
@@ -136,4 +140,27 @@ async def acts(request: web.Request) -> web.Response:
         )
     except Refused:
         return await not_found(request)
-    return page(request, "acts", project=project, acts=filed)
+    return page(request, "acts", project=project, acts=filed, photos=console.photos is not None)
+
+
+async def act_photo(request: web.Request) -> web.Response:
+    """An act's photo as a small JPEG, as the public pages show it
+    (:mod:`bot.webui.public.photos`)."""
+    console = console_of(request)
+    file_id = await public_site.act_photo(
+        console.repos, console.municipality, int(request.match_info["act"]),
+        int(request.match_info["n"]),
+    )  # fmt: skip
+    if file_id is None or console.photos is None:
+        return await not_found(request)
+    try:
+        return await thumbnail_response(
+            request, console.photos, console.thumbnails, file_id, now=console.clock.now(),
+            headers=HEADERS, cache_control=PRIVATE_DAY,
+        )  # fmt: skip
+    except web.HTTPNotFound:
+        return await not_found(request)
+    except web.HTTPServiceUnavailable:  # Telegram would not give it now: later
+        response = page(request, "message", status=503, error=text(request, "photo_unavailable"))
+        response.headers["Retry-After"] = "300"
+        return response
