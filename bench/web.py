@@ -228,7 +228,7 @@ async def console_main(database: str | None, requests: int, residents: int) -> i
         try:
             async with aiohttp.ClientSession() as session:
                 for path in paths:
-                    times, size, shown = [], 0, unquote_plus(path)
+                    times, size, shown = [], 0, unquote_plus(path) or "(Today)"
                     for _ in range(requests):
                         took, status, body, _ = await timed(session, base + path, cookie)
                         times.append(took)
