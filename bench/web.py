@@ -19,17 +19,27 @@ Target (issue #16): every page <= 50 KB transferred, p99 <= 20 ms served from th
 Run from the repository root: ``python bench/web.py`` (about a minute) or with
 ``--requests 50`` for a quick run; ``--database postgresql://...`` for PostgreSQL (an empty
 database: the demo is created in it).
+
+``--console``: the staff console's pages instead (``/staff/``, served by ``bot.app.web_app``
+as ``civic-bot run`` serves it, signed in as a staff member), each page's bytes and server
+time (p50 / p99, no cache: every request renders), and the resident search by a common
+name, a rare one and one nobody has (the whole register scanned); ``--residents 100000``
+first grows the demo municipality's register to that many (random Kyrgyz names, as
+bench/load.py makes them). Target (issue #20): p99 <= 50 ms and <= 100 KB per page, the
+search <= 50 ms at 100,000 residents.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote, unquote_plus
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -44,6 +54,7 @@ from bot.webui.public import Public, build_public
 from bot.webui.public.cache import PageCache
 from storage.db import connect
 from storage.migrate import migrate
+from storage.models import Municipality
 from storage.repos import Repos
 from tests.conftest import FakeClock
 from tests.processes import TEST_BALLOT_KEY
@@ -129,9 +140,126 @@ async def main(database: str | None, requests: int) -> int:
     return 0
 
 
+CONSOLE_LIMIT = 100 * 1024
+CONSOLE_TARGET_MS = 50.0
+STAFF_USER = 7_300_001
+
+
+async def grow_register(repos: Repos, municipality: Municipality, residents: int) -> None:
+    """Residents added to the municipality's register (5.75 a household, in its villages)
+    until it holds ``residents``."""
+    from bench.load import _FAMILY, _FEMALE, _MALE, CHUNK, INSERT_RESIDENTS, PER_HOUSEHOLD
+
+    rng = random.Random(20)
+    missing = residents - await repos.residents.count(municipality.id)
+    if missing <= 0:
+        return
+    villages = [v.id for v in await repos.municipalities.villages(municipality.id)]
+    homes = round(missing / PER_HOUSEHOLD)
+    await repos.households.insert_many(
+        municipality.id,
+        [(f"B-{h:06d}", villages[h % len(villages)], f"Street {h % 40}, {h}")
+         for h in range(1, homes + 1)],
+    )  # fmt: skip
+    added = [h for code, h in (await repos.households.by_code(municipality.id)).items()
+             if code.startswith("B-")]  # fmt: skip
+    stamp, rows = "2026-11-25T04:00:00+00:00", []
+    for number in range(missing):
+        home, gender = rng.choice(added), rng.choice("fm")
+        first = rng.choice(_FEMALE if gender == "f" else _MALE)
+        family = rng.choice(_FAMILY) + ("ова" if gender == "f" else "ов")
+        rows.append((municipality.id, f"+99677{number:07d}", f"{first} {family}", gender,
+                     rng.randint(1945, 2008), home.village_id, home.id, "ky", None, stamp,
+                     stamp))  # fmt: skip
+        if len(rows) >= CHUNK:
+            await repos.db.insert_many(INSERT_RESIDENTS, rows)
+            rows.clear()
+    if rows:
+        await repos.db.insert_many(INSERT_RESIDENTS, rows)
+
+
+async def console_main(database: str | None, requests: int, residents: int) -> int:
+    from bot.app import web_app
+    from bot.config import Settings
+    from bot.core.clock import iso
+    from bot.core.services.console import Policy, sign_in_telegram
+    from bot.runtime.web import WebContext
+
+    folder = tempfile.mkdtemp(prefix="civic-console-")
+    url = database or f"sqlite:///{folder}/bench.db"
+    clock = FakeClock()
+    async with connect(url) as db:
+        await migrate(db)
+        repos = Repos(db, TEST_BALLOT_KEY)
+        municipality, _ = await demo_data.ensure_demo(repos, now=clock.now())
+        data = await populate(repos, municipality, now=clock.now())
+        clock.advance(days=8)  # the poll closed: its results
+        await grow_register(repos, municipality, residents)
+        count = await repos.residents.count(municipality.id)
+        staff = await repos.residents.by_phone(municipality.id, demo_data.STAFF_PHONES[3])
+        assert staff is not None
+        await repos.residents.link_telegram(staff.id, STAFF_USER, now=iso(clock.now()))
+        # a day-long session: the bench's requests keep it alive, the clock stands still
+        token = await sign_in_telegram(repos, municipality, STAFF_USER, clock.now(),
+                                       now=clock.now(), policy=Policy())  # fmt: skip
+        ctx = WebContext(repos=repos, renderer=Renderer("Asia/Bishkek"), clock=clock,
+                         municipality=municipality)  # fmt: skip
+        server = TestServer(web_app(ctx, Settings()), host="127.0.0.1")  # type: ignore[call-arg]
+        await server.start_server()
+        base = str(server.make_url("/staff/"))
+        hearing = await db.fetchval("SELECT MAX(id) FROM hearings WHERE municipality_id = ?",
+                                    (municipality.id,))  # fmt: skip
+        project = await db.fetchval("SELECT MIN(id) FROM projects WHERE municipality_id = ?",
+                                    (municipality.id,))  # fmt: skip
+        year = clock.now().year
+        paths = [
+            "", "hearings", f"hearings/{hearing}", f"hearings/{hearing}/door", "hearings/new",
+            "polls", f"polls/{data.poll.id}", "polls/new", f"participation?year={year}",
+            f"participation.csv?year={year}", "audit", "imports", "residents",
+            f"residents/{staff.id}", "problems", "projects", f"projects/{project}/acts",
+            "ratings",
+            "residents?q=Айгүл", "residents?q=Токтогулова+Чолпон", "residents?q=Жок+Адам",
+            f"residents?q={quote(demo_data.STAFF_PHONES[3])}",
+        ]  # fmt: skip
+        failures = []
+        print(f"console of {count:,} residents; {requests} requests a page, each rendered")
+        print(f"{'page':<46} {'bytes':>7}  {'p50 / p99 ms':>15}")
+        cookie = {"Cookie": f"civic_staff={token}"}
+        try:
+            async with aiohttp.ClientSession() as session:
+                for path in paths:
+                    times, size, shown = [], 0, unquote_plus(path) or "(Today)"
+                    for _ in range(requests):
+                        took, status, body, _ = await timed(session, base + path, cookie)
+                        times.append(took)
+                        size = len(body)
+                    if status != 200:  # a defect: say so, go on with the other pages
+                        print(f"/staff/{shown:<39} HTTP {status}")
+                        failures.append(shown)
+                        continue
+                    p50, p99 = percentiles(times)
+                    print(f"/staff/{shown:<39} {size:>7}  {p50:>6.1f} / {p99:>6.1f}")
+                    if size > CONSOLE_LIMIT or p99 > CONSOLE_TARGET_MS:
+                        failures.append(shown)
+        finally:
+            await server.close()
+    engine = "PostgreSQL" if database else "SQLite"
+    print(f"database: {engine}")
+    if failures:
+        print(f"over 100 KB or p99 over {CONSOLE_TARGET_MS:.0f} ms: {', '.join(failures)}")
+        return 1
+    print(f"every console page <= 100 KB, p99 <= {CONSOLE_TARGET_MS:.0f} ms")
+    return 0
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database", help="an empty PostgreSQL database (default: SQLite)")
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--console", action="store_true", help="the staff console's pages")
+    parser.add_argument("--residents", type=int, default=0,
+                        help="with --console: grow the register to this many first")  # fmt: skip
     args = parser.parse_args()
+    if args.console:
+        sys.exit(asyncio.run(console_main(args.database, args.requests, args.residents)))
     sys.exit(asyncio.run(main(args.database, args.requests)))

@@ -255,7 +255,7 @@ def web_app(
     photos: Callable[[str], Awaitable[bytes | None]] | None = None,
 ) -> web.Application:
     """The web server's routes: the webhooks (:func:`http_app`), the staff console and the
-    public pages (``photos``: Telegram's files, for the monitoring acts' photos)."""
+    public pages (``photos``: Telegram's files, for the monitoring acts' photos on both)."""
     app = http_app(ctx, sms_routes)
     policy = Policy(
         code_minutes=settings.staff_code_minutes,
@@ -268,11 +268,20 @@ def web_app(
     console = build_console(
         ctx, policy, settings.checkin_window(), secure=secure,
         small_group_min=settings.small_group_min,
+        telegram_token=settings.telegram_bot_token.get_secret_value()
+        if settings.telegram_bot_token else None,
+        photos=photos,
     )  # fmt: skip
     app.add_subapp("/staff/", console)
     public = Public(ctx.repos, ctx.renderer, ctx.clock, settings.small_group_min, photos)
     app.add_subapp("/m/", build_public(public))
     return app
+
+
+def console_url(settings: Settings) -> str | None:
+    """The console's address for the staff's Mini App button: Telegram opens only HTTPS."""
+    base = settings.public_base_url or ""
+    return base.rstrip("/") + "/staff/" if base.startswith("https://") else None
 
 
 async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None = None) -> None:
@@ -327,6 +336,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
                 clock=clock,
                 municipality=municipality,
                 batches=ctx.batches,
+                console_url=console_url(settings),
             )
             await set_commands(bot, renderer, default_language=settings.default_language)
             if settings.telegram_webhook_url and settings.telegram_webhook_secret:

@@ -45,8 +45,9 @@ class AuditRepo:
             "SELECT a.id, a.municipality_id, m.slug, a.at, a.actor_id, a.via, a.action,"
             " a.object_kind, a.object_id, a.detail"
             " FROM audit_log a JOIN municipalities m ON m.id = a.municipality_id"
-            " WHERE a.municipality_id = ? AND (? IS NULL OR a.at >= ?)"
-            " AND (? IS NULL OR a.at < ?) AND (? IS NULL OR a.id < ?)"
+            " WHERE a.municipality_id = ? AND (CAST(? AS TEXT) IS NULL OR a.at >= ?)"
+            " AND (CAST(? AS TEXT) IS NULL OR a.at < ?)"
+            " AND (CAST(? AS BIGINT) IS NULL OR a.id < ?)"
             " ORDER BY a.id DESC LIMIT ?",
             (municipality_id, since, since, until, until, before_id, before_id, limit),
         )

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from storage.db import Database, Row
-from storage.models import Budget, Funding, PlanTotals, Project, Texts
+from storage.models import Budget, Funding, Milestone, PlanTotals, Project, Texts
 
 _PROJECT = (
     "id, municipality_id, code, name, village_id, cost, status, problem_id,"
     " direct_beneficiaries, indirect_beneficiaries, note, in_plan,"
-    " name_ky, name_ru, name_en, note_ky, note_ru, note_en"
+    " name_ky, name_ru, name_en, note_ky, note_ru, note_en, progress"
 )
 
 
@@ -18,7 +18,7 @@ def _project(row: Row) -> Project:
     values = list(row)[:12]
     values[3], values[10] = Texts.of(row[3], row[12:15]), Texts.of(row[10], row[15:18])
     values[11] = bool(values[11])
-    return Project(*values)
+    return Project(*values, progress=row[18])
 
 
 class BudgetRepo:
@@ -190,3 +190,39 @@ class BudgetRepo:
 
     async def set_status(self, project_id: int, status: str) -> None:
         await self.db.execute("UPDATE projects SET status = ? WHERE id = ?", (status, project_id))
+
+    async def set_progress(self, project_id: int, progress: int) -> None:
+        await self.db.execute(
+            "UPDATE projects SET progress = ? WHERE id = ?", (progress, project_id)
+        )
+
+    async def add_milestone(
+        self, project_id: int, title: str, due_on: str | None, *, now: str
+    ) -> int:
+        return await self.db.insert(
+            "INSERT INTO project_milestones (project_id, title, due_on, created_at)"
+            " VALUES (?, ?, ?, ?) RETURNING id",
+            (project_id, title, due_on, now),
+        )
+
+    async def milestones(self, municipality_id: int) -> dict[int, list[Milestone]]:
+        """Every project's milestones, by project id, in the order they were added."""
+        rows = await self.db.fetchall(
+            "SELECT m.id, m.project_id, m.title, m.due_on, m.done_on FROM project_milestones m"
+            " JOIN projects p ON p.id = m.project_id WHERE p.municipality_id = ?"
+            " ORDER BY m.project_id, m.id",
+            (municipality_id,),
+        )
+        found: dict[int, list[Milestone]] = {}
+        for row in rows:
+            found.setdefault(row[1], []).append(Milestone(*row))
+        return found
+
+    async def mark_milestone_done(self, project_id: int, milestone_id: int, done_on: str) -> bool:
+        """False if it is not that project's, or was done already."""
+        changed = await self.db.execute(
+            "UPDATE project_milestones SET done_on = ?"
+            " WHERE id = ? AND project_id = ? AND done_on IS NULL",
+            (done_on, milestone_id, project_id),
+        )
+        return bool(changed)

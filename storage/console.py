@@ -158,7 +158,7 @@ class ConsoleRepo:
             " LEFT JOIN rsvps a ON a.hearing_id = ? AND a.resident_id = r.id"
             " LEFT JOIN attendance t ON t.hearing_id = ? AND t.resident_id = r.id"
             f" WHERE r.municipality_id = ? AND (({name_marks})"
-            " OR (? IS NOT NULL AND r.phone LIKE ?) OR a.code = ?)"
+            " OR (CAST(? AS TEXT) IS NOT NULL AND r.phone LIKE ?) OR a.code = ?)"
             " ORDER BY CASE WHEN a.code = ? THEN 0 ELSE 1 END, r.name, r.id LIMIT ?",
             (hearing_id, hearing_id, municipality_id, *(f"%{_literal(n)}%" for n in names),
              phone_like, phone_like, code or None, code or None, limit),

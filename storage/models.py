@@ -290,6 +290,19 @@ class Project:
     indirect_beneficiaries: int | None
     note: str
     in_plan: bool
+    #: per cent, as staff set it; None: as the status says (public_site.PROGRESS)
+    progress: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Milestone:
+    """A step of a project in the joint action plan (local dates, YYYY-MM-DD)."""
+
+    id: int
+    project_id: int
+    title: str
+    due_on: str | None
+    done_on: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from storage.models import (
     Budget,
     Funding,
     Hearing,
+    Milestone,
     MonitoringAct,
     PlanTotals,
     Poll,
@@ -216,6 +217,10 @@ def sample(feature: str, language: str) -> dict[str, Any]:
         "me": {"card": _CARD},
         "budget": {"summary": SUMMARY},
         "project_status": {"project": ROADS},
+        "project_milestone": {
+            "project": ROADS,
+            "milestone": Milestone(7, 1234, "Гравий төгүлдү: 4 км", "2026-06-01", "2026-05-28"),
+        },
         "project": {
             "details": ProjectDetails(ROADS, SOVETSKOYE, ROADS_FUNDING, 3),
             "funding": Paged(ROADS_FUNDING),

@@ -22,12 +22,18 @@ from bot.webui import (
     residents,
 )
 from bot.webui.base import CONSOLE, Console, guard
+from bot.webui.public.photos import Fetch
 
 STYLESHEET = TEMPLATES_DIR / "web" / "staff" / "console.css"
+MINI_APP = TEMPLATES_DIR / "web" / "staff" / "mini-app.js"
 
 
 async def stylesheet(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STYLESHEET, headers={"Cache-Control": "public, max-age=3600"})
+
+
+async def mini_app(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(MINI_APP, headers={"Cache-Control": "public, max-age=3600"})
 
 
 def build_console(
@@ -37,19 +43,24 @@ def build_console(
     *,
     secure: bool,
     small_group_min: int = SMALL_GROUP_MIN,
+    telegram_token: str | None = None,
+    photos: Fetch | None = None,
 ) -> web.Application:
     """The console as an aiohttp application, for ``app.add_subapp("/staff/", ...)``;
-    ``secure``: cookies only over HTTPS."""
+    ``secure``: cookies only over HTTPS; ``telegram_token``: the bot's, for signing in
+    from Telegram (a Mini App); ``photos``: Telegram's files, for the monitoring acts'
+    photos."""
     app = web.Application(middlewares=[guard])
     app[CONSOLE] = Console(
         ctx.repos, ctx.renderer, ctx.clock, ctx.municipality, policy, window, secure,
-        small_group_min,
+        small_group_min, telegram_token, photos,
     )  # fmt: skip
     add = app.router.add_route
     add("GET", "/", pages.today, name="today")
     add("GET", "/sign-in", pages.sign_in_form, name="sign_in_form")
     add("POST", "/sign-in", pages.sign_in, name="sign_in")
     add("POST", "/sign-in/code", pages.sign_in_code, name="sign_in_code")
+    add("POST", "/sign-in/telegram", pages.sign_in_telegram, name="sign_in_telegram")
     add("POST", "/sign-out", pages.sign_out, name="sign_out")
     door = r"/hearings/{hearing:\d{1,9}}/door"
     add("GET", door, pages.door, name="door")
@@ -66,4 +77,5 @@ def build_console(
     projects.add_routes(app)
     ratings.add_routes(app)
     add("GET", "/static/console.css", stylesheet, name="stylesheet")
+    add("GET", "/static/mini-app.js", mini_app, name="mini_app")
     return app

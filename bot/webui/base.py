@@ -4,11 +4,13 @@ Every request passes :func:`guard`: outside the sign-in pages it needs a live se
 staff member (:func:`bot.core.services.console.staff_of`, the one permission check), and every
 POST needs the form's CSRF token: the session's, or before sign-in the one of a cookie
 (double submit). Pages carry a strict Content-Security-Policy: the app serves its own
-stylesheet and no script.
+stylesheet and one small script of its own (the sign-in page inside Telegram, a Mini App,
+hands Telegram's init data over); every page works without it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import secrets
 import unicodedata
@@ -25,6 +27,8 @@ from bot.core.services import hearings
 from bot.core.services.attendance import CheckInWindow
 from bot.core.services.console import Policy, Staff, staff_of
 from bot.core.services.poll_results import SMALL_GROUP_MIN
+from bot.webui.public.cache import PageCache
+from bot.webui.public.photos import THUMBNAILS, Fetch
 from bot.webui.texts import texts
 from storage.models import Hearing, Municipality
 from storage.repos import Repos
@@ -34,7 +38,9 @@ SESSION_COOKIE = "civic_staff"
 PRE_CSRF_COOKIE = "civic_staff_csrf"
 FLASH_COOKIE = "civic_staff_flash"
 #: routes open without a session (their POSTs are checked against the CSRF cookie)
-PUBLIC_ROUTES = frozenset({"sign_in_form", "sign_in", "sign_in_code", "stylesheet"})
+PUBLIC_ROUTES = frozenset(
+    {"sign_in_form", "sign_in", "sign_in_code", "sign_in_telegram", "stylesheet", "mini_app"}
+)
 #: routes that take a file (a register of 100,000 residents is some 6 MB); the rest of the
 #: web server keeps its small limit
 UPLOAD_ROUTES = frozenset({"import_check"})
@@ -60,6 +66,13 @@ class Console:
     secure: bool
     #: poll results: no figures for a smaller group (SMALL_GROUP_MIN)
     small_group_min: int = SMALL_GROUP_MIN
+    #: the bot's token (TELEGRAM_BOT_TOKEN), which signs a Mini App's init data; None: no
+    #: sign-in from Telegram
+    telegram_token: str | None = None
+    #: a Telegram file's bytes by its file id, for the monitoring acts' photos; None: the
+    #: acts page says how many photos an act has, without showing them
+    photos: Fetch | None = None
+    thumbnails: PageCache = dataclasses.field(default_factory=lambda: PageCache(THUMBNAILS))
 
 
 CONSOLE = web.AppKey("console", Console)

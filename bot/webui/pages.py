@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
+from aiogram.utils.web_app import safe_parse_webapp_init_data
 from aiohttp import web
 
 from bot.core.services import console as sign_in_service
@@ -75,6 +76,40 @@ async def sign_in_code(request: web.Request) -> web.StreamResponse:
             minutes=console.policy.code_minutes,
             error=text(request, refused.code),
         )
+    response = redirect(request, ROOT)
+    response.set_cookie(SESSION_COOKIE, token, **cookie_options(console))
+    return response
+
+
+#: longer init data is not Telegram's (it is some 600 characters with a photo's address)
+MAX_INIT_DATA = 4096
+
+
+async def sign_in_telegram(request: web.Request) -> web.StreamResponse:
+    """The console opened inside Telegram (a Mini App): its script posts the init data
+    Telegram gave the page; the signature is checked with the bot's token here, on the
+    server, before anything in it is believed."""
+    console = console_of(request)
+    raw = (await request.post()).get("init_data")
+    try:
+        if not (console.telegram_token and isinstance(raw, str) and len(raw) <= MAX_INIT_DATA):
+            raise ValueError("no init data")
+        data = safe_parse_webapp_init_data(console.telegram_token, raw)
+        if data.user is None:
+            raise ValueError("no user")
+        token = await sign_in_service.sign_in_telegram(
+            console.repos,
+            console.municipality,
+            data.user.id,
+            data.auth_date.astimezone(UTC),
+            now=console.clock.now(),
+            policy=console.policy,
+        )
+    except Refused as refused:
+        return page(request, "sign_in", status=403, phone="", error=text(request, refused.code))
+    except ValueError:  # a forged or broken signature, or not init data at all
+        error = text(request, "telegram_invalid")
+        return page(request, "sign_in", status=403, phone="", error=error)
     response = redirect(request, ROOT)
     response.set_cookie(SESSION_COOKIE, token, **cookie_options(console))
     return response

@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.core.languages import LANGUAGES
 from bot.core.services import residents
+from bot.core.services.roles import is_staff
 from handlers.telegram import screens
 from handlers.telegram.filters import LINKED, slash_command
 from handlers.telegram.screens import LanguageChoice, MenuAction, callback_chat, edit_or_send
@@ -40,8 +41,11 @@ def register(router: Router) -> None:
     )
 
 
-async def show_menu(message: Message, turn: Turn) -> None:
-    await screens.main_menu(turn.renderer, turn.linked, turn.language).send(
+async def show_menu(message: Message, turn: Turn, console_url: str | None = None) -> None:
+    """The main menu; a staff member's also opens the web console inside Telegram
+    (``console_url``: the dispatcher's, set when PUBLIC_BASE_URL is HTTPS)."""
+    console = console_url if console_url and await is_staff(turn.repos, turn.linked) else None
+    await screens.main_menu(turn.renderer, turn.linked, turn.language, console).send(
         turn.bot, message.chat.id
     )
 

@@ -23,6 +23,7 @@ from aiogram.types import (
     KeyboardButton,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
+    WebAppInfo,
 )
 from pydantic import Field
 
@@ -137,16 +138,22 @@ def language_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[buttons])
 
 
-def menu_keyboard(renderer: Renderer, resident: Resident, language: str) -> InlineKeyboardMarkup:
-    """The main menu; the broadcasts button offers the opposite of the current state."""
+def menu_keyboard(
+    renderer: Renderer, resident: Resident, language: str, console: str | None = None
+) -> InlineKeyboardMarkup:
+    """The main menu; the broadcasts button offers the opposite of the current state;
+    ``console``: the staff console's address, opened inside Telegram (a Mini App)."""
     label = labels(renderer, language)
     broadcasts = "start" if resident.opted_out else "stop"
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [_menu_button(label, broadcasts if key == "broadcasts" else key) for key in row]
-            for row in MENU_ROWS
-        ]
-    )
+    keyboard = [
+        [_menu_button(label, broadcasts if key == "broadcasts" else key) for key in row]
+        for row in MENU_ROWS
+    ]
+    if console:
+        keyboard.append(
+            [InlineKeyboardButton(text=label["console"], web_app=WebAppInfo(url=console))]
+        )
+    return InlineKeyboardMarkup(inline_keyboard=keyboard)
 
 
 def _menu_button(label: dict[str, str], key: str) -> InlineKeyboardButton:
@@ -180,9 +187,11 @@ def choose_language(renderer: Renderer, language: str) -> Screen:
     return Screen(renderer.render("tg_choose_language", language, "telegram"), language_keyboard())
 
 
-def main_menu(renderer: Renderer, resident: Resident, language: str) -> Screen:
+def main_menu(
+    renderer: Renderer, resident: Resident, language: str, console: str | None = None
+) -> Screen:
     text = renderer.render("tg_menu", language, "telegram", name=resident.name)
-    return Screen(text, menu_keyboard(renderer, resident, language))
+    return Screen(text, menu_keyboard(renderer, resident, language, console))
 
 
 def with_menu(

@@ -143,13 +143,15 @@ def build_dispatcher(
     municipality_slug: str | None = None,
     municipality: Municipality | None = None,
     batches: GroupCommit | None = None,
+    console_url: str | None = None,
 ) -> Dispatcher:
     """The Dispatcher with every Telegram router and the middlewares.
 
     The municipality is ``municipality`` if given, else found by slug (or as the only
     one) on start-up or at the first update. ``batches``: the group commit of the
     connection (shared with the SMS webhook where both use one); text commands are
-    handled in it.
+    handled in it. ``console_url``: the staff console (HTTPS), which staff open from the
+    menu as a Telegram Mini App.
     """
     source = MunicipalityOnce(repos, municipality_slug, municipality)
     storage = DatabaseStorage(repos.fsm, source.get, clock)
@@ -160,6 +162,7 @@ def build_dispatcher(
         clock=clock,
         batches=batches or GroupCommit(repos.db),
         charts=ChartCache(),  # the budget pictures, drawn once per budget and language
+        console_url=console_url,
     )
     dp.update.outer_middleware(DatabaseMiddleware(repos, source))
     dp.update.outer_middleware(LocaleMiddleware())

@@ -240,8 +240,11 @@ class Renderer:
 
 
 def _moment(value: date | datetime | str) -> date | datetime:
-    """Stored timestamps are ISO 8601 text; dates and datetimes pass as they are."""
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
+    """Stored timestamps are ISO 8601 text, a local day ``YYYY-MM-DD`` (no time zone to
+    move it by); dates and datetimes pass as they are."""
+    if isinstance(value, str):
+        return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    return value
 
 
 def _fits(text: str) -> bool:

@@ -9,8 +9,13 @@ answer as a staff member's while no message is sent: nobody can learn who is sta
 up an SMS bill. A session is a random token in a cookie, stored hashed, ended by idle time
 or sign-out; the roles are read again on every request, so a revoked role ends it.
 
+Inside Telegram the console opens as a Mini App: the web page hands over the init data
+Telegram signed with the bot's token, the web layer checks the signature, and
+:func:`sign_in_telegram` opens a session for the linked staff member (no code needed).
+
 A step refused raises :class:`Refused` with the reason the page explains: invalid_phone,
-too_many_requests, wrong_code, expired, used, too_many_attempts.
+too_many_requests, wrong_code, expired, used, too_many_attempts; from Telegram,
+telegram_stale and telegram_not_staff.
 """
 
 from __future__ import annotations
@@ -166,16 +171,45 @@ async def sign_in(
                 raise Refused("used")
             if not may_use_console(await repos.roles.of(sent.resident_id)):
                 raise Refused("wrong_code")
-            token = secrets.token_urlsafe(32)
-            await repos.console.add_session(
-                token_hash=_digest(token),
-                municipality_id=municipality.id,
-                resident_id=sent.resident_id,
-                csrf=secrets.token_urlsafe(32),
-                now=iso(now),
-            )
+            token = await _open_session(repos, municipality, sent.resident_id, now=now)
     if token is None:
         raise Refused("wrong_code")
+    return token
+
+
+async def sign_in_telegram(
+    repos: Repos,
+    municipality: Municipality,
+    telegram_user_id: int,
+    signed_at: datetime,
+    *,
+    now: datetime,
+    policy: Policy,
+) -> str:
+    """Open a session for the staff member whose Telegram account opened the console as a
+    Mini App, ``signed_at`` (the init data's ``auth_date``); the caller has checked that
+    Telegram signed it. Init data lives as long as a code: an old one copied from a
+    phone cannot sign in later."""
+    if not now - timedelta(minutes=policy.code_minutes) <= signed_at <= now + timedelta(minutes=1):
+        raise Refused("telegram_stale")
+    resident = await repos.residents.by_telegram(municipality.id, telegram_user_id)
+    if resident is None or not may_use_console(await repos.roles.of(resident.id)):
+        raise Refused("telegram_not_staff")
+    return await _open_session(repos, municipality, resident.id, now=now)
+
+
+async def _open_session(
+    repos: Repos, municipality: Municipality, resident_id: int, *, now: datetime
+) -> str:
+    """A new session's token (for the cookie: only its hash is kept)."""
+    token = secrets.token_urlsafe(32)
+    await repos.console.add_session(
+        token_hash=_digest(token),
+        municipality_id=municipality.id,
+        resident_id=resident_id,
+        csrf=secrets.token_urlsafe(32),
+        now=iso(now),
+    )
     return token
 
 

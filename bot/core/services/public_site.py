@@ -11,24 +11,31 @@ only from ``small_group_min`` ratings up (the same rule, :func:`poll_results.sup
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.core.clock import iso
 from bot.core.rendering.spreadsheet import csv_text
-from bot.core.services import hearings, poll_results
+from bot.core.services import hearings, poll_results, projects
 from bot.core.services.errors import ServiceError
 from bot.core.services.monitoring import KINDS
 from bot.core.services.ratings import Average
 from bot.core.services.ratings import results as rating_results
 from bot.core.services.voting import poll_state
-from storage.models import Budget, Funding, Hearing, Municipality, PlanTotals, Poll, Project
+from storage.models import (
+    Budget,
+    Funding,
+    Hearing,
+    Milestone,
+    Municipality,
+    PlanTotals,
+    Poll,
+    Project,
+)
 from storage.public import PublicAct
 from storage.repos import Repos
 
 BUDGET_HEADER = ["year", "version", "kind", "name", "village", "amount"]
-#: a project's status as a share of the way done (cancelled: none)
-PROGRESS = {"planned": 0, "tender": 25, "in_progress": 60, "done": 100, "cancelled": 0}
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,8 @@ class ProjectView:
     acts: list[PublicAct]
     #: the monitoring steps passed (tender, purchase, handover, use): kind -> first date
     milestones: dict[str, str]
+    #: the joint action plan's milestones staff set (bot.core.services.projects)
+    plan: list[Milestone] = field(default_factory=list)
 
     @property
     def funded(self) -> int:
@@ -133,7 +142,7 @@ class ProjectView:
 
     @property
     def progress(self) -> int:
-        return PROGRESS.get(self.project.status, 0)
+        return projects.progress(self.project)
 
 
 async def projects_view(repos: Repos, municipality: Municipality) -> list[ProjectView]:
@@ -141,6 +150,7 @@ async def projects_view(repos: Repos, municipality: Municipality) -> list[Projec
     acts: dict[int, list[PublicAct]] = defaultdict(list)
     for act in await repos.public.acts(municipality.id):
         acts[act.project_id].append(act)
+    plan = await projects.milestones(repos, municipality)
     views = []
     for project in await repos.budget.projects(municipality.id):
         mine = acts[project.id]
@@ -154,6 +164,7 @@ async def projects_view(repos: Repos, municipality: Municipality) -> list[Projec
                 funding=await repos.budget.funding(project.id),
                 acts=mine,
                 milestones={kind: first[kind] for kind in KINDS if kind in first},
+                plan=plan.get(project.id, []),
             )
         )
     return views

@@ -7,7 +7,6 @@ No sign-in, no cookies, no script: a page is the same for everyone who asks for 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,11 +16,11 @@ from aiohttp import web
 from bot.core.clock import Clock
 from bot.core.languages import LANGUAGES
 from bot.core.rendering.templates import Renderer
-from bot.core.rendering.thumbnails import NotAPicture, thumbnail
 from bot.core.services import poll_io, public_site
 from bot.core.services.errors import ServiceError
 from bot.core.services.voting import AGE_GROUPS
 from bot.webui.public.cache import PageCache, respond
+from bot.webui.public.photos import THUMBNAILS, Fetch, thumbnail_response
 from bot.webui.texts import texts
 from storage.models import Municipality
 from storage.repos import Repos
@@ -34,8 +33,6 @@ HEADERS = {
 }
 HTML = "text/html; charset=utf-8"
 CSV = "text/csv; charset=utf-8"
-#: thumbnails kept in memory (about 20 KB each)
-THUMBNAILS = 256
 #: a photo of an act never changes (acts are never edited)
 FOREVER = "public, max-age=31536000, immutable"
 
@@ -49,7 +46,7 @@ class Public:
     small_group_min: int
     #: a Telegram file's bytes by its file id (None: not available now); without it the
     #: pages say how many photos an act has, without showing them
-    photos: Callable[[str], Awaitable[bytes | None]] | None = None
+    photos: Fetch | None = None
     cache: PageCache = field(default_factory=PageCache)
     thumbnails: PageCache = field(default_factory=lambda: PageCache(THUMBNAILS))
 
@@ -301,22 +298,11 @@ async def photo(request: web.Request) -> web.Response:
     site = public_of(request)
     act, position = int(request.match_info["act"]), int(request.match_info["n"])
     file_id = await public_site.act_photo(site.repos, m, act, position)
-    fetch = site.photos
-    if file_id is None or fetch is None:
+    if file_id is None or site.photos is None:
         raise web.HTTPNotFound()
-
-    async def build() -> tuple[bytes, str]:
-        data = await fetch(file_id)
-        if data is None:
-            raise web.HTTPServiceUnavailable()
-        try:
-            return await asyncio.to_thread(thumbnail, data), "image/jpeg"
-        except NotAPicture:
-            raise web.HTTPNotFound() from None
-
     try:
-        return await respond(
-            request, site.thumbnails, ("photo", file_id), "", build, now=site.clock.now(),
+        return await thumbnail_response(
+            request, site.photos, site.thumbnails, file_id, now=site.clock.now(),
             headers=HEADERS, cache_control=FOREVER,
         )  # fmt: skip
     except web.HTTPServiceUnavailable:  # Telegram would not give it now: later
