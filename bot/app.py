@@ -267,7 +267,7 @@ def web_app(
     secure = (settings.public_base_url or "").startswith("https://")
     console = build_console(
         ctx, policy, settings.checkin_window(), secure=secure,
-        small_group_min=settings.small_group_min,
+        small_group_min=settings.small_group_min, sms_price=settings.sms_price_per_segment,
     )  # fmt: skip
     app.add_subapp("/staff/", console)
     public = Public(ctx.repos, ctx.renderer, ctx.clock, settings.small_group_min, photos)

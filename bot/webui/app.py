@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from aiohttp import web
 
 from bot.core.rendering.templates import TEMPLATES_DIR
 from bot.core.services.attendance import CheckInWindow
+from bot.core.services.broadcast_desk import SMS_PRICE
 from bot.core.services.console import Policy
 from bot.core.services.poll_results import SMALL_GROUP_MIN
 from bot.runtime.web import WebContext
 from bot.webui import (
     audit,
+    broadcasts,
     hearings,
     imports,
     pages,
@@ -37,13 +41,14 @@ def build_console(
     *,
     secure: bool,
     small_group_min: int = SMALL_GROUP_MIN,
+    sms_price: Decimal = SMS_PRICE,
 ) -> web.Application:
     """The console as an aiohttp application, for ``app.add_subapp("/staff/", ...)``;
     ``secure``: cookies only over HTTPS."""
     app = web.Application(middlewares=[guard])
     app[CONSOLE] = Console(
         ctx.repos, ctx.renderer, ctx.clock, ctx.municipality, policy, window, secure,
-        small_group_min,
+        small_group_min, sms_price,
     )  # fmt: skip
     add = app.router.add_route
     add("GET", "/", pages.today, name="today")
@@ -65,5 +70,6 @@ def build_console(
     problems.add_routes(app)
     projects.add_routes(app)
     ratings.add_routes(app)
+    broadcasts.add_routes(app)
     add("GET", "/static/console.css", stylesheet, name="stylesheet")
     return app

@@ -14,6 +14,7 @@ import secrets
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -23,6 +24,7 @@ from bot.core.clock import Clock
 from bot.core.rendering.templates import Renderer
 from bot.core.services import hearings
 from bot.core.services.attendance import CheckInWindow
+from bot.core.services.broadcast_desk import SMS_PRICE
 from bot.core.services.console import Policy, Staff, staff_of
 from bot.core.services.poll_results import SMALL_GROUP_MIN
 from bot.webui.texts import texts
@@ -60,6 +62,8 @@ class Console:
     secure: bool
     #: poll results: no figures for a smaller group (SMALL_GROUP_MIN)
     small_group_min: int = SMALL_GROUP_MIN
+    #: som per SMS segment, for a broadcast's estimated cost (SMS_PRICE_PER_SEGMENT)
+    sms_price: Decimal = SMS_PRICE
 
 
 CONSOLE = web.AppKey("console", Console)

@@ -1,0 +1,131 @@
+"""A broadcast as the staff console composes it: a form's raw fields in; before anything
+goes, who it reaches by channel (:func:`bot.core.services.broadcast.audience`, the service
+behind ``civic-bot broadcast --dry-run``), the text as each channel carries it, its SMS
+segments and an estimated cost; then the command line's own services send it
+(:func:`~bot.core.services.broadcast.create_broadcast`) and stop what still waits
+(:func:`~bot.core.services.broadcast.cancel`).
+
+What a person can get wrong (no text, too long a text, a village that is not one) is refused
+here with a ``code`` the page explains in the staff member's language, before anything is
+changed.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from bot.core.rendering.sms import SmsSize, sms_size
+from bot.core.services import broadcast
+from bot.core.services.audit import Actor
+from bot.core.services.broadcast import MAX_BODY, Progress
+from bot.core.services.errors import ServiceError
+from storage.models import Municipality, Resident
+from storage.repos import Repos
+
+#: a broadcast from the console is audit-logged as sent "via web"
+VIA = "web"
+#: som per SMS segment when SMS_PRICE_PER_SEGMENT is not set (an estimate: set your
+#: provider's price)
+SMS_PRICE = Decimal("2")
+
+
+class BroadcastRefused(Exception):
+    """A broadcast the console will not send; nothing was changed. ``code``: text_needed,
+    too_long, unknown_village, confirm_needed, unknown_broadcast."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class BroadcastForm:
+    """The composer's fields as typed: ``village`` empty for every village."""
+
+    body: str
+    village: str = ""
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a broadcast would do, before it goes."""
+
+    #: opted-in residents it reaches, by channel (telegram, sms)
+    recipients: dict[str, int]
+    #: the text as Telegram shows it (HTML-escaped, as sent) and as an SMS carries it
+    telegram_text: str
+    sms_text: str
+    sms: SmsSize
+    #: SMS recipients x segments x the price of one segment (SMS_PRICE_PER_SEGMENT)
+    sms_cost: Decimal
+
+    @property
+    def total(self) -> int:
+        return sum(self.recipients.values())
+
+
+def _body(form: BroadcastForm) -> str:
+    body = form.body.strip()
+    if not body:
+        raise BroadcastRefused("text_needed")
+    if len(body) > MAX_BODY:
+        raise BroadcastRefused("too_long")
+    return body
+
+
+async def preview(
+    repos: Repos, municipality: Municipality, form: BroadcastForm, *, price: Decimal
+) -> Preview:
+    """Who the broadcast reaches by channel, its text per channel, SMS segments and cost."""
+    body = _body(form)
+    try:
+        recipients = await broadcast.audience(repos, municipality, form.village or None)
+    except ServiceError:
+        raise BroadcastRefused("unknown_village") from None
+    size = sms_size(body)
+    return Preview(
+        recipients, html.escape(body), body, size, recipients["sms"] * size.segments * price
+    )
+
+
+async def send(
+    repos: Repos,
+    municipality: Municipality,
+    form: BroadcastForm,
+    *,
+    confirmed: bool,
+    author: Resident,
+    now: datetime,
+) -> Progress:
+    """Queue the broadcast (as ``civic-bot broadcast``), once the previewed figures were
+    confirmed; audit-logged as sent via the web."""
+    body = _body(form)
+    if not confirmed:
+        raise BroadcastRefused("confirm_needed")
+    try:
+        return await broadcast.create_broadcast(
+            repos, municipality, body=body, now=now, author=author, via=VIA,
+            village=form.village or None,
+        )  # fmt: skip
+    except ServiceError:
+        raise BroadcastRefused("unknown_village") from None
+
+
+async def progress(repos: Repos, municipality: Municipality, broadcast_id: int) -> Progress:
+    """A broadcast of this municipality, with its messages by status now."""
+    found = await repos.broadcasts.get(broadcast_id)
+    if found is None or found.municipality_id != municipality.id:
+        raise BroadcastRefused("unknown_broadcast")
+    return await broadcast.progress(repos, broadcast_id)
+
+
+async def cancel(
+    repos: Repos, municipality: Municipality, broadcast_id: int, *, actor: Actor, now: datetime
+) -> int:
+    """Stop what still waits (as ``civic-bot broadcast cancel``); how many will not go."""
+    await progress(repos, municipality, broadcast_id)
+    _, stopped = await broadcast.cancel(repos, municipality, broadcast_id, now=now, actor=actor)
+    return stopped

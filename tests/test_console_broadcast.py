@@ -1,0 +1,131 @@
+"""The staff console's broadcast composer over HTTP, against the fake Telegram and Twilio:
+compose, preview (recipients by channel, the text per channel, SMS segments, the estimated
+cost), confirm, watch the progress until nothing waits, cancel what has not gone; bad input
+gets a polite 400 in the staff member's language and changes nothing; on SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+from babel.numbers import format_decimal
+
+from bot.core.rendering.templates import Renderer
+from bot.webui.texts import texts
+from tests.conftest import FakeClock, table_snapshot
+from tests.console_site import SMS_STAFF, Site, console_site
+from tests.test_console import Client, client
+
+KY = texts("ky")
+CHANGED = ("broadcasts", "outbox", "audit_log")
+#: 74 characters, Cyrillic: UCS-2, over the 70 of one segment, so two segments of 67
+TEXT = "Урматтуу тургундар! Бюджеттик угуу 4-декабрда саат 10:00дө айылдык клубда."
+
+
+@pytest.fixture
+async def site(db_url: str, clock: FakeClock, renderer: Renderer) -> AsyncIterator[Site]:
+    async with console_site(db_url, clock, renderer, sms_price_per_segment="1.5") as running:
+        yield running
+
+
+def _figure(c: Client, name: str) -> int:
+    found = re.search(rf'id="{name}">([\d\s\u00a0\u202f,]+)<', c.page)
+    assert found, (name, c.page)
+    return int(re.sub(r"\D", "", found[1]))
+
+
+async def _village(site: Site) -> tuple[str, int, int]:
+    """The smallest village, its opted-in residents (who a broadcast there reaches) and
+    how many of them Telegram reaches."""
+    counted = await site.repos.db.fetchall(
+        "SELECT v.name, COUNT(*), SUM(CASE WHEN r.telegram_user_id IS NOT NULL"
+        " AND r.telegram_blocked = FALSE THEN 1 ELSE 0 END)"
+        " FROM residents r JOIN villages v ON v.id = r.village_id"
+        " WHERE r.municipality_id = ? AND r.opted_out = FALSE GROUP BY v.name ORDER BY 2",
+        (site.municipality.id,),
+    )
+    return str(counted[0][0]), int(counted[0][1]), int(counted[0][2])
+
+
+async def test_compose_preview_confirm_and_watch_it_finish(site: Site) -> None:
+    village, residents, telegram = await _village(site)
+    async with client(site) as c:
+        await c.sign_in()
+        assert await c.get("/staff/") == 200 and 'href="/staff/broadcast"' in c.page
+        assert await c.get("/staff/broadcast") == 200 and c.says(KY["broadcast_audience"])
+        before = await table_snapshot(site.repos, *CHANGED)
+        form = {"village": village, "body": TEXT}
+        assert await c.post("/staff/broadcast/preview", form) == 200
+        assert await table_snapshot(site.repos, *CHANGED) == before  # a preview sends nothing
+        sms = residents - telegram
+        assert c.says(KY["broadcast_recipients"].format(
+            total=format_decimal(residents, locale="ky"), telegram=telegram,
+            sms=format_decimal(sms, locale="ky")))  # fmt: skip
+        assert c.says(KY["broadcast_segments"].format(segments=2, encoding="UCS-2", units=74))
+        cost = format_decimal(sms * 2 * 1.5, format="#,##0", locale="ky")
+        assert c.says(KY["broadcast_cost"].format(cost=f"{cost} сом")), c.page
+        assert c.says(TEXT)
+
+        assert await c.post("/staff/broadcast", form) == 400  # not confirmed
+        assert c.says(KY["broadcast_confirm_needed"])
+        assert await table_snapshot(site.repos, *CHANGED) == before
+        await c.post("/staff/broadcast/preview", form)
+        assert await c.post("/staff/broadcast", form | {"confirm": "yes"}) == 200
+        assert c.says(KY["broadcast_queued"].format(recipients=residents))
+        broadcast_id = int(await site.count("SELECT MAX(id) FROM broadcasts"))
+        assert _figure(c, "b-recipients") == residents and _figure(c, "b-queued") == residents
+        audit = await site.repos.db.fetchall(
+            "SELECT via, detail FROM audit_log WHERE action = 'broadcast' AND object_id = ?",
+            (broadcast_id,),
+        )
+        assert [tuple(row) for row in audit] == [("web", f"{residents} recipient(s), village "
+                                                         f"{village}")]  # fmt: skip
+
+        await site.deliver()
+        assert await c.get(f"/staff/broadcast/{broadcast_id}") == 200
+        assert _figure(c, "b-queued") == 0 and c.says(KY["broadcast_done"])
+        assert _figure(c, "b-sent") + _figure(c, "b-delivered") == residents
+    bodies = [m["body"] for m in site.twilio.messages.values()]
+    assert bodies.count(TEXT) == sms
+
+
+async def test_cancel_stops_what_has_not_gone(site: Site) -> None:
+    village, residents, _ = await _village(site)
+    async with client(site) as c:
+        await c.sign_in()
+        await c.get("/staff/broadcast")
+        form = {"village": village, "body": "Жыйын жылдырылды", "confirm": "yes"}
+        assert await c.post("/staff/broadcast", form) == 200
+        broadcast_id = int(await site.count("SELECT MAX(id) FROM broadcasts"))
+        assert await c.post(f"/staff/broadcast/{broadcast_id}/cancel", {}) == 200
+        assert c.says(KY["broadcast_cancelled"].format(stopped=residents))
+        await site.deliver()
+        assert await c.get(f"/staff/broadcast/{broadcast_id}") == 200
+        assert _figure(c, "b-failed") == residents and _figure(c, "b-sent") == 0
+    assert all(m["body"] != "Жыйын жылдырылды" for m in site.twilio.messages.values())
+
+
+@pytest.mark.parametrize("language", ["ky", "ru", "en"])
+async def test_a_broadcast_that_cannot_go_is_explained(site: Site, language: str) -> None:
+    staff = await site.repos.residents.by_phone(site.municipality.id, SMS_STAFF)
+    assert staff is not None
+    await site.repos.residents.set_language(staff.id, language, now="2026-11-25T00:00:00Z")
+    said = texts(language)
+    async with client(site) as c:
+        await c.sign_in()
+        await c.get("/staff/broadcast")
+        before = await table_snapshot(site.repos, *CHANGED)
+        for form, reason in (
+            ({"body": "  \r\n "}, "broadcast_text_needed"),
+            ({"body": "x" * 1601}, "broadcast_too_long"),
+            ({"body": "Салам", "village": "Атлантида"}, "broadcast_unknown_village"),
+        ):
+            for path in ("/staff/broadcast/preview", "/staff/broadcast"):
+                assert await c.post(path, form | {"confirm": "yes"}) == 400, (path, form)
+                assert c.says(said[reason]), (path, form)
+        assert await table_snapshot(site.repos, *CHANGED) == before
+        for path in ("/staff/broadcast/999999", "/staff/broadcast/999999/cancel"):
+            status = await (c.get(path) if "cancel" not in path else c.post(path, {}))
+            assert status == 404 and c.says(said["not_found"])
