@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from babel.numbers import format_decimal
 
 from bot.core.rendering.templates import Renderer
+from bot.core.services import hearings
 from bot.webui.texts import texts
 from tests.conftest import FakeClock, table_snapshot
 from tests.console_site import SMS_STAFF, Site, console_site
@@ -56,7 +58,7 @@ async def test_compose_preview_confirm_and_watch_it_finish(site: Site) -> None:
         assert await c.get("/staff/") == 200 and 'href="/staff/broadcast"' in c.page
         assert await c.get("/staff/broadcast") == 200 and c.says(KY["broadcast_audience"])
         before = await table_snapshot(site.repos, *CHANGED)
-        form = {"village": village, "body": TEXT}
+        form = {"audience": f"village:{village}", "body": TEXT}
         assert await c.post("/staff/broadcast/preview", form) == 200
         assert await table_snapshot(site.repos, *CHANGED) == before  # a preview sends nothing
         sms = residents - telegram
@@ -96,7 +98,7 @@ async def test_cancel_stops_what_has_not_gone(site: Site) -> None:
     async with client(site) as c:
         await c.sign_in()
         await c.get("/staff/broadcast")
-        form = {"village": village, "body": "Жыйын жылдырылды", "confirm": "yes"}
+        form = {"audience": f"village:{village}", "body": "Жыйын жылдырылды", "confirm": "yes"}
         assert await c.post("/staff/broadcast", form) == 200
         broadcast_id = int(await site.count("SELECT MAX(id) FROM broadcasts"))
         assert await c.post(f"/staff/broadcast/{broadcast_id}/cancel", {}) == 200
@@ -120,7 +122,10 @@ async def test_a_broadcast_that_cannot_go_is_explained(site: Site, language: str
         for form, reason in (
             ({"body": "  \r\n "}, "broadcast_text_needed"),
             ({"body": "x" * 1601}, "broadcast_too_long"),
-            ({"body": "Салам", "village": "Атлантида"}, "broadcast_unknown_village"),
+            ({"body": "Салам", "audience": "village:Атлантида"}, "broadcast_unknown_audience"),
+            ({"body": "Салам", "audience": "invited:999999"}, "broadcast_unknown_audience"),
+            ({"body": "Салам", "audience": "unanswered:<b>"}, "broadcast_unknown_audience"),
+            ({"body": "Салам", "audience": "everyone"}, "broadcast_unknown_audience"),
         ):
             for path in ("/staff/broadcast/preview", "/staff/broadcast"):
                 assert await c.post(path, form | {"confirm": "yes"}) == 400, (path, form)
@@ -129,3 +134,37 @@ async def test_a_broadcast_that_cannot_go_is_explained(site: Site, language: str
         for path in ("/staff/broadcast/999999", "/staff/broadcast/999999/cancel"):
             status = await (c.get(path) if "cancel" not in path else c.post(path, {}))
             assert status == 404 and c.says(said["not_found"])
+
+
+async def test_those_invited_to_a_hearing_or_who_have_not_answered(site: Site) -> None:
+    village, residents, _ = await _village(site)
+    now = site.clock.now()
+    hearing = await hearings.create_hearing(
+        site.repos, site.municipality, kind="formation", starts_at=now + timedelta(days=2),
+        place="Клуб", now=now, village=village,
+    )  # fmt: skip
+    assert await hearings.publish(site.repos, Renderer(), hearing, now=now) == residents
+    answered = await site.repos.db.fetchall(
+        "SELECT r.id FROM residents r JOIN villages v ON v.id = r.village_id"
+        " WHERE v.name = ? AND r.opted_out = FALSE ORDER BY r.id LIMIT 2",
+        (village,),
+    )
+    for (resident_id,) in answered:
+        resident = await site.repos.residents.by_id(resident_id)
+        assert resident is not None
+        await hearings.answer(site.repos, site.municipality, resident, hearing.id, "no", now=now)
+    async with client(site) as c:
+        await c.sign_in()
+        assert await c.get("/staff/broadcast") == 200
+        assert c.says(KY["broadcast_unanswered"].split(":")[0])
+        for audience, reached in (("invited", residents), ("unanswered", residents - 2)):
+            form = {"audience": f"{audience}:{hearing.id}", "body": "Эртең келиңиз"}
+            assert await c.post("/staff/broadcast/preview", form) == 200
+            assert c.says(format_decimal(reached, locale="ky") + " "), audience
+        assert await c.post("/staff/broadcast", form | {"confirm": "yes"}) == 200
+    broadcast_id = int(await site.count("SELECT MAX(id) FROM broadcasts"))
+    told = await site.repos.db.fetchall(
+        "SELECT DISTINCT resident_id FROM outbox WHERE broadcast_id = ?", (broadcast_id,)
+    )
+    assert len(told) == residents - 2
+    assert not {row[0] for row in told} & {row[0] for row in answered}

@@ -28,7 +28,7 @@ def add_routes(app: web.Application) -> None:
 async def _form(request: web.Request) -> BroadcastForm:
     return BroadcastForm(
         body=await field(request, "body", broadcast.MAX_BODY + 1, lines=True),
-        village=await field(request, "village", 200),
+        audience=await field(request, "audience", 220),
     )
 
 
@@ -44,6 +44,9 @@ async def _composer(
     return page(
         request, "broadcast", status=status, form=form, max_body=broadcast.MAX_BODY,
         villages=await console.repos.municipalities.villages(console.municipality.id),
+        hearings=await broadcast_desk.audiences(
+            console.repos, console.municipality, now=console.clock.now()
+        ),
         preview=preview, error=error,
     )  # fmt: skip
 

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from bot.core.clock import iso
 from bot.core.rendering.sms import SmsSize, sms_size
 from bot.core.services import broadcast
 from bot.core.services.audit import Actor
-from bot.core.services.broadcast import MAX_BODY, Progress
+from bot.core.services.broadcast import MAX_BODY, Invited, Progress
 from bot.core.services.errors import ServiceError
-from storage.models import Municipality, Resident
+from storage.models import Hearing, Municipality, Resident
 from storage.repos import Repos
 
 #: a broadcast from the console is audit-logged as sent "via web"
@@ -34,7 +35,7 @@ SMS_PRICE = Decimal("2")
 
 class BroadcastRefused(Exception):
     """A broadcast the console will not send; nothing was changed. ``code``: text_needed,
-    too_long, unknown_village, confirm_needed, unknown_broadcast."""
+    too_long, unknown_audience, confirm_needed, unknown_broadcast."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -43,10 +44,29 @@ class BroadcastRefused(Exception):
 
 @dataclass(frozen=True)
 class BroadcastForm:
-    """The composer's fields as typed: ``village`` empty for every village."""
+    """The composer's fields as typed. ``audience``: empty for everyone, ``village:NAME``,
+    ``invited:HEARING`` (everyone invited to a hearing) or ``unanswered:HEARING`` (invited,
+    no answer yet)."""
 
     body: str
-    village: str = ""
+    audience: str = ""
+
+
+def _audience(form: BroadcastForm) -> tuple[str | None, Invited | None]:
+    """The village, or the hearing's invitees, the form chose (neither: everyone)."""
+    kind, _, value = form.audience.partition(":")
+    if not form.audience:
+        return None, None
+    if kind == "village" and value:
+        return value, None
+    if kind in ("invited", "unanswered") and value.isascii() and value.isdecimal():
+        return None, Invited(int(value[:9]), unanswered=kind == "unanswered")
+    raise BroadcastRefused("unknown_audience")
+
+
+async def audiences(repos: Repos, municipality: Municipality, *, now: datetime) -> list[Hearing]:
+    """The hearings whose invitees the composer offers: published ones still ahead."""
+    return await repos.hearings.published_after(municipality.id, iso(now))
 
 
 @dataclass(frozen=True)
@@ -81,10 +101,11 @@ async def preview(
 ) -> Preview:
     """Who the broadcast reaches by channel, its text per channel, SMS segments and cost."""
     body = _body(form)
+    village, invited = _audience(form)
     try:
-        recipients = await broadcast.audience(repos, municipality, form.village or None)
+        recipients = await broadcast.audience(repos, municipality, village, invited)
     except ServiceError:
-        raise BroadcastRefused("unknown_village") from None
+        raise BroadcastRefused("unknown_audience") from None
     size = sms_size(body)
     return Preview(
         recipients, html.escape(body), body, size, recipients["sms"] * size.segments * price
@@ -103,15 +124,16 @@ async def send(
     """Queue the broadcast (as ``civic-bot broadcast``), once the previewed figures were
     confirmed; audit-logged as sent via the web."""
     body = _body(form)
+    village, invited = _audience(form)
     if not confirmed:
         raise BroadcastRefused("confirm_needed")
     try:
         return await broadcast.create_broadcast(
-            repos, municipality, body=body, now=now, author=author, via=VIA,
-            village=form.village or None,
+            repos, municipality, body=body, now=now, author=author, via=VIA, village=village,
+            invited=invited,
         )  # fmt: skip
     except ServiceError:
-        raise BroadcastRefused("unknown_village") from None
+        raise BroadcastRefused("unknown_audience") from None
 
 
 async def progress(repos: Repos, municipality: Municipality, broadcast_id: int) -> Progress:
