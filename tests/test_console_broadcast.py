@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from babel.numbers import format_decimal
 
 from bot.core.rendering.templates import Renderer
 from bot.core.services import hearings
+from bot.core.services.demo_hearings import TZ
 from bot.webui.texts import texts
 from tests.conftest import FakeClock, table_snapshot
 from tests.console_site import SMS_STAFF, Site, console_site
@@ -168,3 +169,39 @@ async def test_those_invited_to_a_hearing_or_who_have_not_answered(site: Site) -
     )
     assert len(told) == residents - 2
     assert not {row[0] for row in told} & {row[0] for row in answered}
+
+
+async def test_a_broadcast_for_later_waits_until_its_time(site: Site) -> None:
+    village, residents, _ = await _village(site)
+    tomorrow = (site.clock.now().astimezone(TZ) + timedelta(days=1)).date().isoformat()
+    form = {"audience": f"village:{village}", "body": "Эртең жыйын", "date": tomorrow,
+            "time": "09:00"}  # fmt: skip
+    async with client(site) as c:
+        await c.sign_in()
+        await c.get("/staff/broadcast")
+        for day, time, reason in (
+            ("2020-01-01", "09:00", "broadcast_in_past"),
+            ("31.12.2026", "9", "broadcast_bad_time"),
+            ("", "09:00", "broadcast_bad_time"),
+        ):
+            changes = {"date": day, "time": time}
+            assert await c.post("/staff/broadcast/preview", form | changes) == 400, changes
+            assert c.says(KY[reason]), changes
+        assert await c.post("/staff/broadcast/preview", form) == 200
+        assert c.says(KY["broadcast_due"].split("{")[0]) and f'value="{tomorrow}"' in c.page
+        assert await c.post("/staff/broadcast", form | {"confirm": "yes"}) == 200
+        broadcast_id = int(await site.count("SELECT MAX(id) FROM broadcasts"))
+        due = datetime.fromisoformat(f"{tomorrow}T09:00").replace(tzinfo=TZ)
+        waiting = await site.repos.db.fetchall(
+            "SELECT next_attempt_at FROM outbox WHERE broadcast_id = ?", (broadcast_id,)
+        )
+        assert len(waiting) == residents
+        assert {datetime.fromisoformat(row[0]) for row in waiting} == {due}
+        await site.deliver()  # not yet
+        assert await c.get(f"/staff/broadcast/{broadcast_id}") == 200
+        assert _figure(c, "b-queued") == residents
+        site.clock.advance(seconds=(due - site.clock.now()).total_seconds() + 60)
+        await site.deliver()
+        await c.sign_in()  # the session ended meanwhile
+        assert await c.get(f"/staff/broadcast/{broadcast_id}") == 200
+        assert _figure(c, "b-queued") == 0

@@ -29,6 +29,8 @@ async def _form(request: web.Request) -> BroadcastForm:
     return BroadcastForm(
         body=await field(request, "body", broadcast.MAX_BODY + 1, lines=True),
         audience=await field(request, "audience", 220),
+        date=await field(request, "date", 20),
+        time=await field(request, "time", 20),
     )
 
 
@@ -64,8 +66,9 @@ async def preview(request: web.Request) -> web.Response:
     form = await _form(request)
     try:
         shown = await broadcast_desk.preview(
-            console.repos, console.municipality, form, price=console.sms_price
-        )
+            console.repos, console.municipality, form, price=console.sms_price,
+            tz=console.renderer.tz, now=console.clock.now(),
+        )  # fmt: skip
     except BroadcastRefused as exc:
         return await _composer(request, form, status=400, error=_refused(request, exc))
     return await _composer(request, form, preview=shown)
@@ -78,7 +81,7 @@ async def send(request: web.Request) -> web.StreamResponse:
         sent = await broadcast_desk.send(
             console.repos, console.municipality, form,
             confirmed=await field(request, "confirm", 10) == "yes",
-            author=staff(request).resident, now=console.clock.now(),
+            author=staff(request).resident, tz=console.renderer.tz, now=console.clock.now(),
         )  # fmt: skip
     except BroadcastRefused as exc:
         return await _composer(request, form, status=400, error=_refused(request, exc))

@@ -58,10 +58,12 @@ async def create_broadcast(
     via: str = "cli",
     village: str | None = None,
     invited: Invited | None = None,
+    due: datetime | None = None,
 ) -> Progress:
     """Queue the broadcast; ``author``: the staff member sending it (None: the command
     line's operator), on channel ``via`` (for the audit trail); to a ``village`` or to
-    those ``invited`` to a hearing (else everyone)."""
+    those ``invited`` to a hearing (else everyone); ``due``: not sent before then (its
+    outbox rows' first attempt; cancel stops them meanwhile)."""
     body = body.strip()
     if not body:
         raise ServiceError("the broadcast text is empty")
@@ -92,14 +94,14 @@ async def create_broadcast(
                     broadcast_id=broadcast_id,
                 )
             ]
-            await repos.outbox.enqueue(drafts, now=stamp)
+            await repos.outbox.enqueue(drafts, now=stamp, due=iso(due) if due else None)
             recipients += len(page)
         await repos.broadcasts.set_recipients(broadcast_id, recipients)
         await audit.record(
             repos, municipality.id, Actor(author.id if author else None, via), "broadcast",
             now=now, object_kind="broadcast", object_id=broadcast_id,
             detail=f"{recipients} recipient(s)" + (f", village {village}" if village_id else "")
-            + (f", {invited}" if invited else ""),
+            + (f", {invited}" if invited else "") + (f", due {iso(due)}" if due else ""),
         )  # fmt: skip
     return await progress(repos, broadcast_id)
 

@@ -16,6 +16,7 @@ import html
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from bot.core.clock import iso
 from bot.core.rendering.sms import SmsSize, sms_size
@@ -23,6 +24,7 @@ from bot.core.services import broadcast
 from bot.core.services.audit import Actor
 from bot.core.services.broadcast import MAX_BODY, Invited, Progress
 from bot.core.services.errors import ServiceError
+from bot.core.services.hearing_desk import local_moment
 from storage.models import Hearing, Municipality, Resident
 from storage.repos import Repos
 
@@ -35,7 +37,7 @@ SMS_PRICE = Decimal("2")
 
 class BroadcastRefused(Exception):
     """A broadcast the console will not send; nothing was changed. ``code``: text_needed,
-    too_long, unknown_audience, confirm_needed, unknown_broadcast."""
+    too_long, unknown_audience, bad_time, in_past, confirm_needed, unknown_broadcast."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -50,6 +52,9 @@ class BroadcastForm:
 
     body: str
     audience: str = ""
+    #: for later: a local date (YYYY-MM-DD) and time (HH:MM); both empty: now
+    date: str = ""
+    time: str = ""
 
 
 def _audience(form: BroadcastForm) -> tuple[str | None, Invited | None]:
@@ -62,6 +67,19 @@ def _audience(form: BroadcastForm) -> tuple[str | None, Invited | None]:
     if kind in ("invited", "unanswered") and value.isascii() and value.isdecimal():
         return None, Invited(int(value[:9]), unanswered=kind == "unanswered")
     raise BroadcastRefused("unknown_audience")
+
+
+def _due(form: BroadcastForm, tz: ZoneInfo, now: datetime) -> datetime | None:
+    """When the broadcast is to go: None for now, else the local date and time typed (ahead)."""
+    if not form.date and not form.time:
+        return None
+    try:
+        due = local_moment(form.date, form.time, tz)
+    except ValueError:
+        raise BroadcastRefused("bad_time") from None
+    if due <= now:
+        raise BroadcastRefused("in_past")
+    return due
 
 
 async def audiences(repos: Repos, municipality: Municipality, *, now: datetime) -> list[Hearing]:
@@ -81,6 +99,8 @@ class Preview:
     sms: SmsSize
     #: SMS recipients x segments x the price of one segment (SMS_PRICE_PER_SEGMENT)
     sms_cost: Decimal
+    #: when it goes (None: now)
+    due: datetime | None = None
 
     @property
     def total(self) -> int:
@@ -97,19 +117,28 @@ def _body(form: BroadcastForm) -> str:
 
 
 async def preview(
-    repos: Repos, municipality: Municipality, form: BroadcastForm, *, price: Decimal
+    repos: Repos,
+    municipality: Municipality,
+    form: BroadcastForm,
+    *,
+    price: Decimal,
+    tz: ZoneInfo,
+    now: datetime,
 ) -> Preview:
-    """Who the broadcast reaches by channel, its text per channel, SMS segments and cost."""
+    """Who the broadcast reaches by channel, its text per channel, SMS segments, cost and
+    when it goes."""
     body = _body(form)
     village, invited = _audience(form)
+    due = _due(form, tz, now)
     try:
         recipients = await broadcast.audience(repos, municipality, village, invited)
     except ServiceError:
         raise BroadcastRefused("unknown_audience") from None
     size = sms_size(body)
     return Preview(
-        recipients, html.escape(body), body, size, recipients["sms"] * size.segments * price
-    )
+        recipients, html.escape(body), body, size, recipients["sms"] * size.segments * price,
+        due,
+    )  # fmt: skip
 
 
 async def send(
@@ -119,18 +148,20 @@ async def send(
     *,
     confirmed: bool,
     author: Resident,
+    tz: ZoneInfo,
     now: datetime,
 ) -> Progress:
     """Queue the broadcast (as ``civic-bot broadcast``), once the previewed figures were
     confirmed; audit-logged as sent via the web."""
     body = _body(form)
     village, invited = _audience(form)
+    due = _due(form, tz, now)
     if not confirmed:
         raise BroadcastRefused("confirm_needed")
     try:
         return await broadcast.create_broadcast(
             repos, municipality, body=body, now=now, author=author, via=VIA, village=village,
-            invited=invited,
+            invited=invited, due=due,
         )  # fmt: skip
     except ServiceError:
         raise BroadcastRefused("unknown_audience") from None
