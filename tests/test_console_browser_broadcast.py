@@ -36,7 +36,7 @@ async def test_compose_and_confirm_a_broadcast_and_watch_it_finish(
     await page.get_by_label(KY["broadcast_audience"]).select_option(value=f"village:{village}")
     await page.get_by_label(KY["broadcast_text"]).fill(TEXT)
     await page.get_by_role("button", name=KY["broadcast_preview"]).press("Enter")
-    await expect(page.locator("#segments")).to_have_text(
+    await expect(page.locator("#segments-ky")).to_have_text(
         KY["broadcast_segments"].format(segments=2, encoding="UCS-2", units=74)
     )
     assert str(residents) in (await page.locator("#recipients").inner_text()).replace("\u00a0", "")

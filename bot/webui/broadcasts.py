@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.core.languages import LANGUAGES
 from bot.core.services import broadcast, broadcast_desk
 from bot.core.services.audit import Actor
 from bot.core.services.broadcast_desk import VIA, BroadcastForm, BroadcastRefused, Preview
@@ -29,6 +30,10 @@ async def _form(request: web.Request) -> BroadcastForm:
     return BroadcastForm(
         body=await field(request, "body", broadcast.MAX_BODY + 1, lines=True),
         audience=await field(request, "audience", 220),
+        translations={
+            lang: await field(request, f"body_{lang}", broadcast.MAX_BODY + 1, lines=True)
+            for lang in LANGUAGES
+        },
         date=await field(request, "date", 20),
         time=await field(request, "time", 20),
     )

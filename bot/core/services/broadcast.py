@@ -7,7 +7,7 @@ its outbox rows commit together, so a broadcast is either fully queued or not at
 from __future__ import annotations
 
 import html
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,11 +59,13 @@ async def create_broadcast(
     village: str | None = None,
     invited: Invited | None = None,
     due: datetime | None = None,
+    translations: Mapping[str, str] | None = None,
 ) -> Progress:
     """Queue the broadcast; ``author``: the staff member sending it (None: the command
     line's operator), on channel ``via`` (for the audit trail); to a ``village`` or to
     those ``invited`` to a hearing (else everyone); ``due``: not sent before then (its
-    outbox rows' first attempt; cancel stops them meanwhile)."""
+    outbox rows' first attempt; cancel stops them meanwhile); ``translations``: the text
+    a resident of that language gets instead of ``body``."""
     body = body.strip()
     if not body:
         raise ServiceError("the broadcast text is empty")
@@ -90,7 +92,9 @@ async def create_broadcast(
                     recipient,
                     municipality_id=municipality.id,
                     key=f"broadcast:{broadcast_id}",
-                    render=lambda channel, _: html.escape(body) if channel == "telegram" else body,
+                    render=lambda channel, language: channel_text(
+                        (translations or {}).get(language) or body, channel
+                    ),
                     broadcast_id=broadcast_id,
                 )
             ]
@@ -108,6 +112,11 @@ async def create_broadcast(
 
 #: the error a message of a cancelled broadcast carries (it fails: nobody gets it)
 CANCELLED = "cancelled by staff"
+
+
+def channel_text(text: str, channel: str) -> str:
+    """A broadcast's text as ``channel`` carries it (Telegram: HTML, so escaped)."""
+    return html.escape(text) if channel == "telegram" else text
 
 
 async def cancel(

@@ -12,17 +12,17 @@ changed.
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.core.clock import iso
+from bot.core.languages import LANGUAGES
 from bot.core.rendering.sms import SmsSize, sms_size
 from bot.core.services import broadcast
 from bot.core.services.audit import Actor
-from bot.core.services.broadcast import MAX_BODY, Invited, Progress
+from bot.core.services.broadcast import MAX_BODY, Invited, Progress, channel_text
 from bot.core.services.errors import ServiceError
 from bot.core.services.hearing_desk import local_moment
 from storage.models import Hearing, Municipality, Resident
@@ -52,6 +52,8 @@ class BroadcastForm:
 
     body: str
     audience: str = ""
+    #: the text for residents of a language (ky, ru, en) instead of ``body``; empty: ``body``
+    translations: dict[str, str] = field(default_factory=dict)
     #: for later: a local date (YYYY-MM-DD) and time (HH:MM); both empty: now
     date: str = ""
     time: str = ""
@@ -88,16 +90,25 @@ async def audiences(repos: Repos, municipality: Municipality, *, now: datetime) 
 
 
 @dataclass(frozen=True)
+class Version:
+    """The text residents of one language get, as each channel carries it."""
+
+    language: str
+    telegram_text: str
+    sms_text: str
+    sms: SmsSize
+
+
+@dataclass(frozen=True)
 class Preview:
     """What a broadcast would do, before it goes."""
 
     #: opted-in residents it reaches, by channel (telegram, sms)
     recipients: dict[str, int]
-    #: the text as Telegram shows it (HTML-escaped, as sent) and as an SMS carries it
-    telegram_text: str
-    sms_text: str
-    sms: SmsSize
-    #: SMS recipients x segments x the price of one segment (SMS_PRICE_PER_SEGMENT)
+    #: per language (ky, ru, en)
+    versions: list[Version]
+    #: SMS recipients x segments (of the longest version) x the price of one segment
+    #: (SMS_PRICE_PER_SEGMENT)
     sms_cost: Decimal
     #: when it goes (None: now)
     due: datetime | None = None
@@ -106,14 +117,22 @@ class Preview:
     def total(self) -> int:
         return sum(self.recipients.values())
 
+    @property
+    def segments(self) -> int:
+        return max(v.sms.segments for v in self.versions)
+
 
 def _body(form: BroadcastForm) -> str:
     body = form.body.strip()
     if not body:
         raise BroadcastRefused("text_needed")
-    if len(body) > MAX_BODY:
+    if any(len(text) > MAX_BODY for text in (body, *form.translations.values())):
         raise BroadcastRefused("too_long")
     return body
+
+
+def _translations(form: BroadcastForm) -> dict[str, str]:
+    return {lang: text.strip() for lang, text in form.translations.items() if text.strip()}
 
 
 async def preview(
@@ -134,11 +153,15 @@ async def preview(
         recipients = await broadcast.audience(repos, municipality, village, invited)
     except ServiceError:
         raise BroadcastRefused("unknown_audience") from None
-    size = sms_size(body)
-    return Preview(
-        recipients, html.escape(body), body, size, recipients["sms"] * size.segments * price,
-        due,
-    )  # fmt: skip
+    texts = _translations(form)
+    versions = []
+    for language in LANGUAGES:
+        text = texts.get(language) or body
+        versions.append(Version(
+            language, channel_text(text, "telegram"), channel_text(text, "sms"), sms_size(text)
+        ))  # fmt: skip
+    segments = max(v.sms.segments for v in versions)
+    return Preview(recipients, versions, recipients["sms"] * segments * price, due)
 
 
 async def send(
@@ -161,7 +184,7 @@ async def send(
     try:
         return await broadcast.create_broadcast(
             repos, municipality, body=body, now=now, author=author, via=VIA, village=village,
-            invited=invited, due=due,
+            invited=invited, due=due, translations=_translations(form),
         )  # fmt: skip
     except ServiceError:
         raise BroadcastRefused("unknown_audience") from None
