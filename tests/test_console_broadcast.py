@@ -205,3 +205,28 @@ async def test_a_broadcast_for_later_waits_until_its_time(site: Site) -> None:
         await c.sign_in()  # the session ended meanwhile
         assert await c.get(f"/staff/broadcast/{broadcast_id}") == 200
         assert _figure(c, "b-queued") == 0
+
+
+async def test_each_language_gets_its_own_text(site: Site) -> None:
+    village, residents, _ = await _village(site)
+    form = {"audience": f"village:{village}", "body": "Жыйын эртең саат 10до",
+            "body_ru": "Сход завтра в 10 часов", "confirm": "yes"}  # fmt: skip
+    async with client(site) as c:
+        await c.sign_in()
+        await c.get("/staff/broadcast")
+        assert await c.post("/staff/broadcast/preview", form) == 200
+        assert c.says(KY["broadcast_in_ru"]) and c.says("Сход завтра в 10 часов")
+        assert c.says(KY["broadcast_in_en"]) and c.says("Жыйын эртең саат 10до")
+        assert await c.post("/staff/broadcast", form) == 200
+    broadcast_id = int(await site.count("SELECT MAX(id) FROM broadcasts"))
+    rows = await site.repos.db.fetchall(
+        "SELECT r.language, o.body FROM outbox o JOIN residents r ON r.id = o.resident_id"
+        " WHERE o.broadcast_id = ?",
+        (broadcast_id,),
+    )
+    assert len(rows) == residents
+    by_language = {(language, body) for language, body in rows}
+    assert ("ru", "Сход завтра в 10 часов") in by_language
+    assert ("ky", "Жыйын эртең саат 10до") in by_language
+    assert {body for language, body in rows if language == "ru"} == {"Сход завтра в 10 часов"}
+    assert {body for language, body in rows if language != "ru"} == {"Жыйын эртең саат 10до"}
