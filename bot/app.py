@@ -268,6 +268,7 @@ def web_app(
     console = build_console(
         ctx, policy, settings.checkin_window(), secure=secure,
         small_group_min=settings.small_group_min,
+        sms_price=settings.sms_price_per_segment,
         telegram_token=settings.telegram_bot_token.get_secret_value()
         if settings.telegram_bot_token else None,
         photos=photos,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.core.languages import Language
 from bot.core.services.attendance import CheckInWindow
+from bot.core.services.broadcast_desk import SMS_PRICE
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org"
 _SECRET_FIELDS = {
@@ -91,6 +93,8 @@ class Settings(BaseSettings):
     #: a breakdown of results (village, gender, age group) shows no figures for a group of
     #: fewer voters than this
     small_group_min: int = 5
+    #: som per SMS segment: the broadcast composer's estimated cost (bot/webui/broadcasts.py)
+    sms_price_per_segment: Decimal = SMS_PRICE
     #: the staff console (/staff/): sign-in codes valid this long, this many tries each;
     #: codes per phone and per client address per hour; a session ends after this idle time
     staff_code_minutes: int = 10
@@ -166,6 +170,13 @@ class Settings(BaseSettings):
                 f"must be at least {BALLOT_KEY_MIN} characters (make one with: python -c"
                 " 'import secrets; print(secrets.token_hex(32))')"
             )
+        return value
+
+    @field_validator("sms_price_per_segment")
+    @classmethod
+    def _price(cls, value: Decimal) -> Decimal:
+        if not value.is_finite() or value < 0:
+            raise ValueError("must be a price in som, 0 or more (e.g. 1.5)")
         return value
 
     @field_validator("small_group_min")

@@ -66,14 +66,23 @@ class BroadcastRepo:
         return None if row is None else Broadcast(*row)
 
     async def audience_page(
-        self, *, municipality_id: int, village_id: int | None, after_id: int, limit: int
+        self,
+        *,
+        municipality_id: int,
+        village_id: int | None,
+        after_id: int,
+        limit: int,
+        born: tuple[int, int] | None = None,
     ) -> list[Recipient]:
-        """Opted-in residents (of one village, or all) with ids above ``after_id``."""
+        """Opted-in residents (of one village, or all; born in the years ``born`` from and
+        to, or any) with ids above ``after_id``."""
+        first, last = born or (None, None)
         rows = await self.db.fetchall(
             "SELECT id, phone, telegram_user_id, telegram_blocked, language FROM residents"
             " WHERE municipality_id = ? AND opted_out = FALSE AND id > ?"
-            " AND (CAST(? AS BIGINT) IS NULL OR village_id = ?) ORDER BY id LIMIT ?",
-            (municipality_id, after_id, village_id, village_id, limit),
+            " AND (CAST(? AS BIGINT) IS NULL OR village_id = ?)"
+            " AND (CAST(? AS BIGINT) IS NULL OR birth_year BETWEEN ? AND ?) ORDER BY id LIMIT ?",
+            (municipality_id, after_id, village_id, village_id, first, first, last, limit),
         )
         return [Recipient(row[0], row[1], row[2], bool(row[3]), row[4]) for row in rows]
 

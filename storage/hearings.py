@@ -8,7 +8,8 @@ from storage.models import Attendee, Hearing, Rsvp, RsvpAnswer, Texts, VillageRs
 
 _COLUMNS = (
     "id, municipality_id, kind, starts_at, place, village_id, agenda, status, revision,"
-    " outcome, deputies_counted, place_ky, place_ru, place_en, agenda_ky, agenda_ru, agenda_en"
+    " outcome, deputies_counted, place_ky, place_ru, place_en, agenda_ky, agenda_ru, agenda_en,"
+    " meeting, age_group"
 )
 
 
@@ -16,7 +17,7 @@ def _hearing(row: Row) -> Hearing:
     values = list(row)[:11]
     values[4], values[6] = Texts.of(row[4], row[11:14]), Texts.of(row[6], row[14:17])
     values[10] = bool(values[10])
-    return Hearing(*values)
+    return Hearing(*values, meeting=row[17], age_group=row[18])
 
 
 class HearingRepo:
@@ -35,14 +36,17 @@ class HearingRepo:
         now: str,
         status: str = "draft",
         deputies_counted: bool = True,
+        meeting: str = "hearing",
+        age_group: str | None = None,
     ) -> int:
         return await self.db.insert(
             "INSERT INTO hearings (municipality_id, kind, starts_at, place, village_id, agenda,"
             " status, deputies_counted, created_at, place_ky, place_ru, place_en, agenda_ky,"
-            " agenda_ru, agenda_en) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " RETURNING id",
+            " agenda_ru, agenda_en, meeting, age_group)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (municipality_id, kind, starts_at, place, village_id, agenda, status,
-             deputies_counted, now, *Texts.stored(place), *Texts.stored(agenda)),
+             deputies_counted, now, *Texts.stored(place), *Texts.stored(agenda), meeting,
+             age_group),
         )  # fmt: skip
 
     async def get(self, municipality_id: int, hearing_id: int) -> Hearing | None:

@@ -258,6 +258,10 @@ class Hearing:
     revision: int
     outcome: str | None
     deputies_counted: bool
+    #: hearing, pra, focus, assembly, training or working (bot.core.services.hearings.MEETINGS)
+    meeting: str = "hearing"
+    #: the age group a PRA session was held for; None: everyone
+    age_group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

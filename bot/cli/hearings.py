@@ -36,8 +36,17 @@ EXPORT_COLUMNS = ["date", "kind", "participants", "women", "deputies"]
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("hearing", help="public budget hearings")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    create = actions.add_parser("create", help="a new hearing (a draft until published)")
-    create.add_argument("--kind", required=True, choices=hearings.KINDS)
+    create = actions.add_parser(
+        "create", help="a new hearing or other meeting (a draft until published)"
+    )
+    create.add_argument(
+        "--meeting", choices=hearings.MEETINGS, default="hearing",
+        help="what kind of meeting (default: a budget hearing)",
+    )  # fmt: skip
+    create.add_argument("--kind", choices=hearings.KINDS, help="a hearing's budget stage")
+    create.add_argument(
+        "--age-group", choices=hearings.MEETING_AGE_GROUPS, help="a PRA session's age group"
+    )
     create.add_argument("--at", required=True, help="local date and time, e.g. 2026-12-04 10:00")
     add_translated_option(create, "place", "where (also --place-ky, -ru, -en)")
     create.add_argument("--village", help="only this village is invited (default: everyone)")
@@ -89,7 +98,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     outcome.add_argument("id", type=int)
     outcome.add_argument("--text", required=True)
     export = actions.add_parser(
-        "export", help="CSV per hearing: date, kind, participants, women, deputies"
+        "export", help="CSV per budget hearing: date, kind, participants, women, deputies"
     )
     export.add_argument("--output", type=Path, help="file (default: standard output)")
     for name, sub in actions.choices.items():
@@ -130,28 +139,37 @@ async def _create(c: HearingCall) -> None:
     hearing = await hearings.create_hearing(
         c.repos,
         c.municipality,
-        kind=c.args.kind,
+        kind=c.args.kind or "",
         starts_at=local_time(c.args.at, c.config),
         place=place,
         now=c.now,
         village=c.args.village,
         agenda=agenda[0],
         actor=await c.actor(),
+        meeting=c.args.meeting,
+        age_group=c.args.age_group,
     )
-    print(f"hearing {hearing.id} created (draft): {c.local(hearing)}, {hearing.place}")
+    print(f"{hearing.meeting} {hearing.id} created (draft): {c.local(hearing)}, {hearing.place}")
+
+
+def _what(hearing: Hearing) -> str:
+    """A hearing's budget stage, or the kind of meeting (a PRA session with its age group)."""
+    if hearing.meeting == "hearing":
+        return hearing.kind
+    return " ".join(filter(None, (hearing.meeting, hearing.age_group)))
 
 
 async def _list(c: HearingCall) -> None:
     for hearing in await c.repos.hearings.all(c.municipality.id):
         print(
-            f"{hearing.id}\t{c.local(hearing)}\t{hearing.kind}\t{hearing.status}\t{hearing.place}"
+            f"{hearing.id}\t{c.local(hearing)}\t{_what(hearing)}\t{hearing.status}\t{hearing.place}"
         )
 
 
 async def _show(c: HearingCall) -> None:
     hearing = await c.hearing()
     where = f"{c.local(hearing)}, {hearing.place}"
-    print(f"hearing {hearing.id}: {hearing.kind}, {where} ({hearing.status})")
+    print(f"hearing {hearing.id}: {_what(hearing)}, {where} ({hearing.status})")
     print("village\tinvited\treached\tyes\tno\tmaybe\tnot answered")
     for v in await c.repos.hearings.live_view(hearing.id):
         unanswered = v.invited - v.yes - v.no - v.maybe
@@ -291,8 +309,8 @@ async def _outcome(c: HearingCall) -> None:
 async def _export(c: HearingCall) -> None:
     rows = []
     for hearing in await c.repos.hearings.all(c.municipality.id):
-        if hearing.status == "cancelled":
-            continue
+        if hearing.status == "cancelled" or hearing.meeting != "hearing":
+            continue  # the seed's table of budget hearings; every meeting: /staff/participation
         report = await hearings.report(c.repos, hearing)
         deputies = "–" if report.deputies is None else report.deputies
         rows.append(

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from aiohttp import web
 
 from bot.core.rendering.templates import TEMPLATES_DIR
 from bot.core.services.attendance import CheckInWindow
+from bot.core.services.broadcast_desk import SMS_PRICE
 from bot.core.services.console import Policy
 from bot.core.services.poll_results import SMALL_GROUP_MIN
 from bot.runtime.web import WebContext
 from bot.webui import (
     audit,
+    broadcasts,
     hearings,
     imports,
     pages,
@@ -45,6 +49,7 @@ def build_console(
     small_group_min: int = SMALL_GROUP_MIN,
     telegram_token: str | None = None,
     photos: Fetch | None = None,
+    sms_price: Decimal = SMS_PRICE,
 ) -> web.Application:
     """The console as an aiohttp application, for ``app.add_subapp("/staff/", ...)``;
     ``secure``: cookies only over HTTPS; ``telegram_token``: the bot's, for signing in
@@ -53,7 +58,7 @@ def build_console(
     app = web.Application(middlewares=[guard])
     app[CONSOLE] = Console(
         ctx.repos, ctx.renderer, ctx.clock, ctx.municipality, policy, window, secure,
-        small_group_min, telegram_token, photos,
+        small_group_min, telegram_token, photos, sms_price,
     )  # fmt: skip
     add = app.router.add_route
     add("GET", "/", pages.today, name="today")
@@ -76,6 +81,7 @@ def build_console(
     problems.add_routes(app)
     projects.add_routes(app)
     ratings.add_routes(app)
+    broadcasts.add_routes(app)
     add("GET", "/static/console.css", stylesheet, name="stylesheet")
     add("GET", "/static/mini-app.js", mini_app, name="mini_app")
     return app

@@ -16,6 +16,7 @@ import secrets
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -25,6 +26,7 @@ from bot.core.clock import Clock
 from bot.core.rendering.templates import Renderer
 from bot.core.services import hearings
 from bot.core.services.attendance import CheckInWindow
+from bot.core.services.broadcast_desk import SMS_PRICE
 from bot.core.services.console import Policy, Staff, staff_of
 from bot.core.services.poll_results import SMALL_GROUP_MIN
 from bot.webui.public.cache import PageCache
@@ -72,6 +74,8 @@ class Console:
     #: a Telegram file's bytes by its file id, for the monitoring acts' photos; None: the
     #: acts page says how many photos an act has, without showing them
     photos: Fetch | None = None
+    #: som per SMS segment, for a broadcast's estimated cost (SMS_PRICE_PER_SEGMENT)
+    sms_price: Decimal = SMS_PRICE
     thumbnails: PageCache = dataclasses.field(default_factory=lambda: PageCache(THUMBNAILS))
 
 

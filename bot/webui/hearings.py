@@ -76,6 +76,8 @@ async def _form_page(
         hearing=hearing,
         form=form,
         kinds=hearings.KINDS,
+        meetings=hearings.MEETINGS,
+        age_groups=hearings.MEETING_AGE_GROUPS,
         villages=await console.repos.municipalities.villages(console.municipality.id),
         limits={"place": hearing_desk.MAX_PLACE, "agenda": hearing_desk.MAX_AGENDA},
         error=error,
@@ -94,6 +96,8 @@ async def _read_form(request: web.Request) -> HearingForm:
         agenda=await field(request, "agenda", hearing_desk.MAX_AGENDA + 1, lines=True),
         kind=await field(request, "kind", 20),
         village=await field(request, "village", 200),
+        meeting=await field(request, "meeting", 20) or "hearing",
+        age_group=await field(request, "age_group", 20),
     )
 
 

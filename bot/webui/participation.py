@@ -37,7 +37,7 @@ async def report_csv(request: web.Request) -> web.Response:
     except YearRefused:
         return page(request, "message", status=400, error=text(request, "participation_bad_year"))
     body = participation.year_csv(report, console_of(request).renderer.tz)
-    name = f"participation-{report.year}.csv"
+    name = f"participation-{participation.year_name(report)}.csv"
     return web.Response(
         text=body,
         content_type="text/csv",

@@ -7,6 +7,7 @@ its outbox rows commit together, so a broadcast is either fully queued or not at
 from __future__ import annotations
 
 import html
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,8 +18,10 @@ from bot.core.rendering.templates import Renderer
 from bot.core.services import audit
 from bot.core.services.audit import Actor
 from bot.core.services.errors import ServiceError
+from bot.core.services.hearings import ANSWERS
 from bot.core.services.outbound import channel_of, drafts_for
 from bot.core.services.roles import require_staff
+from storage.broadcasts import Recipient
 from storage.models import Broadcast, Municipality, Resident
 from storage.repos import Repos
 
@@ -54,9 +57,15 @@ async def create_broadcast(
     author: Resident | None = None,
     via: str = "cli",
     village: str | None = None,
+    invited: Invited | None = None,
+    due: datetime | None = None,
+    translations: Mapping[str, str] | None = None,
 ) -> Progress:
     """Queue the broadcast; ``author``: the staff member sending it (None: the command
-    line's operator), on channel ``via`` (for the audit trail)."""
+    line's operator), on channel ``via`` (for the audit trail); to a ``village`` or to
+    those ``invited`` to a hearing (else everyone); ``due``: not sent before then (its
+    outbox rows' first attempt; cancel stops them meanwhile); ``translations``: the text
+    a resident of that language gets instead of ``body``."""
     body = body.strip()
     if not body:
         raise ServiceError("the broadcast text is empty")
@@ -74,10 +83,8 @@ async def create_broadcast(
             body=body,
             now=stamp,
         )
-        recipients, after = 0, 0
-        while page := await repos.broadcasts.audience_page(
-            municipality_id=municipality.id, village_id=village_id, after_id=after, limit=PAGE
-        ):
+        recipients = 0
+        async for page in _pages(repos, municipality, village_id, invited):
             drafts = [
                 draft
                 for recipient in page
@@ -85,24 +92,31 @@ async def create_broadcast(
                     recipient,
                     municipality_id=municipality.id,
                     key=f"broadcast:{broadcast_id}",
-                    render=lambda channel, _: html.escape(body) if channel == "telegram" else body,
+                    render=lambda channel, language: channel_text(
+                        (translations or {}).get(language) or body, channel
+                    ),
                     broadcast_id=broadcast_id,
                 )
             ]
-            await repos.outbox.enqueue(drafts, now=stamp)
+            await repos.outbox.enqueue(drafts, now=stamp, due=iso(due) if due else None)
             recipients += len(page)
-            after = page[-1].resident_id
         await repos.broadcasts.set_recipients(broadcast_id, recipients)
         await audit.record(
             repos, municipality.id, Actor(author.id if author else None, via), "broadcast",
             now=now, object_kind="broadcast", object_id=broadcast_id,
-            detail=f"{recipients} recipient(s)" + (f", village {village}" if village_id else ""),
+            detail=f"{recipients} recipient(s)" + (f", village {village}" if village_id else "")
+            + (f", {invited}" if invited else "") + (f", due {iso(due)}" if due else ""),
         )  # fmt: skip
     return await progress(repos, broadcast_id)
 
 
 #: the error a message of a cancelled broadcast carries (it fails: nobody gets it)
 CANCELLED = "cancelled by staff"
+
+
+def channel_text(text: str, channel: str) -> str:
+    """A broadcast's text as ``channel`` carries it (Telegram: HTML, so escaped)."""
+    return html.escape(text) if channel == "telegram" else text
 
 
 async def cancel(
@@ -129,20 +143,59 @@ async def cancel(
 
 
 async def audience(
-    repos: Repos, municipality: Municipality, village: str | None = None
+    repos: Repos,
+    municipality: Municipality,
+    village: str | None = None,
+    invited: Invited | None = None,
 ) -> dict[str, int]:
     """Who a broadcast would reach, before it goes: opted-in residents by channel
     (``telegram``, ``sms``), as :func:`create_broadcast` would address them."""
     village_id = await _village_id(repos, municipality, village)
     counts = dict.fromkeys(("telegram", "sms"), 0)
-    after = 0
-    while page := await repos.broadcasts.audience_page(
-        municipality_id=municipality.id, village_id=village_id, after_id=after, limit=PAGE
-    ):
+    async for page in _pages(repos, municipality, village_id, invited):
         for recipient in page:
             counts[channel_of(recipient)] += 1
-        after = page[-1].resident_id
     return counts
+
+
+@dataclass(frozen=True)
+class Invited:
+    """A broadcast's audience: those invited to a hearing (``unanswered``: only who has
+    not answered yet)."""
+
+    hearing_id: int
+    unanswered: bool = False
+
+    def __str__(self) -> str:
+        return f"{'unanswered' if self.unanswered else 'invited'} to hearing {self.hearing_id}"
+
+
+async def _pages(
+    repos: Repos, municipality: Municipality, village_id: int | None, invited: Invited | None
+) -> AsyncIterator[list[Recipient]]:
+    """The audience a page at a time: the village's (or everyone's) opted-in residents, or
+    the opted-in residents invited to a hearing of this municipality."""
+    if (
+        invited is not None
+        and await repos.hearings.get(municipality.id, invited.hearing_id) is None
+    ):
+        raise ServiceError(f"no hearing {invited.hearing_id}")
+    after = 0
+    while True:
+        if invited is None:
+            page = await repos.broadcasts.audience_page(
+                municipality_id=municipality.id, village_id=village_id, after_id=after,
+                limit=PAGE,
+            )  # fmt: skip
+        else:
+            page = await repos.hearings.audience_page(
+                invited.hearing_id, answers=None if invited.unanswered else ANSWERS,
+                unanswered=True, after_id=after, limit=PAGE,
+            )  # fmt: skip
+        if not page:
+            return
+        yield page
+        after = page[-1].resident_id
 
 
 async def _village_id(repos: Repos, municipality: Municipality, village: str | None) -> int | None:

@@ -2,7 +2,8 @@
 
 Three villages, 648 households, 3,728 residents with synthetic Kyrgyz names,
 12 staff (4 women), 11 deputies (2 women), a 7-person monitoring group
-(3 women, 3 deputies, 4 community leaders), the report's five budget hearings, its
+(3 women, 3 deputies, 4 community leaders), the report's five budget hearings and its
+other meetings (PRA sessions, assemblies, trainings, working meetings), its
 2012 priorities, projects and joint action plan, its initiative groups, the monitoring
 group's acts on the excavator and the rating of services by 100 residents.
 Generated from a fixed seed, so every demo database is the same; created once per
@@ -18,7 +19,7 @@ from datetime import datetime
 from bot.core.clock import iso
 from bot.core.services.demo_budget import ensure_demo_budget
 from bot.core.services.demo_groups import ensure_demo_groups
-from bot.core.services.demo_hearings import ensure_seed_hearings
+from bot.core.services.demo_hearings import ensure_seed_hearings, ensure_seed_meetings
 from bot.core.services.municipalities import create_municipality
 from storage.models import Municipality, Texts
 from storage.repos import Repos
@@ -187,6 +188,7 @@ async def ensure_demo(repos: Repos, *, now: datetime) -> tuple[Municipality, boo
     existing = await repos.municipalities.by_slug(SLUG)
     if existing is not None:
         await ensure_seed_hearings(repos, existing, DEPUTY_PHONES, now=now)
+        await ensure_seed_meetings(repos, existing, DEPUTY_PHONES, now=now)
         await ensure_demo_budget(repos, existing, now=now)
         await ensure_demo_groups(repos, existing)
         return existing, False
@@ -234,6 +236,7 @@ async def ensure_demo(repos: Repos, *, now: datetime) -> tuple[Municipality, boo
                 municipality_id=municipality.id, resident_id=ids[phone].id, role=role, now=iso(now)
             )
         await ensure_seed_hearings(repos, municipality, DEPUTY_PHONES, now=now)
+        await ensure_seed_meetings(repos, municipality, DEPUTY_PHONES, now=now)
         await ensure_demo_budget(repos, municipality, now=now)
         await ensure_demo_groups(repos, municipality)
     return municipality, True

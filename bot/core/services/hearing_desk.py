@@ -31,9 +31,9 @@ MAX_OUTCOME = 1000
 
 class HearingRefused(Exception):
     """A console request about a hearing refused; nothing was changed. ``code`` names the
-    reason the page explains: kind_needed, bad_time, in_past, place_needed, too_long,
-    unknown_village, is_cancelled, is_past, not_held_yet, outcome_needed,
-    confirm_needed."""
+    reason the page explains: meeting_needed, kind_needed, age_group_pra_only, bad_time,
+    in_past, place_needed, too_long, unknown_village, is_cancelled, is_past, not_held_yet,
+    outcome_needed, confirm_needed."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -42,8 +42,8 @@ class HearingRefused(Exception):
 
 @dataclass(frozen=True)
 class HearingForm:
-    """The fields of the create and edit forms, as typed (``kind`` and ``village`` are
-    only on the create form)."""
+    """The fields of the create and edit forms, as typed (``meeting``, ``kind``,
+    ``age_group`` and ``village`` are only on the create form)."""
 
     date: str
     time: str
@@ -51,6 +51,8 @@ class HearingForm:
     agenda: str = ""
     kind: str = ""
     village: str = ""
+    meeting: str = "hearing"
+    age_group: str = ""
 
 
 def local_moment(day: str, clock: str, tz: ZoneInfo) -> datetime:
@@ -106,16 +108,23 @@ async def create(
     now: datetime,
     actor: Actor,
 ) -> Hearing:
-    """A new hearing, a draft until published (``hearing create``)."""
-    if form.kind not in hearings.KINDS:
+    """A new hearing or other meeting, a draft until published (``hearing create``)."""
+    if form.meeting not in hearings.MEETINGS:
+        raise HearingRefused("meeting_needed")
+    if form.meeting == "hearing" and form.kind not in hearings.KINDS:
         raise HearingRefused("kind_needed")
+    if form.age_group and (
+        form.meeting != "pra" or form.age_group not in hearings.MEETING_AGE_GROUPS
+    ):
+        raise HearingRefused("age_group_pra_only")
     starts_at = _starts_at(form, tz, now)
     place = _text(form.place, MAX_PLACE, needed="place_needed")
     agenda = _text(form.agenda, MAX_AGENDA)
     await known_village(repos, municipality, form.village, HearingRefused)
     return await hearings.create_hearing(
-        repos, municipality, kind=form.kind, starts_at=starts_at, place=place, now=now,
-        village=form.village or None, agenda=agenda, actor=actor,
+        repos, municipality, kind=form.kind if form.kind in hearings.KINDS else "",
+        starts_at=starts_at, place=place, now=now, village=form.village or None,
+        agenda=agenda, actor=actor, meeting=form.meeting, age_group=form.age_group or None,
     )  # fmt: skip
 
 

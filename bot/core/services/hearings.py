@@ -28,6 +28,11 @@ from storage.models import Hearing, Municipality, Resident
 from storage.repos import Repos
 
 KINDS = ("formation", "execution")
+#: every kind of meeting the seed report counts; each has invitations, answers, check-in
+#: and attendance figures like a hearing (only a hearing has a budget stage to show)
+MEETINGS = ("hearing", "pra", "focus", "assembly", "training", "working")
+#: the age groups a PRA session may be held for
+MEETING_AGE_GROUPS = tuple(name for _, _, name in AGE_GROUPS)
 ANSWERS = ("yes", "no", "maybe")
 PAGE = 5000
 CODE_DIGITS = 5
@@ -55,9 +60,19 @@ async def create_hearing(
     village: str | None = None,
     agenda: str = "",
     actor: Actor = CLI,
+    meeting: str = "hearing",
+    age_group: str | None = None,
 ) -> Hearing:
+    """A new meeting, a draft until published. A meeting other than a hearing serves the
+    next budget's formation (its ``kind``), and only a PRA session has an age group."""
+    if meeting not in MEETINGS:
+        raise ServiceError(f"meeting must be one of {', '.join(MEETINGS)}")
+    if meeting != "hearing":
+        kind = kind or "formation"
     if kind not in KINDS:
         raise ServiceError(f"kind must be one of {', '.join(KINDS)}")
+    if age_group is not None and (meeting != "pra" or age_group not in MEETING_AGE_GROUPS):
+        raise ServiceError(f"only a PRA session has an age group: {', '.join(MEETING_AGE_GROUPS)}")
     if starts_at <= now:
         raise ServiceError("a hearing cannot be in the past")
     if not place.strip():
@@ -72,8 +87,11 @@ async def create_hearing(
             village_id=chosen_village,
             agenda=agenda.strip(),
             now=iso(now),
+            meeting=meeting,
+            age_group=age_group,
         )
-        await _audit(repos, hearing_id, municipality.id, actor, "hearing created", now, kind)
+        detail = kind if meeting == "hearing" else " ".join(filter(None, (meeting, age_group)))
+        await _audit(repos, hearing_id, municipality.id, actor, "hearing created", now, detail)
     return await get_hearing(repos, municipality, hearing_id)
 
 
@@ -128,9 +146,10 @@ async def _notify(
 async def publish(
     repos: Repos, renderer: Renderer, hearing: Hearing, *, now: datetime, actor: Actor = CLI
 ) -> int:
-    """Invite every opted-in resident of the audience; return the invitations queued now
-    (0 when published before and nobody new is in the audience). A cancelled hearing is
-    :class:`Refused` ``cancelled``, one that has begun ``past`` (``number``: the hearing)."""
+    """Invite every opted-in resident of the audience (its village, or all; a PRA session's
+    age group); return the invitations queued now (0 when published before and nobody new
+    is in the audience). A cancelled hearing is :class:`Refused` ``cancelled``, one that has
+    begun ``past`` (``number``: the hearing)."""
     hearing = await _reload(repos, hearing)
     if hearing.status == "cancelled":
         raise Refused("cancelled", number=hearing.id)
@@ -145,6 +164,7 @@ async def publish(
             village_id=hearing.village_id,
             after_id=after,
             limit=PAGE,
+            born=_born(hearing),
         ):
             await repos.hearings.invite_many(
                 hearing.id, [r.resident_id for r in page], now=iso(now)
@@ -163,6 +183,16 @@ async def publish(
         await _audit(repos, hearing.id, hearing.municipality_id, actor, "hearing published", now,
                      f"{queued} invitation(s) queued")  # fmt: skip
     return queued
+
+
+def _born(hearing: Hearing) -> tuple[int, int] | None:
+    """The birth years a PRA session of one age group invites (their age in its year, as
+    :func:`bot.core.services.voting.age_group` counts it); None: every age."""
+    year = datetime.fromisoformat(hearing.starts_at).year
+    for low, high, name in AGE_GROUPS:
+        if name == hearing.age_group:
+            return year - high, year - low
+    return None
 
 
 async def _reload(repos: Repos, hearing: Hearing) -> Hearing:

@@ -205,10 +205,14 @@ async def attendance_by_village(repos: Repos, hearing: Hearing) -> list[VillageA
 
 
 async def hearings_view(repos: Repos, municipality: Municipality, *, now: datetime) -> HearingsView:
-    """Published hearings (never drafts; cancelled ones only while still ahead, so people
-    learn of it), the past ones with their attendance from the check-ins."""
+    """Published budget hearings (never drafts; cancelled ones only while still ahead, so
+    people learn of it), the past ones with their attendance from the check-ins. Other
+    meetings (PRA sessions, trainings...) invite their own people and are not listed."""
     stamp = iso(now)
-    shown = [h for h in await repos.hearings.all(municipality.id) if h.status != "draft"]
+    shown = [
+        h for h in await repos.hearings.all(municipality.id)
+        if h.status != "draft" and h.meeting == "hearing"
+    ]  # fmt: skip
     upcoming = sorted((h for h in shown if h.starts_at > stamp), key=lambda h: h.starts_at)
     past = sorted(
         (h for h in shown if h.starts_at <= stamp and h.status == "published"),
