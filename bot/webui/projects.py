@@ -11,8 +11,7 @@ from aiohttp import web
 from bot.core.services import monitoring, projects
 from bot.core.services.audit import Actor
 from bot.core.services.budget_import import STATUSES
-from bot.core.services.errors import ServiceError
-from bot.core.services.monitoring import ActRefused
+from bot.core.services.errors import Refused, ServiceError
 from bot.webui.base import ROOT, console_of, field, not_found, page, redirect, staff, text
 
 VIA = "web"
@@ -65,6 +64,6 @@ async def acts(request: web.Request) -> web.Response:
         project, filed = await monitoring.acts_for(
             console.repos, console.municipality, int(request.match_info["project"])
         )
-    except ActRefused:
+    except Refused:
         return await not_found(request)
     return page(request, "acts", project=project, acts=filed)
