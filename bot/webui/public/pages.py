@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -20,7 +21,6 @@ from bot.core.rendering.templates import Renderer
 from bot.core.rendering.thumbnails import NotAPicture, thumbnail
 from bot.core.services import poll_io, public_site
 from bot.core.services.errors import ServiceError
-from bot.core.services.voting import AGE_GROUPS
 from bot.webui.public.cache import PageCache, respond
 from bot.webui.texts import texts
 from storage.models import Municipality
@@ -71,20 +71,26 @@ def language(request: web.Request, municipality: Municipality | None) -> str:
 
 
 def _html(
-    request: web.Request, name: str, lang: str, municipality: Municipality | None, **data: Any
-) -> bytes:
+    request: web.Request, name: str, lang: str, municipality: Municipality | None,
+    kept: dict[str, int | None] | None = None, **data: Any,
+) -> bytes:  # fmt: skip
+    """The page ``name``; ``kept``: its parameters (part of its cache key), which the links
+    to the page in another language keep."""
     site = public_of(request)
     return site.renderer.render_page(
         f"public/{name}.html.j2", lang, t=texts(lang, "public"), root=ROOT,
         municipality=municipality, page=name, query=_query(lang), path=request.path,
+        in_languages={code: request.path + _query(code, kept) for code in LANGUAGES},
         small_group_min=site.small_group_min, photos=site.photos is not None,
         **data,
     ).encode()  # fmt: skip
 
 
-def _query(lang: str) -> str:
-    """What every link of a page carries: the reader's language."""
-    return f"?lang={lang}"
+def _query(lang: str, kept: dict[str, int | None] | None = None) -> str:
+    """What every link of a page carries: the reader's language (and ``kept``, those of
+    its parameters that are given)."""
+    extra = {name: value for name, value in (kept or {}).items() if value is not None}
+    return "?" + urlencode({"lang": lang, **extra})
 
 
 async def _serve(
@@ -168,7 +174,8 @@ async def budget(request: web.Request) -> web.Response:
         view = await public_site.budget_view(public_of(request).repos, m, year, version)
         if view is None and (year or version):
             raise web.HTTPNotFound()
-        return _html(request, "budget", lang, m, view=view), HTML
+        kept = {"year": year, "version": version}
+        return _html(request, "budget", lang, m, kept, view=view), HTML
 
     return await _serve(request, m, ("budget", m.id, lang, year, version), build)
 
@@ -203,15 +210,19 @@ async def hearings(request: web.Request) -> web.Response:
 async def polls(request: web.Request) -> web.Response:
     m = await _municipality(request)
     lang = language(request, m)
+    number = _int(request, "page")
 
     async def build() -> tuple[bytes, str]:
         site = public_of(request)
-        views = await public_site.polls_view(
-            site.repos, m, now=site.clock.now(), small_group_min=site.small_group_min
-        )
-        return _html(request, "polls", lang, m, polls=views, ages=AGE_GROUPS), HTML
+        view = await public_site.polls_view(
+            site.repos, m, now=site.clock.now(), small_group_min=site.small_group_min,
+            page=1 if number is None else number,
+        )  # fmt: skip
+        if view is None:
+            raise web.HTTPNotFound()
+        return _html(request, "polls", lang, m, {"page": number}, view=view), HTML
 
-    return await _serve(request, m, ("polls", m.id, lang), build)
+    return await _serve(request, m, ("polls", m.id, lang, number), build)
 
 
 async def ratings(request: web.Request) -> web.Response:
@@ -245,6 +256,7 @@ TABLES = ("budget", "projects", "hearings", "ratings")
 
 async def table_csv(request: web.Request) -> web.Response:
     m = await _municipality(request)
+    lang = language(request, m)
     name = request.match_info["table"]
     if name not in TABLES:
         raise web.HTTPNotFound()
@@ -253,18 +265,21 @@ async def table_csv(request: web.Request) -> web.Response:
         site = public_of(request)
         repos, now = site.repos, site.clock.now()
         if name == "budget":
-            text = public_site.budget_csv(await public_site.budget_view(repos, m))
+            text = public_site.budget_csv(await public_site.budget_view(repos, m), lang)
         elif name == "projects":
-            text = public_site.projects_csv(await public_site.projects_view(repos, m))
+            text = public_site.projects_csv(await public_site.projects_view(repos, m), lang)
         elif name == "hearings":
-            text = public_site.hearings_csv(await public_site.hearings_view(repos, m, now=now))
+            view = await public_site.hearings_view(repos, m, now=now)
+            text = public_site.hearings_csv(view, lang)
         else:
             text = public_site.ratings_csv(
-                await public_site.ratings_view(repos, m, small_group_min=site.small_group_min)
+                await public_site.ratings_view(repos, m, small_group_min=site.small_group_min),
+                lang,
             )
         return text.encode(), CSV
 
-    return _download(await _serve(request, m, ("csv", m.id, name), build), f"{m.slug}-{name}.csv")
+    response = await _serve(request, m, ("csv", m.id, name, lang), build)
+    return _download(response, f"{m.slug}-{name}.csv")
 
 
 async def poll_file(request: web.Request) -> web.Response:
@@ -277,6 +292,7 @@ async def poll_file(request: web.Request) -> web.Response:
     if poll not in await public_site.countable_polls(site.repos, m, now=site.clock.now()):
         return message(request, 404, "poll_not_closed", m)
     kind = request.match_info["kind"]
+    lang = language(request, m)
 
     async def build() -> tuple[bytes, str]:
         now = site.clock.now()
@@ -285,13 +301,18 @@ async def poll_file(request: web.Request) -> web.Response:
                 text = await poll_io.export_pb(site.repos, m, poll, now=now)
             else:
                 text = await poll_io.results_csv(
-                    site.repos, poll, now=now, small_group_min=site.small_group_min
+                    site.repos,
+                    poll,
+                    now=now,
+                    small_group_min=site.small_group_min,
+                    language=lang,
                 )
         except ServiceError:  # the poll cannot be counted here
             raise web.HTTPNotFound() from None
         return text.encode(), "text/plain; charset=utf-8" if kind == "pb" else CSV
 
-    response = await _serve(request, m, ("poll", m.id, poll.id, kind), build)
+    key = ("poll", m.id, poll.id, kind, lang if kind == "csv" else None)
+    response = await _serve(request, m, key, build)
     return _download(response, f"{m.slug}-poll-{poll.id}.{kind}")
 
 
