@@ -577,9 +577,10 @@ async def test_names_are_in_the_reader_s_language_on_pages_and_in_files(
     }
     assert f"revenue,{revenue}," in files["budget.csv"]
     assert f",spending by village,,{village}," in files["budget.csv"]
-    assert f"ROADS,{project}," in files["projects.csv"] or f'ROADS,"{project}",' in files[
-        "projects.csv"
-    ]
+    assert (
+        f"ROADS,{project}," in files["projects.csv"]
+        or f'ROADS,"{project}",' in files["projects.csv"]
+    )
     assert f",{source}," in files["projects.csv"]
     assert f",{village}," in files["hearings.csv"] and f",{village}," in files["ratings.csv"]
     assert f"village,{village}," in files[f"poll-{data.poll.id}.csv"]
