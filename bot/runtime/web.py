@@ -41,6 +41,9 @@ class WebContext:
     #: the SMS gateway other than Twilio that serves this process (``android``, ``smpp``,
     #: ``http``; ``bot.channels.gateway_events``), None for Twilio
     sms_gateway: str | None = None
+    #: whether the SMS gateway can carry SMS now (SMPP: a session is bound); None for a
+    #: gateway that is always ready when configured (HTTP ones)
+    sms_ready: Callable[[], bool] | None = None
     telegram_secret: str | None = None
     #: how Telegram updates come in: "webhook", "polling", or None (no bot)
     telegram_mode: str | None = None
@@ -84,7 +87,8 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "status": "ok",
-            "sms": ctx.twilio_validator is not None or ctx.sms_gateway is not None,
+            "sms": (ctx.twilio_validator is not None or ctx.sms_gateway is not None)
+            and (ctx.sms_ready is None or ctx.sms_ready()),
             "telegram": ctx.telegram_mode is not None,
             "outbox_pending": await ctx.repos.outbox.pending(),
         }
