@@ -63,15 +63,16 @@ async def municipalities(repos: Repos) -> list[Municipality]:
     return await repos.municipalities.all()
 
 
-async def municipality(repos: Repos, slug: str) -> Municipality | None:
-    return await repos.municipalities.by_slug(slug)
+async def municipality(
+    repos: Repos, slug: str, *, now: datetime
+) -> tuple[Municipality, str] | None:
+    """The municipality of ``slug`` and what its cached pages depend on (its data
+    version: a page is rendered again when this changes); None: no such one."""
+    return await repos.public.data_version(slug, iso(now))
 
 
-async def data_version(repos: Repos, municipality: Municipality | None, *, now: datetime) -> str:
-    """What a cached page depends on: one municipality's data, or (``None``) the list of
-    municipalities; a page is rendered again when this changes."""
-    if municipality is not None:
-        return await repos.public.data_version(municipality.id, iso(now))
+async def list_version(repos: Repos) -> str:
+    """What the cached list of municipalities depends on."""
     return repr([(m.slug, m.name) for m in await repos.municipalities.all()])
 
 
@@ -263,12 +264,15 @@ async def poll_view(repos: Repos, poll: Poll, *, now: datetime, small_group_min:
     return PollView(poll, state, results)
 
 
+def countable(repos: Repos, poll: Poll, *, now: datetime) -> bool:
+    """Whether the poll's results and ballots may be published: it is closed and its
+    ballots can be opened (``BALLOT_KEY`` set)."""
+    return repos.polls.sealing and poll_state(poll, now) == "closed"
+
+
 async def countable_polls(repos: Repos, municipality: Municipality, *, now: datetime) -> list[Poll]:
-    """The closed polls whose results and ballots may be published: all of them where
-    the ballots can be opened (``BALLOT_KEY`` set), none where not."""
-    if not repos.polls.sealing:
-        return []
-    return [p for p in await repos.polls.all(municipality.id) if poll_state(p, now) == "closed"]
+    """The closed polls whose results and ballots may be published (:func:`countable`)."""
+    return [p for p in await repos.polls.all(municipality.id) if countable(repos, p, now=now)]
 
 
 @dataclass(frozen=True)

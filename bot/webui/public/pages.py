@@ -94,13 +94,13 @@ def _query(lang: str, kept: dict[str, int | None] | None = None) -> str:
 
 
 async def _serve(
-    request: web.Request, municipality: Municipality | None, key: tuple[object, ...],
-    build: Build,
-) -> web.Response:  # fmt: skip
+    request: web.Request, version: str, key: tuple[object, ...], build: Build
+) -> web.Response:
+    """The page of ``key`` at the data ``version`` (:func:`_municipality`)."""
     site = public_of(request)
-    now = site.clock.now()
-    version = await public_site.data_version(site.repos, municipality, now=now)
-    return await respond(request, site.cache, key, version, build, now=now, headers=HEADERS)
+    return await respond(
+        request, site.cache, key, version, build, now=site.clock.now(), headers=HEADERS
+    )
 
 
 def message(request: web.Request, status: int, key: str, municipality: Municipality | None = None
@@ -112,8 +112,12 @@ def message(request: web.Request, status: int, key: str, municipality: Municipal
                         headers={**HEADERS, "Cache-Control": "no-store"})  # fmt: skip
 
 
-async def _municipality(request: web.Request) -> Municipality:
-    found = await public_site.municipality(public_of(request).repos, request.match_info["slug"])
+async def _municipality(request: web.Request) -> tuple[Municipality, str]:
+    """The municipality the address names and its data version (one query)."""
+    site = public_of(request)
+    found = await public_site.municipality(
+        site.repos, request.match_info["slug"], now=site.clock.now()
+    )
     if found is None:
         raise web.HTTPNotFound()
     return found
@@ -145,11 +149,12 @@ async def municipalities(request: web.Request) -> web.Response:
         found = await public_site.municipalities(public_of(request).repos)
         return _html(request, "list", lang, None, municipalities=found), HTML
 
-    return await _serve(request, None, ("list", lang), build)
+    data_version = await public_site.list_version(public_of(request).repos)
+    return await _serve(request, data_version, ("list", lang), build)
 
 
 async def home(request: web.Request) -> web.Response:
-    m = await _municipality(request)
+    m, data_version = await _municipality(request)
     lang = language(request, m)
 
     async def build() -> tuple[bytes, str]:
@@ -162,11 +167,11 @@ async def home(request: web.Request) -> web.Response:
             open_polls=await public_site.open_polls(site.repos, m, now=now),
         ), HTML  # fmt: skip
 
-    return await _serve(request, m, ("home", m.id, lang), build)
+    return await _serve(request, data_version, ("home", m.id, lang), build)
 
 
 async def budget(request: web.Request) -> web.Response:
-    m = await _municipality(request)
+    m, data_version = await _municipality(request)
     lang = language(request, m)
     year, version = _int(request, "year"), _int(request, "version")
 
@@ -177,11 +182,11 @@ async def budget(request: web.Request) -> web.Response:
         kept = {"year": year, "version": version}
         return _html(request, "budget", lang, m, kept, view=view), HTML
 
-    return await _serve(request, m, ("budget", m.id, lang, year, version), build)
+    return await _serve(request, data_version, ("budget", m.id, lang, year, version), build)
 
 
 async def projects(request: web.Request) -> web.Response:
-    m = await _municipality(request)
+    m, data_version = await _municipality(request)
     lang = language(request, m)
 
     async def build() -> tuple[bytes, str]:
@@ -191,11 +196,11 @@ async def projects(request: web.Request) -> web.Response:
             plans=await public_site.plans(repos, m),
         ), HTML  # fmt: skip
 
-    return await _serve(request, m, ("projects", m.id, lang), build)
+    return await _serve(request, data_version, ("projects", m.id, lang), build)
 
 
 async def hearings(request: web.Request) -> web.Response:
-    m = await _municipality(request)
+    m, data_version = await _municipality(request)
     lang = language(request, m)
 
     async def build() -> tuple[bytes, str]:
@@ -204,11 +209,11 @@ async def hearings(request: web.Request) -> web.Response:
         villages = await public_site.villages(site.repos, m)
         return _html(request, "hearings", lang, m, view=view, villages=villages), HTML
 
-    return await _serve(request, m, ("hearings", m.id, lang), build)
+    return await _serve(request, data_version, ("hearings", m.id, lang), build)
 
 
 async def polls(request: web.Request) -> web.Response:
-    m = await _municipality(request)
+    m, data_version = await _municipality(request)
     lang = language(request, m)
     number = _int(request, "page")
 
@@ -222,11 +227,11 @@ async def polls(request: web.Request) -> web.Response:
             raise web.HTTPNotFound()
         return _html(request, "polls", lang, m, {"page": number}, view=view), HTML
 
-    return await _serve(request, m, ("polls", m.id, lang, number), build)
+    return await _serve(request, data_version, ("polls", m.id, lang, number), build)
 
 
 async def ratings(request: web.Request) -> web.Response:
-    m = await _municipality(request)
+    m, data_version = await _municipality(request)
     lang = language(request, m)
 
     async def build() -> tuple[bytes, str]:
@@ -234,11 +239,11 @@ async def ratings(request: web.Request) -> web.Response:
         view = await public_site.ratings_view(site.repos, m, small_group_min=site.small_group_min)
         return _html(request, "ratings", lang, m, view=view), HTML
 
-    return await _serve(request, m, ("ratings", m.id, lang), build)
+    return await _serve(request, data_version, ("ratings", m.id, lang), build)
 
 
 async def open_data(request: web.Request) -> web.Response:
-    m = await _municipality(request)
+    m, data_version = await _municipality(request)
     lang = language(request, m)
 
     async def build() -> tuple[bytes, str]:
@@ -246,7 +251,7 @@ async def open_data(request: web.Request) -> web.Response:
         closed = await public_site.countable_polls(site.repos, m, now=site.clock.now())
         return _html(request, "data", lang, m, closed=closed), HTML
 
-    return await _serve(request, m, ("data", m.id, lang), build)
+    return await _serve(request, data_version, ("data", m.id, lang), build)
 
 
 # open data files
@@ -255,7 +260,7 @@ TABLES = ("budget", "projects", "hearings", "ratings")
 
 
 async def table_csv(request: web.Request) -> web.Response:
-    m = await _municipality(request)
+    m, data_version = await _municipality(request)
     lang = language(request, m)
     name = request.match_info["table"]
     if name not in TABLES:
@@ -278,47 +283,52 @@ async def table_csv(request: web.Request) -> web.Response:
             )
         return text.encode(), CSV
 
-    response = await _serve(request, m, ("csv", m.id, name, lang), build)
+    response = await _serve(request, data_version, ("csv", m.id, name, lang), build)
     return _download(response, f"{m.slug}-{name}.csv")
+
+
+class _NotCountable(Exception):
+    """The poll is open, or its ballots cannot be opened here: no files for it."""
 
 
 async def poll_file(request: web.Request) -> web.Response:
     """A closed poll's results as CSV, or its anonymous ballots as pabulib ``.pb``."""
-    m = await _municipality(request)
+    m, data_version = await _municipality(request)
     site = public_of(request)
-    poll = await public_site.poll(site.repos, m, int(request.match_info["poll"]))
-    if poll is None:
-        raise web.HTTPNotFound()
-    if poll not in await public_site.countable_polls(site.repos, m, now=site.clock.now()):
-        return message(request, 404, "poll_not_closed", m)
-    kind = request.match_info["kind"]
+    number, kind = int(request.match_info["poll"]), request.match_info["kind"]
     lang = language(request, m)
 
     async def build() -> tuple[bytes, str]:
         now = site.clock.now()
+        poll = await public_site.poll(site.repos, m, number)
+        if poll is None:
+            raise web.HTTPNotFound()
+        if not public_site.countable(site.repos, poll, now=now):
+            raise _NotCountable()
         try:
             if kind == "pb":
                 text = await poll_io.export_pb(site.repos, m, poll, now=now)
             else:
                 text = await poll_io.results_csv(
-                    site.repos,
-                    poll,
-                    now=now,
-                    small_group_min=site.small_group_min,
+                    site.repos, poll, now=now, small_group_min=site.small_group_min,
                     language=lang,
-                )
+                )  # fmt: skip
         except ServiceError:  # the poll cannot be counted here
             raise web.HTTPNotFound() from None
         return text.encode(), "text/plain; charset=utf-8" if kind == "pb" else CSV
 
-    key = ("poll", m.id, poll.id, kind, lang if kind == "csv" else None)
-    response = await _serve(request, m, key, build)
-    return _download(response, f"{m.slug}-poll-{poll.id}.{kind}")
+    # the poll is looked up only to render its file: from the cache, one query in all
+    key = ("poll", m.id, number, kind, lang if kind == "csv" else None)
+    try:
+        response = await _serve(request, data_version, key, build)
+    except _NotCountable:
+        return message(request, 404, "poll_not_closed", m)
+    return _download(response, f"{m.slug}-poll-{number}.{kind}")
 
 
 async def photo(request: web.Request) -> web.Response:
     """A monitoring act's photo as a small JPEG (:mod:`bot.core.rendering.thumbnails`)."""
-    m = await _municipality(request)
+    m, _ = await _municipality(request)
     site = public_of(request)
     act, position = int(request.match_info["act"]), int(request.match_info["n"])
     file_id = await public_site.act_photo(site.repos, m, act, position)
