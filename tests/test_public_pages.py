@@ -456,6 +456,13 @@ async def test_earlier_years_and_versions_stay_readable(
     assert "Budget 2016" in html and "4,100,000" in html and "4,000,000" not in html
     _, _, html, _ = await fetch(http, site, page_url("budget", year=2015))
     assert "Budget 2015" in html and "3,800,000" in html
+    # its file: the figures of the year and version the page shows
+    link = unescape(re.findall(r'href="(/m/ak-chiy/data/budget\.csv[^"]*)"', html)[0])
+    assert link == "/m/ak-chiy/data/budget.csv?lang=en&year=2015&version=1"
+    _, _, csv, _ = await fetch(http, site, link)
+    assert "2015,1,revenue,Mining company payments,,3800000" in csv and "2016," not in csv
+    status, _, _, _ = await fetch(http, site, "/m/ak-chiy/data/budget.csv?year=2014")
+    assert status == 404
     _, _, csv, _ = await fetch(http, site, "/m/ak-chiy/data/budget.csv?lang=en")
     assert "2016,2,revenue,Mining company payments,,4000000" in csv
 

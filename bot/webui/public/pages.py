@@ -265,12 +265,18 @@ async def table_csv(request: web.Request) -> web.Response:
     name = request.match_info["table"]
     if name not in TABLES:
         raise web.HTTPNotFound()
+    # the budget of the year and version its page shows (default: the latest)
+    year = _int(request, "year") if name == "budget" else None
+    version = _int(request, "version") if name == "budget" else None
 
     async def build() -> tuple[bytes, str]:
         site = public_of(request)
         repos, now = site.repos, site.clock.now()
         if name == "budget":
-            text = public_site.budget_csv(await public_site.budget_view(repos, m), lang)
+            view = await public_site.budget_view(repos, m, year, version)
+            if view is None and (year or version):
+                raise web.HTTPNotFound()
+            text = public_site.budget_csv(view, lang)
         elif name == "projects":
             text = public_site.projects_csv(await public_site.projects_view(repos, m), lang)
         elif name == "hearings":
@@ -283,7 +289,7 @@ async def table_csv(request: web.Request) -> web.Response:
             )
         return text.encode(), CSV
 
-    response = await _serve(request, data_version, ("csv", m.id, name, lang), build)
+    response = await _serve(request, data_version, ("csv", m.id, name, lang, year, version), build)
     return _download(response, f"{m.slug}-{name}.csv")
 
 
