@@ -21,7 +21,7 @@ from PIL import Image
 
 from bot.core.clock import iso
 from bot.core.rendering.templates import Renderer
-from bot.core.services import demo_budget, projects, voting
+from bot.core.services import demo_budget, hearings, projects, voting
 from bot.core.services.ballot_text import parse_ballot_text
 from bot.core.services.budget_import import import_budget
 from bot.core.services.demo_hearings import SEED_HEARINGS, TZ
@@ -573,11 +573,23 @@ async def test_names_are_in_the_reader_s_language_on_pages_and_in_files(
     # (not the villages': "Ak-Chiy ayil aimak" and "Ак-Чий айылдык клубу" are in every one)
     others = {name for other, names in DEMO_NAMES.items() if other != lang for name in names[1:]}
     site.clock.advance(days=8)  # the poll closed: its breakdown by village too
+    words = texts(lang, "public")
+    await hearings.create_hearing(
+        site.repos, site.municipality, kind="execution", village="Kachybek", place="Club",
+        starts_at=site.clock.now() + timedelta(days=3), now=site.clock.now(),
+    )  # fmt: skip
+    await site.repos.db.execute("UPDATE hearings SET status = 'published'")
     pages = {page: (await fetch(http, site, page_url(page, lang)))[2] for page in PAGES}
     assert village in pages["budget"] and revenue in pages["budget"]
     assert project in pages["projects"] and source in pages["projects"]
     assert village in pages["hearings"] and village in pages["ratings"]
     assert village in pages["polls"]
+    kachybek = {"ky": "Качыбек", "ru": "Качыбек", "en": "Kachybek"}[lang]
+    assert words["for_village"].format(village=kachybek) in pages["hearings"]
+    trend = pages["ratings"][pages["ratings"].index(words["trend"]) :]
+    service, evaluation = {"ky": ("Мектептер", "Кызматтарды"), "ru": ("Школы", "Оценка услуг"),
+                           "en": ("Schools", "Service evaluation")}[lang]  # fmt: skip
+    assert f"<h3>{service}</h3>" in trend and f". {evaluation}" in trend
     files = {
         name: (await fetch(http, site, f"/m/ak-chiy/data/{name}?lang={lang}"))[2]
         for name in (*FILES, f"poll-{data.poll.id}.csv")
