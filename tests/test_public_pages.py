@@ -576,7 +576,8 @@ async def test_names_are_in_the_reader_s_language_on_pages_and_in_files(
     words = texts(lang, "public")
     await hearings.create_hearing(
         site.repos, site.municipality, kind="execution", village="Kachybek", place="Club",
-        starts_at=site.clock.now() + timedelta(days=3), now=site.clock.now(),
+        agenda="The school hall", starts_at=site.clock.now() + timedelta(days=3),
+        now=site.clock.now(),
     )  # fmt: skip
     await site.repos.db.execute("UPDATE hearings SET status = 'published'")
     pages = {page: (await fetch(http, site, page_url(page, lang)))[2] for page in PAGES}
@@ -585,7 +586,10 @@ async def test_names_are_in_the_reader_s_language_on_pages_and_in_files(
     assert village in pages["hearings"] and village in pages["ratings"]
     assert village in pages["polls"]
     kachybek = {"ky": "Качыбек", "ru": "Качыбек", "en": "Kachybek"}[lang]
-    assert words["for_village"].format(village=kachybek) in pages["hearings"]
+    upcoming = pages["hearings"][: pages["hearings"].index(words["past_hearings"])]
+    assert words["for_village"].format(village=kachybek) in upcoming
+    assert f"{words['place']}: Club" in upcoming
+    assert f"{words['agenda']}: The school hall" in upcoming
     trend = pages["ratings"][pages["ratings"].index(words["trend"]) :]
     service, evaluation = {"ky": ("Мектептер", "Кызматтарды"), "ru": ("Школы", "Оценка услуг"),
                            "en": ("Schools", "Service evaluation")}[lang]  # fmt: skip
