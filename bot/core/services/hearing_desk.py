@@ -220,7 +220,10 @@ class Overview:
 async def overview(repos: Repos, hearing: Hearing) -> Overview:
     """What ``hearing show`` prints: the invitations and answers by village, now, and who
     came."""
-    rows = [Invited(*row) for row in await repos.hearings.live_view(hearing.id)]
+    rows = [
+        Invited(r.village, r.invited, r.reached, r.yes, r.no, r.maybe)
+        for r in await repos.hearings.live_view(hearing.id)
+    ]
     total = Invited(
         None, *(sum(getattr(r, f) for r in rows) for f in ("invited", "reached", "yes", "no",
                                                             "maybe"))
