@@ -37,16 +37,21 @@ from bot.channels.telegram.progress import ProgressEditor
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.twilio import webhook as twilio_webhook
 from bot.channels.twilio.sender import TwilioSender, twilio_client
-from bot.config import Settings
+from bot.config import Settings, SettingsError, load_settings
 from bot.core.clock import Clock, SystemClock
 from bot.core.rendering.templates import Renderer
 from bot.core.services import ballot_upgrade
 from bot.core.services.console import Policy
+from bot.core.services.errors import ServiceError
 from bot.core.services.hearing_jobs import HearingJobs
-from bot.core.services.municipalities import choose_municipality
+from bot.core.services.municipalities import (
+    PROVIDER_SETTINGS,
+    choose_municipality,
+    provider_settings,
+)
 from bot.core.services.poll_jobs import PollJobs
 from bot.outbox.channel import Sender
-from bot.outbox.worker import ChannelLimit, OutboxWorker
+from bot.outbox.worker import Account, ChannelLimit, OutboxWorker
 from bot.runtime.cpu import pin
 from bot.runtime.scheduling import Scheduler
 from bot.runtime.web import WebContext, build_app
@@ -54,6 +59,7 @@ from bot.webui import build_console
 from bot.webui.public import Public, build_public
 from storage.db import open_database
 from storage.migrate import migrate
+from storage.models import Municipality
 from storage.repos import Repos
 
 log = logging.getLogger(__name__)
@@ -189,6 +195,51 @@ async def sms_gateway(
         ChannelLimit(settings.http_gateway_rate),
         (web.post(HTTP_GATEWAY_ROUTE, http_inbound(config, events)), *reports),
     )
+
+
+async def national_accounts(
+    settings: Settings,
+    repos: Repos,
+    stack: AsyncExitStack,
+    events_for: Callable[[Municipality], GatewayEvents],
+) -> list[Account]:
+    """The outbox accounts of every municipality with provider settings of its own
+    (``civic-bot municipality secret``; the rest from ``settings``): its Telegram bot at
+    ``TELEGRAM_RATE`` and its SMS gateway, open until ``stack`` closes; municipalities
+    that share a bot or a gateway share its account (and its limit). A secret that does
+    not open with ``SECRETS_KEY`` stops it with a :class:`ServiceError` before anything
+    is sent."""
+    # a municipality's provider settings are its own: none comes from the environment's
+    base = settings.model_dump(exclude={name.lower() for name in PROVIDER_SETTINGS})
+    accounts: dict[str, Account] = {}
+
+    def add(municipality: Municipality, channel: str, sender: Sender, limit: ChannelLimit) -> None:
+        shared = accounts.get(sender.rate_key)
+        ids = (shared.municipality_ids if shared else ()) + (municipality.id,)
+        accounts[sender.rate_key] = Account(sender.rate_key, channel, sender, limit, ids)
+
+    for municipality in await repos.municipalities.all():
+        own = await provider_settings(repos, municipality)
+        if not own:
+            continue
+        try:
+            local = load_settings(**{**base, **own})
+        except SettingsError as exc:
+            raise ServiceError(f"{municipality.slug!r}: {exc}") from None
+        bot = telegram_bot(local) if "telegram_bot_token" in own else None
+        if bot is not None:
+            stack.push_async_callback(bot.session.close)
+            add(
+                municipality,
+                "telegram",
+                TelegramSender(bot),
+                ChannelLimit(local.telegram_rate, local.telegram_chat_rate),
+            )
+        if own.keys() & {"sms_gateway", "twilio_auth_token"}:
+            sms = await sms_gateway(local, events_for(municipality), stack)
+            if sms is not None:
+                add(municipality, "sms", sms.sender, sms.limit)
+    return list(accounts.values())
 
 
 def http_app(

@@ -29,6 +29,7 @@ _SECRET_FIELDS = {
     "http_gateway_auth_header",
     "http_gateway_inbound_secret",
     "ballot_key",
+    "secrets_key",
 }
 #: the shortest BALLOT_KEY accepted (characters; `secrets.token_hex(32)` gives 64)
 BALLOT_KEY_MIN = 32
@@ -84,6 +85,9 @@ class Settings(BaseSettings):
     #: the secret ballot's key (storage/sealing.py): without it no poll opens and no vote
     #: is cast; never stored in the database
     ballot_key: SecretStr | None = None
+    #: the key that seals each municipality's provider secrets in the database (bot
+    #: tokens, SMS gateway credentials: ``civic-bot municipality secret``); never stored
+    secrets_key: SecretStr | None = None
     #: a breakdown of results (village, gender, age group) shows no figures for a group of
     #: fewer voters than this
     small_group_min: int = 5
@@ -154,7 +158,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a whole number of days, at least 1")
         return value
 
-    @field_validator("ballot_key")
+    @field_validator("ballot_key", "secrets_key")
     @classmethod
     def _long_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value().strip()) < BALLOT_KEY_MIN:
@@ -183,6 +187,11 @@ class Settings(BaseSettings):
     def ballot_secret(self) -> str | None:
         """``BALLOT_KEY`` in clear, or None when it is not set."""
         return None if self.ballot_key is None else self.ballot_key.get_secret_value().strip()
+
+    @property
+    def secrets_secret(self) -> str | None:
+        """``SECRETS_KEY`` in clear, or None when it is not set."""
+        return None if self.secrets_key is None else self.secrets_key.get_secret_value().strip()
 
     @field_validator(
         "staff_code_minutes",
@@ -238,6 +247,7 @@ class Settings(BaseSettings):
         "public_base_url",
         "municipality",
         "ballot_key",
+        "secrets_key",
         "smpp_host",
         "smpp_system_id",
         "smpp_password",

@@ -13,6 +13,7 @@ from storage.hearings import HearingRepo
 from storage.households import HouseholdRepo
 from storage.inbound import InboundRepo
 from storage.municipalities import MunicipalityRepo
+from storage.municipality_secrets import MunicipalitySecretRepo
 from storage.outbox import OutboxRepo
 from storage.polls import PollRepo
 from storage.problems import ProblemRepo
@@ -26,12 +27,18 @@ from storage.sealing import Sealer
 
 class Repos:
     """``ballot_key`` (the ``BALLOT_KEY`` setting) seals ballots and the replies that name
-    them; without it no vote can be cast nor counted."""
+    them; without it no vote can be cast nor counted. ``secrets_key`` (``SECRETS_KEY``)
+    seals the municipalities' provider secrets."""
 
-    def __init__(self, db: Database, ballot_key: str | None = None) -> None:
+    def __init__(
+        self, db: Database, ballot_key: str | None = None, secrets_key: str | None = None
+    ) -> None:
         self.db = db
         self.sealer = Sealer(ballot_key) if ballot_key else None
         self.municipalities = MunicipalityRepo(db)
+        self.municipality_secrets = MunicipalitySecretRepo(
+            db, Sealer(secrets_key) if secrets_key else None
+        )
         self.households = HouseholdRepo(db)
         self.residents = ResidentRepo(db)
         self.roles = RoleRepo(db)

@@ -14,6 +14,8 @@ SUBCOMMANDS = [
     ["demo"],
     ["municipality", "create"],
     ["municipality", "list"],
+    ["municipality", "secret", "set"],
+    ["municipality", "secret", "rekey"],
     ["import", "households"],
     ["import", "residents"],
     ["staff", "grant"],

@@ -47,7 +47,7 @@ async def open_repos(config: Settings | None = None) -> AsyncIterator[Repos]:
         raise CliError(f"cannot open the database {url}: {exc}") from None
     try:
         await migrate(db)
-        repos = Repos(db, config.ballot_secret)
+        repos = Repos(db, config.ballot_secret, config.secrets_secret)
         await ballot_upgrade.seal_legacy(repos)
         yield repos
     finally:

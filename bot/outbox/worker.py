@@ -9,8 +9,14 @@ Temporary failures come back with exponential backoff and jitter; Telegram's
 ``retry_after`` is honoured exactly and pauses the channel; permanent failures are
 recorded with their reason and never retried.
 
-A worker sends the messages of one municipality: a ``civic-bot run`` process serves one
-municipality's bot and number. Several workers (one per process) may share one
+A worker sends through provider *accounts* (:class:`Account`: one bot, one number or
+gateway), each in its own lane at its own limits: one municipality's (its channels) or
+those of every municipality (``civic-bot municipality secret``), so that one
+municipality's big broadcast, sent through its own bot at that bot's limit, holds up no
+other municipality's messages. An account several municipalities share takes their due
+messages in turns of at most :data:`QUANTUM` each (round robin), so a broadcast of one
+does not hold up a reply of another; within a municipality a reply to a person is due
+first (``storage.outbox.AHEAD``). Several workers (one per process) may share one
 PostgreSQL outbox: each claims rows for itself (never a row another has claimed), keeps
 the rate limits of each provider account together with the others
 (:class:`SharedRateLimiter`), and puts back in the queue the rows of a worker that died
@@ -23,7 +29,7 @@ import asyncio
 import logging
 import random
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,12 +47,26 @@ BACKOFF_BASE = 2.0
 BACKOFF_CAP = 600.0
 #: how often a worker looks for rows of workers that died (several processes only)
 RECOVER_EVERY = 30.0
+#: the most due messages of one municipality an account shared with others takes in turn
+QUANTUM = 10
 
 
 @dataclass(frozen=True)
 class ChannelLimit:
     rate: float
     per_chat_rate: float | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    """A provider account (a bot, a number, a gateway) and the municipalities whose
+    ``channel`` messages it sends; ``name`` names its lane (unique in a worker)."""
+
+    name: str
+    channel: str
+    sender: Sender
+    limit: ChannelLimit
+    municipality_ids: tuple[int, ...]
 
 
 def backoff(attempt: int, rng: random.Random) -> float:
@@ -59,40 +79,57 @@ class OutboxWorker:
     def __init__(
         self,
         repos: Repos,
-        senders: dict[str, Sender],
-        limits: dict[str, ChannelLimit],
+        senders: dict[str, Sender] | None = None,
+        limits: dict[str, ChannelLimit] | None = None,
         *,
-        municipality_id: int,
+        municipality_id: int | None = None,
+        accounts: Sequence[Account] = (),
         clock: Clock,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         batch: int = 50,
         rng: random.Random | None = None,
     ) -> None:
+        """One municipality's ``senders`` and ``limits`` by channel (a lane each, named
+        by its channel), or the ``accounts`` of many."""
+        if not accounts:
+            assert senders is not None and limits is not None and municipality_id is not None
+            accounts = [
+                Account(channel, channel, sender, limits[channel], (municipality_id,))
+                for channel, sender in senders.items()
+            ]
         self.repos = repos
-        self.senders = senders
-        self.municipality_id = municipality_id
+        self.accounts = {account.name: account for account in accounts}
+        self.senders = {account.name: account.sender for account in accounts}
+        self._lanes = {
+            (municipality, account.channel): account.name
+            for account in accounts
+            for municipality in account.municipality_ids
+        }
+        self._turns = dict.fromkeys(self.accounts, 0)
         self.clock = clock
         self.sleep = sleep
         self.batch = batch
         self.rng = rng or random.Random()
         self.limiters = {
-            channel: RateLimiter(limit.rate, per_key_rate=limit.per_chat_rate, clock=self._seconds)
-            for channel, limit in limits.items()
+            account.name: RateLimiter(
+                account.limit.rate, per_key_rate=account.limit.per_chat_rate, clock=self._seconds
+            )
+            for account in accounts
         }
         #: this worker's claims and rate reservations carry its id
         self.id = secrets.randbits(62) + 1
         #: where several processes share the outbox: the limits they keep together
         self.shared_limiters = (
             {
-                channel: SharedRateLimiter(
+                account.name: SharedRateLimiter(
                     repos.rate_limits,
-                    senders[channel].rate_key,
-                    limit.rate,
+                    account.sender.rate_key,
+                    account.limit.rate,
                     worker_id=self.id,
-                    per_key_rate=limit.per_chat_rate,
+                    per_key_rate=account.limit.per_chat_rate,
                     clock=self._seconds,
                 )
-                for channel, limit in limits.items()
+                for account in accounts
             }
             if repos.db.dialect.concurrent_writers
             else {}
@@ -123,21 +160,33 @@ class OutboxWorker:
             await self.repos.outbox.register_worker(self.id)
             self._registered = True
 
-    async def _claim(self, channel: str) -> list[OutboxMessage]:
+    async def _claim(self, lane: str) -> list[OutboxMessage]:
+        """Due messages for ``lane``'s account: of its municipalities, the next in turn
+        that has any (at most :data:`QUANTUM` where the account is shared)."""
         await self._register()
-        return await self.repos.outbox.claim_due(
-            municipality_id=self.municipality_id,
-            channel=channel,
-            now=iso(self.clock.now()),
-            limit=self.batch,
-            worker_id=self.id,
-        )
+        account = self.accounts[lane]
+        municipalities = account.municipality_ids
+        limit = self.batch if len(municipalities) == 1 else min(self.batch, QUANTUM)
+        for _ in municipalities:
+            turn = self._turns[lane]
+            self._turns[lane] = (turn + 1) % len(municipalities)
+            batch = await self.repos.outbox.claim_due(
+                municipality_id=municipalities[turn],
+                channel=account.channel,
+                now=iso(self.clock.now()),
+                limit=limit,
+                worker_id=self.id,
+            )
+            if batch:
+                return batch
+        return []
 
-    async def drain_channel(self, channel: str) -> int:
-        """Send every message of ``channel`` that is due now; return how many were tried."""
+    async def drain_channel(self, lane: str) -> int:
+        """Send every message of ``lane`` (for one municipality's worker: a channel) that
+        is due now; return how many were tried."""
         tried = 0
         while True:
-            batch = await self._claim(channel)
+            batch = await self._claim(lane)
             if not batch:
                 return tried
             for message in batch:
@@ -145,18 +194,18 @@ class OutboxWorker:
                 tried += 1
 
     async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
-        """Drain every channel until ``stop`` is set; the message in hand is finished."""
+        """Drain every lane until ``stop`` is set; the message in hand is finished."""
         await self.recover()
-        await asyncio.gather(*(self._loop(channel, stop, idle) for channel in self.senders))
+        await asyncio.gather(*(self._loop(lane, stop, idle) for lane in self.accounts))
 
-    async def _loop(self, channel: str, stop: asyncio.Event, idle: float) -> None:
+    async def _loop(self, lane: str, stop: asyncio.Event, idle: float) -> None:
         while not stop.is_set():
             if (
                 self.repos.db.dialect.concurrent_writers
                 and self._seconds() - self._recovered_at >= RECOVER_EVERY
             ):
                 await self.recover()
-            batch = await self._claim(channel)
+            batch = await self._claim(lane)
             for n, message in enumerate(batch):
                 if stop.is_set():  # hand the rest back untouched
                     await self.repos.outbox.requeue(
@@ -175,10 +224,11 @@ class OutboxWorker:
                 stopper.cancel()
 
     async def _deliver(self, message: OutboxMessage) -> None:
-        limiter = self.limiters[message.channel]
-        shared = self.shared_limiters.get(message.channel)
+        lane = self._lanes[message.municipality_id, message.channel]
+        limiter = self.limiters[lane]
+        shared = self.shared_limiters.get(lane)
         now = self.clock.now()
-        sender = self.senders[message.channel]
+        sender = self.senders[lane]
         if message.verify_since is not None:
             try:
                 sent_as = await self._sent_before(sender, message)
@@ -249,9 +299,10 @@ class OutboxWorker:
         (or give up after ``MAX_ATTEMPTS``)."""
         now: datetime = self.clock.now()
         if exc.retry_after is not None:
-            self.limiters[message.channel].pause(exc.retry_after)
-            if message.channel in self.shared_limiters:
-                await self.shared_limiters[message.channel].pause(exc.retry_after)
+            lane = self._lanes[message.municipality_id, message.channel]
+            self.limiters[lane].pause(exc.retry_after)
+            if lane in self.shared_limiters:
+                await self.shared_limiters[lane].pause(exc.retry_after)
             wait = exc.retry_after
         elif message.attempts >= MAX_ATTEMPTS:
             error = f"gave up after {message.attempts} attempts: {exc.reason}"

@@ -1,4 +1,5 @@
-"""Creating municipalities and choosing the one a command is about."""
+"""Creating municipalities, choosing the one a command is about, and their provider
+settings (bot token, SMS gateway credentials), kept sealed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from bot.core.clock import iso
 from bot.core.languages import LANGUAGES, spellings
 from bot.core.services.errors import ServiceError
 from storage.models import Municipality, Village
+from storage.municipality_secrets import SecretsLocked
 from storage.repos import Repos
+from storage.sealing import Sealer
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
@@ -79,3 +82,76 @@ async def village_id(repos: Repos, municipality: Municipality, village: str | No
 
 async def villages(repos: Repos, municipality: Municipality) -> list[Village]:
     return await repos.municipalities.villages(municipality.id)
+
+
+#: what a municipality may keep as its own provider settings (``civic-bot municipality
+#: secret``), named as the settings they stand for; all are kept sealed
+PROVIDER_SETTINGS = (
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_WEBHOOK_SECRET",
+    "SMS_GATEWAY",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_FROM_NUMBER",
+    "TWILIO_MESSAGING_SERVICE_SID",
+    "SMPP_HOST",
+    "SMPP_PORT",
+    "SMPP_SYSTEM_ID",
+    "SMPP_PASSWORD",
+    "SMPP_SOURCE_ADDR",
+    "ANDROID_GATEWAY_PHONES",
+    "ANDROID_GATEWAY_SIGNING_KEYS",
+    "HTTP_GATEWAY_SEND_URL",
+    "HTTP_GATEWAY_BODY",
+    "HTTP_GATEWAY_AUTH_HEADER",
+    "HTTP_GATEWAY_INBOUND_SECRET",
+)
+
+
+def _provider_setting(name: str) -> str:
+    upper = name.strip().upper()
+    if upper not in PROVIDER_SETTINGS:
+        choices = ", ".join(PROVIDER_SETTINGS)
+        raise ServiceError(f"{name!r} is not a municipality setting; one of: {choices}")
+    return upper
+
+
+async def set_secret(
+    repos: Repos, municipality: Municipality, name: str, value: str, *, now: datetime
+) -> str:
+    """Set or replace (rotate) one of ``municipality``'s provider settings; return its name."""
+    name = _provider_setting(name)
+    value = value.strip()
+    if not value:
+        raise ServiceError(f"{name}: the value is empty")
+    try:
+        await repos.municipality_secrets.put(municipality.id, name, value, now=iso(now))
+    except SecretsLocked as exc:
+        raise ServiceError(str(exc)) from None
+    return name
+
+
+async def remove_secret(repos: Repos, municipality: Municipality, name: str) -> str:
+    name = _provider_setting(name)
+    if not await repos.municipality_secrets.remove(municipality.id, name):
+        raise ServiceError(f"{municipality.slug!r} has no {name}")
+    return name
+
+
+async def provider_settings(repos: Repos, municipality: Municipality) -> dict[str, str]:
+    """``municipality``'s provider settings in clear, by setting name (lower case, as
+    :class:`bot.config.Settings` fields); a clear :class:`ServiceError` if they do not open."""
+    try:
+        opened = await repos.municipality_secrets.values(municipality.id)
+    except SecretsLocked as exc:
+        raise ServiceError(f"{municipality.slug!r}: {exc}") from None
+    return {name.lower(): value for name, value in opened.items()}
+
+
+async def reseal_secrets(repos: Repos, old_key: str, *, now: datetime) -> int:
+    """After a change of ``SECRETS_KEY``: every municipality's secrets, made under
+    ``old_key``, sealed under the new one (all or none); return how many."""
+    try:
+        return await repos.municipality_secrets.reseal(Sealer(old_key.strip()), now=iso(now))
+    except SecretsLocked as exc:
+        raise ServiceError(str(exc).replace("this SECRETS_KEY", "the old key")) from None

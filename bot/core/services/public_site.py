@@ -183,11 +183,11 @@ class HearingsView:
 
 async def attendance_by_village(repos: Repos, hearing: Hearing) -> list[VillageAttendance]:
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for attendee in await repos.hearings.attendance(hearing.id):
-        row = counts[attendee.village or "?"]
+    for present in await repos.hearings.attendance(hearing.id):
+        row = counts[present.village or "?"]
         row[0] += 1
-        row[1] += attendee.gender == "f"
-        row[2] += attendee.role == "deputy"
+        row[1] += present.gender == "f"
+        row[2] += present.role == "deputy"
     return [
         VillageAttendance(name, people, women, deputies if hearing.deputies_counted else None)
         for name, (people, women, deputies) in sorted(counts.items())
