@@ -119,6 +119,8 @@ class SmsGateway:
     sender: Sender
     limit: ChannelLimit
     routes: Sequence[web.AbstractRouteDef] = ()
+    #: whether it can carry SMS now (``/healthz``); None: whenever configured
+    ready: Callable[[], bool] | None = None
 
 
 async def sms_gateway(
@@ -153,7 +155,7 @@ async def sms_gateway(
         )
         smpp.start()
         stack.push_async_callback(smpp.close)
-        return SmsGateway(smpp, ChannelLimit(settings.smpp_tps))
+        return SmsGateway(smpp, ChannelLimit(settings.smpp_tps), ready=lambda: smpp.bound)
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=GATEWAY_TIMEOUT))
     stack.push_async_callback(session.close)
     if settings.sms_gateway == "android":
@@ -324,6 +326,7 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
         if sms is not None:
             senders["sms"] = sms.sender
             limits["sms"] = sms.limit
+            ctx.sms_ready = sms.ready
         if not senders:
             log.warning("no Telegram token and no SMS gateway: serving /healthz only")
         else:

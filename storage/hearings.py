@@ -239,8 +239,12 @@ class HearingRepo:
     async def attendance(self, hearing_id: int) -> list[Attendee]:
         """Everyone present."""
         rows = await self.db.fetchall(
-            "SELECT t.gender, t.role, v.name, t.birth_year FROM attendance t"
-            " LEFT JOIN villages v ON v.id = t.village_id WHERE t.hearing_id = ?",
+            f"SELECT t.gender, t.role, t.birth_year, {Texts.columns('v.name')}"
+            " FROM attendance t LEFT JOIN villages v ON v.id = t.village_id"
+            " WHERE t.hearing_id = ?",
             (hearing_id,),
         )
-        return [Attendee(*row) for row in rows]
+        return [
+            Attendee(row[0], row[1], None if row[3] is None else Texts.read(row, 3), row[2])
+            for row in rows
+        ]

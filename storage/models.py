@@ -388,7 +388,7 @@ class Attendee:
 
     gender: str | None
     role: str
-    village: str | None
+    village: Texts | None
     birth_year: int | None
 
 
@@ -413,8 +413,8 @@ class RatingGroup:
     """The ratings of one service in one village (``None``: no village) of one round."""
 
     round_id: int
-    round_name: str
-    service: str
-    village: str | None
+    round_name: Texts
+    service: Texts
+    village: Texts | None
     count: int
     total: int

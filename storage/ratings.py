@@ -73,13 +73,24 @@ class RatingRepo:
 
     async def summary(self, municipality_id: int) -> list[RatingGroup]:
         """The ratings of every service by village, round by round."""
+        names = ", ".join(Texts.columns(c) for c in ("rr.name", "s.name", "v.name"))
         rows = await self.db.fetchall(
-            "SELECT rr.id, rr.name, s.name, v.name, COUNT(*), SUM(r.score)"
+            f"SELECT rr.id, {names}, COUNT(*), SUM(r.score)"
             " FROM ratings r JOIN rating_services s ON s.id = r.service_id"
             " JOIN rating_rounds rr ON rr.id = s.round_id"
             " LEFT JOIN villages v ON v.id = r.village_id"
-            " WHERE rr.municipality_id = ? GROUP BY rr.id, rr.name, s.position, s.name, v.name"
+            f" WHERE rr.municipality_id = ? GROUP BY rr.id, s.position, {names}"
             " ORDER BY rr.id, s.position, v.name",
             (municipality_id,),
         )
-        return [RatingGroup(*row[:4], int(row[4]), int(row[5])) for row in rows]
+        return [
+            RatingGroup(
+                row[0],
+                Texts.read(row, 1),
+                Texts.read(row, 5),
+                None if row[9] is None else Texts.read(row, 9),
+                int(row[13]),
+                int(row[14]),
+            )
+            for row in rows
+        ]

@@ -21,7 +21,7 @@ from PIL import Image
 
 from bot.core.clock import iso
 from bot.core.rendering.templates import Renderer
-from bot.core.services import demo_budget, projects, voting
+from bot.core.services import demo_budget, hearings, projects, voting
 from bot.core.services.ballot_text import parse_ballot_text
 from bot.core.services.budget_import import import_budget
 from bot.core.services.demo_hearings import SEED_HEARINGS, TZ
@@ -71,7 +71,7 @@ async def fetch(
         return response.status, response.headers.copy(), text, len(raw)
 
 
-def page_url(page: str, lang: str = "en", **query: object) -> str:
+def page_url(page: str, lang: str = "en", /, **query: object) -> str:
     extra = "".join(f"&{k}={v}" for k, v in query.items())
     return f"/m/ak-chiy/{page}?lang={lang}{extra}"
 
@@ -138,7 +138,7 @@ async def test_the_budget_matches_the_database_and_is_drawn_in_the_page(
     # three charts drawn in the page, one bar per line of their tables
     assert html.count("<svg") == 3 and "<img" not in html
     assert html.count("<rect") == len(revenue) + len({n for n, _, _ in spending}) + 4
-    _, _, csv, _ = await fetch(http, site, "/m/ak-chiy/data/budget.csv")
+    _, _, csv, _ = await fetch(http, site, "/m/ak-chiy/data/budget.csv?lang=en")
     assert "2015,1,revenue,Mining company payments,,3800000" in csv
 
 
@@ -261,7 +261,7 @@ async def test_a_secret_poll_shows_only_turnout_while_open_and_no_small_group_af
     status, headers, pb, _ = await fetch(http, site, f"/m/ak-chiy/data/poll-{poll.id}.pb")
     assert status == 200 and "attachment" in headers["Content-Disposition"]
     assert "VOTES" in pb and pb.count("\n1;") + pb.count("\n2;") >= 2
-    _, _, csv, _ = await fetch(http, site, f"/m/ak-chiy/data/poll-{poll.id}.csv")
+    _, _, csv, _ = await fetch(http, site, f"/m/ak-chiy/data/poll-{poll.id}.csv?lang=en")
     assert "village,Sovetskoye,2,,,,,," in csv
 
 
@@ -269,7 +269,8 @@ async def test_service_ratings_by_village_with_the_trend_and_few_ratings_hidden(
     site: Site, data: PublicData, http: aiohttp.ClientSession
 ) -> None:
     _, _, html, _ = await fetch(http, site, page_url("ratings"))
-    tables = re.findall(r"<table>.*?</table>", html, re.S)
+    # the two rounds of tests/public_data.py (the demo's own round comes first)
+    tables = re.findall(r"<table>\s*<caption>\d+\. 202[56]</caption>.*?</table>", html, re.S)
     first = cells(tables[0])
     assert first[0] == [EN["service"], EN["all_villages"], "Ak-Chiy", "Kachybek", "Sovetskoye"]
     # Sovetskoye's 3 are too few, and Kachybek's 5 would give them away (the total minus
@@ -277,8 +278,10 @@ async def test_service_ratings_by_village_with_the_trend_and_few_ratings_hidden(
     assert first[1] == ["Water", "3.0 (14)", "3.0 (6)", EN["too_few"], EN["too_few"]]
     assert cells(tables[1])[1][1] == "4.0 (14)"
     trend = html[html.index(EN["trend"]) :]
-    assert ">4.0<" in trend and ">3.0<" in trend and trend.count("<svg") == 2
-    _, _, csv, _ = await fetch(http, site, "/m/ak-chiy/data/ratings.csv")
+    water = trend[trend.index("<h3>Water</h3>") :]
+    water = water[: water.index("</svg>")]
+    assert ">4.0<" in water and ">3.0<" in water and water.count("<rect") == 2
+    _, _, csv, _ = await fetch(http, site, "/m/ak-chiy/data/ratings.csv?lang=en")
     assert "Water,Sovetskoye,,\n" in csv.replace("\r", "")
 
 
@@ -453,7 +456,14 @@ async def test_earlier_years_and_versions_stay_readable(
     assert "Budget 2016" in html and "4,100,000" in html and "4,000,000" not in html
     _, _, html, _ = await fetch(http, site, page_url("budget", year=2015))
     assert "Budget 2015" in html and "3,800,000" in html
-    _, _, csv, _ = await fetch(http, site, "/m/ak-chiy/data/budget.csv")
+    # its file: the figures of the year and version the page shows
+    link = unescape(re.findall(r'href="(/m/ak-chiy/data/budget\.csv[^"]*)"', html)[0])
+    assert link == "/m/ak-chiy/data/budget.csv?lang=en&year=2015&version=1"
+    _, _, csv, _ = await fetch(http, site, link)
+    assert "2015,1,revenue,Mining company payments,,3800000" in csv and "2016," not in csv
+    status, _, _, _ = await fetch(http, site, "/m/ak-chiy/data/budget.csv?year=2014")
+    assert status == 404
+    _, _, csv, _ = await fetch(http, site, "/m/ak-chiy/data/budget.csv?lang=en")
     assert "2016,2,revenue,Mining company payments,,4000000" in csv
 
 
@@ -480,7 +490,7 @@ async def test_a_deployment_of_many_lists_them_and_keeps_their_pages_apart(
     assert other.name in html and "Ak-Chiy ayil aimak" not in html
 
 
-async def test_older_closed_polls_are_listed_with_their_files_only(
+async def test_closed_polls_page_ten_at_a_time_with_their_results(
     site: Site, data: PublicData, http: aiohttp.ClientSession
 ) -> None:
     now = site.clock.now()
@@ -493,15 +503,112 @@ async def test_older_closed_polls_are_listed_with_their_files_only(
     site.clock.advance(days=30)
     status, _, html, size = await fetch(http, site, page_url("polls"))
     assert status == 200 and size <= LIMIT
-    # the latest closed first, with results; the two that closed first: their files only
+    # the latest 10 closed first, with results; the three that closed first on page 2
     assert html.count(f"<caption>{EN['by_village']}</caption>") == RECENT_CLOSED
-    assert html.index(data.poll.title) < html.index("Question 11") < html.index("Question 0")
-    older = html[html.index("Question 1<") :]
-    assert EN["votes"] not in older and EN["by_village"] not in older
-    for poll in (await site.repos.polls.all(site.municipality.id))[1:3]:
-        assert f'data/poll-{poll.id}.csv">{EN["results_csv"]}' in older
+    assert html.index(data.poll.title) < html.index("Question 11") < html.index("Question 3<")
+    assert "Question 2<" not in html and "Question 0<" not in html
+    assert EN["polls_page"].format(page=1, pages=2) in html
+    assert f'href="/m/ak-chiy/polls?lang=en&amp;page=2" rel="next">{EN["earlier_polls"]}' in html
+    _, _, second, _ = await fetch(http, site, page_url("polls", page=2))
+    assert second.count(f"<caption>{EN['by_village']}</caption>") == 3
+    assert second.index("Question 2<") < second.index("Question 1<") < second.index("Question 0<")
+    assert "Question 3<" not in second and data.poll.title not in second
+    assert f'href="/m/ak-chiy/polls?lang=en" rel="prev">{EN["later_polls"]}' in second
+    assert EN["earlier_polls"] not in second
+    for poll in (await site.repos.polls.all(site.municipality.id))[1:4]:
+        assert f"data/poll-{poll.id}.pb" in second
         status, _, _, _ = await fetch(http, site, f"/m/ak-chiy/data/poll-{poll.id}.pb")
         assert status == 200
+    # a page past the last, or not a number: a polite page, not an error
+    status, _, html, _ = await fetch(http, site, page_url("polls", page=3))
+    assert status == 404 and EN["not_found"] in html
+    status, _, html, _ = await fetch(http, site, page_url("polls", page="x"))
+    assert status == 400 and EN["bad_request"] in html
+
+
+async def test_switching_language_keeps_the_page_s_query(
+    site: Site, data: PublicData, http: aiohttp.ClientSession
+) -> None:
+    later = demo_budget.BUDGET_CSV.replace(",2015,", ",2016,")
+    await import_budget(site.repos, site.municipality, later.encode(), now=site.clock.now())
+    _, _, html, _ = await fetch(http, site, page_url("budget", year=2015, version=1))
+    for lang in ("ky", "ru"):
+        link = f'href="/m/ak-chiy/budget?lang={lang}&amp;year=2015&amp;version=1" hreflang'
+        assert link in html
+    _, _, html, _ = await fetch(http, site, page_url("budget", "ru", year=2015, version=1))
+    assert texts("ru", "public")["budget_of"].format(year=2015) in html
+    assert 'href="/m/ak-chiy/budget?lang=en&amp;year=2015&amp;version=1" hreflang' in html
+    # a parameter the page does not take is not carried (nor kept in its cached copy)
+    _, _, html, _ = await fetch(http, site, page_url("hearings", year=2015))
+    assert 'href="/m/ak-chiy/hearings?lang=ru" hreflang' in html
+    site.clock.advance(days=30)
+    for n in range(RECENT_CLOSED):
+        await create_poll(
+            site.repos, site.municipality, title=f"Question {n}", ballot_type="choose1",
+            options=[OptionSpec("Yes"), OptionSpec("No")], opens_at=site.clock.now(),
+            closes_at=site.clock.now() + timedelta(hours=1), now=site.clock.now(),
+        )  # fmt: skip
+    site.clock.advance(days=1)
+    _, _, html, _ = await fetch(http, site, page_url("polls", "ky", page=2))
+    assert 'href="/m/ak-chiy/polls?lang=en&amp;page=2" hreflang' in html
+
+
+#: what the demo's names are in each language: a village, a project, a funding source,
+#: a budget line
+DEMO_NAMES = {
+    "ky": ("Ак-Чий", "Жолдор: 4,0 км шагыл жана 7 көпүрө", "Жайыт комитети",
+           "Тоо-кен компаниясынын төлөмдөрү"),
+    "ru": ("Ак-Чий", "Дороги: 4,0 км гравия и 7 мостов", "Пастбищный комитет",
+           "Платежи горнодобывающей компании"),
+    "en": ("Ak-Chiy", "Roads: 4.0 km of gravel and 7 bridges", "Pasture committee",
+           "Mining company payments"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["ky", "ru", "en"])
+async def test_names_are_in_the_reader_s_language_on_pages_and_in_files(
+    site: Site, data: PublicData, http: aiohttp.ClientSession, lang: str
+) -> None:
+    village, project, source, revenue = DEMO_NAMES[lang]
+    # (not the villages': "Ak-Chiy ayil aimak" and "Ак-Чий айылдык клубу" are in every one)
+    others = {name for other, names in DEMO_NAMES.items() if other != lang for name in names[1:]}
+    site.clock.advance(days=8)  # the poll closed: its breakdown by village too
+    words = texts(lang, "public")
+    await hearings.create_hearing(
+        site.repos, site.municipality, kind="execution", village="Kachybek", place="Club",
+        agenda="The school hall", starts_at=site.clock.now() + timedelta(days=3),
+        now=site.clock.now(),
+    )  # fmt: skip
+    await site.repos.db.execute("UPDATE hearings SET status = 'published'")
+    pages = {page: (await fetch(http, site, page_url(page, lang)))[2] for page in PAGES}
+    assert village in pages["budget"] and revenue in pages["budget"]
+    assert project in pages["projects"] and source in pages["projects"]
+    assert village in pages["hearings"] and village in pages["ratings"]
+    assert village in pages["polls"]
+    kachybek = {"ky": "Качыбек", "ru": "Качыбек", "en": "Kachybek"}[lang]
+    upcoming = pages["hearings"][: pages["hearings"].index(words["past_hearings"])]
+    assert words["for_village"].format(village=kachybek) in upcoming
+    assert f"{words['place']}: Club" in upcoming
+    assert f"{words['agenda']}: The school hall" in upcoming
+    trend = pages["ratings"][pages["ratings"].index(words["trend"]) :]
+    service, evaluation = {"ky": ("Мектептер", "Кызматтарды"), "ru": ("Школы", "Оценка услуг"),
+                           "en": ("Schools", "Service evaluation")}[lang]  # fmt: skip
+    assert f"<h3>{service}</h3>" in trend and f". {evaluation}" in trend
+    files = {
+        name: (await fetch(http, site, f"/m/ak-chiy/data/{name}?lang={lang}"))[2]
+        for name in (*FILES, f"poll-{data.poll.id}.csv")
+    }
+    assert f"revenue,{revenue}," in files["budget.csv"]
+    assert f",spending by village,,{village}," in files["budget.csv"]
+    assert (
+        f"ROADS,{project}," in files["projects.csv"]
+        or f'ROADS,"{project}",' in files["projects.csv"]
+    )
+    assert f",{source}," in files["projects.csv"]
+    assert f",{village}," in files["hearings.csv"] and f",{village}," in files["ratings.csv"]
+    assert f"village,{village}," in files[f"poll-{data.poll.id}.csv"]
+    for text in (*pages.values(), *files.values()):
+        assert not [name for name in others if name in text]
 
 
 def test_the_texts_have_the_same_keys_in_every_language() -> None:

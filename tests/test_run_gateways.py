@@ -169,9 +169,10 @@ async def test_run_with_smpp(launch: Launch, workdir: Path, http: aiohttp.Client
                 "SMPP_SOURCE_ADDR": "AyilBudget",
             }
         )
-        assert (await civic.wait_healthy(http))["sms"] is True
+        await civic.wait_healthy(http)
         await smsc.wait_bound()
         assert smsc.binds[-1] == (smsc.system_id, smsc.password, True)
+        await sms_health(civic, http, True)
 
         # deliver_sm from a resident → submit_sm with the reply
         assert await smsc.deliver_sms(PHONE, "ME") == [pdu.ESME_ROK]
@@ -198,6 +199,40 @@ async def test_run_with_smpp(launch: Launch, workdir: Path, http: aiohttp.Client
         # stopping unbinds
         await stop_cleanly(civic)
         await smsc.until(lambda: smsc.bound_links == 0)
+
+
+async def sms_health(civic: Civic, http: aiohttp.ClientSession, expected: bool) -> None:
+    """Until ``/healthz`` says ``"sms": expected`` (at most :data:`WITHIN` seconds)."""
+    deadline = time.monotonic() + WITHIN
+    while (await civic.wait_healthy(http))["sms"] is not expected:
+        assert time.monotonic() < deadline, f"/healthz never said sms: {expected}"
+        await asyncio.sleep(0.1)
+
+
+async def test_healthz_says_no_sms_while_smpp_is_not_bound(
+    launch: Launch, http: aiohttp.ClientSession
+) -> None:
+    async with FakeSMSC() as smsc:
+        civic = await launch(
+            {
+                "SMS_GATEWAY": "smpp",
+                "SMPP_HOST": "127.0.0.1",
+                "SMPP_PORT": str(smsc.port),
+                "SMPP_SYSTEM_ID": smsc.system_id,
+                "SMPP_PASSWORD": "wrong",  # (SMPP: at most 8 characters)
+                "SMPP_SOURCE_ADDR": "AyilBudget",
+            }
+        )
+        await civic.wait_healthy(http)
+        await smsc.until(lambda: len(smsc.binds) >= 1, WITHIN)  # refused: ESME_RINVPASWD
+        assert (await civic.wait_healthy(http))["sms"] is False
+        smsc.password = "wrong"  # the operator corrects the account
+        await smsc.until(lambda: smsc.bound_links > 0, WITHIN)  # at the next retry
+        await sms_health(civic, http, True)
+        smsc.password = "changed"  # the link drops and cannot bind again
+        smsc.drop()
+        await sms_health(civic, http, False)
+        await stop_cleanly(civic)
 
 
 # -- a generic HTTP gateway --------------------------------------------------------------

@@ -12,7 +12,7 @@ transaction (:mod:`storage.group_commit`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -43,6 +43,9 @@ class WebContext:
     #: ``bot.channels.telegram.webhook.TelegramChannel``), put there by the channel when
     #: the composition root turns it on: the runtime knows none of them
     channels: dict[str, object] = field(default_factory=dict)
+    #: whether the SMS gateway can carry SMS now (SMPP: a session is bound); None for a
+    #: gateway that is always ready when configured (HTTP ones)
+    sms_ready: Callable[[], bool] | None = None
     #: SMS and status callbacks handled together, one transaction a batch
     batches: GroupCommit = field(init=False, repr=False)
 
@@ -68,7 +71,8 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "status": "ok",
-            "sms": ctx.twilio_validator is not None or ctx.sms_gateway is not None,
+            "sms": (ctx.twilio_validator is not None or ctx.sms_gateway is not None)
+            and (ctx.sms_ready is None or ctx.sms_ready()),
             "telegram": "telegram" in ctx.channels,
             "outbox_pending": await ctx.repos.outbox.pending(),
         }

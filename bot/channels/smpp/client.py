@@ -168,11 +168,16 @@ class SmppChannel:
         if self._task is None:
             self._task = asyncio.create_task(self._keep_bound(), name="smpp-session")
 
+    @property
+    def bound(self) -> bool:
+        """Whether a session is bound now: SMS can go out and come in (``/healthz``)."""
+        return self._bound.is_set()
+
     async def wait_bound(self, within: float) -> bool:
         """Whether a session is bound, waiting ``within`` seconds for one."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._bound.wait(), within)
-        return self._bound.is_set()
+        return self.bound
 
     async def close(self) -> None:
         """Unbind politely and stop reconnecting."""

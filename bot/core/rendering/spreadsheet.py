@@ -14,6 +14,8 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 
+from bot.core.languages import in_language
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
@@ -28,10 +30,16 @@ def safe_cell(value: object) -> object:
     return text
 
 
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """A CSV document (``\\n`` line ends) with every cell passed through :func:`safe_cell`."""
+def csv_text(
+    header: Sequence[str], rows: Iterable[Sequence[object]], language: str | None = None
+) -> str:
+    """A CSV document (``\\n`` line ends) with every cell passed through :func:`safe_cell`;
+    names staff entered (:class:`storage.models.Texts`) in ``language`` (None: as stored)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([safe_cell(cell) for cell in header])
-    writer.writerows([safe_cell(cell) for cell in row] for row in rows)
+    writer.writerows(
+        [safe_cell(in_language(cell, language) if language else cell) for cell in row]
+        for row in rows
+    )
     return out.getvalue()

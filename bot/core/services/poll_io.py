@@ -43,9 +43,11 @@ async def results_csv(
     *,
     now: datetime,
     small_group_min: int = poll_results.SMALL_GROUP_MIN,
+    language: str | None = None,
 ) -> str:
     """Totals per option, then the same per village, gender and age group (no figures
-    for a small group); while the poll is open only the turnout."""
+    for a small group); while the poll is open only the turnout. Names in ``language``
+    (None: as stored)."""
     results = await poll_results.compute(repos, poll, now=now, small_group_min=small_group_min)
     rows: list[list[object]] = []
     for r in sorted(results.options, key=lambda r: r.option.position):
@@ -70,6 +72,7 @@ async def results_csv(
     return csv_text(
         ["dimension", "group", "ballots", "option", "label", "cost", "votes", "score", "selected"],
         rows,
+        language,
     )
 
 

@@ -70,15 +70,16 @@ async def municipalities(repos: Repos) -> list[Municipality]:
     return await repos.municipalities.all()
 
 
-async def municipality(repos: Repos, slug: str) -> Municipality | None:
-    return await repos.municipalities.by_slug(slug)
+async def municipality(
+    repos: Repos, slug: str, *, now: datetime
+) -> tuple[Municipality, str] | None:
+    """The municipality of ``slug`` and what its cached pages depend on (its data
+    version: a page is rendered again when this changes); None: no such one."""
+    return await repos.public.data_version(slug, iso(now))
 
 
-async def data_version(repos: Repos, municipality: Municipality | None, *, now: datetime) -> str:
-    """What a cached page depends on: one municipality's data, or (``None``) the list of
-    municipalities; a page is rendered again when this changes."""
-    if municipality is not None:
-        return await repos.public.data_version(municipality.id, iso(now))
+async def list_version(repos: Repos) -> str:
+    """What the cached list of municipalities depends on."""
     return repr([(m.slug, m.name) for m in await repos.municipalities.all()])
 
 
@@ -230,33 +231,41 @@ async def hearings_view(repos: Repos, municipality: Municipality, *, now: dateti
 class PollView:
     poll: Poll
     state: str  # scheduled, open, closed
-    #: None for a scheduled poll, a closed one that cannot be counted here (no key), or
-    #: an older closed one (``older``)
+    #: None for a scheduled poll or a closed one that cannot be counted here (no key)
     results: poll_results.PollResults | None
-    #: closed before the latest :data:`RECENT_CLOSED`: its results are in its files only
-    older: bool = False
 
 
-#: closed polls shown with their results and breakdowns on the polls page, latest first;
-#: older ones are listed with their files, so the page stays small on a slow line
+#: closed polls on one page of the polls page, with their results and breakdowns, so the
+#: page stays small on a slow line; older ones on the next pages (``?page=``)
 RECENT_CLOSED = 10
 
 
+@dataclass(frozen=True)
+class PollsPage:
+    #: the open and scheduled polls (first page only), then this page's closed ones,
+    #: latest first
+    polls: list[PollView]
+    page: int
+    pages: int
+
+
 async def polls_view(
-    repos: Repos, municipality: Municipality, *, now: datetime, small_group_min: int
-) -> list[PollView]:
-    """Every poll, latest first: turnout only while open (``PollResults.sealed``), the
-    results of the latest :data:`RECENT_CLOSED` closed ones."""
-    views, closed = [], 0
-    for poll in sorted(await repos.polls.all(municipality.id), key=lambda p: p.closes_at,
-                       reverse=True):  # fmt: skip
-        if poll_state(poll, now) == "closed":
-            closed += 1
-            if closed > RECENT_CLOSED:  # without BALLOT_KEY there are no files either
-                views.append(PollView(poll, "closed", None, older=repos.polls.sealing))
-                continue
-        views.append(await poll_view(repos, poll, now=now, small_group_min=small_group_min))
-    return views
+    repos: Repos, municipality: Municipality, *, now: datetime, small_group_min: int,
+    page: int = 1,
+) -> PollsPage | None:  # fmt: skip
+    """Page ``page`` of the polls, latest first: turnout only while open
+    (``PollResults.sealed``), the results of :data:`RECENT_CLOSED` closed ones a page;
+    None for a page past the last."""
+    latest = sorted(await repos.polls.all(municipality.id), key=lambda p: p.closes_at,
+                    reverse=True)  # fmt: skip
+    closed = [p for p in latest if poll_state(p, now) == "closed"]
+    pages = max(1, -(-len(closed) // RECENT_CLOSED))
+    if not 1 <= page <= pages:
+        return None
+    shown = [p for p in latest if poll_state(p, now) != "closed"] if page == 1 else []
+    shown += closed[(page - 1) * RECENT_CLOSED : page * RECENT_CLOSED]
+    views = [await poll_view(repos, p, now=now, small_group_min=small_group_min) for p in shown]
+    return PollsPage(views, page, pages)
 
 
 async def poll_view(repos: Repos, poll: Poll, *, now: datetime, small_group_min: int) -> PollView:
@@ -270,12 +279,15 @@ async def poll_view(repos: Repos, poll: Poll, *, now: datetime, small_group_min:
     return PollView(poll, state, results)
 
 
+def countable(repos: Repos, poll: Poll, *, now: datetime) -> bool:
+    """Whether the poll's results and ballots may be published: it is closed and its
+    ballots can be opened (``BALLOT_KEY`` set)."""
+    return repos.polls.sealing and poll_state(poll, now) == "closed"
+
+
 async def countable_polls(repos: Repos, municipality: Municipality, *, now: datetime) -> list[Poll]:
-    """The closed polls whose results and ballots may be published: all of them where
-    the ballots can be opened (``BALLOT_KEY`` set), none where not."""
-    if not repos.polls.sealing:
-        return []
-    return [p for p in await repos.polls.all(municipality.id) if poll_state(p, now) == "closed"]
+    """The closed polls whose results and ballots may be published (:func:`countable`)."""
+    return [p for p in await repos.polls.all(municipality.id) if countable(repos, p, now=now)]
 
 
 @dataclass(frozen=True)
@@ -318,8 +330,9 @@ async def ratings_view(
 # Open data: the same figures as CSV (bot.core.rendering.spreadsheet: no formulas)
 
 
-def budget_csv(view: BudgetView | None) -> str:
-    """The budget's lines (none at all: the header alone)."""
+def budget_csv(view: BudgetView | None, language: str) -> str:
+    """The budget's lines (none at all: the header alone), names in ``language`` (as are
+    those of every file here)."""
     if view is None:
         return csv_text(BUDGET_HEADER, [])
     year, version = view.budget.year, view.budget.version
@@ -331,10 +344,10 @@ def budget_csv(view: BudgetView | None) -> str:
         [year, version, "spending by village", "", village or "all", amount]
         for village, amount in view.by_village
     ]
-    return csv_text(BUDGET_HEADER, rows)
+    return csv_text(BUDGET_HEADER, rows, language)
 
 
-def projects_csv(views: list[ProjectView]) -> str:
+def projects_csv(views: list[ProjectView], language: str) -> str:
     rows: list[list[object]] = []
     for v in views:
         p = v.project
@@ -346,11 +359,11 @@ def projects_csv(views: list[ProjectView]) -> str:
     return csv_text(
         ["code", "name", "village", "cost", "status", "direct_beneficiaries",
          "indirect_beneficiaries", "source_type", "source_name", "amount"],
-        rows,
+        rows, language,
     )  # fmt: skip
 
 
-def hearings_csv(view: HearingsView) -> str:
+def hearings_csv(view: HearingsView, language: str) -> str:
     """Each past hearing's attendance ("all"), then by village; ``starts_at`` in UTC."""
     rows: list[list[object]] = []
     for r in view.past:
@@ -363,11 +376,13 @@ def hearings_csv(view: HearingsView) -> str:
             for v in view.by_village[h.id]
         ]  # fmt: skip
     return csv_text(
-        ["starts_at", "kind", "place", "village", "participants", "women", "deputies"], rows
+        ["starts_at", "kind", "place", "village", "participants", "women", "deputies"],
+        rows,
+        language,
     )
 
 
-def ratings_csv(view: RatingsView) -> str:
+def ratings_csv(view: RatingsView, language: str) -> str:
     rows: list[list[object]] = []
     for round_name, services in view.rounds.items():
         for row in services:
@@ -377,4 +392,4 @@ def ratings_csv(view: RatingsView) -> str:
                 count = "" if avg is None else avg.count
                 mean = "" if avg is None else round(avg.mean, 2)
                 rows.append([round_name, row.service, village, count, mean])
-    return csv_text(["round", "service", "village", "ratings", "average"], rows)
+    return csv_text(["round", "service", "village", "ratings", "average"], rows, language)

@@ -12,7 +12,7 @@ from bot.core.languages import spellings
 from bot.core.services import audit
 from bot.core.services.audit import CLI, Actor
 from bot.core.services.errors import Refused, ServiceError
-from storage.models import Municipality, RatingService, Resident
+from storage.models import Municipality, RatingService, Resident, Texts
 from storage.repos import Repos
 
 
@@ -111,11 +111,16 @@ class RatingResults:
         ]
 
 
+def _numbered(number: int, name: Texts) -> Texts:
+    """``name`` as ``"<number>. <name>"`` in every language it has."""
+    return Texts(f"{number}. {name}", {k: f"{number}. {v}" for k, v in name.versions.items()})
+
+
 async def results(repos: Repos, municipality: Municipality) -> RatingResults:
     rounds: dict[str, dict[str, dict[str, Average]]] = {}
     totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for group in await repos.ratings.summary(municipality.id):
-        round_name = f"{group.round_id}. {group.round_name}"  # two rounds may share a name
+        round_name = _numbered(group.round_id, group.round_name)  # two may share a name
         service = group.service
         rounds.setdefault(round_name, {}).setdefault(service, {})[group.village or "?"] = Average(
             group.count, group.total
