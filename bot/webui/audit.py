@@ -6,7 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.core.services import audit_view
-from bot.core.services.audit_view import AuditFilter, AuditRefused
+from bot.core.services.audit_view import AuditFilter
+from bot.core.services.errors import Refused
 from bot.webui.base import console_of, page, text
 
 
@@ -26,7 +27,7 @@ async def audit_log(request: web.Request) -> web.Response:
         shown = await audit_view.browse(
             console.repos, console.municipality, wanted, tz=console.renderer.tz
         )
-    except AuditRefused as refused:
+    except Refused as refused:
         return page(request, "audit", status=400, wanted=wanted, shown=None,
                     error=text(request, "audit_" + refused.code))  # fmt: skip
     return page(request, "audit", wanted=wanted, shown=shown)

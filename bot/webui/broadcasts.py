@@ -10,7 +10,8 @@ from aiohttp import web
 from bot.core.languages import LANGUAGES
 from bot.core.services import broadcast, broadcast_desk
 from bot.core.services.audit import Actor
-from bot.core.services.broadcast_desk import VIA, BroadcastForm, BroadcastRefused, Preview
+from bot.core.services.broadcast_desk import VIA, BroadcastForm, Preview
+from bot.core.services.errors import Refused
 from bot.webui.base import ROOT, console_of, field, not_found, page, redirect, staff, text
 
 HERE = f"{ROOT}broadcast"
@@ -58,7 +59,7 @@ async def _composer(
     )  # fmt: skip
 
 
-def _refused(request: web.Request, exc: BroadcastRefused) -> str:
+def _refused(request: web.Request, exc: Refused) -> str:
     return text(request, "broadcast_" + exc.code)
 
 
@@ -74,7 +75,7 @@ async def preview(request: web.Request) -> web.Response:
             console.repos, console.municipality, form, price=console.sms_price,
             tz=console.renderer.tz, now=console.clock.now(),
         )  # fmt: skip
-    except BroadcastRefused as exc:
+    except Refused as exc:
         return await _composer(request, form, status=400, error=_refused(request, exc))
     return await _composer(request, form, preview=shown)
 
@@ -88,7 +89,7 @@ async def send(request: web.Request) -> web.StreamResponse:
             confirmed=await field(request, "confirm", 10) == "yes",
             author=staff(request).resident, tz=console.renderer.tz, now=console.clock.now(),
         )  # fmt: skip
-    except BroadcastRefused as exc:
+    except Refused as exc:
         return await _composer(request, form, status=400, error=_refused(request, exc))
     notice = text(request, "broadcast_queued", recipients=sent.broadcast.recipients)
     return redirect(request, f"{HERE}/{sent.broadcast.id}", notice=notice)
@@ -100,7 +101,7 @@ async def show(request: web.Request) -> web.Response:
         shown = await broadcast_desk.progress(
             console.repos, console.municipality, int(request.match_info["broadcast"])
         )
-    except BroadcastRefused:
+    except Refused:
         return await not_found(request)
     return page(request, "broadcast_progress", progress=broadcast.progress_figures(shown),
                 body=shown.broadcast.body)  # fmt: skip
@@ -114,7 +115,7 @@ async def cancel(request: web.Request) -> web.StreamResponse:
             console.repos, console.municipality, broadcast_id,
             actor=Actor.of(staff(request).resident, VIA), now=console.clock.now(),
         )  # fmt: skip
-    except BroadcastRefused:
+    except Refused:
         return await not_found(request)
     notice = text(request, "broadcast_cancelled", stopped=stopped)
     return redirect(request, f"{HERE}/{broadcast_id}", notice=notice)

@@ -11,8 +11,8 @@ from aiohttp import web
 
 from bot.core.services import hearing_desk, hearings
 from bot.core.services.audit import Actor
-from bot.core.services.errors import ServiceError
-from bot.core.services.hearing_desk import HearingForm, HearingRefused
+from bot.core.services.errors import Refused, ServiceError
+from bot.core.services.hearing_desk import HearingForm
 from bot.webui.base import (
     ROOT,
     console_of,
@@ -52,8 +52,8 @@ def _here(hearing: Hearing) -> str:
     return f"{ROOT}hearings/{hearing.id}"
 
 
-def _refusal(request: web.Request, exc: HearingRefused | ServiceError) -> str:
-    if isinstance(exc, HearingRefused):
+def _refusal(request: web.Request, exc: ServiceError) -> str:
+    if isinstance(exc, Refused):
         return text(request, "hearing_" + exc.code)
     return text(request, "refused", reason=str(exc))
 
@@ -109,7 +109,7 @@ async def create(request: web.Request) -> web.StreamResponse:
             console.repos, console.municipality, form, tz=console.renderer.tz,
             now=console.clock.now(), actor=_actor(request),
         )  # fmt: skip
-    except (HearingRefused, ServiceError) as exc:
+    except ServiceError as exc:
         return await _form_page(
             request, hearing=None, form=form, status=400, error=_refusal(request, exc)
         )
@@ -156,7 +156,7 @@ async def edit(request: web.Request) -> web.StreamResponse:
             console.repos, console.renderer, hearing, form, now=console.clock.now(),
             actor=_actor(request),
         )  # fmt: skip
-    except (HearingRefused, ServiceError) as exc:
+    except ServiceError as exc:
         return await _form_page(
             request, hearing=hearing, form=form, status=400, error=_refusal(request, exc)
         )
@@ -173,7 +173,7 @@ async def publish(request: web.Request) -> web.StreamResponse:
             console.repos, console.renderer, hearing, now=console.clock.now(),
             actor=_actor(request),
         )  # fmt: skip
-    except (HearingRefused, ServiceError) as exc:
+    except ServiceError as exc:
         return await show(request, status=400, error=_refusal(request, exc))
     notice = text(request, "hearing_published_now", count=queued)
     return redirect(request, _here(hearing), notice=notice)
@@ -190,7 +190,7 @@ async def cancel(request: web.Request) -> web.StreamResponse:
             confirmed=await field(request, "confirm", 1) == "1", now=console.clock.now(),
             actor=_actor(request),
         )  # fmt: skip
-    except (HearingRefused, ServiceError) as exc:
+    except ServiceError as exc:
         return await show(request, status=400, error=_refusal(request, exc))
     return redirect(request, _here(hearing), notice=text(request, "hearing_cancelled_now",
                                                           told=told))  # fmt: skip
@@ -207,7 +207,7 @@ async def outcome(request: web.Request) -> web.StreamResponse:
             console.repos, console.renderer, hearing, typed, now=console.clock.now(),
             actor=_actor(request),
         )  # fmt: skip
-    except (HearingRefused, ServiceError) as exc:
+    except ServiceError as exc:
         return await show(request, status=400, error=_refusal(request, exc), typed=typed)
     return redirect(request, _here(hearing), notice=text(request, "hearing_outcome_sent",
                                                           told=told))  # fmt: skip

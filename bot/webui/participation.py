@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.core.services import participation
-from bot.core.services.participation import YearRefused
+from bot.core.services.errors import Refused
 from bot.webui.base import HEADERS, console_of, page, text
 
 
@@ -26,7 +26,7 @@ async def _report(request: web.Request) -> participation.YearReport:
 async def report_page(request: web.Request) -> web.Response:
     try:
         report = await _report(request)
-    except YearRefused:
+    except Refused:
         return page(request, "message", status=400, error=text(request, "participation_bad_year"))
     return page(request, "participation", report=report)
 
@@ -34,7 +34,7 @@ async def report_page(request: web.Request) -> web.Response:
 async def report_csv(request: web.Request) -> web.Response:
     try:
         report = await _report(request)
-    except YearRefused:
+    except Refused:
         return page(request, "message", status=400, error=text(request, "participation_bad_year"))
     body = participation.year_csv(report, console_of(request).renderer.tz)
     name = f"participation-{participation.year_name(report)}.csv"

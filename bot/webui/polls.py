@@ -9,8 +9,8 @@ from aiohttp import web
 
 from bot.core.services import poll_desk
 from bot.core.services.audit import Actor
-from bot.core.services.errors import ServiceError
-from bot.core.services.poll_desk import PollForm, PollRefused
+from bot.core.services.errors import Refused, ServiceError
+from bot.core.services.poll_desk import PollForm
 from bot.core.services.polls import BALLOT_TYPES, RULES
 from bot.webui.base import (
     HEADERS,
@@ -48,8 +48,8 @@ def _here(poll: Poll) -> str:
     return f"{ROOT}polls/{poll.id}"
 
 
-def _refusal(request: web.Request, exc: PollRefused | ServiceError) -> str:
-    if isinstance(exc, PollRefused):
+def _refusal(request: web.Request, exc: ServiceError) -> str:
+    if isinstance(exc, Refused):
         return text(request, "poll_" + exc.code)
     return text(request, "refused", reason=str(exc))
 
@@ -117,7 +117,7 @@ async def create(request: web.Request) -> web.StreamResponse:
             console.repos, console.municipality, form, tz=console.renderer.tz,
             now=console.clock.now(), actor=_actor(request),
         )  # fmt: skip
-    except (PollRefused, ServiceError) as exc:
+    except ServiceError as exc:
         return await _form_page(request, form, status=400, error=_refusal(request, exc))
     return redirect(request, _here(poll), notice=text(request, "poll_created"))
 
@@ -141,7 +141,7 @@ async def open_now(request: web.Request) -> web.StreamResponse:
     try:
         await poll_desk.open_now(console.repos, poll, now=console.clock.now(),
                                  actor=_actor(request))  # fmt: skip
-    except PollRefused as exc:
+    except Refused as exc:
         return await show(request, status=400, error=_refusal(request, exc))
     return redirect(request, _here(poll), notice=text(request, "poll_opened"))
 
@@ -156,7 +156,7 @@ async def close_now(request: web.Request) -> web.StreamResponse:
             console.repos, poll, confirmed=await field(request, "confirm", 1) == "1",
             now=console.clock.now(), actor=_actor(request),
         )  # fmt: skip
-    except PollRefused as exc:
+    except Refused as exc:
         return await show(request, status=400, error=_refusal(request, exc))
     return redirect(request, _here(poll), notice=text(request, "poll_closed"))
 
@@ -172,7 +172,7 @@ async def export(request: web.Request) -> web.StreamResponse:
             console.repos, console.municipality, poll, kind, now=console.clock.now(),
             small_group_min=console.small_group_min,
         )  # fmt: skip
-    except (PollRefused, ServiceError) as exc:
+    except ServiceError as exc:
         return await show(request, status=400, error=_refusal(request, exc))
     name = f"poll-{poll.id}.{kind}"
     return web.Response(

@@ -9,8 +9,8 @@ from aiohttp import web
 
 from bot.core.services import resident_desk
 from bot.core.services.audit import Actor
-from bot.core.services.errors import ServiceError
-from bot.core.services.resident_desk import Correction, ResidentRefused
+from bot.core.services.errors import Refused, ServiceError
+from bot.core.services.resident_desk import Correction
 from bot.webui.base import ROOT, console_of, field, not_found, page, redirect, staff, text
 from storage.models import ROLES, Resident
 
@@ -45,7 +45,7 @@ async def search(request: web.Request) -> web.Response:
         return page(request, "residents", query="", found=None)
     try:
         found = await resident_desk.search(console.repos, console.municipality, query)
-    except ResidentRefused as refused:
+    except Refused as refused:
         return page(request, "residents", status=400, query=query, found=None,
                     error=text(request, "resident_" + refused.code))  # fmt: skip
     return page(request, "residents", query=query, found=found)
@@ -84,7 +84,7 @@ async def correct(request: web.Request) -> web.StreamResponse:
             console.repos, resident, form, now=console.clock.now(),
             actor=Actor.of(staff(request).resident, VIA),
         )  # fmt: skip
-    except ResidentRefused as refused:
+    except Refused as refused:
         return await show(request, status=400, form=form,
                           error=text(request, "resident_" + refused.code))  # fmt: skip
     key = "resident_corrected" if changed else "resident_unchanged"
@@ -106,8 +106,8 @@ async def change_role(request: web.Request) -> web.StreamResponse:
             action == "grant", now=console.clock.now(), actor=Actor.of(member.resident, VIA),
             actor_roles=member.roles,
         )  # fmt: skip
-    except (ResidentRefused, ServiceError) as refused:
-        code = refused.code if isinstance(refused, ResidentRefused) else "bad_role"
+    except ServiceError as refused:
+        code = refused.code if isinstance(refused, Refused) else "bad_role"
         return await show(request, status=400, error=text(request, "resident_" + code))
     done = "resident_role_granted" if action == "grant" else "resident_role_revoked"
     key = done if changed else "resident_unchanged"

@@ -8,18 +8,11 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.clock import iso
+from bot.core.services.errors import Refused
 from storage.models import AuditEntry, Municipality
 from storage.repos import Repos
 
 PAGE = 50
-
-
-class AuditRefused(Exception):
-    """A filter that cannot be read (``code``: bad_date, dates_reversed); nothing shown."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -47,9 +40,9 @@ def _day(text: str) -> date | None:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise AuditRefused("bad_date") from None
+        raise Refused("bad_date") from None
     if len(text) != 10 or not 2000 <= day.year <= 2999:
-        raise AuditRefused("bad_date")
+        raise Refused("bad_date")
     return day
 
 
@@ -62,7 +55,7 @@ async def browse(
 ) -> AuditPage:
     since, until = _day(wanted.since), _day(wanted.until)
     if since and until and until < since:
-        raise AuditRefused("dates_reversed")
+        raise Refused("dates_reversed")
     before = int(wanted.before) if wanted.before.isdigit() and len(wanted.before) < 10 else None
     entries = await repos.audit.page(
         municipality_id=municipality.id,

@@ -5,9 +5,10 @@ segments and an estimated cost; then the command line's own services send it
 (:func:`~bot.core.services.broadcast.create_broadcast`) and stop what still waits
 (:func:`~bot.core.services.broadcast.cancel`).
 
-What a person can get wrong (no text, too long a text, a village that is not one) is refused
-here with a ``code`` the page explains in the staff member's language, before anything is
-changed.
+What a person can get wrong (no text, too long a text, a village that is not one) is
+:class:`~bot.core.services.errors.Refused` here with a ``code`` the page explains in the staff
+member's language, before anything is changed (text_needed, too_long, unknown_audience,
+bad_time, in_past, confirm_needed, unknown_broadcast).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from bot.core.rendering.sms import SmsSize, sms_size
 from bot.core.services import broadcast
 from bot.core.services.audit import Actor
 from bot.core.services.broadcast import MAX_BODY, Invited, Progress, channel_text
-from bot.core.services.errors import ServiceError
+from bot.core.services.errors import Refused, ServiceError
 from bot.core.services.hearing_desk import local_moment
 from storage.models import Hearing, Municipality, Resident
 from storage.repos import Repos
@@ -33,15 +34,6 @@ VIA = "web"
 #: som per SMS segment when SMS_PRICE_PER_SEGMENT is not set (an estimate: set your
 #: provider's price)
 SMS_PRICE = Decimal("2")
-
-
-class BroadcastRefused(Exception):
-    """A broadcast the console will not send; nothing was changed. ``code``: text_needed,
-    too_long, unknown_audience, bad_time, in_past, confirm_needed, unknown_broadcast."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -68,7 +60,7 @@ def _audience(form: BroadcastForm) -> tuple[str | None, Invited | None]:
         return value, None
     if kind in ("invited", "unanswered") and value.isascii() and value.isdecimal():
         return None, Invited(int(value[:9]), unanswered=kind == "unanswered")
-    raise BroadcastRefused("unknown_audience")
+    raise Refused("unknown_audience")
 
 
 def _due(form: BroadcastForm, tz: ZoneInfo, now: datetime) -> datetime | None:
@@ -78,9 +70,9 @@ def _due(form: BroadcastForm, tz: ZoneInfo, now: datetime) -> datetime | None:
     try:
         due = local_moment(form.date, form.time, tz)
     except ValueError:
-        raise BroadcastRefused("bad_time") from None
+        raise Refused("bad_time") from None
     if due <= now:
-        raise BroadcastRefused("in_past")
+        raise Refused("in_past")
     return due
 
 
@@ -125,9 +117,9 @@ class Preview:
 def _body(form: BroadcastForm) -> str:
     body = form.body.strip()
     if not body:
-        raise BroadcastRefused("text_needed")
+        raise Refused("text_needed")
     if any(len(text) > MAX_BODY for text in (body, *form.translations.values())):
-        raise BroadcastRefused("too_long")
+        raise Refused("too_long")
     return body
 
 
@@ -152,7 +144,7 @@ async def preview(
     try:
         recipients = await broadcast.audience(repos, municipality, village, invited)
     except ServiceError:
-        raise BroadcastRefused("unknown_audience") from None
+        raise Refused("unknown_audience") from None
     texts = _translations(form)
     versions = []
     for language in LANGUAGES:
@@ -180,21 +172,21 @@ async def send(
     village, invited = _audience(form)
     due = _due(form, tz, now)
     if not confirmed:
-        raise BroadcastRefused("confirm_needed")
+        raise Refused("confirm_needed")
     try:
         return await broadcast.create_broadcast(
             repos, municipality, body=body, now=now, author=author, via=VIA, village=village,
             invited=invited, due=due, translations=_translations(form),
         )  # fmt: skip
     except ServiceError:
-        raise BroadcastRefused("unknown_audience") from None
+        raise Refused("unknown_audience") from None
 
 
 async def progress(repos: Repos, municipality: Municipality, broadcast_id: int) -> Progress:
     """A broadcast of this municipality, with its messages by status now."""
     found = await repos.broadcasts.get(broadcast_id)
     if found is None or found.municipality_id != municipality.id:
-        raise BroadcastRefused("unknown_broadcast")
+        raise Refused("unknown_broadcast")
     return await broadcast.progress(repos, broadcast_id)
 
 

@@ -3,9 +3,12 @@ own services (:mod:`bot.core.services.hearings`) called with them, and the invit
 with its answers as the page shows it.
 
 What a person can get wrong in a form (a date that is not one, a time already past, no
-place, a hearing already cancelled...) is refused here with a ``code`` the page explains
-in the staff member's language, before anything is changed; the rules themselves stay
-in :mod:`bot.core.services.hearings`, which checks them again.
+place, a hearing already cancelled...) is :class:`~bot.core.services.errors.Refused` here
+with a ``code`` the page explains in the staff member's language, before anything is
+changed (meeting_needed, kind_needed, age_group_pra_only, bad_time, in_past, place_needed,
+too_long, unknown_village, is_cancelled, is_past, not_held_yet, outcome_needed,
+confirm_needed); the rules themselves stay in :mod:`bot.core.services.hearings`, which
+checks them again.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from bot.core.clock import iso
 from bot.core.rendering.templates import Renderer
 from bot.core.services import hearings
 from bot.core.services.audit import Actor
-from bot.core.services.errors import ServiceError
+from bot.core.services.errors import Refused, ServiceError
 from bot.core.services.hearings import Report
 from bot.core.services.municipalities import village_id
 from storage.models import Hearing, Municipality
@@ -27,17 +30,6 @@ from storage.repos import Repos
 MAX_PLACE = 200
 MAX_AGENDA = 2000
 MAX_OUTCOME = 1000
-
-
-class HearingRefused(Exception):
-    """A console request about a hearing refused; nothing was changed. ``code`` names the
-    reason the page explains: meeting_needed, kind_needed, age_group_pra_only, bad_time,
-    in_past, place_needed, too_long, unknown_village, is_cancelled, is_past, not_held_yet,
-    outcome_needed, confirm_needed."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -69,21 +61,19 @@ def _starts_at(form: HearingForm, tz: ZoneInfo, now: datetime) -> datetime:
     try:
         moment = local_moment(form.date, form.time, tz)
     except ValueError:
-        raise HearingRefused("bad_time") from None
+        raise Refused("bad_time") from None
     if moment <= now:
-        raise HearingRefused("in_past")
+        raise Refused("in_past")
     return moment
 
 
-async def known_village(
-    repos: Repos, municipality: Municipality, name: str, refused: type[Exception]
-) -> None:
+async def known_village(repos: Repos, municipality: Municipality, name: str) -> None:
     """``name`` is empty (every village) or one of the municipality's villages, as
     :func:`bot.core.services.municipalities.village_id` finds them."""
     try:
         await village_id(repos, municipality, name or None)
     except ServiceError:
-        raise refused("unknown_village") from None
+        raise Refused("unknown_village") from None
 
 
 def local_start(hearing: Hearing, tz: ZoneInfo) -> datetime:
@@ -93,9 +83,9 @@ def local_start(hearing: Hearing, tz: ZoneInfo) -> datetime:
 
 def _text(value: str, limit: int, *, needed: str | None = None) -> str:
     if needed and not value.strip():
-        raise HearingRefused(needed)
+        raise Refused(needed)
     if len(value) > limit:
-        raise HearingRefused("too_long")
+        raise Refused("too_long")
     return value
 
 
@@ -110,17 +100,17 @@ async def create(
 ) -> Hearing:
     """A new hearing or other meeting, a draft until published (``hearing create``)."""
     if form.meeting not in hearings.MEETINGS:
-        raise HearingRefused("meeting_needed")
+        raise Refused("meeting_needed")
     if form.meeting == "hearing" and form.kind not in hearings.KINDS:
-        raise HearingRefused("kind_needed")
+        raise Refused("kind_needed")
     if form.age_group and (
         form.meeting != "pra" or form.age_group not in hearings.MEETING_AGE_GROUPS
     ):
-        raise HearingRefused("age_group_pra_only")
+        raise Refused("age_group_pra_only")
     starts_at = _starts_at(form, tz, now)
     place = _text(form.place, MAX_PLACE, needed="place_needed")
     agenda = _text(form.agenda, MAX_AGENDA)
-    await known_village(repos, municipality, form.village, HearingRefused)
+    await known_village(repos, municipality, form.village)
     return await hearings.create_hearing(
         repos, municipality, kind=form.kind if form.kind in hearings.KINDS else "",
         starts_at=starts_at, place=place, now=now, village=form.village or None,
@@ -130,7 +120,7 @@ async def create(
 
 def _not_cancelled(hearing: Hearing) -> None:
     if hearing.status == "cancelled":
-        raise HearingRefused("is_cancelled")
+        raise Refused("is_cancelled")
 
 
 async def edit(
@@ -162,8 +152,11 @@ async def publish(
     now (publishing again invites only whoever was not invited yet)."""
     _not_cancelled(hearing)
     if hearing.starts_at <= iso(now):
-        raise HearingRefused("is_past")
-    return await hearings.publish(repos, renderer, hearing, now=now, actor=actor)
+        raise Refused("is_past")
+    try:
+        return await hearings.publish(repos, renderer, hearing, now=now, actor=actor)
+    except Refused as refused:  # cancelled or begun since the page was read
+        raise Refused("is_" + refused.code) from None
 
 
 async def cancel(
@@ -179,7 +172,7 @@ async def cancel(
     told; returns how many."""
     _not_cancelled(hearing)
     if not confirmed:
-        raise HearingRefused("confirm_needed")
+        raise Refused("confirm_needed")
     return await hearings.cancel(repos, renderer, hearing, now=now, actor=actor)
 
 
@@ -196,7 +189,7 @@ async def outcome(
     (``hearing outcome``); returns how many were told."""
     _not_cancelled(hearing)
     if hearing.starts_at > iso(now):
-        raise HearingRefused("not_held_yet")
+        raise Refused("not_held_yet")
     text = _text(text, MAX_OUTCOME, needed="outcome_needed").strip()
     return await hearings.publish_outcome(repos, renderer, hearing, text, now=now, actor=actor)
 

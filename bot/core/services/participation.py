@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.rendering.spreadsheet import csv_text
 from bot.core.services import hearings
+from bot.core.services.errors import Refused
 from bot.core.services.hearings import MEETINGS, Report
 from storage.models import Hearing, Municipality
 from storage.repos import Repos
@@ -26,10 +27,6 @@ from storage.repos import Repos
 COLUMNS = ["date", "meeting", "kind", "age_group", "place", "participants", "women", "deputies"]
 #: the ``year`` that asks for every year at once
 ALL_YEARS = "all"
-
-
-class YearRefused(Exception):
-    """A year that cannot be read; nothing shown."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +68,7 @@ async def year_report(
     elif year.isascii() and year.isdecimal() and len(year) == 4:
         chosen = int(year)
     else:
-        raise YearRefused(year)
+        raise Refused("bad_year", year=year)
     events = [
         await hearings.report(repos, h) for h in held if chosen in (None, _year(h, tz))
     ]  # fmt: skip

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.core.clock import iso
 from bot.core.services import audit, poll_io, poll_results
 from bot.core.services.audit import Actor
+from bot.core.services.errors import Refused
 from bot.core.services.hearing_desk import known_village, local_moment
 from bot.core.services.poll_results import PollResults
 from bot.core.services.polls import BALLOT_TYPES, RULES, OptionSpec, create_poll
@@ -31,15 +32,6 @@ MAX_OPTIONS = 50
 MAX_LABEL = 200
 #: som; a municipality's whole budget is far below
 MAX_SOM = 10**12
-
-
-class PollRefused(Exception):
-    """A console request about a poll refused; nothing was changed. ``code`` names the
-    reason the page explains."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -66,7 +58,7 @@ def _som(text: str) -> int | None:
     if not text:
         return None
     if not (text.isascii() and text.isdecimal()) or int(text) > MAX_SOM:
-        raise PollRefused("bad_som")
+        raise Refused("bad_som")
     return int(text)
 
 
@@ -78,16 +70,16 @@ def _options(form: PollForm, approved: dict[int, Problem]) -> list[OptionSpec]:
         label, costed, cost_text = line.rpartition("=") if "=" in line else (line, "", "")
         label, cost = label.strip(), _som(cost_text) if costed else None
         if not label or len(label) > MAX_LABEL:
-            raise PollRefused("bad_option")
+            raise Refused("bad_option")
         options.append(OptionSpec(label, cost))
     for raw, cost in form.problems.items():
         if not (raw.isascii() and raw.isdecimal() and len(raw) < 10 and int(raw) in approved):
-            raise PollRefused("unknown_problem")
+            raise Refused("unknown_problem")
         options.append(OptionSpec("", _som(cost), int(raw)))
     if len(options) < 2:
-        raise PollRefused("two_options")
+        raise Refused("two_options")
     if len(options) > MAX_OPTIONS:
-        raise PollRefused("too_many_options")
+        raise Refused("too_many_options")
     return options
 
 
@@ -95,7 +87,7 @@ def _moment(day: str, clock: str, tz: ZoneInfo) -> datetime:
     try:
         return local_moment(day, clock, tz)
     except ValueError:
-        raise PollRefused("bad_time") from None
+        raise Refused("bad_time") from None
 
 
 async def approved_problems(repos: Repos, municipality: Municipality) -> list[Problem]:
@@ -114,38 +106,38 @@ async def create(
 ) -> Poll:
     """A new poll (``poll create``): open from the given time (now if none) to its close."""
     if not repos.polls.sealing:
-        raise PollRefused("no_ballot_key")
+        raise Refused("no_ballot_key")
     title = form.title.strip()
     if not title or len(title) > MAX_TITLE:
-        raise PollRefused("title_needed")
+        raise Refused("title_needed")
     if form.ballot_type not in BALLOT_TYPES:
-        raise PollRefused("type_needed")
+        raise Refused("type_needed")
     limit = None
     if form.ballot_type != "choose1":
         if not (form.limit.isascii() and form.limit.isdecimal() and 1 <= int(form.limit) <= 1000):
-            raise PollRefused("limit_needed")
+            raise Refused("limit_needed")
         limit = int(form.limit)
     approved = {p.id: p for p in await approved_problems(repos, municipality)}
     options = _options(form, approved)
     if form.ballot_type in ("approval", "ranked") and limit and limit > len(options):
-        raise PollRefused("limit_too_big")
+        raise Refused("limit_too_big")
     if form.rule and form.rule not in RULES:
-        raise PollRefused("rule_needed")
+        raise Refused("rule_needed")
     budget = _som(form.budget)
     if form.rule in ("greedy", "mes"):
         if not budget:
-            raise PollRefused("budget_needed")
+            raise Refused("budget_needed")
         if any(option.cost is None for option in options):
-            raise PollRefused("costs_needed")
+            raise Refused("costs_needed")
     opens = (
         _moment(form.opens_date, form.opens_time, tz) if form.opens_date or form.opens_time else now
     )
     closes = _moment(form.closes_date, form.closes_time, tz)
     if closes <= now:
-        raise PollRefused("in_past")
+        raise Refused("in_past")
     if closes <= opens:
-        raise PollRefused("closes_before_opens")
-    await known_village(repos, municipality, form.village, PollRefused)
+        raise Refused("closes_before_opens")
+    await known_village(repos, municipality, form.village)
     return await create_poll(
         repos, municipality, title=title, ballot_type=form.ballot_type, options=options,
         opens_at=opens, closes_at=closes, now=now, max_choices=limit,
@@ -156,7 +148,7 @@ async def create(
 async def open_now(repos: Repos, poll: Poll, *, now: datetime, actor: Actor) -> Poll:
     """A scheduled poll opens now (the announcement follows, as at its planned time)."""
     if poll_state(poll, now) != "scheduled":
-        raise PollRefused("not_scheduled")
+        raise Refused("not_scheduled")
     return await _set_times(repos, poll, iso(now), poll.closes_at, now, actor, "poll opened")
 
 
@@ -166,9 +158,9 @@ async def close_now(
     """An open poll closes now, once the staff member confirmed it: no more votes, the
     results can be read (and are published to the electorate, as at its planned close)."""
     if poll_state(poll, now) != "open":
-        raise PollRefused("not_open")
+        raise Refused("not_open")
     if not confirmed:
-        raise PollRefused("confirm_needed")
+        raise Refused("confirm_needed")
     return await _set_times(repos, poll, poll.opens_at, iso(now), now, actor, "poll closed early")
 
 
@@ -215,7 +207,7 @@ async def export(
     """The closed poll's results as CSV, or its ballots as pabulib ``.pb`` (``poll
     export``); before closing nothing but the turnout would show, so nothing is given."""
     if poll_state(poll, now) != "closed":
-        raise PollRefused("not_closed")
+        raise Refused("not_closed")
     if kind == "csv":
         return await poll_io.results_csv(repos, poll, now=now, small_group_min=small_group_min)
     return await poll_io.export_pb(repos, municipality, poll, now=now)

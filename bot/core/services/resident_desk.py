@@ -15,6 +15,7 @@ from bot.core.clock import iso
 from bot.core.phones import InvalidPhone, normalize_phone
 from bot.core.services import audit, roles
 from bot.core.services.audit import Actor
+from bot.core.services.errors import Refused
 from bot.core.services.register_import import GENDERS, MAX_NAME, OLDEST_BIRTH_YEAR
 from storage.models import ROLES, Municipality, Resident, ResidentCard
 from storage.repos import Repos
@@ -23,15 +24,6 @@ from storage.repos import Repos
 MOST_FOUND = 50
 #: the shortest part of a name searched for
 SHORTEST = 2
-
-
-class ResidentRefused(Exception):
-    """A console request about a resident refused; nothing was changed. ``code`` names the
-    reason the page explains."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -48,15 +40,15 @@ def _like(text: str) -> str:
 
 async def search(repos: Repos, municipality: Municipality, query: str) -> list[Resident]:
     """At most :data:`MOST_FOUND` residents; a query shorter than :data:`SHORTEST` finds
-    nobody (:class:`ResidentRefused` ``short``)."""
+    nobody (:class:`Refused` ``short``)."""
     query = " ".join(query.split())
     if len(query) < SHORTEST:
-        raise ResidentRefused("short")
+        raise Refused("short")
     if any(ch.isdigit() for ch in query) and not any(ch.isalpha() for ch in query):
         try:
             phone = normalize_phone(query)
         except InvalidPhone:
-            raise ResidentRefused("bad_phone") from None
+            raise Refused("bad_phone") from None
         found = await repos.residents.by_phone(municipality.id, phone)
         return [found] if found else []
     patterns = {_like(query), _like(query.title())}
@@ -77,16 +69,16 @@ async def correct(
     with the fields changed (not their values). False when nothing changed."""
     name = form.name
     if not name or len(name) > MAX_NAME:
-        raise ResidentRefused("bad_name")
+        raise Refused("bad_name")
     gender = GENDERS.get(form.gender.casefold())
     if gender is None:
-        raise ResidentRefused("bad_gender")
+        raise Refused("bad_gender")
     birth_year = None
     if form.birth_year:
         if not (form.birth_year.isascii() and form.birth_year.isdecimal()) or not (
             OLDEST_BIRTH_YEAR <= int(form.birth_year) <= now.year
         ):
-            raise ResidentRefused("bad_birth_year")
+            raise Refused("bad_birth_year")
         birth_year = int(form.birth_year)
     changed = [
         column
@@ -117,8 +109,8 @@ async def change_role(
     """Grant or revoke a role as ``civic-bot staff grant|revoke`` does; only an admin may.
     False when nothing changed."""
     if "admin" not in actor_roles:
-        raise ResidentRefused("admin_only")
+        raise Refused("admin_only")
     if role not in ROLES:
-        raise ResidentRefused("bad_role")
+        raise Refused("bad_role")
     change = roles.grant if grant else roles.revoke
     return await change(repos, municipality, resident.phone, role, now=now, actor=actor)
