@@ -142,11 +142,11 @@ def server_main(
         from aiogram.client.session.aiohttp import AiohttpSession
         from aiogram.client.telegram import TelegramAPIServer
         from aiohttp import web
-        from twilio.request_validator import RequestValidator
 
         from bot.app import http_app, settle
         from bot.channels.telegram import webhook as telegram_webhook
         from bot.channels.telegram.dispatcher import build_dispatcher
+        from bot.channels.twilio import webhook as twilio_webhook
         from bot.core.clock import SystemClock
         from bot.core.rendering.templates import Renderer
         from bot.core.services.municipalities import choose_municipality
@@ -181,7 +181,6 @@ def server_main(
             renderer=renderer,
             clock=clock,
             municipality=municipality,
-            twilio_validator=RequestValidator(DEFAULT_AUTH_TOKEN),
             public_base_url=PUBLIC,
         )
         dp = build_dispatcher(
@@ -192,6 +191,7 @@ def server_main(
             batches=ctx.batches,
         )
         telegram_webhook.attach(ctx, dp, bot, secret=SECRET)
+        twilio_webhook.attach(ctx, DEFAULT_AUTH_TOKEN, None)
 
         runners = []
         ports = []

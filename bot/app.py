@@ -20,7 +20,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from twilio.request_validator import RequestValidator
 
 from bot.channels.android import AndroidSender, parse_phones
 from bot.channels.android import webhook_handler as android_webhook
@@ -307,13 +306,13 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock | None 
             renderer=renderer,
             clock=clock,
             municipality=municipality,
-            twilio_validator=RequestValidator(settings.twilio_auth_token.get_secret_value())
-            if twilio and settings.twilio_account_sid and settings.twilio_auth_token
-            else None,
-            twilio_account_sid=settings.twilio_account_sid,
             public_base_url=settings.public_base_url,
             sms_gateway=None if twilio else settings.sms_gateway,
         )
+        if twilio and settings.twilio_account_sid and settings.twilio_auth_token:
+            twilio_webhook.attach(
+                ctx, settings.twilio_auth_token.get_secret_value(), settings.twilio_account_sid
+            )
         senders: dict[str, Sender] = {}
         limits: dict[str, ChannelLimit] = {}
         bot = telegram_bot(settings)

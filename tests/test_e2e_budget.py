@@ -25,6 +25,8 @@ from twilio.request_validator import RequestValidator
 
 from bot.app import http_app
 from bot.channels.telegram.dispatcher import build_dispatcher
+from bot.channels.twilio.webhook import NAME as TWILIO
+from bot.channels.twilio.webhook import TwilioChannel
 from bot.core.clock import iso
 from bot.core.rendering.charts import PNG_SIGNATURE, ChartCache
 from bot.core.rendering.sms import sms_size
@@ -118,7 +120,7 @@ async def sms(
         renderer=renderer,
         clock=clock,
         municipality=demo,
-        twilio_validator=RequestValidator(DEFAULT_AUTH_TOKEN),
+        channels={TWILIO: TwilioChannel(RequestValidator(DEFAULT_AUTH_TOKEN))},
         public_base_url=PUBLIC,
     )
     server = TestServer(http_app(ctx), host="127.0.0.1")

@@ -26,6 +26,8 @@ from bot.app import http_app
 from bot.channels.telegram.dispatcher import build_dispatcher
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.twilio.sender import TwilioSender, twilio_client
+from bot.channels.twilio.webhook import NAME as TWILIO
+from bot.channels.twilio.webhook import TwilioChannel
 from bot.core.clock import iso
 from bot.core.rendering.templates import Renderer
 from bot.core.services import attendance, demo_data, hearings
@@ -122,7 +124,7 @@ async def process(
             renderer=renderer,
             clock=clock,
             municipality=municipality,
-            twilio_validator=RequestValidator(DEFAULT_AUTH_TOKEN),
+            channels={TWILIO: TwilioChannel(RequestValidator(DEFAULT_AUTH_TOKEN))},
             public_base_url=PUBLIC,
         )
         server = TestServer(http_app(ctx), host="127.0.0.1")

@@ -37,6 +37,8 @@ from bot.channels.android.webhook import sign
 from bot.channels.gateway_events import GatewayEvents
 from bot.channels.http_gateway import STATUS_OUTCOMES
 from bot.channels.twilio import form as twilio_form
+from bot.channels.twilio.webhook import NAME as TWILIO
+from bot.channels.twilio.webhook import TwilioChannel
 from bot.config import Settings
 from bot.core.clock import iso
 from bot.core.rendering.templates import Renderer
@@ -120,8 +122,7 @@ async def site(
         api,
         secret=SECRET,
         token=TOKEN,
-        twilio_validator=RequestValidator(DEFAULT_AUTH_TOKEN),
-        twilio_account_sid=DEFAULT_ACCOUNT_SID,
+        channels={TWILIO: TwilioChannel(RequestValidator(DEFAULT_AUTH_TOKEN), DEFAULT_ACCOUNT_SID)},
         public_base_url=PUBLIC,
     ) as served:
         yield Site(served.ctx, served.server, served.http)

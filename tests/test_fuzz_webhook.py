@@ -32,6 +32,8 @@ from aiohttp.test_utils import TestServer
 from twilio.request_validator import RequestValidator
 
 from bot.app import http_app
+from bot.channels.twilio.webhook import NAME as TWILIO
+from bot.channels.twilio.webhook import TwilioChannel
 from bot.core.clock import iso
 from bot.core.phones import InvalidPhone, normalize_phone
 from bot.core.rendering.sms import sms_size
@@ -391,7 +393,7 @@ async def web(
         renderer=renderer,
         clock=clock,
         municipality=demo,
-        twilio_validator=RequestValidator(DEFAULT_AUTH_TOKEN),
+        channels={TWILIO: TwilioChannel(RequestValidator(DEFAULT_AUTH_TOKEN))},
         public_base_url=PUBLIC,
     )
     server = TestServer(http_app(ctx), host="127.0.0.1")

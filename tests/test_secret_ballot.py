@@ -25,6 +25,8 @@ from aiohttp.test_utils import TestServer
 from twilio.request_validator import RequestValidator
 
 from bot.app import http_app
+from bot.channels.twilio.webhook import NAME as TWILIO
+from bot.channels.twilio.webhook import TwilioChannel
 from bot.core.rendering.templates import Renderer
 from bot.core.services import demo_data, poll_io, poll_results
 from bot.core.services.errors import ServiceError
@@ -85,7 +87,7 @@ async def town(url: str, *, key: str | None = TEST_BALLOT_KEY) -> AsyncIterator[
             renderer=Renderer("Asia/Bishkek"),
             clock=clock,
             municipality=demo,
-            twilio_validator=RequestValidator(DEFAULT_AUTH_TOKEN),
+            channels={TWILIO: TwilioChannel(RequestValidator(DEFAULT_AUTH_TOKEN))},
             public_base_url=PUBLIC,
         )
         server = TestServer(http_app(ctx), host="127.0.0.1")

@@ -19,6 +19,8 @@ from twilio.request_validator import RequestValidator
 from bot.app import http_app
 from bot.channels.telegram.dispatcher import build_dispatcher, webhook_feed
 from bot.channels.telegram.webhook import NAME, TelegramChannel
+from bot.channels.twilio.webhook import NAME as TWILIO
+from bot.channels.twilio.webhook import TwilioChannel
 from bot.core.rendering.templates import Renderer
 from bot.core.services.municipalities import create_municipality
 from bot.core.services.polls import OptionSpec, create_poll
@@ -105,10 +107,11 @@ async def tenant(
         renderer=renderer,
         clock=clock,
         municipality=municipality,
-        twilio_validator=RequestValidator(DEFAULT_AUTH_TOKEN),
-        twilio_account_sid=DEFAULT_ACCOUNT_SID,
         public_base_url=PUBLIC,
-        channels={NAME: TelegramChannel("webhook", f"secret-of-{slug}", webhook_feed(dp, bot))},
+        channels={
+            NAME: TelegramChannel("webhook", f"secret-of-{slug}", webhook_feed(dp, bot)),
+            TWILIO: TwilioChannel(RequestValidator(DEFAULT_AUTH_TOKEN), DEFAULT_ACCOUNT_SID),
+        },
     )
     server = TestServer(http_app(ctx), host="127.0.0.1")
     await server.start_server()

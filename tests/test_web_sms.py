@@ -18,6 +18,8 @@ from aiohttp.test_utils import TestServer
 from twilio.request_validator import RequestValidator
 
 from bot.app import http_app
+from bot.channels.twilio.webhook import NAME as TWILIO
+from bot.channels.twilio.webhook import TwilioChannel
 from bot.core.clock import iso
 from bot.core.rendering.templates import Renderer
 from bot.core.services import demo_data, residents
@@ -85,8 +87,7 @@ async def web(
         renderer=renderer,
         clock=clock,
         municipality=demo,
-        twilio_validator=RequestValidator(DEFAULT_AUTH_TOKEN),
-        twilio_account_sid=DEFAULT_ACCOUNT_SID,
+        channels={TWILIO: TwilioChannel(RequestValidator(DEFAULT_AUTH_TOKEN), DEFAULT_ACCOUNT_SID)},
         public_base_url=PUBLIC,
     )
     server = TestServer(http_app(ctx), host="127.0.0.1")
@@ -442,8 +443,7 @@ async def test_the_same_sid_at_another_municipality_is_its_own_message(
         renderer=renderer,
         clock=clock,
         municipality=other,
-        twilio_validator=RequestValidator(DEFAULT_AUTH_TOKEN),
-        twilio_account_sid=DEFAULT_ACCOUNT_SID,
+        channels={TWILIO: TwilioChannel(RequestValidator(DEFAULT_AUTH_TOKEN), DEFAULT_ACCOUNT_SID)},
         public_base_url=PUBLIC,
     )
     form = _stop()

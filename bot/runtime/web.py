@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from aiohttp import web
-from twilio.request_validator import RequestValidator
 
 from bot.core.clock import Clock
 from bot.core.rendering.templates import Renderer
@@ -32,16 +31,14 @@ class WebContext:
     renderer: Renderer
     clock: Clock
     municipality: Municipality
-    twilio_validator: RequestValidator | None = None
-    #: our Twilio account: a request naming another is refused (None: any well-formed one)
-    twilio_account_sid: str | None = None
     public_base_url: str | None = None
     #: the SMS gateway other than Twilio that serves this process (``android``, ``smpp``,
     #: ``http``; ``bot.channels.gateway_events``), None for Twilio
     sms_gateway: str | None = None
     #: each channel's own state, by the channel's name (``"telegram"``:
-    #: ``bot.channels.telegram.webhook.TelegramChannel``), put there by the channel when
-    #: the composition root turns it on: the runtime knows none of them
+    #: ``bot.channels.telegram.webhook.TelegramChannel``, ``"twilio"``:
+    #: ``bot.channels.twilio.webhook.TwilioChannel``), put there by the channel when the
+    #: composition root turns it on: the runtime knows none of them
     channels: dict[str, object] = field(default_factory=dict)
     #: whether the SMS gateway can carry SMS now (SMPP: a session is bound); None for a
     #: gateway that is always ready when configured (HTTP ones)
@@ -71,7 +68,7 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "status": "ok",
-            "sms": (ctx.twilio_validator is not None or ctx.sms_gateway is not None)
+            "sms": ("twilio" in ctx.channels or ctx.sms_gateway is not None)
             and (ctx.sms_ready is None or ctx.sms_ready()),
             "telegram": "telegram" in ctx.channels,
             "outbox_pending": await ctx.repos.outbox.pending(),

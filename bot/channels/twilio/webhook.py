@@ -15,6 +15,7 @@ import hmac
 import logging
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from aiohttp import web
@@ -25,9 +26,36 @@ from bot.channels.twilio.sender import UNSUBSCRIBED
 from bot.core.phones import sender_phone
 from bot.outbox import status as delivery_status
 from bot.runtime.inbound import Recorded, answer_once
-from bot.runtime.web import CTX, handle_sms
+from bot.runtime.web import CTX, WebContext, handle_sms
 
 log = logging.getLogger(__name__)
+
+#: the channel's name: its key in ``WebContext.channels``
+NAME = "twilio"
+
+
+@dataclass(frozen=True)
+class TwilioChannel:
+    """Twilio's state in the web server's context (``WebContext.channels[NAME]``)."""
+
+    #: checks ``X-Twilio-Signature`` with our auth token
+    validator: RequestValidator
+    #: our Twilio account: a request naming another is refused (None: any well-formed one)
+    account_sid: str | None = None
+
+
+def attach(ctx: WebContext, auth_token: str, account_sid: str | None) -> TwilioChannel:
+    """Have the webhooks of ``ctx`` take the requests Twilio signs with ``auth_token``
+    (until then every Twilio request is refused 403)."""
+    channel = TwilioChannel(RequestValidator(auth_token), account_sid)
+    ctx.channels[NAME] = channel
+    return channel
+
+
+def channel_of(ctx: WebContext) -> TwilioChannel | None:
+    channel = ctx.channels.get(NAME)
+    return channel if isinstance(channel, TwilioChannel) else None
+
 
 #: Twilio's message statuses → the outbox's
 TWILIO_STATUS = {
@@ -52,8 +80,9 @@ async def _signed_form(
     answered 403; a body that is no form (not UTF-8, a name twice) or a signed form that
     is malformed (re-cut: see :mod:`bot.channels.twilio.form`), 400: nothing is done with either."""
     ctx = request.app[CTX]
+    twilio = channel_of(ctx)
     signature = request.headers.get("X-Twilio-Signature")
-    if ctx.twilio_validator is None or not signature:
+    if twilio is None or not signature:
         log.warning("Twilio request refused: missing signature")
         raise web.HTTPForbidden(text="signature")
     try:
@@ -64,10 +93,10 @@ async def _signed_form(
     if len(form) != len(posted):
         raise web.HTTPBadRequest(text="not a form")
     base = (ctx.public_base_url or f"{request.scheme}://{request.host}").rstrip("/")
-    if not _signature_ok(ctx.twilio_validator, base + request.path_qs, form, signature):
+    if not _signature_ok(twilio.validator, base + request.path_qs, form, signature):
         log.warning("Twilio request refused: wrong signature")
         raise web.HTTPForbidden(text="signature")
-    why = problem(form, ctx.twilio_account_sid)
+    why = problem(form, twilio.account_sid)
     if why is not None:
         log.warning("Twilio request refused, signed but malformed: %s", why)
         raise web.HTTPBadRequest(text="malformed")
