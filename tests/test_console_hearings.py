@@ -12,7 +12,9 @@ from datetime import timedelta
 import pytest
 
 from bot.core.rendering.templates import Renderer
-from bot.core.services import demo_data, hearings
+from bot.core.services import demo_data, hearing_desk, hearings
+from bot.core.services.audit import CLI
+from bot.core.services.errors import Refused
 from bot.webui.texts import texts
 from tests.conftest import FakeClock, table_snapshot
 from tests.console_site import SMS_STAFF, Site, console_site
@@ -249,3 +251,21 @@ async def test_no_input_on_the_hearings_pages_yields_a_server_error(site: Site) 
                      "/staff/hearings/999999999/edit"):  # fmt: skip
             assert await c.get(path) in (404, 405), path
             assert c.says(KY["not_found"])
+
+
+async def test_a_hearing_cancelled_since_the_page_was_read_is_refused_as_the_page_says(
+    site: Site, renderer: Renderer
+) -> None:
+    """The page read the hearing as a draft; someone (the command line) cancelled it since:
+    publishing is refused with the code the hearings page explains, and nobody is invited."""
+    async with client(site) as c:
+        await c.sign_in()
+        await c.get("/staff/hearings/new")
+        await c.post("/staff/hearings/new", _form(site))
+    read = await hearings.get_hearing(site.repos, site.municipality, await _latest_hearing_id(site))
+    await hearings.cancel(site.repos, renderer, read, now=site.clock.now())
+    before = await table_snapshot(site.repos, *CHANGED)
+    with pytest.raises(Refused) as refused:
+        await hearing_desk.publish(site.repos, renderer, read, now=site.clock.now(), actor=CLI)
+    assert refused.value.code == "is_cancelled" and "hearing_is_cancelled" in KY
+    assert before == await table_snapshot(site.repos, *CHANGED)
