@@ -203,6 +203,7 @@ def sample(feature: str, language: str) -> dict[str, Any]:
     data: dict[str, dict[str, Any]] = {
         "help": help_page(language, {"staff", "monitor"}),
         "broadcast_queued": {"id": 1234, "recipients": 3728},
+        "tg_broadcast_stopped": {"stopped": 1203},
         "broadcast_confirm": {
             "counts": {"telegram": 1203, "sms": 2525},
             "recipients": 3728,

@@ -32,8 +32,8 @@ from storage.models import Broadcast, Municipality, Resident
 from storage.repos import Repos
 from tests.conftest import FakeClock
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.fakes.webhooks import telegram_message_update
-from tests.telegram_helpers import feed_update
+from tests.fakes.webhooks import telegram_callback_update, telegram_message_update
+from tests.telegram_helpers import buttons, feed_update
 
 STAFF_USER = 5_000_001
 FIRST = 20
@@ -122,14 +122,27 @@ def expected(renderer: Renderer, language: str = "ru", **counts: int) -> str:
 
 
 def edits(api: FakeTelegramAPI) -> list[dict[str, Any]]:
-    return [call.params for call in api.calls("editMessageText") if call.status == 200]
+    """The progress editor's edits (after the Confirm that made the counts the progress
+    message: :func:`start_broadcast`)."""
+    return [call.params for call in api.calls("editMessageText") if call.status == 200][1:]
+
+
+def staff_messages(api: FakeTelegramAPI) -> list[Any]:
+    return [c for c in api.calls("sendMessage") if c.params["chat_id"] == STAFF_USER]
 
 
 async def start_broadcast(feed, api: FakeTelegramAPI, clock: FakeClock) -> dict[str, Any]:
-    """Broadcast from Telegram; return the reply (the progress message) as the fake has it."""
+    """Broadcast from Telegram and confirm it; return the progress message as the fake
+    has it."""
     await feed(telegram_message_update("BROADCAST Hearing on Friday <10:00>", STAFF_USER))
-    [reply] = [c for c in api.calls("sendMessage") if c.params["chat_id"] == STAFF_USER]
-    return reply.response["result"]
+    [asked] = staff_messages(api)
+    message_id = asked.response["result"]["message_id"]
+    await feed(telegram_callback_update("bd:1:go", STAFF_USER, message_id=message_id))
+    # the counts become the progress message, with its Cancel button
+    [edit] = [c for c in api.calls("editMessageText") if c.params["chat_id"] == STAFF_USER]
+    assert edit.params["message_id"] == message_id
+    assert [b["callback_data"] for b in buttons(edit.params)] == ["bs:1"]
+    return edit.response["result"]
 
 
 async def test_staff_watch_the_broadcast_drain_in_one_message(
@@ -228,10 +241,10 @@ async def test_a_429_pauses_the_editor_for_retry_after_then_it_catches_up(
     api.fail_next("editMessageText", 429, retry_after=7)
     clock.advance(seconds=3)
     assert await editor.tick() == 0
-    assert len(api.calls("editMessageText")) == 1  # refused
+    assert len(api.calls("editMessageText")) == 2  # the Confirm's, and this one refused
     clock.advance(seconds=6)
     assert await editor.tick() == 0
-    assert len(api.calls("editMessageText")) == 1  # still paused: not even asked
+    assert len(api.calls("editMessageText")) == 2  # still paused: not even asked
     await worker.drain_channel("telegram")
     clock.advance(seconds=1)
     assert await editor.tick() == 1  # straight to the latest counts
@@ -269,7 +282,7 @@ async def test_not_modified_and_network_errors_are_handled(
     for _ in range(3):
         clock.advance(seconds=3)
         assert await editor.tick() == 0
-    assert len(api.calls("editMessageText")) == 3
+    assert len(api.calls("editMessageText")) == 1 + 3  # the Confirm's, then the editor's
 
 
 async def test_sms_staff_still_get_the_short_queued_reply(
@@ -284,6 +297,10 @@ async def test_sms_staff_still_get_the_short_queued_reply(
         channel="sms",
         now=clock.now(),
     )
+    handled = await handle_text(
+        repos, renderer, municipality=demo, phone=demo_data.ADMIN_PHONE, text="YES",
+        channel="sms", now=clock.now(),
+    )  # fmt: skip
     assert handled.broadcast_id == 1
     assert handled.text.startswith("Жарыя №1 ")
     assert (await repos.broadcasts.get(1)).progress_message_id is None  # type: ignore[union-attr]

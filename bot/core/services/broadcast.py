@@ -307,10 +307,12 @@ def progress_figures(progress: Progress) -> dict[str, Any]:
 
 async def render_progress(
     repos: Repos, renderer: Renderer, broadcast_id: int, language: str
-) -> str:
-    """The progress message as it should read now (Telegram HTML)."""
+) -> tuple[str, bool]:
+    """The progress message as it should read now (Telegram HTML), and whether nothing
+    waits any more (its Cancel button goes)."""
     figures = progress_figures(await progress(repos, broadcast_id))
-    return renderer.render(PROGRESS_TEMPLATE, language, "telegram", **figures)
+    text = renderer.render(PROGRESS_TEMPLATE, language, "telegram", **figures)
+    return text, figures["done"]
 
 
 async def remember_progress_message(
