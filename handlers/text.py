@@ -174,13 +174,13 @@ async def handle_text(
     if resident is None:
         resident = await residents.identify(repos, municipality, phone)
     language = resident.language if resident else parsed.language or municipality.default_language
-    if parsed.name is None:
-        reply = Reply(parsed.problem or "unknown")
-    elif resident is None:
-        reply = Reply("unregistered")
+    if resident is None:
+        reply = Reply("unregistered" if parsed.name else parsed.problem or "unknown")
     else:
         ctx = Context(repos, municipality, resident, parsed.args, now, channel)
-        reply = await _confirm_draft(ctx, parsed.name) or await HANDLERS[parsed.name](ctx)
+        reply = await _confirm_draft(ctx, parsed.name) or (
+            await HANDLERS[parsed.name](ctx) if parsed.name else Reply(parsed.problem or "unknown")
+        )
     # Who and what, never the text or the phone: residents are logged by id, and never
     # beside an answer (YES/NO/MAYBE is logged as "rsvp").
     log.info(

@@ -347,7 +347,7 @@ def make_messages(world: World) -> list[Message]:
         messages.insert(at, asked)
         # confirmed a little later (not in the same burst of concurrent requests)
         yes = Message(f"SM{rng.getrandbits(128):032x}", world.staff[0], "ИЙЕ")
-        messages.insert(messages.index(asked) + 4 * CONCURRENCY, yes)
+        messages.insert(messages.index(asked) + CONCURRENCY + 1, yes)
     return messages
 
 
@@ -765,6 +765,8 @@ async def check_changes(
         model.counts[parsed.name or parsed.problem or "?"] += 1
         if rid is not None and parsed.name is not None:
             model.apply(rid, parsed)
+        elif rid is not None:
+            model.drafts.pop(rid, None)  # a text the bot does not know drops a draft too
 
     # --- residents: only language / opted_out (and updated_at) of those who asked
     after_residents = keyed(after, "residents", "id")
