@@ -19,6 +19,8 @@ class Reply:
     language: str | None = None
     #: the broadcast this command queued (Telegram shows its live progress instead)
     broadcast_id: int | None = None
+    #: the broadcast draft this command awaits confirmation of (Telegram: Confirm / Cancel)
+    draft_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ class Handled:
     command: str
     resident_id: int | None
     broadcast_id: int | None = None
+    draft_id: int | None = None
 
 
 async def _help(ctx: Context) -> Reply:
@@ -71,12 +72,34 @@ async def _broadcast(ctx: Context) -> Reply:
     if not ctx.args:
         return Reply("broadcast_usage")
     try:
-        progress = await broadcast.create_broadcast(
-            ctx.repos, ctx.municipality, body=ctx.args, now=ctx.now, author=ctx.resident,
-            via=ctx.channel,
-        )  # fmt: skip
+        proposal = await broadcast.propose(
+            ctx.repos, ctx.municipality, ctx.resident, body=ctx.args, now=ctx.now
+        )
     except ServiceError:
         return Reply("broadcast_usage")
+    data = {
+        "counts": proposal.counts,
+        "recipients": proposal.recipients,
+        "yes": KEYWORDS["yes"][ctx.resident.language][0],
+        "minutes": int(broadcast.DRAFT_TTL.total_seconds() // 60),
+    }
+    return Reply("broadcast_confirm", data, draft_id=proposal.draft_id)
+
+
+async def _confirm_draft(ctx: Context, parsed_name: str | None) -> Reply | None:
+    """A staff member's message after their BROADCAST: a bare YES in time queues it (the
+    reply to it); anything else drops it, queues nothing and is handled as usual (None)."""
+    draft = await ctx.repos.broadcasts.open_draft(ctx.resident.id)
+    if draft is None:
+        return None
+    if parsed_name != "yes" or ctx.args:
+        await broadcast.drop(ctx.repos, ctx.resident, draft.id, now=ctx.now)
+        return None
+    progress = await broadcast.confirm(
+        ctx.repos, ctx.municipality, ctx.resident, draft.id, now=ctx.now, via=ctx.channel
+    )
+    if progress is None:
+        return Reply("broadcast_expired")
     queued = progress.broadcast
     data = {"id": queued.id, "recipients": queued.recipients}
     return Reply("broadcast_queued", data, broadcast_id=queued.id)
@@ -151,13 +174,13 @@ async def handle_text(
     if resident is None:
         resident = await residents.identify(repos, municipality, phone)
     language = resident.language if resident else parsed.language or municipality.default_language
-    if parsed.name is None:
-        reply = Reply(parsed.problem or "unknown")
-    elif resident is None:
-        reply = Reply("unregistered")
+    if resident is None:
+        reply = Reply("unregistered" if parsed.name else parsed.problem or "unknown")
     else:
         ctx = Context(repos, municipality, resident, parsed.args, now, channel)
-        reply = await HANDLERS[parsed.name](ctx)
+        reply = await _confirm_draft(ctx, parsed.name) or (
+            await HANDLERS[parsed.name](ctx) if parsed.name else Reply(parsed.problem or "unknown")
+        )
     # Who and what, never the text or the phone: residents are logged by id, and never
     # beside an answer (YES/NO/MAYBE is logged as "rsvp").
     log.info(
@@ -169,4 +192,4 @@ async def handle_text(
     )
     text = renderer.render(reply.template, reply.language or language, channel, **reply.data)
     command = parsed.name or parsed.problem or "unknown"
-    return Handled(text, command, resident and resident.id, reply.broadcast_id)
+    return Handled(text, command, resident and resident.id, reply.broadcast_id, reply.draft_id)

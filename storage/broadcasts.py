@@ -35,9 +35,63 @@ class ProgressMessage:
     language: str
 
 
+@dataclass(frozen=True, slots=True)
+class BroadcastDraft:
+    """A staff member's BROADCAST before they confirm it (not queued yet)."""
+
+    id: int
+    author_id: int
+    body: str
+    created_at: str
+
+
 class BroadcastRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def create_draft(
+        self, *, municipality_id: int, author_id: int, body: str, now: str
+    ) -> int:
+        """A new draft for ``author_id``; their drafts still open are closed (replaced)."""
+        await self.close_drafts(author_id, now=now)
+        return await self.db.insert(
+            "INSERT INTO broadcast_drafts (municipality_id, author_id, body, created_at)"
+            " VALUES (?, ?, ?, ?) RETURNING id",
+            (municipality_id, author_id, body, now),
+        )
+
+    async def open_draft(self, author_id: int) -> BroadcastDraft | None:
+        """The author's draft awaiting confirmation, if any."""
+        row = await self.db.fetchone(
+            "SELECT id, author_id, body, created_at FROM broadcast_drafts"
+            " WHERE author_id = ? AND closed_at IS NULL ORDER BY id DESC LIMIT 1",
+            (author_id,),
+        )
+        return None if row is None else BroadcastDraft(*row)
+
+    async def get_draft(self, draft_id: int) -> BroadcastDraft | None:
+        """An open draft by id (None once closed)."""
+        row = await self.db.fetchone(
+            "SELECT id, author_id, body, created_at FROM broadcast_drafts"
+            " WHERE id = ? AND closed_at IS NULL",
+            (draft_id,),
+        )
+        return None if row is None else BroadcastDraft(*row)
+
+    async def close_draft(self, draft_id: int, *, now: str) -> bool:
+        """Close an open draft (to queue it, or dropped); False if it was closed
+        already: a second tap of Confirm finds it so and queues nothing."""
+        changed = await self.db.execute(
+            "UPDATE broadcast_drafts SET closed_at = ? WHERE id = ? AND closed_at IS NULL",
+            (now, draft_id),
+        )
+        return changed > 0
+
+    async def close_drafts(self, author_id: int, *, now: str) -> None:
+        await self.db.execute(
+            "UPDATE broadcast_drafts SET closed_at = ? WHERE author_id = ? AND closed_at IS NULL",
+            (now, author_id),
+        )
 
     async def create(
         self,

@@ -203,6 +203,13 @@ def sample(feature: str, language: str) -> dict[str, Any]:
     data: dict[str, dict[str, Any]] = {
         "help": help_page(language, {"staff", "monitor"}),
         "broadcast_queued": {"id": 1234, "recipients": 3728},
+        "tg_broadcast_stopped": {"stopped": 1203},
+        "broadcast_confirm": {
+            "counts": {"telegram": 1203, "sms": 2525},
+            "recipients": 3728,
+            "yes": {"ky": "ИЙЕ", "ru": "ДА", "en": "YES"}[language],
+            "minutes": 10,
+        },
         "console_code": {"code": "042917", "minutes": 10},
         "broadcast_progress": {
             "id": 1234,

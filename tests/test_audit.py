@@ -161,9 +161,13 @@ async def test_a_broadcast_by_text_names_the_staff_member_and_channel(
 ) -> None:
     admin = await resident(repos, demo, demo_data.ADMIN_PHONE)
     start = await last_id(repos)
-    handled = await handle_text(
+    await handle_text(
         repos, renderer, municipality=demo, phone=demo_data.ADMIN_PHONE,
         text="BROADCAST Water is off on Monday", channel="sms", now=clock.now(),
+    )  # fmt: skip
+    handled = await handle_text(
+        repos, renderer, municipality=demo, phone=demo_data.ADMIN_PHONE,
+        text="YES", channel="sms", now=clock.now(),
     )  # fmt: skip
     assert handled.broadcast_id is not None
     [row] = await trail(repos, start)

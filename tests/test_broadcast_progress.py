@@ -32,8 +32,8 @@ from storage.models import Broadcast, Municipality, Resident
 from storage.repos import Repos
 from tests.conftest import FakeClock
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.fakes.webhooks import telegram_message_update
-from tests.telegram_helpers import feed_update
+from tests.fakes.webhooks import telegram_callback_update, telegram_message_update
+from tests.telegram_helpers import buttons, feed_update
 
 STAFF_USER = 5_000_001
 FIRST = 20
@@ -122,14 +122,27 @@ def expected(renderer: Renderer, language: str = "ru", **counts: int) -> str:
 
 
 def edits(api: FakeTelegramAPI) -> list[dict[str, Any]]:
-    return [call.params for call in api.calls("editMessageText") if call.status == 200]
+    """The progress editor's edits (after the Confirm that made the counts the progress
+    message: :func:`start_broadcast`)."""
+    return [call.params for call in api.calls("editMessageText") if call.status == 200][1:]
+
+
+def staff_messages(api: FakeTelegramAPI) -> list[Any]:
+    return [c for c in api.calls("sendMessage") if c.params["chat_id"] == STAFF_USER]
 
 
 async def start_broadcast(feed, api: FakeTelegramAPI, clock: FakeClock) -> dict[str, Any]:
-    """Broadcast from Telegram; return the reply (the progress message) as the fake has it."""
+    """Broadcast from Telegram and confirm it; return the progress message as the fake
+    has it."""
     await feed(telegram_message_update("BROADCAST Hearing on Friday <10:00>", STAFF_USER))
-    [reply] = [c for c in api.calls("sendMessage") if c.params["chat_id"] == STAFF_USER]
-    return reply.response["result"]
+    [asked] = staff_messages(api)
+    message_id = asked.response["result"]["message_id"]
+    await feed(telegram_callback_update("bd:1:go", STAFF_USER, message_id=message_id))
+    # the counts become the progress message, with its Cancel button
+    [edit] = [c for c in api.calls("editMessageText") if c.params["chat_id"] == STAFF_USER]
+    assert edit.params["message_id"] == message_id
+    assert [b["callback_data"] for b in buttons(edit.params)] == ["bs:1"]
+    return edit.response["result"]
 
 
 async def test_staff_watch_the_broadcast_drain_in_one_message(
@@ -228,10 +241,10 @@ async def test_a_429_pauses_the_editor_for_retry_after_then_it_catches_up(
     api.fail_next("editMessageText", 429, retry_after=7)
     clock.advance(seconds=3)
     assert await editor.tick() == 0
-    assert len(api.calls("editMessageText")) == 1  # refused
+    assert len(api.calls("editMessageText")) == 2  # the Confirm's, and this one refused
     clock.advance(seconds=6)
     assert await editor.tick() == 0
-    assert len(api.calls("editMessageText")) == 1  # still paused: not even asked
+    assert len(api.calls("editMessageText")) == 2  # still paused: not even asked
     await worker.drain_channel("telegram")
     clock.advance(seconds=1)
     assert await editor.tick() == 1  # straight to the latest counts
@@ -269,7 +282,7 @@ async def test_not_modified_and_network_errors_are_handled(
     for _ in range(3):
         clock.advance(seconds=3)
         assert await editor.tick() == 0
-    assert len(api.calls("editMessageText")) == 3
+    assert len(api.calls("editMessageText")) == 1 + 3  # the Confirm's, then the editor's
 
 
 async def test_sms_staff_still_get_the_short_queued_reply(
@@ -284,6 +297,10 @@ async def test_sms_staff_still_get_the_short_queued_reply(
         channel="sms",
         now=clock.now(),
     )
+    handled = await handle_text(
+        repos, renderer, municipality=demo, phone=demo_data.ADMIN_PHONE, text="YES",
+        channel="sms", now=clock.now(),
+    )  # fmt: skip
     assert handled.broadcast_id == 1
     assert handled.text.startswith("Жарыя №1 ")
     assert (await repos.broadcasts.get(1)).progress_message_id is None  # type: ignore[union-attr]
@@ -368,3 +385,89 @@ def test_the_limit_holds_at_the_provider_whatever_the_latency() -> None:
     assert starts[-1] - starts[0] < 119 / 30 + 0.1  # and hardly slower than the limit
     # a chat's next message: a full second after its last one completed
     assert limiter.key_delay("chat119") == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------- confirm and cancel
+
+CONFIRM_TEXTS = {
+    "ky": ("Жарыя <b>12</b> кишиге: Telegram 8, SMS 4. Жөнөтөлүбү?", "Жарыя жокко чыгарылды"),
+    "ru": ("Рассылка <b>12</b> получателям: Telegram 8, SMS 4. Отправить?", "Рассылка отменена"),
+    "en": ("Broadcast to <b>12</b> residents: Telegram 8, SMS 4. Send it?", "Broadcast cancelled"),
+}
+
+
+async def ask(feed, api: FakeTelegramAPI, repos: Repos, language: str, clock: FakeClock) -> int:
+    """BROADCAST from the staff member reading ``language``: the id of the message with
+    the counts by channel and Confirm / Cancel under it; nothing queued yet."""
+    admin = await repos.residents.by_telegram(1, STAFF_USER)
+    assert admin is not None
+    await repos.residents.set_language(admin.id, language, now=iso(clock.now()))
+    await feed(telegram_message_update("BROADCAST Hearing on Friday", STAFF_USER))
+    asked = staff_messages(api)[-1]
+    assert asked.params["text"] == CONFIRM_TEXTS[language][0]
+    assert [b["callback_data"] for b in buttons(asked.params)] == ["bd:1:go", "bd:1:drop"]
+    assert await repos.db.fetchval("SELECT COUNT(*) FROM outbox") == 0
+    return asked.response["result"]["message_id"]
+
+
+@pytest.mark.parametrize("language", ["ky", "ru", "en"])
+async def test_a_double_tapped_confirm_queues_the_broadcast_once(
+    feed, api: FakeTelegramAPI, repos: Repos, clock: FakeClock, staff: Resident, language: str
+) -> None:
+    message_id = await ask(feed, api, repos, language, clock)
+    tap = functools.partial(telegram_callback_update, "bd:1:go", STAFF_USER, message_id=message_id)
+    await feed(tap())
+    await feed(tap())
+    assert await repos.db.fetchval("SELECT COUNT(*) FROM broadcasts") == 1
+    assert await repos.db.fetchval("SELECT COUNT(*) FROM outbox") == AUDIENCE
+    second = api.calls("answerCallbackQuery")[-1].params
+    assert second.get("text")  # said: nothing more was sent
+
+
+@pytest.mark.parametrize("language", ["ky", "ru", "en"])
+async def test_cancel_under_the_counts_queues_nothing(
+    feed, api: FakeTelegramAPI, repos: Repos, clock: FakeClock, staff: Resident, language: str
+) -> None:
+    message_id = await ask(feed, api, repos, language, clock)
+    await feed(telegram_callback_update("bd:1:drop", STAFF_USER, message_id=message_id))
+    [edit] = api.calls("editMessageText")
+    assert edit.params["text"].startswith(CONFIRM_TEXTS[language][1])
+    assert not buttons(edit.params)
+    # Confirm tapped after Cancel: still nothing
+    await feed(telegram_callback_update("bd:1:go", STAFF_USER, message_id=message_id))
+    assert await repos.db.fetchval("SELECT COUNT(*) FROM broadcasts") == 0
+    assert await repos.db.fetchval("SELECT COUNT(*) FROM outbox") == 0
+
+
+async def test_cancel_under_the_progress_stops_what_waits_and_the_button_goes(
+    feed,
+    api: FakeTelegramAPI,
+    repos: Repos,
+    renderer: Renderer,
+    clock: FakeClock,
+    staff: Resident,
+    worker: OutboxWorker,
+    editor: ProgressEditor,
+) -> None:
+    reply = await start_broadcast(feed, api, clock)
+    await worker.drain_channel("sms")
+    clock.advance(seconds=3)
+    assert await editor.tick() == 1
+    assert [b["callback_data"] for b in buttons(edits(api)[-1])] == ["bs:1"]  # still waiting
+    # a resident who is not staff cannot cancel it
+    resident = await repos.residents.by_id(FIRST)
+    assert resident is not None and resident.telegram_user_id is not None
+    await feed(telegram_callback_update("bs:1", resident.telegram_user_id, message_id=1))
+    assert await repos.db.fetchval("SELECT COUNT(*) FROM outbox WHERE status = 'queued'") == LINKED
+    # staff tap Cancel: what waits (the Telegram messages) will not go
+    tap = telegram_callback_update("bs:1", STAFF_USER, message_id=reply["message_id"])
+    await feed(tap)
+    answer = api.calls("answerCallbackQuery")[-1].params
+    assert answer["text"] == f"Рассылка отменена: {LINKED} сообщений не будут отправлены."
+    assert await repos.db.fetchval("SELECT COUNT(*) FROM outbox WHERE status = 'queued'") == 0
+    assert await worker.drain_channel("telegram") == 0
+    clock.advance(seconds=3)
+    assert await editor.tick() == 1
+    final = edits(api)[-1]
+    assert final["text"] == expected(renderer, sent=AUDIENCE - LINKED, failed=LINKED)
+    assert not buttons(final)  # done: no Cancel any more

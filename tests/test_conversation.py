@@ -97,7 +97,13 @@ async def test_staff_broadcast_by_text_queues_one_message_per_opted_in_resident(
     say, repos: Repos, demo: Municipality
 ) -> None:
     await say("STOP")  # resident 1 opts out
+    before = await table_snapshot(repos, "broadcasts", "outbox")
     reply = await say("РАССЫЛКА Слушания по бюджету в пятницу", phone=demo_data.ADMIN_PHONE)
+    # first who it would reach, by channel; nothing goes before the YES
+    assert reply.startswith("Жарыя 3\xa0727 кишиге: Telegram 0, SMS 3\xa0727.")
+    assert "10 мүнөттүн ичинде ИЙЕ деп жооп бериңиз" in reply
+    assert await table_snapshot(repos, "broadcasts", "outbox") == before
+    reply = await say("ИЙЕ", phone=demo_data.ADMIN_PHONE)
     assert reply == "Жарыя №1 3\xa0727 кишиге жөнөтүлүүдө."
     assert await repos.db.fetchval("SELECT COUNT(*) FROM outbox WHERE broadcast_id = 1") == 3727
     resident = await repos.residents.by_phone(demo.id, RESIDENT)
@@ -106,9 +112,52 @@ async def test_staff_broadcast_by_text_queues_one_message_per_opted_in_resident(
         await repos.db.fetchval("SELECT COUNT(*) FROM outbox WHERE resident_id = ?", (resident.id,))
         == 0
     )
+    # a second YES queues nothing more (it is an answer to no invitation)
+    await say("ИЙЕ", phone=demo_data.ADMIN_PHONE)
+    assert await repos.db.fetchval("SELECT COUNT(*) FROM broadcasts") == 1
     assert await say("BROADCAST", phone=demo_data.ADMIN_PHONE) == (
         "Жарыя: ЖАРЫЯ [текст] (1600 белгиге чейин)."
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "command", "yes", "asks", "queued"),
+    [
+        ("ky", "ЖАРЫЯ", "ИЙЕ", "ИЙЕ деп жооп бериңиз", "Жарыя №1 "),
+        ("ru", "РАССЫЛКА", "ДА", "ответьте ДА в течение 10 минут", "Рассылка №1: "),
+        ("en", "BROADCAST", "YES", "Reply YES within 10 minutes", "Broadcast 1: "),
+    ],
+)
+async def test_a_broadcast_by_sms_goes_only_on_a_yes_within_ten_minutes(
+    say,
+    repos: Repos,
+    clock: FakeClock,
+    language: str,
+    command: str,
+    yes: str,
+    asks: str,
+    queued: str,
+) -> None:
+    admin = demo_data.ADMIN_PHONE
+    await say(f"LANG {language}", phone=admin)
+    before = await table_snapshot(repos, "broadcasts", "outbox")
+    # another reply than YES: nothing queued, and a YES after it confirms nothing
+    for other in ("HELP", "what?"):  # a command, or a text the bot does not know
+        assert asks in await say(f"{command} Water off", phone=admin)
+        await say(other, phone=admin)
+        await say(yes, phone=admin)
+        assert await table_snapshot(repos, "broadcasts", "outbox") == before
+    # a YES after ten minutes: too late, said so, nothing queued
+    await say(f"{command} Water off", phone=admin)
+    clock.advance(minutes=10, seconds=1)
+    late = await say(yes, phone=admin)
+    assert late.split()[0] in {"Жарыя", "Рассылка", "This"} and "№" not in late
+    assert await table_snapshot(repos, "broadcasts", "outbox") == before
+    # in time: queued once
+    await say(f"{command} Water off", phone=admin)
+    clock.advance(minutes=9)
+    assert (await say(yes, phone=admin)).startswith(queued)
+    assert await repos.db.fetchval("SELECT COUNT(*) FROM broadcasts") == 1
 
 
 async def test_default_language_is_kyrgyz(say) -> None:

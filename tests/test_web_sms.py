@@ -318,10 +318,12 @@ async def test_concurrent_duplicates_are_handled_once(
 async def test_a_recut_replay_of_a_signed_broadcast_is_refused(
     web: Web, repos: Repos, demo: Municipality
 ) -> None:
-    """Twilio joins names and values with no separator: a captured BROADCAST whose
+    """Twilio joins names and values with no separator: a captured BROADCAST's YES whose
     ``NumMedia=0`` is dropped and ``NumMedia0`` appended to ``MessageSid`` carries the
     same signature, and a MessageSid never seen. It must not go out a second time."""
-    captured = twilio_inbound_form(demo_data.ADMIN_PHONE, OUR_NUMBER, "BROADCAST Water off")
+    asked = twilio_inbound_form(demo_data.ADMIN_PHONE, OUR_NUMBER, "BROADCAST Water off")
+    assert (await web.post("/sms/twilio", asked))[0] == 200
+    captured = twilio_inbound_form(demo_data.ADMIN_PHONE, OUR_NUMBER, "YES")  # it goes
     status, _ = await web.post("/sms/twilio", captured)
     assert status == 200
     queued = len((await table_snapshot(repos, "outbox"))["outbox"])

@@ -397,12 +397,12 @@ async def test_updates_arriving_together_are_each_handled_once(
     assert len(await telegram_rows(repos)) == 20
 
 
-async def test_a_staff_broadcast_by_text_gets_its_progress_message(
+async def test_a_staff_broadcast_by_text_asks_first_then_gets_its_progress_message(
     live: Web, api: FakeTelegramAPI, repos: Repos, demo: Municipality, clock: FakeClock
 ) -> None:
-    """``BROADCAST`` typed by staff: queued for everyone, and the reply is the live
-    progress message, which the bot sends itself (it is edited later): the webhook's
-    answer is empty."""
+    """``BROADCAST`` typed by staff: the webhook's answer is who it would reach, by
+    channel, with Confirm / Cancel (nothing queued); Confirm queues it for everyone and
+    the counts become the live progress message."""
     admin = await repos.residents.by_phone(demo.id, demo_data.ADMIN_PHONE)
     assert admin is not None
     await repos.residents.link_telegram(admin.id, USER, now=iso(clock.now()))
@@ -410,30 +410,37 @@ async def test_a_staff_broadcast_by_text_gets_its_progress_message(
     delivery = await api.deliver_webhook(
         update, url=str(live.server.make_url("/telegram/webhook")), secret=SECRET, token=TOKEN
     )
-    assert delivery.status == 200 and delivery.answer is None
-    (progress,) = api.calls("sendMessage")
-    assert progress.content_type != "webhook-answer" and progress.chat_id == USER
-    assert "Hearing" not in progress.params["text"]  # counts, not the text
+    assert delivery.status == 200 and delivery.answer is not None
+    asked = delivery.answer.params
+    assert asked["text"].startswith("Жарыя <b>3\xa0728</b> кишиге: Telegram 1, SMS 3\xa0727.")
+    data = [b["callback_data"] for row in asked["reply_markup"]["inline_keyboard"] for b in row]
+    assert data == ["bd:1:go", "bd:1:drop"]
+    assert await repos.db.fetchval("SELECT COUNT(*) FROM outbox") == 0
+    tap = telegram_callback_update("bd:1:go", USER, update_id=901_011, message_id=77)
+    assert await live.post(tap) == 200
+    (progress,) = api.calls("editMessageText")
+    assert progress.params["message_id"] == 77 and "Hearing" not in progress.params["text"]
     queued = await repos.db.fetchval("SELECT COUNT(*) FROM outbox WHERE status = 'queued'")
     assert queued > 1000
-    assert await telegram_rows(repos) == [("901010", "broadcast", "")]
 
 
 async def test_a_broadcast_whose_progress_message_fails_is_queued_once(
     live: Web, api: FakeTelegramAPI, repos: Repos, demo: Municipality, clock: FakeClock
 ) -> None:
     """Telegram refuses the progress message (500): the broadcast is queued all the same,
-    the update answered 200 (no retry that would queue it again), and a repeated
+    the Confirm answered 200 (no retry that would queue it again), and a repeated
     delivery changes nothing."""
     admin = await repos.residents.by_phone(demo.id, demo_data.ADMIN_PHONE)
     assert admin is not None
     await repos.residents.link_telegram(admin.id, USER, now=iso(clock.now()))
-    api.fail_next("sendMessage", status=500)
     update = telegram_message_update("BROADCAST Hearing on Friday", USER, update_id=901_020)
     assert await live.deliver(api, update) == 200
+    api.fail_next("editMessageText", status=500)
+    tap = telegram_callback_update("bd:1:go", USER, update_id=901_021, message_id=77)
+    assert await live.post(tap) == 200
     queued = await repos.db.fetchval("SELECT COUNT(*) FROM outbox")
     assert queued > 1000
-    assert await live.deliver(api, update) == 200
+    assert await live.post(tap) == 200
     assert await repos.db.fetchval("SELECT COUNT(*) FROM broadcasts") == 1
     assert await repos.db.fetchval("SELECT COUNT(*) FROM outbox") == queued
 

@@ -16,6 +16,7 @@ from aiogram import Router
 from handlers.telegram import (
     act_form,
     acts,
+    broadcasts,
     budget,
     contact,
     hearing_form,
@@ -38,6 +39,7 @@ FEATURES = (
     voting,
     hearing_form,
     hearing_publish,
+    broadcasts,
     hearings,
     act_form,  # before acts and budget: typed words in an act are the act's text
     acts,

@@ -12,17 +12,14 @@ from __future__ import annotations
 import logging
 
 from aiogram import Router
-from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, Message, Update
 
-from bot.core.services import broadcast
 from bot.core.services.inbound import AlreadyRecorded
 from handlers.inbound import handle_and_record
-from handlers.telegram import screens
+from handlers.telegram import broadcasts, screens
 from handlers.telegram.filters import LINKED, PlainText, has_text
-from handlers.telegram.screens import callback_chat, text_answer
+from handlers.telegram.screens import callback_chat
 from handlers.telegram.turn import Turn
 from handlers.text import Handled
 from storage.group_commit import GroupCommit
@@ -54,8 +51,7 @@ async def command(
     text, resident, chat_id = message.text, turn.linked, message.chat.id
 
     def as_answer(handled: Handled) -> str:
-        # a staff broadcast's reply is its progress message, sent after the commit
-        return "" if handled.broadcast_id is not None else text_answer(chat_id, handled.text)
+        return broadcasts.command_answer(handled, chat_id, turn.labels)
 
     try:
         # one transaction with the other text commands of the moment (SMS too)
@@ -77,37 +73,9 @@ async def command(
     except AlreadyRecorded:
         return None  # handled and answered before (the webhook answers a repeat itself)
     if answered.handled.broadcast_id is not None:  # staff: the live progress message
-        await show_progress(turn, answered.handled, chat_id)
+        await broadcasts.show_progress(turn, answered.handled.broadcast_id, chat_id)
         return None
-    return screens.Screen(answered.handled.text).method(chat_id)
-
-
-async def show_progress(turn: Turn, handled: Handled, chat_id: int) -> None:
-    """After a staff member's ``BROADCAST`` has committed: the progress message, sent
-    (and edited as the messages go out) in place of a reply. If Telegram refuses it the
-    broadcast goes out all the same (``civic-bot broadcast status`` shows its progress):
-    the update must not fail, or Telegram's retry would queue the broadcast again."""
-    if handled.broadcast_id is None:
-        return
-    try:
-        text = await broadcast.render_progress(
-            turn.repos, turn.renderer, handled.broadcast_id, turn.language
-        )
-        sent = await turn.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
-        await broadcast.remember_progress_message(
-            turn.repos,
-            handled.broadcast_id,
-            chat_id=chat_id,
-            message_id=sent.message_id,
-            text=text,
-            now=turn.now,
-        )
-    except TelegramAPIError as error:
-        log.warning(
-            "broadcast %s: the progress message could not be sent (%s)",
-            handled.broadcast_id,
-            type(error).__name__,
-        )
+    return broadcasts.command_screen(answered.handled, turn.labels()).method(chat_id)
 
 
 async def unlinked(message: Message, turn: Turn) -> SendMessage:

@@ -18,6 +18,7 @@ each goes).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,9 +28,9 @@ from bot.channels.telegram.dispatcher import make_turn
 from bot.runtime.inbound import Recorded, answer_once
 from bot.runtime.web import WebContext
 from handlers.inbound import Answered, handle_and_record
+from handlers.telegram.broadcasts import command_answer, show_progress
 from handlers.telegram.filters import feature_keywords, for_text_commands
-from handlers.telegram.screens import text_answer
-from handlers.telegram.text import show_progress
+from handlers.telegram.screens import labels as labels_of
 from handlers.text import Handled
 from storage.models import Resident
 
@@ -105,7 +106,7 @@ class TextLane:
         if answered.handled.broadcast_id is not None:  # staff: the live progress message
             data = self._dp.workflow_data
             turn = make_turn(data, self._bot, web.repos, web.municipality, resident, None)
-            await show_progress(turn, answered.handled, message.chat_id)
+            await show_progress(turn, answered.handled.broadcast_id, message.chat_id)
         return answered.reply
 
     async def _handle(self, message: TextMessage, key: str) -> tuple[Resident, Answered] | None:
@@ -120,10 +121,8 @@ class TextLane:
             return None  # a form's answer: the dispatcher's
 
         def as_answer(handled: Handled) -> str:
-            # a staff broadcast's reply is its progress message, sent after the commit
-            if handled.broadcast_id is not None:
-                return ""
-            return text_answer(message.chat_id, handled.text)
+            labels = functools.partial(labels_of, web.renderer, resident.language)
+            return command_answer(handled, message.chat_id, labels)
 
         answered = await handle_and_record(
             web.repos,

@@ -1,8 +1,8 @@
 """Live progress of a broadcast for its author: one Telegram message, edited in place.
 
-When staff broadcast from Telegram, the reply is the progress message (sent by the text
-handler, ``handlers.telegram.text.show_progress``); its chat and message id are kept on
-the broadcast. :class:`ProgressEditor` then looks
+When staff confirm a broadcast in Telegram, the reply is the progress message (sent by
+``handlers.telegram.broadcasts.show_progress``, with a Cancel button while messages
+wait); its chat and message id are kept on the broadcast. :class:`ProgressEditor` then looks
 every few seconds for broadcasts whose outbox rows changed since its last look, renders
 the counts again in the author's language and edits the message only when the text
 would change. Edits are few (at most one per broadcast per look), so they go straight
@@ -30,6 +30,8 @@ from aiogram.exceptions import (
 from bot.core.clock import Clock, iso
 from bot.core.rendering.templates import Renderer
 from bot.core.services import broadcast
+from handlers.telegram import screens
+from handlers.telegram.broadcasts import stop_keyboard
 from storage.broadcasts import ProgressMessage
 from storage.repos import Repos
 
@@ -60,12 +62,12 @@ class ProgressEditor:
         checked_at = iso(now - broadcast.PROGRESS_SETTLE)
         edited = 0
         for target in await self.repos.broadcasts.progress_due(self.municipality_id):
-            text = await broadcast.render_progress(
+            text, done = await broadcast.render_progress(
                 self.repos, self.renderer, target.broadcast_id, target.language
             )
             if text != target.text:
                 try:
-                    edited += await self._edit(target, text)
+                    edited += await self._edit(target, text, done)
                 except TelegramRetryAfter as exc:
                     log.info("broadcast progress: rate limited, pausing %ss", exc.retry_after)
                     self._resume_at = now + timedelta(seconds=exc.retry_after)
@@ -78,14 +80,20 @@ class ProgressEditor:
             )
         return edited
 
-    async def _edit(self, target: ProgressMessage, text: str) -> int:
-        """Edit the message; 1 if edited, 0 if there is nothing (more) to do about it."""
+    async def _edit(self, target: ProgressMessage, text: str, done: bool) -> int:
+        """Edit the message, with its Cancel button until ``done``; 1 if edited, 0 if
+        there is nothing (more) to do about it."""
+        markup = None
+        if not done:
+            labels = screens.labels(self.renderer, target.language)
+            markup = stop_keyboard(labels, target.broadcast_id)
         try:
             await self.bot.edit_message_text(
                 text=text,
                 chat_id=target.chat_id,
                 message_id=target.message_id,
                 parse_mode=ParseMode.HTML,
+                reply_markup=markup,
             )
         except TelegramBadRequest as exc:
             if "message is not modified" in exc.message:

@@ -158,6 +158,70 @@ async def audience(
     return counts
 
 
+#: how long a BROADCAST waits for its author's confirmation (YES by SMS, or Confirm)
+DRAFT_TTL = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A BROADCAST awaiting its author's confirmation, and who it would reach."""
+
+    draft_id: int
+    counts: dict[str, int]
+
+    @property
+    def recipients(self) -> int:
+        return sum(self.counts.values())
+
+
+async def propose(
+    repos: Repos, municipality: Municipality, author: Resident, *, body: str, now: datetime
+) -> Proposal:
+    """Keep ``body`` as the author's draft (replacing one still open) and count who it
+    would reach by channel; nothing is queued before :func:`confirm`."""
+    await require_staff(repos, author)
+    body = body.strip()
+    if not body or len(body) > MAX_BODY:
+        raise ServiceError("the broadcast text is empty or too long")
+    counts = await audience(repos, municipality)
+    draft_id = await repos.broadcasts.create_draft(
+        municipality_id=municipality.id, author_id=author.id, body=body, now=iso(now)
+    )
+    return Proposal(draft_id, counts)
+
+
+async def confirm(
+    repos: Repos,
+    municipality: Municipality,
+    author: Resident,
+    draft_id: int,
+    *,
+    now: datetime,
+    via: str,
+) -> Progress | None:
+    """Queue the author's draft ``draft_id``; None if it is not theirs, was confirmed or
+    dropped already (a double tap queues once) or waited longer than :data:`DRAFT_TTL`."""
+    draft = await repos.broadcasts.get_draft(draft_id)
+    if draft is None or draft.author_id != author.id:
+        return None
+    async with repos.db.transaction():
+        if not await repos.broadcasts.close_draft(draft_id, now=iso(now)):
+            return None
+        if now - datetime.fromisoformat(draft.created_at) > DRAFT_TTL:
+            return None
+        return await create_broadcast(
+            repos, municipality, body=draft.body, now=now, author=author, via=via
+        )
+
+
+async def drop(repos: Repos, author: Resident, draft_id: int, *, now: datetime) -> bool:
+    """Cancel the author's draft: nothing is queued. False if it was no longer open."""
+    draft = await repos.broadcasts.get_draft(draft_id)
+    if draft is None or draft.author_id != author.id:
+        return False
+    return await repos.broadcasts.close_draft(draft_id, now=iso(now))
+
+
 @dataclass(frozen=True)
 class Invited:
     """A broadcast's audience: those invited to a hearing (``unanswered``: only who has
@@ -243,10 +307,12 @@ def progress_figures(progress: Progress) -> dict[str, Any]:
 
 async def render_progress(
     repos: Repos, renderer: Renderer, broadcast_id: int, language: str
-) -> str:
-    """The progress message as it should read now (Telegram HTML)."""
+) -> tuple[str, bool]:
+    """The progress message as it should read now (Telegram HTML), and whether nothing
+    waits any more (its Cancel button goes)."""
     figures = progress_figures(await progress(repos, broadcast_id))
-    return renderer.render(PROGRESS_TEMPLATE, language, "telegram", **figures)
+    text = renderer.render(PROGRESS_TEMPLATE, language, "telegram", **figures)
+    return text, figures["done"]
 
 
 async def remember_progress_message(
