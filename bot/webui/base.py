@@ -26,6 +26,7 @@ from bot.core.clock import Clock
 from bot.core.rendering.templates import Renderer
 from bot.core.services import hearings
 from bot.core.services.attendance import CheckInWindow
+from bot.core.services.audit import WEB
 from bot.core.services.broadcast_desk import SMS_PRICE
 from bot.core.services.console import Policy, Staff, staff_of
 from bot.core.services.poll_results import SMALL_GROUP_MIN
@@ -36,6 +37,8 @@ from storage.models import Hearing, Municipality
 from storage.repos import Repos
 
 ROOT = "/staff/"
+#: staff actions from the console are audit-logged as done "via web"
+VIA = WEB
 SESSION_COOKIE = "civic_staff"
 PRE_CSRF_COOKIE = "civic_staff_csrf"
 FLASH_COOKIE = "civic_staff_flash"

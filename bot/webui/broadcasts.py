@@ -10,9 +10,9 @@ from aiohttp import web
 from bot.core.languages import LANGUAGES
 from bot.core.services import broadcast, broadcast_desk
 from bot.core.services.audit import Actor
-from bot.core.services.broadcast_desk import VIA, BroadcastForm, Preview
+from bot.core.services.broadcast_desk import BroadcastForm, Preview
 from bot.core.services.errors import Refused
-from bot.webui.base import ROOT, console_of, field, not_found, page, redirect, staff, text
+from bot.webui.base import ROOT, VIA, console_of, field, not_found, page, redirect, staff, text
 
 HERE = f"{ROOT}broadcast"
 ONE = r"/broadcast/{broadcast:\d{1,9}}"

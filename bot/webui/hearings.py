@@ -15,6 +15,7 @@ from bot.core.services.errors import Refused, ServiceError
 from bot.core.services.hearing_desk import HearingForm
 from bot.webui.base import (
     ROOT,
+    VIA,
     console_of,
     field,
     hearing_of,
@@ -26,8 +27,6 @@ from bot.webui.base import (
 )
 from storage.models import Hearing
 
-#: staff actions from the console are audit-logged as done "via web"
-VIA = "web"
 HEARING = r"/hearings/{hearing:\d{1,9}}"
 
 

@@ -19,10 +19,9 @@ from bot.core.services.audit import Actor
 from bot.core.services.budget_import import BudgetReport
 from bot.core.services.csv_input import ImportRejected, LineError
 from bot.core.services.register_import import ImportReport
-from bot.webui.base import ROOT, console_of, language, page, redirect, staff, text
+from bot.webui.base import ROOT, VIA, console_of, language, page, redirect, staff, text
 from bot.webui.texts import texts
 
-VIA = "web"
 #: a file waits this long for its confirmation
 KEPT = timedelta(minutes=30)
 #: files waiting at most (the oldest goes first)

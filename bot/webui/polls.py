@@ -15,6 +15,7 @@ from bot.core.services.polls import BALLOT_TYPES, RULES
 from bot.webui.base import (
     HEADERS,
     ROOT,
+    VIA,
     console_of,
     field,
     not_found,
@@ -25,7 +26,6 @@ from bot.webui.base import (
 )
 from storage.models import Poll
 
-VIA = "web"
 POLL = r"/polls/{poll:\d{1,9}}"
 
 

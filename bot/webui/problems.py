@@ -10,9 +10,8 @@ from aiohttp import web
 from bot.core.services import problem_desk, problems
 from bot.core.services.audit import Actor
 from bot.core.services.errors import ServiceError
-from bot.webui.base import ROOT, console_of, field, page, redirect, staff, text
+from bot.webui.base import ROOT, VIA, console_of, field, page, redirect, staff, text
 
-VIA = "web"
 PROBLEM = r"/problems/{problem:\d{1,9}}"
 HERE = ROOT + "problems"
 

@@ -13,11 +13,21 @@ from bot.core.services import monitoring, projects, public_site
 from bot.core.services.audit import Actor
 from bot.core.services.budget_import import STATUSES
 from bot.core.services.errors import Refused, ServiceError
-from bot.webui.base import HEADERS, ROOT, console_of, field, not_found, page, redirect, staff, text
+from bot.webui.base import (
+    HEADERS,
+    ROOT,
+    VIA,
+    console_of,
+    field,
+    not_found,
+    page,
+    redirect,
+    staff,
+    text,
+)
 from bot.webui.public.photos import thumbnail_response
 from storage.models import Project
 
-VIA = "web"
 #: a staff page's photo: kept by the staff member's browser only (an act never changes)
 PRIVATE_DAY = "private, max-age=86400"
 HERE = ROOT + "projects"

@@ -9,9 +9,8 @@ from aiohttp import web
 from bot.core.services import ratings
 from bot.core.services.audit import Actor
 from bot.core.services.errors import ServiceError
-from bot.webui.base import ROOT, console_of, field, page, redirect, staff, text
+from bot.webui.base import ROOT, VIA, console_of, field, page, redirect, staff, text
 
-VIA = "web"
 MAX_NAME = 200
 
 

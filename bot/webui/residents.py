@@ -11,10 +11,9 @@ from bot.core.services import resident_desk
 from bot.core.services.audit import Actor
 from bot.core.services.errors import Refused, ServiceError
 from bot.core.services.resident_desk import Correction
-from bot.webui.base import ROOT, console_of, field, not_found, page, redirect, staff, text
+from bot.webui.base import ROOT, VIA, console_of, field, not_found, page, redirect, staff, text
 from storage.models import ROLES, Resident
 
-VIA = "web"
 RESIDENT = r"/residents/{resident:\d{1,9}}"
 
 

@@ -31,6 +31,8 @@ class Actor:
 
 #: the operator of the command line, when no ``--by PHONE`` names a staff member
 CLI = Actor()
+#: what an action taken on the staff console is recorded as coming through
+WEB = "web"
 
 
 def who(entry: AuditEntry) -> str:

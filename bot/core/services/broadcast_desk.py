@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from bot.core.clock import iso
 from bot.core.languages import LANGUAGES
 from bot.core.rendering.sms import SmsSize, sms_size
-from bot.core.services import broadcast
+from bot.core.services import audit, broadcast
 from bot.core.services.audit import Actor
 from bot.core.services.broadcast import MAX_BODY, Invited, Progress, channel_text
 from bot.core.services.errors import Refused, ServiceError
@@ -30,7 +30,6 @@ from storage.models import Hearing, Municipality, Resident
 from storage.repos import Repos
 
 #: a broadcast from the console is audit-logged as sent "via web"
-VIA = "web"
 #: som per SMS segment when SMS_PRICE_PER_SEGMENT is not set (an estimate: set your
 #: provider's price)
 SMS_PRICE = Decimal("2")
@@ -175,7 +174,7 @@ async def send(
         raise Refused("confirm_needed")
     try:
         return await broadcast.create_broadcast(
-            repos, municipality, body=body, now=now, author=author, via=VIA, village=village,
+            repos, municipality, body=body, now=now, author=author, via=audit.WEB, village=village,
             invited=invited, due=due, translations=_translations(form),
         )  # fmt: skip
     except ServiceError:
